@@ -1,0 +1,1 @@
+"""The `mge` command line: thin Typer commands over the services."""

@@ -1,0 +1,41 @@
+"""The `mge` entry point: one Typer app, sub-commands registered from their modules.
+
+Errors are mapped here once: any `MgeError` becomes `error: message` on stderr and
+the class's exit code, so commands raise instead of printing and exiting.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.console import Console
+from rich.text import Text
+
+from mge.cli import db as db_cli
+from mge.cli import demo as demo_cli
+from mge.errors import MgeError
+
+app = typer.Typer(
+    name="mge",
+    help="Masterplan Generation Engine v2: plans in, validated code bases out.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(db_cli.app, name="db")
+demo_cli.register(app)
+
+_stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def main() -> None:
+    """Run the CLI, mapping MGE errors to one line and an exit code."""
+    try:
+        app()
+    except MgeError as exc:
+        _stderr.print(Text.assemble(("error: ", "bold red"), exc.message))
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        _stderr.print("interrupted")
+        sys.exit(130)

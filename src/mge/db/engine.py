@@ -1,0 +1,126 @@
+"""Engines and sessions for SQLite and PostgreSQL, with errors mapped at the edge.
+
+SQLite is made to behave like a real database here: foreign keys are enforced
+(so ON DELETE CASCADE works) and every transaction starts with an explicit BEGIN,
+so DDL in a migration rolls back with the rest instead of being committed early.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, exc, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from mge.errors import ConfigError, DatabaseError
+
+_DRIVERS = {
+    "sqlite": "sqlite",
+    "postgresql": "postgresql+psycopg",
+    "postgres": "postgresql+psycopg",
+}
+
+
+def parse_database_url(raw: str) -> URL:
+    """Parse and normalise a database URL; plain `postgresql://` gets psycopg 3."""
+    try:
+        url = make_url(raw.strip())
+    except (exc.ArgumentError, ValueError):
+        raise ConfigError(f"malformed database URL {raw!r}") from None
+    backend = url.get_backend_name()
+    if backend not in ("sqlite", "postgresql"):
+        raise ConfigError(f"unsupported database {backend!r}: use sqlite:// or postgresql://")
+    if "+" not in url.drivername:
+        url = url.set(drivername=_DRIVERS[url.drivername])
+    return url
+
+
+def redact(url: URL) -> str:
+    return url.render_as_string(hide_password=True)
+
+
+def _prepare_sqlite_file(url: URL) -> None:
+    database = url.database
+    if database and database != ":memory:" and not database.startswith("file:"):
+        folder = Path(database).expanduser().parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise DatabaseError(
+                f"database {redact(url)}: cannot create {folder}: {error.strerror}"
+            ) from None
+
+
+def make_engine(raw_url: str, *, enforce_foreign_keys: bool = True, **kwargs: Any) -> Engine:
+    """An engine for `raw_url`; migrations pass `enforce_foreign_keys=False` on SQLite
+    because table rebuilds would otherwise cascade-delete child rows."""
+    url = parse_database_url(raw_url)
+    if url.get_backend_name() == "sqlite":
+        _prepare_sqlite_file(url)
+        engine = create_engine(url, **kwargs)
+        _make_sqlite_transactional(engine, enforce_foreign_keys)
+        return engine
+    kwargs.setdefault("connect_args", {"connect_timeout": 5})
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_engine(url, **kwargs)
+
+
+def _make_sqlite_transactional(engine: Engine, enforce_foreign_keys: bool) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA foreign_keys={'ON' if enforce_foreign_keys else 'OFF'}")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN")
+
+
+def describe_db_error(error: BaseException) -> str:
+    """The first meaningful line of a driver error, without SQLAlchemy's boilerplate."""
+    original = getattr(error, "orig", None) or error
+    message = (
+        str(original).strip().splitlines()[0] if str(original).strip() else type(error).__name__
+    )
+    return re.sub(r"\s+", " ", message)
+
+
+@contextmanager
+def database_errors(url: URL | str) -> Iterator[None]:
+    """Translate driver and SQLAlchemy failures into one-line `DatabaseError`s."""
+    shown = redact(url) if isinstance(url, URL) else url
+    try:
+        yield
+    except exc.OperationalError as error:
+        raise DatabaseError(f"database {shown}: {describe_db_error(error)}") from None
+    except exc.DBAPIError as error:
+        raise DatabaseError(f"database {shown}: {describe_db_error(error)}") from None
+
+
+def check_connection(engine: Engine) -> None:
+    with database_errors(engine.url), engine.connect() as connection:
+        connection.execute(text("SELECT 1"))
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def session_scope(engine: Engine) -> Iterator[Session]:
+    """A session committed on success and rolled back on any error."""
+    with database_errors(engine.url), session_factory(engine)() as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
