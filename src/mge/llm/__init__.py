@@ -1,0 +1,68 @@
+"""Models MGE can ask for code: Anthropic, any OpenAI-compatible server, and replay.
+
+    model = make_model("anthropic:claude-sonnet-4-5")       # or "openai:gpt-4.1", "replay"
+    budget = Budget(limit_usd=5.0)
+    budget.check()                                          # BudgetExhausted at the cap
+    response = await model.complete(ModelRequest.single(prompt, purpose=Purpose("atom", atom_id)))
+    budget.charge(response)
+    code = extract_code(response.text, "python")
+
+Every failure is a `ModelError`: `TransportError` after bounded retries,
+`MalformedResponse` for unusable bodies, `RequestRejected` for refused requests,
+`ProviderUnavailable` for missing or refused keys, `NoReferenceAnswer` from replay.
+"""
+
+from mge.llm._budget import Budget, BudgetedModel
+from mge.llm._errors import MalformedResponse, NoReferenceAnswer, RequestRejected, TransportError
+from mge.llm._extract import extract_code
+from mge.llm._factory import LOCAL_API_KEY, make_model
+from mge.llm._faults import FAULT_KINDS, FaultOutcome, apply_fault, choose_fault, parse_fault_kinds
+from mge.llm._prices import Price, PriceTable, load_prices
+from mge.llm._providers import AnthropicModel, OpenAIModel
+from mge.llm._replay import DEFAULT_REPLAY_PRICING, ReplayModel, simulated_latency
+from mge.llm._tokens import count_request_tokens, count_tokens
+from mge.llm._transport import RetryPolicy
+from mge.llm._types import (
+    Message,
+    Model,
+    ModelRequest,
+    ModelResponse,
+    Purpose,
+    ReferenceAnswers,
+    StaticReference,
+)
+
+__all__ = [
+    "DEFAULT_REPLAY_PRICING",
+    "FAULT_KINDS",
+    "LOCAL_API_KEY",
+    "AnthropicModel",
+    "Budget",
+    "BudgetedModel",
+    "FaultOutcome",
+    "MalformedResponse",
+    "Message",
+    "Model",
+    "ModelRequest",
+    "ModelResponse",
+    "NoReferenceAnswer",
+    "OpenAIModel",
+    "Price",
+    "PriceTable",
+    "Purpose",
+    "ReferenceAnswers",
+    "ReplayModel",
+    "RequestRejected",
+    "RetryPolicy",
+    "StaticReference",
+    "TransportError",
+    "apply_fault",
+    "choose_fault",
+    "count_request_tokens",
+    "count_tokens",
+    "extract_code",
+    "load_prices",
+    "make_model",
+    "parse_fault_kinds",
+    "simulated_latency",
+]

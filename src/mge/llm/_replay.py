@@ -1,0 +1,159 @@
+"""The replay model: real answers from reference code, with realistic faults.
+
+It stands in for an LLM when there is no API key and in every test: a skeleton
+request gets the reference file's skeleton, an atom request the reference atom,
+optionally damaged by `choose_fault`. Its responses look exactly like a real
+provider's (text, tokens, cost, latency) and carry no mark of a fault, so
+nothing downstream can tell a faulted answer from a model's mistake. Tokens are
+counted as a real model would bill the same prompt and answer, and a repeated
+`cacheable_prefix` is billed as a cache read, as with provider prompt caching.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import math
+import random
+import threading
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from types import TracebackType
+
+from mge.llm._errors import NoReferenceAnswer
+from mge.llm._faults import FAULT_KINDS, choose_fault
+from mge.llm._prices import PriceTable
+from mge.llm._tokens import count_request_tokens, count_tokens
+from mge.llm._types import ModelRequest, ModelResponse, Purpose, ReferenceAnswers
+
+__all__ = ["DEFAULT_REPLAY_PRICING", "ReplayModel", "simulated_latency"]
+
+# Replay bills as this model unless `replay:NAME` names another.
+DEFAULT_REPLAY_PRICING = "claude-sonnet-4-5"
+
+# Spread of simulated latency: lognormal with this sigma, so most calls land
+# within about 0.4x-2.7x of the mean with a long tail, like real API latency.
+_LATENCY_SIGMA = 0.5
+
+
+def simulated_latency(mean_ms: float, seed: int, purpose: Purpose | None) -> float:
+    """Seconds of simulated latency, lognormal with the given mean, deterministic per call."""
+    if mean_ms <= 0:
+        return 0.0
+    key = f"{seed}\x00latency\x00{purpose}".encode()
+    rng = random.Random(int.from_bytes(hashlib.sha256(key).digest()[:8], "big"))
+    mu = math.log(mean_ms / 1000) - _LATENCY_SIGMA**2 / 2
+    return rng.lognormvariate(mu, _LATENCY_SIGMA)
+
+
+class ReplayModel:
+    """Answers from a `ReferenceAnswers`; `simulated` is always true."""
+
+    def __init__(
+        self,
+        reference: ReferenceAnswers,
+        *,
+        prices: PriceTable,
+        pricing_model: str = DEFAULT_REPLAY_PRICING,
+        fault_rate: float = 0.0,
+        fault_kinds: Sequence[str] = FAULT_KINDS,
+        seed: int = 0,
+        latency_ms: float | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.reference = reference
+        self.pricing_model = pricing_model
+        self.fault_rate = fault_rate
+        self.fault_kinds = tuple(fault_kinds)
+        self.seed = seed
+        self.latency_ms = latency_ms
+        self._prices = prices
+        self._sleep = sleep
+        self._seen_prefixes: set[str] = set()
+        self._lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        return (
+            "replay"
+            if self.pricing_model == DEFAULT_REPLAY_PRICING
+            else f"replay:{self.pricing_model}"
+        )
+
+    @property
+    def simulated(self) -> bool:
+        return True
+
+    def _reference_answer(self, purpose: Purpose | None) -> str:
+        if purpose is None or purpose.kind == "other":
+            raise NoReferenceAnswer("replay can only answer skeleton and atom requests")
+        if purpose.kind == "skeleton":
+            answer = self.reference.skeleton(purpose.target)
+        else:
+            answer = self.reference.atom(purpose.target)
+        if answer is None:
+            raise NoReferenceAnswer(
+                f"replay has no reference {purpose.kind} for {purpose.target!r}"
+            )
+        return answer
+
+    def _cache_split(self, prefix: str) -> tuple[int, int]:
+        """(cached, written) prompt tokens: the first use of a prefix writes it, later ones read."""
+        if not prefix:
+            return 0, 0
+        tokens = count_tokens(prefix)
+        with self._lock:
+            if prefix in self._seen_prefixes:
+                return tokens, 0
+            self._seen_prefixes.add(prefix)
+        return 0, tokens
+
+    async def complete(self, request: ModelRequest) -> ModelResponse:
+        start = time.perf_counter()
+        answer = self._reference_answer(request.purpose)
+        assert request.purpose is not None
+        text = choose_fault(
+            answer,
+            request.purpose,
+            seed=self.seed,
+            rate=self.fault_rate,
+            kinds=self.fault_kinds,
+        ).code
+        delay = simulated_latency(self.latency_ms or 0.0, self.seed, request.purpose)
+        if delay:
+            await self._sleep(delay)
+        input_tokens = count_request_tokens(request)
+        output_tokens = count_tokens(text)
+        cached, written = self._cache_split(request.cacheable_prefix)
+        cost = self._prices.cost(
+            self.pricing_model,
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+            cached_tokens=cached,
+            cache_write_tokens=written,
+        )
+        return ModelResponse(
+            text=text,
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+            cached_tokens=cached,
+            cache_write_tokens=written,
+            model=self.pricing_model,
+            latency_seconds=max(delay, time.perf_counter() - start),
+            cost_usd=cost,
+            transport_retries=0,
+        )
+
+    async def aclose(self) -> None:
+        return None
+
+    async def __aenter__(self) -> ReplayModel:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()

@@ -1,0 +1,50 @@
+"""Pulling code out of chat-style answers."""
+
+from __future__ import annotations
+
+import pytest
+
+from mge.llm import extract_code
+
+CODE = "def f(x):\n    return x + 1\n"
+
+CASES = [
+    ("plain code", CODE, "python", CODE),
+    ("fenced", f"```python\n{CODE}```\n", "python", CODE),
+    ("prose around", f"Here you go:\n\n```py\n{CODE}```\n\nHope it helps!\n", "python", CODE),
+    ("untagged fence", f"```\n{CODE}```", "python", CODE),
+    ("tilde fence", f"~~~python\n{CODE}~~~\n", "python", CODE),
+    ("nested fence", f"```python\n```python\n{CODE}```\n```\n", "python", CODE),
+    ("unclosed fence (cut short)", f"Sure:\n```python\n{CODE}", "python", CODE),
+    (
+        "prefers the requested language",
+        f"```bash\npip install something-long-enough-to-win\n```\n```python\n{CODE}```\n",
+        "python",
+        CODE,
+    ),
+    (
+        "longest of several python blocks",
+        f"```python\nx = 1\n```\nand the function:\n```python\n{CODE}```\n",
+        "python",
+        CODE,
+    ),
+    ("typescript alias", "```ts\nconst a = 1;\n```\n", "typescript", "const a = 1;\n"),
+    ("another language only", "```js\nlet b = 2;\n```\n", "python", "let b = 2;\n"),
+    ("empty fence is ignored", "```python\n```\n", "python", "```python\n```\n"),
+    ("unfenced prose before", f"Here is the implementation:\n\n{CODE}", "python", CODE),
+    ("unfenced prose after", f"{CODE}\nThis handles negative numbers too.\n", "python", CODE),
+    ("broken code stays as it is", "def f(:\n    pass\n", "python", "def f(:\n    pass\n"),
+    ("prose trimming is python-only", f"Here it is:\n{CODE}", "javascript", f"Here it is:\n{CODE}"),
+]
+
+
+@pytest.mark.parametrize(
+    ("answer", "language", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
+def test_extract_code(answer: str, language: str, expected: str) -> None:
+    assert extract_code(answer, language) == expected
+
+
+def test_code_with_backticks_inline_is_left_alone() -> None:
+    text = 'MARK = "``"\n'
+    assert extract_code(text) == text
