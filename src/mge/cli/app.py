@@ -14,6 +14,7 @@ from rich.text import Text
 
 from mge.cli import db as db_cli
 from mge.cli import demo as demo_cli
+from mge.cli import plan as plan_cli
 from mge.errors import MgeError
 
 app = typer.Typer(
@@ -24,6 +25,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(db_cli.app, name="db")
+app.add_typer(plan_cli.app, name="plan")
 demo_cli.register(app)
 
 _stderr = Console(stderr=True, highlight=False, soft_wrap=True)

@@ -1,0 +1,92 @@
+"""`mge plan`: print the plan schema, check a plan, make a plan from existing code."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from mge.errors import PlanError
+from mge.plan import Plan, dump_plan, from_code, plan_json_schema, read_plan_file
+
+app = typer.Typer(
+    help="Masterplans: the format, validation, and plans made from existing code.",
+    no_args_is_help=True,
+)
+
+
+def _summary(plan: Plan) -> dict[str, int]:
+    tasks = plan.tasks()
+    tests = {t for task in tasks for t in task.tests}
+    tests.update(t for phase in plan.phases for m in phase.milestones for t in m.tests)
+    tests.update(plan.acceptance)
+    return {
+        "phases": len(plan.phases),
+        "milestones": sum(len(p.milestones) for p in plan.phases),
+        "tasks": len(tasks),
+        "files": len({f for task in tasks for f in task.files}),
+        "tests": len(tests),
+    }
+
+
+def _describe(summary: dict[str, int]) -> str:
+    return ", ".join(f"{n} {what[:-1] if n == 1 else what}" for what, n in summary.items())
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of the plan format."""
+    typer.echo(json.dumps(plan_json_schema(), indent=2))
+
+
+@app.command()
+def check(
+    plan: Annotated[Path, typer.Argument(help="Plan file (YAML, or JSON if it ends in .json).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Validate a plan: its shape, ids, dependencies, paths and reference files.
+
+    Prints a summary, or every problem on its own line as `field.path: message` and
+    exits with status 2.
+    """
+    parsed, issues = read_plan_file(plan)
+    if as_json:
+        report: dict[str, object] = {
+            "path": str(plan),
+            "valid": not issues,
+            "errors": [{"path": i.path, "message": i.message} for i in issues],
+        }
+        if parsed is not None:
+            report.update(name=parsed.name, **_summary(parsed))
+        typer.echo(json.dumps(report, indent=2))
+    elif issues:
+        for issue in issues:
+            typer.echo(str(issue))
+    elif parsed is not None:
+        typer.echo(f"{plan}: valid plan {parsed.name!r}: {_describe(_summary(parsed))}")
+    if issues:
+        raise typer.Exit(code=PlanError.exit_code)
+
+
+@app.command(name="from-code")
+def from_code_command(
+    src: Annotated[Path, typer.Argument(help="A package, a project directory or one .py file.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the plan.")],
+    tests: Annotated[
+        Path | None, typer.Option("--tests", help="A test directory inside the project.")
+    ] = None,
+    name: Annotated[str | None, typer.Option("--name", help="The plan's name.")] = None,
+) -> None:
+    """Make a plan from an existing Python project, which becomes its reference code."""
+    plan = from_code(src, tests=tests, name=name, plan_dir=output.parent)
+    text = dump_plan(plan)
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise PlanError(f"cannot write {output}: {exc}") from None
+    cycles = sum(1 for task in plan.tasks() if "In an import cycle" in task.description)
+    note = f" ({cycles} modules in import cycles)" if cycles else ""
+    typer.echo(f"wrote {output}: {_describe(_summary(plan))}{note}")

@@ -1,0 +1,125 @@
+"""The masterplan as plain pydantic models: the contract of section 5 of the architecture.
+
+Paths in a plan are POSIX paths relative to the *project root*, the directory the
+generated code base lives in. `reference`, when set, names a directory that mirrors
+that project root and holds known-good code (and its tests): the reference for
+`files: [inventory/models.py]` is `<reference>/inventory/models.py`. `reference`
+itself is resolved against the directory of the plan file, so a plan and its
+reference can be moved together.
+
+Tests come at three levels, matching the validators that run them:
+
+- `Task.tests`: the test files that exercise the task's files (L2, module level). A
+  test file that imports several tasks is listed under each of them; it can run once
+  all of them are done.
+- `Milestone.tests`: optional component tests (L3), run when the milestone is done.
+- `Plan.acceptance`: optional acceptance tests for the whole system (L4); the run's
+  precision is the share of these that pass.
+
+The models check shapes only; cross-field rules (ids, dependencies, paths, file
+ownership) live in `check_plan` so that every problem is reported at once with the
+path of the field that holds it.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, get_args
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Language = Literal["python", "typescript", "tsx", "javascript"]
+Complexity = Literal["low", "medium", "high", "critical"]
+
+LANGUAGES: tuple[str, ...] = get_args(Language)
+COMPLEXITIES: tuple[str, ...] = get_args(Complexity)
+
+TASK_ID_PATTERN = r"^[A-Za-z_][A-Za-z0-9_.\-]*$"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Atomization(_Model):
+    """Atom size limits for this plan (architecture section 3)."""
+
+    target_loc: int = Field(default=10, ge=1, le=1000)
+    max_loc: int = Field(default=15, ge=1, le=1000)
+    max_complexity: float = Field(default=3.0, ge=1.0, le=100.0)
+
+    @model_validator(mode="after")
+    def _target_within_max(self) -> Atomization:
+        if self.target_loc > self.max_loc:
+            raise ValueError(f"target_loc {self.target_loc} is above max_loc {self.max_loc}")
+        return self
+
+
+class Task(_Model):
+    """One unit of work: the files it produces and the tests that prove it."""
+
+    id: str = Field(min_length=1, max_length=200, pattern=TASK_ID_PATTERN)
+    name: str = Field(min_length=1, max_length=300)
+    description: str = ""
+    files: list[str] = Field(min_length=1)
+    depends_on: list[str] = Field(default_factory=list)
+    complexity: Complexity = "medium"
+    tests: list[str] = Field(default_factory=list)
+
+
+class Milestone(_Model):
+    """A group of tasks that makes one component; `tests` are its component tests."""
+
+    name: str = Field(min_length=1, max_length=300)
+    description: str = ""
+    tasks: list[Task] = Field(min_length=1)
+    tests: list[str] = Field(default_factory=list)
+
+
+class Phase(_Model):
+    """A stage of the plan; phases run in order, so later phases may use earlier ones."""
+
+    name: str = Field(min_length=1, max_length=300)
+    description: str = ""
+    milestones: list[Milestone] = Field(min_length=1)
+
+
+class Plan(_Model):
+    """A masterplan: phases → milestones → tasks."""
+
+    version: Literal[1] = 1
+    name: str = Field(min_length=1, max_length=200)
+    description: str = ""
+    language: Language = "python"
+    atomization: Atomization = Field(default_factory=Atomization)
+    reference: str | None = None
+    acceptance: list[str] = Field(default_factory=list)
+    phases: list[Phase] = Field(min_length=1)
+
+    def tasks(self) -> list[Task]:
+        """Every task in plan order (phase, then milestone, then position)."""
+        return [t for p in self.phases for m in p.milestones for t in m.tasks]
+
+    def task_paths(self) -> dict[str, str]:
+        """Map each task id to the path of its entry, e.g. `phases[0].milestones[1].tasks[2]`.
+
+        When an id is duplicated the first occurrence wins, as it does in `check_plan`.
+        """
+        paths: dict[str, str] = {}
+        for pi, phase in enumerate(self.phases):
+            for mi, milestone in enumerate(phase.milestones):
+                for ti, task in enumerate(milestone.tasks):
+                    paths.setdefault(task.id, f"phases[{pi}].milestones[{mi}].tasks[{ti}]")
+        return paths
+
+
+__all__ = [
+    "COMPLEXITIES",
+    "LANGUAGES",
+    "Atomization",
+    "Complexity",
+    "Language",
+    "Milestone",
+    "Phase",
+    "Plan",
+    "Task",
+]
