@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
+from mge.cli import atomize as atomize_cli
 from mge.cli import db as db_cli
 from mge.cli import demo as demo_cli
 from mge.cli import plan as plan_cli
@@ -25,6 +26,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(db_cli.app, name="db")
+atomize_cli.register(app)
 app.add_typer(plan_cli.app, name="plan")
 demo_cli.register(app)
 

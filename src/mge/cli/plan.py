@@ -7,9 +7,22 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.table import Table
+from sqlalchemy import select
 
+from mge.cli._common import DbOption, JsonOption, console, database_url, print_json
+from mge.db import make_engine, migrate, session_scope
+from mge.db.models import MasterPlan
 from mge.errors import PlanError
-from mge.plan import Plan, dump_plan, from_code, plan_json_schema, read_plan_file
+from mge.plan import (
+    Plan,
+    dump_plan,
+    from_code,
+    load_plan,
+    plan_json_schema,
+    read_plan_file,
+)
+from mge.store.plans import export_plan, get_masterplan, import_plan
 
 app = typer.Typer(
     help="Masterplans: the format, validation, and plans made from existing code.",
@@ -90,3 +103,85 @@ def from_code_command(
     cycles = sum(1 for task in plan.tasks() if "In an import cycle" in task.description)
     note = f" ({cycles} modules in import cycles)" if cycles else ""
     typer.echo(f"wrote {output}: {_describe(_summary(plan))}{note}")
+
+
+@app.command(name="import")
+def import_command(
+    plan: Annotated[Path, typer.Argument(help="The plan file to store.")],
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Store a plan in the database as a masterplan (phases, milestones, tasks)."""
+    parsed = load_plan(plan)
+    url = database_url(db)
+    migrate.upgrade(url)
+    engine = make_engine(url)
+    try:
+        with session_scope(engine) as session:
+            masterplan = import_plan(session, parsed, plan_path=plan)
+            session.flush()
+            masterplan_id = str(masterplan.id)
+    finally:
+        engine.dispose()
+    if as_json:
+        print_json({"masterplan_id": masterplan_id, **_summary(parsed)})
+    else:
+        typer.echo(f"imported {plan} as masterplan {masterplan_id}: {_describe(_summary(parsed))}")
+
+
+@app.command(name="export")
+def export_command(
+    masterplan_id: Annotated[str, typer.Argument(help="Masterplan id (or a unique prefix).")],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="File to write (default: stdout).")
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Write a stored masterplan back out as a plan file (YAML)."""
+    engine = make_engine(database_url(db))
+    try:
+        with session_scope(engine) as session:
+            text = dump_plan(export_plan(get_masterplan(session, masterplan_id)))
+    finally:
+        engine.dispose()
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        typer.echo(f"wrote {output}")
+
+
+@app.command(name="list")
+def list_command(db: DbOption = None, as_json: JsonOption = False) -> None:
+    """List the stored masterplans."""
+    engine = make_engine(database_url(db))
+    try:
+        with session_scope(engine) as session:
+            rows = [
+                {
+                    "id": str(row.id),
+                    "name": row.name,
+                    "status": row.status.value,
+                    "tasks": len(row.tasks),
+                    "v2_mode": row.v2_mode,
+                    "total_atoms": row.total_atoms,
+                    "created_at": row.created_at.isoformat(),
+                }
+                for row in session.scalars(select(MasterPlan).order_by(MasterPlan.created_at))
+            ]
+    finally:
+        engine.dispose()
+    if as_json:
+        print_json({"masterplans": rows})
+        return
+    table = Table("id", "name", "status", "tasks", "atoms", "created")
+    for row in rows:
+        table.add_row(
+            str(row["id"])[:8],
+            str(row["name"]),
+            str(row["status"]),
+            str(row["tasks"]),
+            str(row["total_atoms"] or "-"),
+            str(row["created_at"])[:19],
+        )
+    console.print(table)

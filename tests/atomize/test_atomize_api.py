@@ -1,0 +1,116 @@
+"""The public surface of `mge.atomize` and its small contracts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import mge.atomize
+from mge.atomize import (
+    CRITERIA,
+    AtomizeConfig,
+    atomize_paths,
+    atomize_source,
+    detect_language,
+)
+from mge.errors import AtomizeError, ConfigError
+
+from .conftest import FIXTURES
+
+
+def test_public_names_are_pinned() -> None:
+    assert sorted(mge.atomize.__all__) == sorted(
+        [
+            "CRITERIA",
+            "EXTENSIONS",
+            "LANGUAGES",
+            "Atom",
+            "AtomizeConfig",
+            "FileResult",
+            "atomize_paths",
+            "atomize_source",
+            "check_partition",
+            "complexity_of",
+            "detect_language",
+            "skeleton",
+            "summarize",
+            "walk_paths",
+        ]
+    )
+
+
+def test_ten_named_criteria() -> None:
+    assert len(CRITERIA) == 10 and len(set(CRITERIA)) == 10
+
+
+@pytest.mark.parametrize(
+    ("path", "language"),
+    [
+        ("a.py", "python"),
+        ("a.pyi", "python"),
+        ("a.ts", "typescript"),
+        ("a.tsx", "tsx"),
+        ("a.js", "javascript"),
+        ("a.mjs", "javascript"),
+        ("a.cjs", "javascript"),
+        ("a.jsx", "javascript"),
+        ("A.PY", "python"),
+    ],
+)
+def test_detect_language(path: str, language: str) -> None:
+    assert detect_language(path) == language
+
+
+def test_detect_language_rejects_unknown() -> None:
+    with pytest.raises(AtomizeError, match="unsupported file type"):
+        detect_language("a.rb")
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"target_loc": 0}, {"target_loc": 10, "max_loc": 5}, {"max_complexity": 0.5}],
+)
+def test_config_validation(kwargs: dict[str, float]) -> None:
+    with pytest.raises(ConfigError):
+        AtomizeConfig(**kwargs)  # type: ignore[arg-type]
+
+
+def test_atomize_source_rejects_text() -> None:
+    with pytest.raises(AtomizeError, match="takes bytes"):
+        atomize_source("x = 1\n", "a.py")  # type: ignore[arg-type]
+
+
+def test_scores_are_exact_tenths() -> None:
+    source = (FIXTURES / "inventory.py").read_bytes()
+    for atom in atomize_source(source, "inventory.py").atoms:
+        assert atom.atomicity_score == round(atom.atomicity_score, 1)
+        assert repr(atom.atomicity_score) in {"1.0", "0.9", "0.8", "0.7", "0.6", "0.5"}
+
+
+def test_atom_to_dict_is_json_and_lossless_for_utf8() -> None:
+    source = "s = 'naïve ✓'\n".encode()
+    atom = atomize_source(source, "u.py").atoms[0]
+    data = json.loads(json.dumps(atom.to_dict()))
+    assert data["code"].encode() == source
+    assert data["nws_chars"] == len(b"s='na\xc3\xafve\xe2\x9c\x93'")
+
+
+def test_walk_skips_dependencies_virtualenvs_and_gitignored(tmp_path: Path) -> None:
+    root = tmp_path
+    (root / "src").mkdir()
+    (root / "src" / "a.py").write_text("a = 1\n")
+    (root / "node_modules" / "m").mkdir(parents=True)
+    (root / "node_modules" / "m" / "i.js").write_text("x\n")
+    (root / "venv").mkdir()
+    (root / "venv" / "pyvenv.cfg").write_text("\n")
+    (root / "venv" / "v.py").write_text("v = 1\n")
+    (root / "venv_tools").mkdir()
+    (root / "venv_tools" / "t.py").write_text("t = 1\n")
+    (root / "out").mkdir()
+    (root / "out" / "o.js").write_text("o\n")
+    (root / "src" / "gen_pb2.py").write_text("g = 1\n")
+    (root / ".gitignore").write_text("out/\n*_pb2.py\n")
+    names = sorted(Path(r.path).relative_to(root).as_posix() for r in atomize_paths([root]))
+    assert names == ["src/a.py", "venv_tools/t.py"]
