@@ -20,6 +20,7 @@ install: $(STAMP)
 
 system-deps:
 	@scripts/ensure_postgres.sh
+	@scripts/install_system_tools.sh
 	@scripts/install_test_corpora.sh
 
 lint: install
