@@ -15,7 +15,9 @@ from rich.text import Text
 from mge.cli import atomize as atomize_cli
 from mge.cli import db as db_cli
 from mge.cli import demo as demo_cli
+from mge.cli import graph as graph_cli
 from mge.cli import plan as plan_cli
+from mge.cli import run as run_cli
 from mge.errors import MgeError
 
 app = typer.Typer(
@@ -28,7 +30,9 @@ app = typer.Typer(
 app.add_typer(db_cli.app, name="db")
 atomize_cli.register(app)
 app.add_typer(plan_cli.app, name="plan")
+run_cli.register(app)
 demo_cli.register(app)
+graph_cli.register(app)
 
 _stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 

@@ -1,53 +1,64 @@
-"""`mge demo`: the furthest stage of the pipeline that works, on the embedded default
-(a fresh SQLite database under ./.mge/)."""
+"""`mge demo`: the main job on the embedded default — the bundled example plan,
+the replay model with injected faults, a fresh SQLite database under ./.mge/."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from mge.cli._common import console
-from mge.db import migrate
-from mge.db.base import Base
-from mge.db.engine import make_engine, session_scope
+from mge.cli.run import _execute, _finish
+from mge.db import make_engine, migrate
+from mge.errors import ConfigError
+from mge.execute import build_settings, create_run
 
-DEMO_DB = Path(".mge") / "demo.db"
+EXAMPLE = Path("examples") / "inventory" / "plan.yaml"
 
 
-def register(app: typer.Typer) -> None:
-    app.command()(demo)
+def _example_plan() -> Path:
+    for base in (Path.cwd(), *Path(__file__).resolve().parents):
+        candidate = base / EXAMPLE
+        if candidate.is_file():
+            return candidate
+    raise ConfigError(f"cannot find the bundled example {EXAMPLE}; pass --plan")
 
 
 def demo(
-    workdir: Annotated[
-        Path, typer.Option(help="Where the demo keeps its database and output.")
-    ] = Path(".mge"),
+    plan: Annotated[Path | None, typer.Option(help="Plan to run (default: the example).")] = None,
+    out: Annotated[Path, typer.Option(help="Where the project is written.")] = Path("out/demo"),
+    workdir: Annotated[Path, typer.Option(help="Where the demo database lives.")] = Path(".mge"),
+    fault_rate: Annotated[float, typer.Option(help="Share of faulty replay answers.")] = 0.1,
+    seed: Annotated[int, typer.Option(help="Seed of the injected faults.")] = 7,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
-    """Run the bundled example end to end on a fresh SQLite database."""
+    """Regenerate the bundled example with the replay model and print the run report."""
+    plan_path = plan or _example_plan()
     database = workdir / "demo.db"
     database.parent.mkdir(parents=True, exist_ok=True)
     database.unlink(missing_ok=True)
     url = f"sqlite:///{database}"
-    outcome = migrate.upgrade(url)
-    console.print(f"migrated a fresh database at {database} to revision {outcome.after}")
-    _print_tables(url)
-
-
-def _print_tables(url: str) -> None:
+    migrate.upgrade(url)
+    if out.exists() and (out / ".mge-demo").is_file():
+        shutil.rmtree(out)
+    settings = build_settings(model="replay", fault_rate=fault_rate, seed=seed, out_dir=str(out))
     engine = make_engine(url)
-    table = Table(title="MGE database")
-    table.add_column("table")
-    table.add_column("rows", justify="right")
     try:
-        with session_scope(engine) as session:
-            for name in migrate.table_names(url):
-                if name == "alembic_version":
-                    continue
-                rows = session.query(Base.metadata.tables[name]).count()
-                table.add_row(name, str(rows))
+        run_id = create_run(engine, plan_path, settings)
     finally:
         engine.dispose()
-    console.print(table)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / ".mge-demo").write_text("written by mge demo; removed by the next one\n")
+    if not json_output:
+        console.print(
+            f"demo: {plan_path} with replay (fault rate {fault_rate}, seed {seed}) "
+            f"on {url}, output in {out}"
+        )
+    status = _execute(url, run_id, quiet=json_output)
+    _finish(url, run_id, status, as_json=json_output)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(demo)

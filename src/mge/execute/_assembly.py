@@ -1,0 +1,151 @@
+"""Files assembled from atoms: for validation, for the workspace and for output.
+
+A file is its atoms in order. An atom that is not part of an assembly is replaced
+by a filler that keeps the file valid code: a definition becomes a stub with its
+signature whose body raises `NotImplementedError(STUB_MARK)`, a piece of a body
+becomes `pass` at its indentation, a class header becomes `class Name:` with `pass`,
+and other top-level code is left out. Fillers are built from the plan's structure
+(names, signatures, indentation), never from code the model has not written.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from mge.validate import STUB_MARK
+
+_DEF_LINE = re.compile(r"^([ \t]*)(?:@|async\s+def\b|def\b|class\b)")
+
+
+@dataclass(frozen=True)
+class PlannedAtom:
+    """What the plan fixes about an atom, enough to stand in for it."""
+
+    atom_id: str
+    file: str
+    kind: str
+    name: str
+    qualname: str
+    signature: str | None
+    indent: str
+    body_indent: str
+
+
+def indentation(code: str, kind: str) -> tuple[str, str]:
+    """(indent of the atom's first line, indent of the body under it), from the
+    planned code: the definition line for definitions, the first code line else."""
+    lines = [
+        line for line in code.splitlines() if line.strip() and not line.lstrip().startswith("#")
+    ]
+    if not lines:
+        return "", "    "
+    first = lines[0]
+    if kind in ("function", "method", "class_header"):
+        for line in lines:
+            match = _DEF_LINE.match(line)
+            if match and not line.lstrip().startswith("@"):
+                first = line
+                break
+    indent = first[: len(first) - len(first.lstrip())]
+    return indent, indent + "    "
+
+
+def filler(atom: PlannedAtom, *, first_piece: bool) -> str:
+    """The stand-in text for an atom left out of an assembly."""
+    if atom.kind in ("function", "method") and first_piece:
+        signature = _bare_signature(atom.signature) or f"def {atom.name}(*args, **kwargs)"
+        decorators = "".join(f"{atom.indent}{d}\n" for d in _decorators(atom.signature))
+        return (
+            f"{decorators}{atom.indent}{signature.rstrip(':')}:\n"
+            f"{atom.body_indent}raise NotImplementedError({STUB_MARK!r})\n"
+        )
+    if atom.kind == "class_header" and first_piece:
+        return f"{atom.indent}class {atom.name}:\n{atom.body_indent}pass\n"
+    if atom.kind == "class_header":
+        return f"{atom.indent}pass\n"
+    if atom.kind == "block":
+        return f"{atom.indent}pass\n"
+    return ""
+
+
+_SIGNATURE_START = re.compile(r"\b(?:async\s+)?def\b")
+
+
+def _bare_signature(signature: str | None) -> str | None:
+    """The `def ...(...)` part of a signature, without decorators written before it."""
+    if not signature:
+        return None
+    match = _SIGNATURE_START.search(signature)
+    return signature[match.start() :] if match else None
+
+
+def _fit_block_filler(text: str, parts: list[str]) -> str:
+    """Indent a body piece's `pass` so it is valid where it lands: one level under a
+    line that opens a block, otherwise no deeper than the line before it."""
+    previous = ""
+    for part in reversed(parts):
+        lines = [line for line in part.splitlines() if line.strip()]
+        if lines:
+            previous = lines[-1]
+            break
+    planned = len(text) - len(text.lstrip(" \t"))
+    before = len(previous) - len(previous.lstrip(" \t"))
+    if previous.split("#", 1)[0].rstrip().endswith(":"):
+        width = max(planned, before + 4)
+    else:
+        width = min(planned, before)
+    return " " * width + "pass\n"
+
+
+def _decorators(signature: str | None) -> list[str]:
+    """Decorators written before `def` in a one-line signature (`@property def x(self)`):
+    a stub keeps them, so a property stays a property."""
+    if not signature:
+        return []
+    match = _SIGNATURE_START.search(signature)
+    prefix = signature[: match.start()] if match else ""
+    return [d.strip() for d in re.findall(r"@[^@]+", prefix) if d.strip()]
+
+
+@dataclass(frozen=True)
+class Assembled:
+    text: str
+    spans: dict[str, tuple[int, int]]
+
+
+def assemble(
+    atoms: Sequence[PlannedAtom],
+    code_of: Callable[[PlannedAtom], str | None],
+) -> Assembled:
+    """Join a file's atoms; `code_of` gives an atom's text, or None for a filler.
+
+    `spans` gives each included atom's first and last line (1-based) in the text.
+    A method's later pieces are kept out when its first piece is out, since they
+    would continue a body that is not there.
+    """
+    parts: list[str] = []
+    spans: dict[str, tuple[int, int]] = {}
+    line = 1
+    skipped_heads: set[str] = set()
+    seen_heads: set[str] = set()
+    for atom in atoms:
+        first_piece = atom.qualname not in seen_heads
+        seen_heads.add(atom.qualname)
+        code = code_of(atom)
+        if atom.kind == "block" and atom.qualname in skipped_heads:
+            continue
+        if code is None:
+            text = filler(atom, first_piece=first_piece)
+            if atom.kind == "block" and text:
+                text = _fit_block_filler(text, parts)
+            if atom.kind in ("function", "method"):
+                skipped_heads.add(atom.qualname)
+        else:
+            text = code if code.endswith("\n") or not code else code + "\n"
+            count = max(text.count("\n"), 1)
+            spans[atom.atom_id] = (line, line + count - 1)
+        parts.append(text)
+        line += text.count("\n")
+    return Assembled(text="".join(parts), spans=spans)

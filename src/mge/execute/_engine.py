@@ -1,0 +1,998 @@
+"""The execution engine: skeletons, atoms, graph, then every atom generated in
+dependency order, validated, retried with feedback, and stored after every attempt.
+
+State lives in the database, not in this process: an atom's status, attempts and
+code are committed after each attempt, so a run killed at any moment resumes where
+it stopped (`run_generation` on the same run id) and, with the replay model and a
+fixed seed, ends with the same output as an uninterrupted run. What makes that
+true is that nothing an attempt sees depends on timing: its prompt and its checks
+use only the atom's own prerequisites, which are always complete before it starts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from mge.atomize import AtomizeConfig, FileResult, atomize_source
+from mge.db.models import (
+    AtomDependency,
+    AtomicUnit,
+    AtomRetryHistory,
+    AtomStatus,
+    ExecutionWave,
+    GenerationRun,
+    HumanReviewQueue,
+    MasterPlan,
+    MasterPlanTask,
+    RunStatus,
+    TestType,
+    ValidationLevel,
+    ValidationResult,
+    WaveStatus,
+)
+from mge.errors import BudgetExhausted, MgeError, ModelError, ProviderUnavailable, ValidationFailed
+from mge.execute._assembly import PlannedAtom, assemble, indentation
+from mge.execute._hierarchy import Hierarchy
+from mge.execute._output import copy_tests, module_name, same_code, write_files
+from mge.execute._prompts import Prerequisite, atom_prompt, render
+from mge.execute._reference import PlanReference
+from mge.execute.progress import NullProgress, ProgressSink
+from mge.execute.settings import RunSettings
+from mge.graph import build_graph
+from mge.llm import Budget, Model, ModelRequest, ModelResponse, Purpose, extract_code, make_model
+from mge.plan import Plan, Task
+from mge.store import save_graph
+from mge.store.plans import export_plan
+from mge.validate import Assembly, AtomSpec, AtomVerdict, validate_atom
+from mge.validate.testing import TestOutcome, run_pytest
+
+FINAL_STATUSES = frozenset(
+    {AtomStatus.COMPLETED, AtomStatus.FAILED, AtomStatus.BLOCKED, AtomStatus.SKIPPED}
+)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class RunStopped(Exception):
+    """Raised inside the engine when the run must stop starting new work."""
+
+    def __init__(self, status: RunStatus, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+@dataclass
+class AtomState:
+    row_id: uuid.UUID
+    key: str
+    planned: PlannedAtom
+    task_key: str | None
+    language: str
+    loc: int
+    complexity: float
+    preconditions: list[str]
+    postconditions: list[str]
+    callees: list[str]
+    defines: list[str]
+    status: AtomStatus
+    attempts: int
+    code: str | None
+    wave: int | None
+    whole_definition: bool
+    piece: int
+    prerequisites: list[str] = field(default_factory=list)
+    dependents: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Totals:
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cached_tokens: int = 0
+    cost_usd: float = 0.0
+    attempts: int = 0
+
+    def add(self, response: ModelResponse) -> None:
+        self.input_tokens += response.input_tokens
+        self.output_tokens += response.output_tokens
+        self.cached_tokens += response.cached_tokens
+        self.cost_usd += response.cost_usd
+
+
+class Runner:
+    """One execution of one run; build it with `Runner.open` and call `run()`."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        run_id: uuid.UUID,
+        *,
+        progress: ProgressSink | None = None,
+        stop: asyncio.Event | None = None,
+        model: Model | None = None,
+    ) -> None:
+        self.engine = engine
+        self.run_id = run_id
+        self.progress = progress or NullProgress()
+        self.stop = stop or asyncio.Event()
+        self.session = Session(engine, expire_on_commit=False)
+        run = self.session.get(GenerationRun, run_id)
+        if run is None:
+            raise MgeError(f"no run {run_id}")
+        self.run_row = run
+        self.masterplan: MasterPlan = run.masterplan
+        self.settings = RunSettings.model_validate(run.settings)
+        self.plan: Plan = export_plan(self.masterplan)
+        self.config = AtomizeConfig(**self.plan.atomization.model_dump())
+        reference = self.masterplan.reference_path
+        self.reference_dir = Path(reference) if reference else None
+        self.reference = (
+            PlanReference(self.reference_dir, self.config) if self.reference_dir else None
+        )
+        self.model = model or make_model(
+            self.settings.model,
+            base_url=self.settings.base_url,
+            reference=self.reference,
+            fault_rate=self.settings.fault_rate,
+            fault_kinds=self.settings.fault_kinds,
+            seed=self.settings.seed,
+            latency_ms=self.settings.latency_ms,
+        )
+        self.budget = Budget(self.settings.budget_usd)
+        if run.cost_usd:
+            self.budget.charge(float(run.cost_usd))
+        self.totals = Totals()
+        self.states: dict[str, AtomState] = {}
+        self.files: dict[str, list[str]] = {}
+        self.tasks: dict[str, Task] = {task.id: task for task in self.plan.tasks()}
+        self.task_of_file = {file: task.id for task in self.plan.tasks() for file in task.files}
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self._skeletons: dict[str, str] = {}
+
+    # -- bookkeeping -----------------------------------------------------------
+
+    def _commit_totals(self, response: ModelResponse | None = None, attempts: int = 0) -> None:
+        run = self.run_row
+        if response is not None:
+            run.input_tokens += response.input_tokens
+            run.output_tokens += response.output_tokens
+            run.cached_tokens += response.cached_tokens
+            run.cost_usd += response.cost_usd
+        run.attempts_total += attempts
+
+    def _set_report(self, **values: Any) -> None:
+        report = dict(self.run_row.report or {})
+        report.update(values)
+        self.run_row.report = report
+
+    def _language(self) -> str:
+        return self.plan.language
+
+    # -- stage 1: skeletons ----------------------------------------------------
+
+    def _prefix(self, file: str, skeleton: str) -> str:
+        task = self.tasks[self.task_of_file[file]]
+        return render(
+            "prefix",
+            plan_name=self.plan.name,
+            plan_description=self.plan.description or "",
+            task_id=task.id,
+            task_name=task.name,
+            task_description=task.description or "",
+            task_files=", ".join(task.files),
+            file=file,
+            language=self._language(),
+            skeleton=skeleton.rstrip(),
+        )
+
+    def _system(self) -> str:
+        return render("system", language=self._language())
+
+    async def _skeleton_of(self, file: str) -> str:
+        task = self.tasks[self.task_of_file[file]]
+        prompt = render(
+            "skeleton",
+            file=file,
+            task_files=", ".join(task.files),
+            task_tests=", ".join(task.tests) or "none",
+            target_loc=self.config.target_loc,
+        )
+        problem = ""
+        for attempt in range(1, self.settings.max_attempts + 1):
+            self._check_can_call()
+            request = ModelRequest.single(
+                prompt + (f"\n\nThe previous answer was rejected: {problem}" if problem else ""),
+                system=self._system(),
+                purpose=Purpose("skeleton", file, attempt, self._language()),
+                temperature=self.settings.temperature_for(attempt),
+            )
+            response = await self._call(request)
+            self._commit_totals(response)
+            self.session.commit()
+            text = extract_code(response.text, self._language())
+            problem = _skeleton_problem(text, file, self._language())
+            if not problem:
+                return text if text.endswith("\n") else text + "\n"
+        raise ValidationFailed(f"the skeleton of {file} was rejected: {problem}")
+
+    async def _skeleton_stage(self) -> dict[str, str]:
+        skeletons: dict[str, str] = dict((self.run_row.report or {}).get("skeletons", {}))
+        missing = [file for file in self.task_of_file if file not in skeletons]
+        if missing:
+            self.progress.event("stage", name="skeletons", files=len(missing))
+        limit = asyncio.Semaphore(self.settings.concurrency)
+
+        async def one(file: str) -> None:
+            async with limit:
+                skeletons[file] = await self._skeleton_of(file)
+                self._set_report(skeletons=dict(skeletons))
+                self.session.commit()
+
+        await self._gather([one(file) for file in missing])
+        return skeletons
+
+    # -- stage 2: atoms and graph ------------------------------------------------
+
+    def _blueprint(self, skeletons: dict[str, str]) -> list[FileResult]:
+        results: list[FileResult] = []
+        for file in self.task_of_file:
+            source: bytes
+            reference_file = (self.reference_dir / file) if self.reference_dir else None
+            if reference_file is not None and reference_file.is_file():
+                source = reference_file.read_bytes()
+            else:
+                source = skeletons[file].encode("utf-8")
+            results.append(atomize_source(source, file, config=self.config))
+        return results
+
+    def _atom_stage(self, skeletons: dict[str, str]) -> None:
+        if self.masterplan.graph_id is not None:
+            return
+        self.progress.event("stage", name="atoms")
+        results = self._blueprint(skeletons)
+        atoms, analysis = build_graph(results)
+        task_rows = {row.task_key: row for row in self.masterplan.tasks}
+        tasks = {atom.id: task_rows[self.task_of_file[atom.file]] for atom in atoms}
+        save_graph(
+            self.session, masterplan=self.masterplan, atoms=atoms, analysis=analysis, tasks=tasks
+        )
+        self.session.flush()
+        has_reference = self.reference_dir is not None
+        blueprint = {atom.id: atom for atom in atoms}
+        for row in self.masterplan.atoms:
+            planned = blueprint[row.atom_key]
+            indent, body_indent = indentation(planned.text, planned.kind)
+            row.extra = {**row.extra, "indent": indent, "body_indent": body_indent}
+            row.reference_code = planned.text if has_reference else None
+            row.code = None
+            row.max_attempts = self.settings.max_attempts
+        self._set_report(
+            graph={
+                "waves": len(analysis.waves),
+                "max_parallelism": analysis.max_parallelism,
+                "critical_path": len(analysis.critical_path),
+                "critical_path_loc": analysis.critical_path_loc,
+                "edges": len(analysis.edges),
+                "has_cycles": analysis.has_cycles,
+            }
+        )
+        self.session.commit()
+
+    # -- stage 3: generation ------------------------------------------------------
+
+    def _load_states(self) -> None:
+        rows = list(
+            self.session.scalars(
+                select(AtomicUnit)
+                .where(AtomicUnit.masterplan_id == self.masterplan.id)
+                .order_by(AtomicUnit.atom_number)
+            )
+        )
+        task_keys = {task.id: task.task_key for task in self.masterplan.tasks}
+        qualname_pieces: dict[str, int] = {}
+        piece_of: dict[str, int] = {}
+        for row in rows:
+            piece_of[row.atom_key] = qualname_pieces.get(f"{row.file_path}::{row.qualname}", 0)
+            qualname_pieces[f"{row.file_path}::{row.qualname}"] = (
+                qualname_pieces.get(f"{row.file_path}::{row.qualname}", 0) + 1
+            )
+        self.states.clear()
+        self.files.clear()
+        for row in rows:
+            if row.status is AtomStatus.RUNNING:
+                row.status = AtomStatus.PENDING
+            planned = PlannedAtom(
+                atom_id=row.atom_key,
+                file=row.file_path,
+                kind=row.kind,
+                name=row.name,
+                qualname=row.qualname or row.name,
+                signature=row.signature,
+                indent=str(row.extra.get("indent", "")),
+                body_indent=str(row.extra.get("body_indent", "    ")),
+            )
+            state = AtomState(
+                row_id=row.id,
+                key=row.atom_key,
+                planned=planned,
+                task_key=task_keys.get(row.task_id) if row.task_id else None,
+                language=row.language,
+                loc=row.loc,
+                complexity=row.complexity,
+                preconditions=list(row.context_preconditions),
+                postconditions=list(row.context_postconditions),
+                callees=list(row.context_callees),
+                defines=list(row.extra.get("defines", [])),
+                status=row.status,
+                attempts=row.attempts,
+                code=row.code,
+                wave=row.wave_number,
+                whole_definition=qualname_pieces[f"{row.file_path}::{row.qualname}"] == 1,
+                piece=piece_of[row.atom_key],
+            )
+            self.states[row.atom_key] = state
+            self.files.setdefault(row.file_path, []).append(row.atom_key)
+        key_of = {row.id: row.atom_key for row in rows}
+        edges = self.session.scalars(
+            select(AtomDependency).where(
+                AtomDependency.graph_id == self.masterplan.graph_id,
+                AtomDependency.is_broken.is_(False),
+            )
+        )
+        for edge in edges:
+            source, target = key_of[edge.from_atom_id], key_of[edge.to_atom_id]
+            self.states[target].prerequisites.append(source)
+            self.states[source].dependents.append(target)
+        self.session.commit()
+
+    def _closure(self, key: str) -> set[str]:
+        seen: set[str] = set()
+        queue = deque(self.states[key].prerequisites)
+        while queue:
+            current = queue.popleft()
+            if current in seen:
+                continue
+            seen.add(current)
+            queue.extend(self.states[current].prerequisites)
+        return seen
+
+    def _assembly_for(self, key: str, candidate: str) -> tuple[Assembly, set[str]]:
+        state = self.states[key]
+        closure = self._closure(key)
+        file_atoms = [self.states[k] for k in self.files[state.planned.file]]
+
+        def code_of(planned: PlannedAtom) -> str | None:
+            if planned.atom_id == key:
+                return candidate
+            other = self.states[planned.atom_id]
+            if planned.atom_id in closure and other.status is AtomStatus.COMPLETED:
+                return other.code
+            return None
+
+        assembled = assemble([s.planned for s in file_atoms], code_of)
+        first, last = assembled.spans[key]
+        planned_names = frozenset(
+            name
+            for other in file_atoms
+            if other.key not in assembled.spans
+            and other.planned.kind in ("statement", "module_header")
+            for name in other.defines
+        )
+        return (
+            Assembly(
+                text=assembled.text,
+                first_line=first,
+                last_line=last,
+                planned_names=planned_names,
+                module=module_name(state.planned.file),
+            ),
+            closure,
+        )
+
+    def _workspace(self, closure: set[str], key: str, candidate: str, root: Path) -> None:
+        """Every project file as this atom may see it, for running its doctests."""
+        for file, keys in self.files.items():
+
+            def code_of(planned: PlannedAtom) -> str | None:
+                if planned.atom_id == key:
+                    return candidate
+                other = self.states[planned.atom_id]
+                if planned.atom_id in closure and other.status is AtomStatus.COMPLETED:
+                    return other.code
+                return None
+
+            text = assemble([self.states[k].planned for k in keys], code_of).text
+            target = root / file
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8", errors="surrogateescape")
+        for folder in {Path(file).parent for file in self.files}:
+            while folder != Path("."):
+                init = root / folder / "__init__.py"
+                if not init.exists():
+                    init.touch()
+                folder = folder.parent
+
+    def _prompt_for(self, key: str, attempt: int, previous: str | None, errors: str | None) -> str:
+        state = self.states[key]
+        prerequisites = [
+            Prerequisite(atom_id=other, code=self.states[other].code or "")
+            for other in state.prerequisites
+            if self.states[other].status is AtomStatus.COMPLETED
+        ]
+        return atom_prompt(
+            atom_id=key,
+            file=state.planned.file,
+            kind=state.planned.kind,
+            qualname=state.planned.qualname,
+            language=state.language,
+            signature=state.planned.signature,
+            preconditions=state.preconditions,
+            postconditions=state.postconditions,
+            callees=state.callees,
+            prerequisites=prerequisites,
+            attempt=attempt,
+            previous=previous,
+            errors=errors,
+        )
+
+    def _validate(self, key: str, candidate: str) -> AtomVerdict:
+        """Runs on the event loop's thread: CPython 3.11's parser is not safe to use from
+        two threads at once, and the replay model parses code too."""
+        import tempfile
+
+        state = self.states[key]
+        assembly, closure = self._assembly_for(key, candidate)
+        spec = AtomSpec(
+            atom_id=key,
+            kind=state.planned.kind,
+            name=state.planned.name,
+            qualname=state.planned.qualname,
+            language=state.language,
+            file=state.planned.file,
+            signature=state.planned.signature,
+            planned_loc=state.loc,
+            planned_complexity=state.complexity,
+            max_loc=self.config.max_loc,
+            max_complexity=self.config.max_complexity,
+            whole_definition=state.whole_definition,
+            piece=state.piece,
+        )
+        if ">>>" in candidate and state.whole_definition:
+            with tempfile.TemporaryDirectory(prefix="mge-workspace-") as scratch:
+                root = Path(scratch)
+                self._workspace(closure, key, candidate, root)
+                with_path = Assembly(
+                    text=assembly.text,
+                    first_line=assembly.first_line,
+                    last_line=assembly.last_line,
+                    planned_names=assembly.planned_names,
+                    module=assembly.module,
+                    pythonpath=(root,),
+                )
+                return validate_atom(candidate, spec, with_path)
+        return validate_atom(candidate, spec, assembly)
+
+    def _check_can_call(self) -> None:
+        if self.stop.is_set():
+            raise RunStopped(RunStatus.INTERRUPTED, "stopped by the user")
+        try:
+            self.budget.check()
+        except BudgetExhausted as error:
+            self.stop.set()
+            raise RunStopped(RunStatus.BUDGET_EXHAUSTED, str(error)) from None
+
+    async def _call(self, request: ModelRequest) -> ModelResponse:
+        response = await self.model.complete(request)
+        self.budget.charge(response)
+        return response
+
+    def _record_attempt(
+        self,
+        state: AtomState,
+        *,
+        trigger: str,
+        attempt: int,
+        temperature: float,
+        prompt: str,
+        response: ModelResponse | None,
+        code: str | None,
+        verdict: AtomVerdict | None,
+        error_type: str | None,
+        error_message: str | None,
+        started: float,
+    ) -> None:
+        row = self.session.get_one(AtomicUnit, state.row_id)
+        succeeded = verdict is not None and verdict.passed
+        history = AtomRetryHistory(
+            atom_id=row.id,
+            run_id=self.run_id,
+            attempt_number=attempt,
+            temperature=temperature,
+            model=self.model.name,
+            trigger=trigger,
+            prompt=prompt,
+            generated_code=code,
+            succeeded=succeeded,
+            error_type=error_type,
+            error_message=error_message,
+            error_analysis={
+                "classes": verdict.error_classes
+                if verdict
+                else ([error_type] if error_type else []),
+                "failures": [
+                    {"check": f.check, "class": f.error_class, "output": f.output}
+                    for f in (verdict.failures if verdict else [])
+                ],
+            },
+            feedback=verdict.feedback() if verdict and not succeeded else None,
+            input_tokens=response.input_tokens if response else 0,
+            output_tokens=response.output_tokens if response else 0,
+            cached_tokens=response.cached_tokens if response else 0,
+            cost_usd=response.cost_usd if response else 0.0,
+            duration_seconds=time.perf_counter() - started,
+        )
+        self.session.add(history)
+        for result in verdict.results if verdict else ():
+            self.session.add(
+                ValidationResult(
+                    masterplan_id=self.masterplan.id,
+                    atom_id=row.id,
+                    run_id=self.run_id,
+                    level=ValidationLevel.ATOMIC,
+                    test_type=TestType(result.test_type),
+                    check_name=result.check,
+                    scope=state.planned.file,
+                    attempt_number=attempt,
+                    passed=result.passed,
+                    output=result.output[:4000] or None,
+                    error_message=None if result.passed else result.output[:1000],
+                    details=dict(result.details),
+                    duration_seconds=result.duration_seconds,
+                )
+            )
+        row.attempts = attempt
+        state.attempts = attempt
+        row.generated_at = utcnow()
+        if code is not None:
+            row.code = code
+            state.code = code
+        if succeeded:
+            row.status = AtomStatus.COMPLETED
+            row.completed_at = utcnow()
+            row.last_error = None
+            state.status = AtomStatus.COMPLETED
+        else:
+            row.last_error = (verdict.feedback() if verdict else error_message) or None
+        self._commit_totals(response, attempts=1)
+        self.session.commit()
+
+    async def regenerate(self, key: str, *, feedback: str, trigger: str) -> bool:
+        """Generate a completed atom again because a higher level blamed it.
+
+        A regeneration never leaves the atom worse: if no new attempt passes atomic
+        validation, the atom keeps its previous code, stays completed, and goes to
+        review with the evidence. Returns whether new code replaced the old.
+        """
+        state = self.states[key]
+        kept = state.code
+        passed = await self._generate(key, feedback=feedback, trigger=trigger)
+        if not passed:
+            row = self.session.get_one(AtomicUnit, state.row_id)
+            row.code = kept
+            row.status = AtomStatus.COMPLETED
+            row.needs_review = True
+            state.code = kept
+            state.status = AtomStatus.COMPLETED
+            self._queue_review(row, reason=f"regeneration after {trigger} failed atomic validation")
+            self.session.commit()
+        self.progress.event("atom_regenerated", atom=key, replaced=passed)
+        return passed
+
+    async def _generate(
+        self, key: str, *, feedback: str | None = None, trigger: str = "generation"
+    ) -> bool:
+        """Attempts until one passes atomic validation (True) or none are left (False)."""
+        state = self.states[key]
+        row = self.session.get_one(AtomicUnit, state.row_id)
+        row.status = AtomStatus.RUNNING
+        state.status = AtomStatus.RUNNING
+        self.session.commit()
+        previous: str | None = state.code
+        errors: str | None = feedback or row.last_error
+        for attempt in range(state.attempts + 1, self.settings.max_attempts + 1):
+            self._check_can_call()
+            temperature = self.settings.temperature_for(attempt)
+            prompt = self._prompt_for(key, attempt, previous, errors)
+            prefix = self._prefix(state.planned.file, self._skeletons.get(state.planned.file, ""))
+            request = ModelRequest.single(
+                prompt,
+                system=self._system(),
+                cacheable_prefix=prefix,
+                purpose=Purpose("atom", key, attempt, state.language),
+                temperature=temperature,
+            )
+            started = time.perf_counter()
+            try:
+                response = await self._call(request)
+            except ProviderUnavailable:
+                raise
+            except ModelError as error:
+                self._record_attempt(
+                    state,
+                    trigger=trigger,
+                    attempt=attempt,
+                    temperature=temperature,
+                    prompt=prompt,
+                    response=None,
+                    code=None,
+                    verdict=None,
+                    error_type="provider",
+                    error_message=str(error),
+                    started=started,
+                )
+                errors = f"- [provider] {error}"
+                continue
+            code = extract_code(response.text, state.language)
+            if code and not code.endswith("\n"):
+                code += "\n"
+            verdict = self._validate(key, code)
+            self._record_attempt(
+                state,
+                trigger=trigger,
+                attempt=attempt,
+                temperature=temperature,
+                prompt=prompt,
+                response=response,
+                code=code,
+                verdict=verdict,
+                error_type=None if verdict.passed else (verdict.error_classes or ["unknown"])[0],
+                error_message=None if verdict.passed else verdict.feedback()[:2000],
+                started=started,
+            )
+            self.progress.event(
+                "attempt",
+                atom=key,
+                attempt=attempt,
+                passed=verdict.passed,
+                cost_usd=self.run_row.cost_usd,
+            )
+            if verdict.passed:
+                return True
+            previous, errors = code, verdict.feedback()
+        return False
+
+    def _fail(self, key: str) -> None:
+        state = self.states[key]
+        row = self.session.get_one(AtomicUnit, state.row_id)
+        row.status = AtomStatus.FAILED
+        row.needs_review = True
+        row.confidence_score = 0.0
+        state.status = AtomStatus.FAILED
+        self._queue_review(
+            row, reason=f"failed atomic validation after {state.attempts} attempts", priority=100
+        )
+        blocked = self._block_dependents(key)
+        self.session.commit()
+        self.progress.event("atom_failed", atom=key, blocked=len(blocked))
+
+    def _queue_review(self, row: AtomicUnit, *, reason: str, priority: int = 80) -> None:
+        existing = self.session.scalar(
+            select(HumanReviewQueue).where(HumanReviewQueue.atom_id == row.id)
+        )
+        evidence = {"last_errors": row.last_error, "attempts": row.attempts}
+        if existing is None:
+            self.session.add(
+                HumanReviewQueue(
+                    atom_id=row.id,
+                    masterplan_id=self.masterplan.id,
+                    confidence_score=row.confidence_score or 0.0,
+                    priority=priority,
+                    reason=reason,
+                    original_code=row.code,
+                    evidence=evidence,
+                )
+            )
+        else:
+            existing.evidence = {**existing.evidence, **evidence}
+
+    def _block_dependents(self, key: str) -> list[str]:
+        blocked: list[str] = []
+        queue = deque(self.states[key].dependents)
+        while queue:
+            current = queue.popleft()
+            state = self.states[current]
+            if state.status in FINAL_STATUSES:
+                continue
+            state.status = AtomStatus.BLOCKED
+            self.session.get_one(AtomicUnit, state.row_id).status = AtomStatus.BLOCKED
+            blocked.append(current)
+            queue.extend(state.dependents)
+        return blocked
+
+    def _ready(self, key: str) -> bool:
+        state = self.states[key]
+        return state.status in (AtomStatus.PENDING, AtomStatus.READY) and all(
+            self.states[p].status is AtomStatus.COMPLETED for p in state.prerequisites
+        )
+
+    async def _gather(self, coroutines: Iterable[Any]) -> None:
+        tasks = [asyncio.ensure_future(c) for c in coroutines]
+        if not tasks:
+            return
+        try:
+            await asyncio.gather(*tasks)
+        except BaseException:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
+
+    async def _run_atom(self, key: str, limit: asyncio.Semaphore) -> None:
+        async with limit:
+            if self.stop.is_set():
+                return
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+            try:
+                if not await self._generate(key):
+                    self._fail(key)
+            finally:
+                self.in_flight -= 1
+        self.progress.event("atom_done", atom=key, status=self.states[key].status.value)
+
+    async def _eager(self) -> None:
+        """Start each atom the moment its last prerequisite completes."""
+        limit = asyncio.Semaphore(self.settings.concurrency)
+        for key, state in self.states.items():
+            if state.status in (AtomStatus.PENDING, AtomStatus.READY) and any(
+                self.states[p].status in (AtomStatus.FAILED, AtomStatus.BLOCKED)
+                for p in state.prerequisites
+            ):
+                self._block_dependents_of_failed(key)
+        self.session.commit()
+        running: set[asyncio.Task[None]] = set()
+        started: set[str] = set()
+
+        def launch() -> None:
+            for key in self.states:
+                if key not in started and self._ready(key) and not self.stop.is_set():
+                    started.add(key)
+                    running.add(asyncio.ensure_future(self._run_atom(key, limit)))
+
+        launch()
+        try:
+            while running:
+                done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    running.discard(task)
+                    task.result()
+                launch()
+        except BaseException:
+            for task in running:
+                task.cancel()
+            await asyncio.gather(*running, return_exceptions=True)
+            raise
+
+    def _block_dependents_of_failed(self, key: str) -> None:
+        state = self.states[key]
+        state.status = AtomStatus.BLOCKED
+        self.session.get_one(AtomicUnit, state.row_id).status = AtomStatus.BLOCKED
+        self._block_dependents(key)
+
+    async def _waves(self) -> None:
+        """The seed's barrier schedule: a wave starts when the previous one is done."""
+        limit = asyncio.Semaphore(self.settings.concurrency)
+        by_wave: dict[int, list[str]] = {}
+        for key, state in self.states.items():
+            by_wave.setdefault(state.wave or 1, []).append(key)
+        for number in sorted(by_wave):
+            keys = [k for k in by_wave[number] if self.states[k].status not in FINAL_STATUSES]
+            ready = []
+            for key in keys:
+                if self._ready(key):
+                    ready.append(key)
+                elif any(
+                    self.states[p].status in (AtomStatus.FAILED, AtomStatus.BLOCKED)
+                    for p in self.states[key].prerequisites
+                ):
+                    self._block_dependents_of_failed(key)
+            self.session.commit()
+            if self.stop.is_set():
+                return
+            await self._gather([self._run_atom(key, limit) for key in ready])
+
+    def _update_waves(self) -> None:
+        waves = self.session.scalars(
+            select(ExecutionWave).where(ExecutionWave.graph_id == self.masterplan.graph_id)
+        )
+        for wave in waves:
+            statuses = [self.states[k].status for k in wave.atom_ids if k in self.states]
+            wave.atoms_completed = sum(s is AtomStatus.COMPLETED for s in statuses)
+            wave.atoms_failed = sum(s in (AtomStatus.FAILED, AtomStatus.BLOCKED) for s in statuses)
+            if all(s is AtomStatus.COMPLETED for s in statuses):
+                wave.status = WaveStatus.COMPLETED
+            elif all(s in FINAL_STATUSES for s in statuses):
+                wave.status = WaveStatus.FAILED if wave.atoms_completed == 0 else WaveStatus.PARTIAL
+            elif any(s in FINAL_STATUSES for s in statuses):
+                wave.status = WaveStatus.RUNNING
+
+    def _record_wave_timing(self) -> None:
+        """Wave start and end times from the attempts of their atoms."""
+        rows = self.session.execute(
+            select(AtomicUnit.wave_number, AtomRetryHistory.created_at)
+            .join(AtomRetryHistory, AtomRetryHistory.atom_id == AtomicUnit.id)
+            .where(AtomicUnit.masterplan_id == self.masterplan.id)
+        ).all()
+        spans: dict[int, list[datetime]] = {}
+        for wave_number, created in rows:
+            if wave_number is not None:
+                spans.setdefault(wave_number, []).append(created)
+        waves = self.session.scalars(
+            select(ExecutionWave).where(ExecutionWave.graph_id == self.masterplan.graph_id)
+        )
+        for wave in waves:
+            times = spans.get(wave.wave_number)
+            if times:
+                wave.started_at, wave.completed_at = min(times), max(times)
+                wave.duration_seconds = (max(times) - min(times)).total_seconds()
+
+    # -- stage 4: output ------------------------------------------------------------
+
+    def _final_code(self, planned: PlannedAtom) -> str | None:
+        # A failed atom's last candidate stays in the database for review; the project
+        # gets its stub, so one bad atom cannot stop the rest from importing.
+        state = self.states[planned.atom_id]
+        return state.code if state.status is AtomStatus.COMPLETED else None
+
+    def planned_tests(self) -> list[str]:
+        """Every test file the plan names, in plan order, each once."""
+        return list(
+            dict.fromkeys(
+                [test for task in self.plan.tasks() for test in task.tests]
+                + [test for phase in self.plan.phases for m in phase.milestones for test in m.tests]
+                + list(self.plan.acceptance)
+            )
+        )
+
+    def _prepare_output(self) -> list[str]:
+        out = self.settings.out_path
+        out.mkdir(parents=True, exist_ok=True)
+        return copy_tests(self.reference_dir, out, self.planned_tests())
+
+    def _finish(self, copied: list[str], final: TestOutcome | None) -> None:
+        """Write the project, take the acceptance verdict, compare with the reference."""
+        out = self.settings.out_path
+        files = {
+            file: assemble([self.states[k].planned for k in keys], self._final_code).text
+            for file, keys in self.files.items()
+        }
+        write_files(out, files)
+        acceptance = [test for test in (self.plan.acceptance or copied) if test in copied]
+        if final is None and self.settings.run_tests:
+            final = run_pytest(out, acceptance, timeout=self.settings.test_timeout_seconds)
+        accepted = final or TestOutcome()
+        outcome = accepted
+        precision = 100.0 * accepted.passed / accepted.total if accepted.total else None
+        rows = {
+            row.atom_key: row
+            for row in self.session.scalars(
+                select(AtomicUnit).where(AtomicUnit.masterplan_id == self.masterplan.id)
+            )
+        }
+        reference_match: float | None = None
+        silent: int | None = None
+        if self.reference_dir is not None and self.model.simulated and rows:
+            completed = [key for key in rows if self.states[key].status is AtomStatus.COMPLETED]
+            matches = sum(same_code(self.states[k].code, rows[k].reference_code) for k in completed)
+            reference_match = round(100.0 * matches / len(rows), 2)
+            silent = len(completed) - matches
+        self.run_row.precision_percent = precision
+        self.masterplan.precision_percent = precision
+        self._set_report(
+            tests=outcome.to_dict(),
+            test_failures=[{"test": f.test, "message": f.message} for f in outcome.failures[:50]],
+            reference_match_percent=reference_match,
+            silent_faults=silent,
+            files=sorted(files),
+        )
+        self.session.commit()
+
+    # -- the whole run -------------------------------------------------------------
+
+    async def run(self) -> RunStatus:
+        run = self.run_row
+        run.status = RunStatus.RUNNING
+        run.started_at = run.started_at or utcnow()
+        run.error = None
+        self.session.commit()
+        began = time.perf_counter()
+        status = RunStatus.COMPLETED
+        try:
+            self._skeletons = await self._skeleton_stage()
+            self._atom_stage(self._skeletons)
+            self._load_states()
+            run.atoms_total = len(self.states)
+            self.session.commit()
+            self.progress.event(
+                "stage",
+                name="generate",
+                atoms=len(self.states),
+                done=sum(s.status in FINAL_STATUSES for s in self.states.values()),
+            )
+            if self.settings.schedule == "waves":
+                await self._waves()
+            else:
+                await self._eager()
+            if self.stop.is_set():
+                status = RunStatus.INTERRUPTED
+            else:
+                self.progress.event("stage", name="validate")
+                copied = self._prepare_output()
+                final = None
+                if self.settings.levels == "all" and self.settings.run_tests:
+                    final = await Hierarchy(self).run()
+                self.progress.event("stage", name="output")
+                self._finish(copied, final)
+        except RunStopped as stopped:
+            status = stopped.status
+            run.error = stopped.reason
+        except (asyncio.CancelledError, KeyboardInterrupt):
+            status = RunStatus.INTERRUPTED
+            run.error = "interrupted"
+        except MgeError as error:
+            status = RunStatus.FAILED
+            run.error = str(error)
+        finally:
+            self.session.rollback()
+            await self.model.aclose()
+            for state in self.states.values():
+                if state.status is AtomStatus.RUNNING:
+                    state.status = AtomStatus.PENDING
+                    self.session.get_one(AtomicUnit, state.row_id).status = AtomStatus.PENDING
+            run.duration_seconds = float(run.duration_seconds or 0.0) + time.perf_counter() - began
+            run.atoms_completed = sum(
+                s.status is AtomStatus.COMPLETED for s in self.states.values()
+            )
+            run.atoms_failed = sum(s.status is AtomStatus.FAILED for s in self.states.values())
+            if self.states:
+                self._update_waves()
+                self._record_wave_timing()
+            run.status = status
+            run.finished_at = utcnow()
+            previous_peak = int((run.report or {}).get("max_in_flight", 0))
+            self._set_report(max_in_flight=max(self.max_in_flight, previous_peak))
+            self.session.commit()
+        return status
+
+    def close(self) -> None:
+        self.session.close()
+
+
+def _skeleton_problem(text: str, file: str, language: str) -> str:
+    if not text.strip():
+        return "the answer held no code"
+    if language == "python":
+        try:
+            compile(text, file, "exec", dont_inherit=True)
+        except SyntaxError as error:
+            return f"line {error.lineno}: {error.msg}"
+    return ""
+
+
+def assigned_tasks(masterplan: MasterPlan) -> dict[str, MasterPlanTask]:
+    return {task.task_key: task for task in masterplan.tasks}

@@ -1,0 +1,414 @@
+"""Hierarchical validation after generation: module (L2), component (L3) and
+system (L4), each failure blamed on atoms that are then regenerated with the
+failure as feedback, within a per-level budget of rounds.
+
+The levels run one after another, in plan order, once generation has finished:
+every check then sees a project whose other parts are settled, so the outcome
+does not depend on how the scheduler interleaved the atoms, and a resumed or
+re-scheduled run reaches the same verdicts.
+
+- L2, per task: its files import in a fresh interpreter, then the task's tests
+  run (a test is run once all the tasks it touches are complete).
+- L3, per milestone: the milestone's component tests, once its tasks passed L2.
+- L4, the system: every file imports, pyflakes finds no error in any file, and
+  the plan's acceptance tests (or, without a list, every test of the plan) pass.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
+from typing import TYPE_CHECKING
+
+import pyflakes.api
+import pyflakes.messages
+from pyflakes.reporter import Reporter
+
+from mge.db.models import AtomicUnit, AtomStatus, HumanReviewQueue, TestType, ValidationLevel
+from mge.db.models import ValidationResult as ResultRow
+from mge.execute._assembly import assemble
+from mge.execute._output import module_name, write_files
+from mge.validate import Limits, run_python
+from mge.validate.blame import AtomSpan, SpanIndex, Suspect, blame_traceback, ochiai_scores
+from mge.validate.testing import TestOutcome, run_pytest
+
+if TYPE_CHECKING:
+    from mge.execute._engine import Runner
+
+LEVEL_NUMBER = {
+    ValidationLevel.ATOMIC: 1,
+    ValidationLevel.MODULE: 2,
+    ValidationLevel.COMPONENT: 3,
+    ValidationLevel.SYSTEM: 4,
+}
+SUSPECTS_PER_ROUND = 8
+
+
+@dataclass
+class CheckOutcome:
+    """One level's check of one scope: passed or not, and the failure texts to blame."""
+
+    passed: bool
+    test_type: TestType
+    check: str
+    output: str
+    failures: list[str]
+    tests: TestOutcome | None = None
+
+
+class _Collector(Reporter):  # type: ignore[misc]
+    def __init__(self) -> None:
+        self.errors: list[str] = []
+
+    def flake(self, message: pyflakes.messages.Message) -> None:
+        if isinstance(
+            message,
+            pyflakes.messages.UndefinedName
+            | pyflakes.messages.UndefinedLocal
+            | pyflakes.messages.UndefinedExport,
+        ):
+            self.errors.append(
+                f"{message.filename}:{message.lineno}: {message.message % message.message_args}"
+            )
+
+    def syntaxError(self, filename: str, msg: str, lineno: int, offset: int, text: str) -> None:
+        self.errors.append(f"{filename}:{lineno}: syntax error: {msg}")
+
+    def unexpectedError(self, filename: str, msg: str) -> None:
+        self.errors.append(f"{filename}:1: {msg}")
+
+
+class Hierarchy:
+    def __init__(self, runner: Runner) -> None:
+        self.runner = runner
+        self.out = runner.settings.out_path
+        self.timeout = runner.settings.test_timeout_seconds
+        self.rounds = runner.settings.blame_rounds
+        self.final_tests: TestOutcome | None = None
+
+    # -- the project on disk -------------------------------------------------------
+
+    def _code(self, atom_id: str) -> str | None:
+        state = self.runner.states[atom_id]
+        return state.code if state.status is AtomStatus.COMPLETED else None
+
+    def write_project(self) -> SpanIndex:
+        runner = self.runner
+        files: dict[str, str] = {}
+        spans: list[AtomSpan] = []
+        for file, keys in runner.files.items():
+            assembled = assemble(
+                [runner.states[k].planned for k in keys], lambda p: self._code(p.atom_id)
+            )
+            files[file] = assembled.text
+            spans.extend(
+                AtomSpan(atom_id=key, file=file, first_line=first, last_line=last)
+                for key, (first, last) in assembled.spans.items()
+            )
+        self.out.mkdir(parents=True, exist_ok=True)
+        write_files(self.out, files)
+        return SpanIndex(spans)
+
+    # -- checks ------------------------------------------------------------------------
+
+    def _imports(self, files: Sequence[str]) -> CheckOutcome:
+        modules = [m for m in (module_name(f) for f in files) if m]
+        if not modules:
+            return CheckOutcome(True, TestType.INTEGRATION, "import", "", [])
+        script = "import importlib\n" + "".join(
+            f"importlib.import_module({module!r})\n" for module in modules
+        )
+        result = run_python(
+            ["-c", script],
+            cwd=self.out,
+            pythonpath=[self.out],
+            limits=Limits(timeout_seconds=min(self.timeout, 60), cpu_seconds=60),
+        )
+        if result.ok:
+            return CheckOutcome(True, TestType.INTEGRATION, "import", "", [])
+        text = (result.stdout + result.stderr)[-4000:]
+        if result.timed_out:
+            text = "importing timed out\n" + text
+        return CheckOutcome(False, TestType.INTEGRATION, "import", text, [text])
+
+    def _tests(self, tests: list[str], test_type: TestType) -> CheckOutcome:
+        outcome = run_pytest(self.out, tests, timeout=self.timeout, coverage=True)
+        summary = f"{outcome.passed}/{outcome.total} passed" + (
+            ", timed out" if outcome.timed_out else ""
+        )
+        failures = [f"{f.test}\n{f.message}\n{f.text}" for f in outcome.failures]
+        return CheckOutcome(outcome.ok, test_type, "tests", summary, failures, outcome)
+
+    def _lint(self, files: Sequence[str]) -> CheckOutcome:
+        collector = _Collector()
+        for file in files:
+            path = self.out / file
+            if path.suffix == ".py" and path.is_file():
+                pyflakes.api.check(path.read_text(encoding="utf-8"), file, collector)
+        if collector.errors:
+            text = "\n".join(collector.errors[:50])
+            return CheckOutcome(False, TestType.TYPES, "lint", text, collector.errors)
+        return CheckOutcome(True, TestType.TYPES, "lint", "", [])
+
+    # -- blame and regeneration ------------------------------------------------------
+
+    def _suspects(
+        self, outcome: CheckOutcome, index: SpanIndex, tests: list[str], tried: set[str]
+    ) -> list[Suspect]:
+        """One suspect per failure, from both kinds of evidence at once.
+
+        A failing test's candidates are the atoms it ran (coverage) and the atoms in
+        its traceback (with the headers of their classes). Each is scored by Ochiai
+        over all the tests, plus a bonus for appearing in the traceback, largest for
+        the innermost frame. Coverage matters because the frame where an error
+        surfaces is often not its cause: a method that forgot to `return` fails in
+        its caller. Atoms already regenerated for the same persisting failure are
+        passed over, so blame moves on to the next candidates.
+        """
+        scores: dict[str, float] = {}
+        ran: dict[str, set[str]] = {}
+        if outcome.tests is not None and outcome.tests.coverage:
+            scores, ran = ochiai_scores(outcome.tests.coverage, outcome.tests.verdicts, index)
+        texts = (
+            [(f.nodeid, f"{f.test}\n{f.message}\n{f.text}") for f in outcome.tests.failures]
+            if outcome.tests is not None
+            else [("", text) for text in outcome.failures]
+        )
+        picks: dict[str, Suspect] = {}
+        for nodeid, text in texts:
+            bonus: dict[str, tuple[float, str]] = {}
+            for suspect in blame_traceback(text, index):
+                bonus.setdefault(suspect.atom_id, (0.3 * suspect.score, suspect.evidence))
+                for header in self._class_headers(suspect.atom_id):
+                    bonus.setdefault(header, (0.1 * suspect.score, f"class of {suspect.atom_id}"))
+            candidates = (ran.get(nodeid, set()) | set(bonus)) - tried
+            if not candidates:
+                continue
+            rated = {
+                atom: scores.get(atom, 0.0) + bonus.get(atom, (0.0, ""))[0] for atom in candidates
+            }
+            best = max(rated, key=lambda atom: (rated[atom], atom))
+            evidence = bonus[best][1] if best in bonus else f"run by the failing {nodeid}"
+            source = "traceback" if best in bonus else "coverage"
+            if best not in picks or picks[best].score < rated[best]:
+                picks[best] = Suspect(best, round(rated[best], 4), source, evidence)
+        ordered = sorted(picks.values(), key=lambda s: (-s.score, s.atom_id))
+        return ordered[:SUSPECTS_PER_ROUND]
+
+    def _class_headers(self, atom_id: str) -> list[str]:
+        """The header pieces of the class a method belongs to: a class-level mistake
+        (a decorator argument, a field) surfaces in its methods' frames."""
+        runner = self.runner
+        state = runner.states[atom_id]
+        if state.planned.kind not in ("method", "block") or "." not in state.planned.qualname:
+            return []
+        owner = state.planned.qualname.rsplit(".", 1)[0]
+        return [
+            key
+            for key in runner.files[state.planned.file]
+            if runner.states[key].planned.kind == "class_header"
+            and runner.states[key].planned.qualname == owner
+        ]
+
+    async def _regenerate(
+        self, suspects: list[Suspect], level: ValidationLevel, failure: str
+    ) -> int:
+        """Regenerate the suspects that still have attempts; returns how many were."""
+        runner = self.runner
+        redone = 0
+        for suspect in suspects:
+            state = runner.states[suspect.atom_id]
+            if state.attempts >= runner.settings.max_attempts:
+                continue
+            feedback = (
+                f"- [test] L{LEVEL_NUMBER[level]} {level.value} validation failed; "
+                f"this atom is suspected ({suspect.evidence}):\n{failure[:2500]}"
+            )
+            await runner.regenerate(
+                suspect.atom_id, feedback=feedback, trigger=f"blame:{level.value}"
+            )
+            redone += 1
+        return redone
+
+    def _to_review(self, suspects: list[Suspect], level: ValidationLevel, failure: str) -> None:
+        runner = self.runner
+        for suspect in suspects:
+            state = runner.states[suspect.atom_id]
+            row = runner.session.get_one(AtomicUnit, state.row_id)
+            row.needs_review = True
+            existing = next(
+                (r for r in runner.session.query(HumanReviewQueue).filter_by(atom_id=row.id)), None
+            )
+            evidence = {
+                "level": level.value,
+                "suspicion": suspect.evidence,
+                "source": suspect.source,
+                "score": suspect.score,
+                "failure": failure[:4000],
+            }
+            if existing is None:
+                runner.session.add(
+                    HumanReviewQueue(
+                        atom_id=row.id,
+                        masterplan_id=runner.masterplan.id,
+                        confidence_score=row.confidence_score or 0.0,
+                        priority=80,
+                        reason=f"suspected by {level.value} validation; attempts exhausted",
+                        original_code=row.code,
+                        evidence=evidence,
+                    )
+                )
+            else:
+                existing.evidence = {**existing.evidence, "blame": evidence}
+        runner.session.commit()
+
+    def _record(
+        self, level: ValidationLevel, scope: str, outcome: CheckOutcome, started: float
+    ) -> None:
+        runner = self.runner
+        runner.session.add(
+            ResultRow(
+                masterplan_id=runner.masterplan.id,
+                run_id=runner.run_id,
+                level=level,
+                test_type=outcome.test_type,
+                check_name=outcome.check,
+                scope=scope,
+                passed=outcome.passed,
+                output=outcome.output[:4000] or None,
+                error_message=None if outcome.passed else "\n\n".join(outcome.failures)[:4000],
+                details={
+                    "level_number": LEVEL_NUMBER[level],
+                    **(outcome.tests.to_dict() if outcome.tests else {}),
+                },
+                duration_seconds=time.perf_counter() - started,
+            )
+        )
+        runner.session.commit()
+        runner.progress.event(
+            "validation", level=level.value, scope=scope, check=outcome.check, passed=outcome.passed
+        )
+
+    async def _check_with_blame(
+        self,
+        level: ValidationLevel,
+        scope: str,
+        run_check: Callable[[], CheckOutcome],
+        tests: list[str],
+    ) -> CheckOutcome:
+        """Run a check; while it fails and the level's budget lasts, blame and regenerate."""
+        tried: set[str] = set()
+        failing: set[str] | None = None
+        for round_number in range(self.rounds + 1):
+            index = self.write_project()
+            started = time.perf_counter()
+            outcome = await asyncio.to_thread(run_check)
+            self._record(level, scope, outcome, started)
+            if outcome.passed:
+                return outcome
+            now_failing = set(outcome.failures)
+            if outcome.tests is not None:
+                now_failing = {f.nodeid or f.test for f in outcome.tests.failures}
+            if now_failing != failing:
+                tried = set()  # a different failure: every atom may be to blame again
+            failing = now_failing
+            suspects = await asyncio.to_thread(self._suspects, outcome, index, tests, tried)
+            tried.update(suspect.atom_id for suspect in suspects)
+            failure = "\n\n".join(outcome.failures)[:4000]
+            if not suspects:
+                return outcome
+            if round_number == self.rounds or not await self._regenerate(suspects, level, failure):
+                self._to_review(suspects, level, failure)
+                return outcome
+        return outcome  # pragma: no cover  (the loop always returns)
+
+    # -- the levels -----------------------------------------------------------------------
+
+    def _task_complete(self, task_id: str) -> bool:
+        runner = self.runner
+        files = runner.tasks[task_id].files
+        return all(
+            runner.states[key].status is AtomStatus.COMPLETED
+            for file in files
+            for key in runner.files.get(file, [])
+        )
+
+    def _closure_complete(self, task_id: str) -> bool:
+        seen: set[str] = set()
+        stack = [task_id]
+        while stack:
+            current = stack.pop()
+            if current in seen:
+                continue
+            seen.add(current)
+            if not self._task_complete(current):
+                return False
+            stack.extend(self.runner.tasks[current].depends_on)
+        return True
+
+    async def run(self) -> TestOutcome | None:
+        runner = self.runner
+        plan = runner.plan
+        owners: dict[str, list[str]] = {}
+        for task in plan.tasks():
+            for test in task.tests:
+                owners.setdefault(test, []).append(task.id)
+        passed_l2: set[str] = set()
+        for task in plan.tasks():
+            if not self._closure_complete(task.id):
+                continue
+            imports = await self._check_with_blame(
+                ValidationLevel.MODULE, task.id, partial(self._imports, task.files), []
+            )
+            runnable = [
+                test
+                for test in task.tests
+                if all(self._closure_complete(owner) for owner in owners.get(test, []))
+                and (self.out / test).is_file()
+            ]
+            unit = (
+                await self._check_with_blame(
+                    ValidationLevel.MODULE,
+                    task.id,
+                    partial(self._tests, runnable, TestType.UNIT),
+                    runnable,
+                )
+                if runnable
+                else None
+            )
+            if imports.passed and (unit is None or unit.passed):
+                passed_l2.add(task.id)
+        for phase in plan.phases:
+            for milestone in phase.milestones:
+                tests = [t for t in milestone.tests if (self.out / t).is_file()]
+                if not tests or not all(t.id in passed_l2 for t in milestone.tasks):
+                    continue
+                await self._check_with_blame(
+                    ValidationLevel.COMPONENT,
+                    milestone.name,
+                    partial(self._tests, tests, TestType.INTEGRATION),
+                    tests,
+                )
+        files = list(runner.files)
+        await self._check_with_blame(
+            ValidationLevel.SYSTEM, "project", lambda: self._imports(files), []
+        )
+        await self._check_with_blame(
+            ValidationLevel.SYSTEM, "project", lambda: self._lint(files), []
+        )
+        acceptance = [
+            t for t in (plan.acceptance or runner.planned_tests()) if (self.out / t).is_file()
+        ]
+        if not acceptance:
+            return None
+        final = await self._check_with_blame(
+            ValidationLevel.SYSTEM,
+            "acceptance",
+            lambda: self._tests(acceptance, TestType.ACCEPTANCE),
+            acceptance,
+        )
+        self.write_project()
+        return final.tests

@@ -1,0 +1,123 @@
+"""The generated project on disk, its tests, and how close it came to the reference."""
+
+from __future__ import annotations
+
+import io
+import keyword
+import shutil
+import textwrap
+import tokenize
+from pathlib import Path
+
+from mge.errors import ConfigError
+
+
+def check_out_dir(out: Path, *, force: bool) -> None:
+    """Refuse a non-empty output directory without `force`, or one we cannot write."""
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out} exists and is not a directory")
+    if out.exists() and any(out.iterdir()) and not force:
+        raise ConfigError(f"--out {out} is not empty; pass --force to overwrite it")
+    probe_dir = out if out.exists() else _nearest_existing(out)
+    try:
+        probe_dir.mkdir(parents=True, exist_ok=True)
+        probe = probe_dir / ".mge-write-probe"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as error:
+        raise ConfigError(f"--out {out} is not writable: {error.strerror or error}") from None
+
+
+def _nearest_existing(path: Path) -> Path:
+    current = path.resolve()
+    while not current.exists():
+        current = current.parent
+    return current
+
+
+def safe_target(out: Path, relative: str) -> Path:
+    """The path of a project file under `out`; nothing may land outside it."""
+    root = out.resolve()
+    target = (root / relative).resolve()
+    if not target.is_relative_to(root) or target == root:
+        raise ConfigError(f"refusing to write {relative!r} outside {out}")
+    return target
+
+
+def write_files(out: Path, files: dict[str, str]) -> None:
+    for relative, text in files.items():
+        target = safe_target(out, relative)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8", errors="surrogateescape")
+
+
+SUPPORT_FILES = ("conftest.py", "pyproject.toml", "setup.cfg", "pytest.ini", "__init__.py")
+
+
+def copy_tests(reference: Path | None, out: Path, tests: list[str]) -> list[str]:
+    """Copy the plan's test files (and the test support files beside them) from the
+    reference into `out`; returns the test files that exist there."""
+    if reference is None:
+        return [test for test in tests if (out / test).is_file()]
+    copied: list[str] = []
+    folders: set[Path] = set()
+    for test in tests:
+        source = (reference / test).resolve()
+        if not source.is_relative_to(reference.resolve()) or not source.is_file():
+            continue
+        target = safe_target(out, test)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+        copied.append(test)
+        folders.add(Path(test).parent)
+    for folder in {Path("."), *folders}:
+        for name in SUPPORT_FILES:
+            source = reference / folder / name
+            if source.is_file() and not (out / folder / name).exists():
+                target = safe_target(out, str(folder / name))
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(source, target)
+    return copied
+
+
+_SKIPPED_TOKENS = {
+    tokenize.COMMENT,
+    tokenize.NL,
+    tokenize.NEWLINE,
+    tokenize.INDENT,
+    tokenize.DEDENT,
+    tokenize.ENCODING,
+    tokenize.ENDMARKER,
+}
+
+
+def code_tokens(code: str) -> list[str] | None:
+    """The code's tokens without layout and comments, or None when it does not tokenize."""
+    try:
+        tokens = tokenize.generate_tokens(io.StringIO(textwrap.dedent(code)).readline)
+        return [token.string for token in tokens if token.type not in _SKIPPED_TOKENS]
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        return None
+
+
+def same_code(generated: str | None, reference: str | None) -> bool:
+    """Equal up to layout and comments: the same token stream (for an atom, which may be a
+    fragment of a body, this stands in for AST equality, which needs a whole unit)."""
+    if generated is None or reference is None:
+        return False
+    ours, theirs = code_tokens(generated), code_tokens(reference)
+    if ours is None or theirs is None:
+        return generated.strip() == reference.strip()
+    return ours == theirs
+
+
+def module_name(file: str) -> str | None:
+    path = Path(file)
+    if path.suffix != ".py":
+        return None
+    parts = list(path.with_suffix("").parts)
+    if parts and parts[-1] == "__init__":
+        parts.pop()
+    if not parts or not all(part.isidentifier() and not keyword.iskeyword(part) for part in parts):
+        return None
+    return ".".join(parts)

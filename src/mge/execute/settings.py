@@ -1,0 +1,77 @@
+"""The settings of one generation run, validated before anything is written.
+
+They are stored with the run (`generation_runs.settings`) so `mge resume` goes on
+exactly as the run started; only the budget and the concurrency may be changed
+on resume.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from mge.errors import ConfigError
+
+Schedule = Literal["eager", "waves"]
+DEFAULT_TEMPERATURES = (0.7, 0.5, 0.3)
+
+
+class RunSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    model: str = "replay"
+    base_url: str | None = None
+    fault_rate: float = Field(default=0.0, ge=0.0, le=1.0)
+    fault_kinds: list[str] | None = None
+    seed: int = 0
+    latency_ms: float | None = Field(default=None, ge=0.0)
+    concurrency: int = Field(default=100, ge=1, le=10_000)
+    schedule: Schedule = "eager"
+    max_attempts: int = Field(default=3, ge=1, le=10)
+    temperatures: list[float] = Field(default_factory=lambda: list(DEFAULT_TEMPERATURES))
+    budget_usd: float | None = None
+    out_dir: str = "out"
+    run_tests: bool = True
+    levels: Literal["atomic", "all"] = "all"
+    blame_rounds: int = Field(default=3, ge=0, le=10)
+    test_timeout_seconds: float = Field(default=300.0, gt=0)
+
+    @field_validator("budget_usd")
+    @classmethod
+    def _positive_budget(cls, value: float | None) -> float | None:
+        if value is not None and value <= 0:
+            raise ValueError("the budget must be more than $0")
+        return value
+
+    @field_validator("temperatures")
+    @classmethod
+    def _sane_temperatures(cls, value: list[float]) -> list[float]:
+        if not value or any(not 0.0 <= t <= 2.0 for t in value):
+            raise ValueError("temperatures must be between 0 and 2, at least one")
+        return value
+
+    @model_validator(mode="after")
+    def _enough_temperatures(self) -> RunSettings:
+        return self
+
+    def temperature_for(self, attempt: int) -> float:
+        """Attempt N uses the N-th temperature; later attempts reuse the last one."""
+        return self.temperatures[min(attempt, len(self.temperatures)) - 1]
+
+    @property
+    def out_path(self) -> Path:
+        return Path(self.out_dir).resolve()
+
+
+def build_settings(**values: Any) -> RunSettings:
+    """Settings from command-line values, with one-line errors for bad ones."""
+    chosen = {key: value for key, value in values.items() if value is not None}
+    try:
+        return RunSettings(**chosen)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "settings"
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise ConfigError(f"{where.replace('_', '-')}: {message}") from None

@@ -1,0 +1,396 @@
+"""Atomic (L1) validation: is one generated atom fit to build on?
+
+The validator sees only code: the candidate, the file assembled around it from
+the atoms generated so far (with stubs for definitions still to come), and the
+atom's planned interface from the skeleton. It never sees reference code, so it
+judges a replayed answer exactly as it would judge a real model's.
+
+Checks, each stored as one `validation_results` row:
+
+| check | catches | error class |
+|---|---|---|
+| `format` | an answer with no code in it | format |
+| `syntax` | ERROR/MISSING nodes in the atom; `compile()` of the assembled file | syntax |
+| `names` | names the atom reads that nothing defines (pyflakes on the assembled file) | name |
+| `contract` | a definition whose name or signature differs from the skeleton's | contract |
+| `doctest` | failing `>>>` examples in the atom's docstring, run in the sandbox | test / timeout |
+| `size`, `complexity` | an atom over the plan's limits *and* over its planned size | size |
+
+Size and complexity fail an attempt only when the candidate is bigger than both
+the limit and the atom it replaces: an atom the decomposer could not split below
+the limit is not asked to do the impossible.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import textwrap
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyflakes.api
+import pyflakes.messages
+from pyflakes.reporter import Reporter
+
+from mge.atomize import atomize_source, complexity_of
+from mge.atomize._languages import parse
+from mge.validate.sandbox import Limits, run_python
+
+STUB_MARK = "mge: not generated yet"
+DOCTEST_LIMITS = Limits(timeout_seconds=20, cpu_seconds=20)
+
+_DEFINITION_KINDS = frozenset({"function", "method"})
+
+
+@dataclass(frozen=True)
+class AtomSpec:
+    """The planned interface of one atom, from the skeleton."""
+
+    atom_id: str
+    kind: str
+    name: str
+    qualname: str
+    language: str
+    file: str
+    signature: str | None = None
+    planned_loc: int = 0
+    planned_complexity: float = 1.0
+    max_loc: int = 15
+    max_complexity: float = 3.0
+    whole_definition: bool = True
+    piece: int = 0
+
+
+@dataclass(frozen=True)
+class Assembly:
+    """The candidate's file as it stands: the text, and the candidate's lines in it
+    (1-based, inclusive). `planned_names` are module-level names that atoms not
+    generated yet will define, so reading them is no error."""
+
+    text: str
+    first_line: int
+    last_line: int
+    planned_names: frozenset[str] = frozenset()
+    module: str | None = None
+    pythonpath: tuple[Path, ...] = ()
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    check: str
+    test_type: str
+    passed: bool
+    output: str = ""
+    duration_seconds: float = 0.0
+    error_class: str | None = None
+    details: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AtomVerdict:
+    results: tuple[CheckResult, ...]
+
+    @property
+    def passed(self) -> bool:
+        return all(result.passed for result in self.results)
+
+    @property
+    def failures(self) -> list[CheckResult]:
+        return [result for result in self.results if not result.passed]
+
+    def feedback(self) -> str:
+        """The failures as the model will read them on the next attempt."""
+        return "\n".join(
+            f"- [{failure.error_class}] {failure.check}: {failure.output}"
+            for failure in self.failures
+        )
+
+    @property
+    def error_classes(self) -> list[str]:
+        return sorted({f.error_class for f in self.failures if f.error_class})
+
+
+def _timed(check: str, test_type: str) -> _Timer:
+    return _Timer(check, test_type)
+
+
+class _Timer:
+    def __init__(self, check: str, test_type: str) -> None:
+        self.check = check
+        self.test_type = test_type
+        self.started = time.perf_counter()
+
+    def done(
+        self,
+        passed: bool,
+        output: str = "",
+        error_class: str | None = None,
+        **details: object,
+    ) -> CheckResult:
+        return CheckResult(
+            check=self.check,
+            test_type=self.test_type,
+            passed=passed,
+            output=output,
+            duration_seconds=time.perf_counter() - self.started,
+            error_class=None if passed else error_class,
+            details=dict(details),
+        )
+
+
+def _syntax(candidate: str, spec: AtomSpec, assembly: Assembly) -> CheckResult:
+    timer = _timed("syntax", "syntax")
+    tree = parse(assembly.text.encode("utf-8", errors="surrogateescape"), spec.language)
+    problems: list[str] = []
+    stack = [tree.root_node]
+    while stack:
+        node = stack.pop()
+        line = node.start_point[0] + 1
+        if (node.is_error or node.is_missing) and assembly.first_line <= line <= assembly.last_line:
+            what = f"missing {node.type}" if node.is_missing else "unexpected code"
+            problems.append(f"line {line - assembly.first_line + 1}: {what}")
+        if node.has_error:
+            stack.extend(node.children)
+    if spec.language == "python":
+        try:
+            compile(assembly.text, spec.file, "exec", dont_inherit=True)
+        except SyntaxError as error:
+            where = (error.lineno or 0) - assembly.first_line + 1
+            problems.insert(0, f"line {where}: {error.msg}")
+        except ValueError as error:
+            problems.insert(0, str(error))
+    if problems:
+        return timer.done(False, "; ".join(problems[:3]), "syntax")
+    return timer.done(True)
+
+
+class _Collector(Reporter):  # type: ignore[misc]
+    def __init__(self) -> None:
+        self.messages: list[pyflakes.messages.Message] = []
+
+    def flake(self, message: pyflakes.messages.Message) -> None:
+        self.messages.append(message)
+
+    def syntaxError(self, *args: object) -> None:
+        pass
+
+    def unexpectedError(self, *args: object) -> None:
+        pass
+
+
+def _names(spec: AtomSpec, assembly: Assembly) -> CheckResult:
+    timer = _timed("names", "types")
+    collector = _Collector()
+    pyflakes.api.check(assembly.text, spec.file, collector)
+    undefined: list[str] = []
+    for message in collector.messages:
+        if not isinstance(
+            message, pyflakes.messages.UndefinedName | pyflakes.messages.UndefinedLocal
+        ):
+            continue
+        if not assembly.first_line <= message.lineno <= assembly.last_line:
+            continue
+        name = str(message.message_args[0])
+        if name in assembly.planned_names:
+            continue
+        undefined.append(
+            f"undefined name '{name}' (line {message.lineno - assembly.first_line + 1})"
+        )
+    if undefined:
+        return timer.done(False, "; ".join(sorted(set(undefined))), "name")
+    return timer.done(True)
+
+
+def _normalise_signature(text: str) -> str | None:
+    source = text.strip()
+    if not source.endswith(":"):
+        source += ":"
+    try:
+        module = ast.parse(source + "\n    ...\n")
+    except SyntaxError:
+        return None
+    node = module.body[0] if module.body else None
+    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+        return _render_signature(node)
+    return None
+
+
+def _render_signature(node: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
+    returns = f" -> {ast.unparse(node.returns)}" if node.returns else ""
+    prefix = "async def" if isinstance(node, ast.AsyncFunctionDef) else "def"
+    return f"{prefix} {node.name}({ast.unparse(node.args)}){returns}"
+
+
+def _first_definition(assembly: Assembly) -> ast.stmt | None:
+    """The first definition that starts inside the candidate's lines. The assembly
+    parses as a whole (fillers close what the candidate leaves open), so a method's
+    first piece is judged by its header even though its body continues later."""
+    try:
+        module = ast.parse(assembly.text)
+    except SyntaxError:
+        return None
+    for node in ast.walk(module):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            line = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+            if assembly.first_line <= line <= assembly.last_line:
+                return node
+    return None
+
+
+def _contract(spec: AtomSpec, assembly: Assembly) -> CheckResult | None:
+    if spec.language != "python" or spec.piece > 0:
+        return None
+    timer = _timed("contract", "types")
+    if spec.kind in _DEFINITION_KINDS and spec.signature:
+        expected = _normalise_signature(spec.signature)
+        found = _first_definition(assembly)
+        if not isinstance(found, ast.FunctionDef | ast.AsyncFunctionDef):
+            return timer.done(False, f"expected a definition of {spec.name}()", "contract")
+        if found.name != spec.name:
+            return timer.done(
+                False, f"defines {found.name}() where {spec.name}() was asked for", "contract"
+            )
+        actual = _render_signature(found)
+        if expected is not None and actual != expected:
+            return timer.done(
+                False, f"signature `{actual}` differs from the skeleton's `{expected}`", "contract"
+            )
+        return timer.done(True)
+    if spec.kind == "class_header":
+        found = _first_definition(assembly)
+        if not isinstance(found, ast.ClassDef) or found.name != spec.name:
+            return timer.done(False, f"expected the header of class {spec.name}", "contract")
+        return timer.done(True)
+    return None
+
+
+_DOCTEST_SCRIPT = """
+import doctest, importlib, sys
+module = importlib.import_module({module!r})
+target = module
+for part in {qualname!r}.split("."):
+    target = getattr(target, part)
+finder = doctest.DocTestFinder(recurse=False)
+runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+for test in finder.find(target, {qualname!r}, module=module, globs=dict(vars(module))):
+    runner.run(test, out=sys.stdout.write)
+failed, attempted = runner.summarize(verbose=False)
+sys.exit(1 if failed else 0)
+"""
+
+
+def _doctest(
+    candidate: str, spec: AtomSpec, assembly: Assembly, limits: Limits
+) -> CheckResult | None:
+    if spec.language != "python" or ">>>" not in candidate or assembly.module is None:
+        return None
+    # A class header's examples exercise methods that are separate atoms, so they are
+    # checked at module level (L2), not here.
+    if spec.kind not in _DEFINITION_KINDS or not spec.whole_definition:
+        return None
+    timer = _timed("doctest", "unit")
+    script = _DOCTEST_SCRIPT.format(module=assembly.module, qualname=spec.qualname)
+    result = run_python(["-c", script], pythonpath=assembly.pythonpath, limits=limits)
+    if result.timed_out:
+        return timer.done(
+            False, f"doctest timed out after {limits.timeout_seconds:.0f}s", "timeout"
+        )
+    if result.ok:
+        return timer.done(True, result.stdout[-2000:])
+    combined = result.stdout + result.stderr
+    if _inconclusive(combined, assembly, spec.file):
+        return timer.done(
+            True, "inconclusive: depends on code not generated yet", inconclusive=True
+        )
+    return timer.done(False, _excerpt(combined), "test")
+
+
+_NAME_ERROR = re.compile(r"NameError: name '(\w+)' is not defined")
+_IMPORT_ERROR = re.compile(r"(?:ImportError|ModuleNotFoundError): ")
+_FRAME = re.compile(r'File "([^"]+)", line (\d+)')
+_EXCEPTION = re.compile(r"^\s*(\w+(?:Error|Exception|Exit|Interrupt))\b", re.MULTILINE)
+
+
+def _inconclusive(output: str, assembly: Assembly, file: str) -> bool:
+    """True when the examples failed for want of code not generated yet, not because
+    of the candidate: a stub was called, an import found nothing, a planned name is
+    unbound, or every exception was raised outside the candidate's own lines (a
+    stand-in class that takes no arguments, say). A wrong value printed by the
+    candidate, or an exception raised in its lines, is a real failure."""
+    if STUB_MARK in output or _IMPORT_ERROR.search(output):
+        return True
+    names = set(_NAME_ERROR.findall(output))
+    if names and names <= assembly.planned_names:
+        return True
+    blocks = output.split("Exception raised:")[1:]
+    if not blocks:
+        return False
+    for block in blocks:
+        frames = _FRAME.findall(block.split("*" * 20, 1)[0])
+        if not frames:
+            continue
+        path, line = frames[-1]
+        if path.endswith(file) and assembly.first_line <= int(line) <= assembly.last_line:
+            return False
+    return "Expected:" not in output
+
+
+def _excerpt(text: str, limit: int = 1500) -> str:
+    text = re.sub(r"\n{3,}", "\n\n", text.strip())
+    return text if len(text) <= limit else "..." + text[-limit:]
+
+
+def _size(candidate: str, spec: AtomSpec) -> Iterable[CheckResult]:
+    timer = _timed("size", "syntax")
+    source = textwrap.dedent(candidate).encode("utf-8", errors="surrogateescape")
+    loc = sum(atom.loc for atom in atomize_source(source, spec.file, language=spec.language).atoms)
+    allowed = max(spec.max_loc, spec.planned_loc)
+    yield timer.done(
+        loc <= allowed,
+        f"{loc} LOC (limit {spec.max_loc}, planned {spec.planned_loc})",
+        "size",
+        loc=loc,
+    )
+    timer = _timed("complexity", "syntax")
+    complexity = complexity_of(source, spec.language)
+    ceiling = max(spec.max_complexity, spec.planned_complexity)
+    yield timer.done(
+        complexity <= ceiling,
+        f"complexity {complexity:g} (limit {spec.max_complexity:g}, planned "
+        f"{spec.planned_complexity:g})",
+        "size",
+        complexity=complexity,
+    )
+
+
+def validate_atom(
+    candidate: str,
+    spec: AtomSpec,
+    assembly: Assembly,
+    *,
+    doctest_limits: Limits = DOCTEST_LIMITS,
+) -> AtomVerdict:
+    """Run every L1 check that applies; later checks are skipped once the code
+    does not parse, since their findings would only echo the syntax error."""
+    timer = _timed("format", "syntax")
+    if not candidate.strip():
+        return AtomVerdict((timer.done(False, "the answer held no code", "format"),))
+    results: list[CheckResult] = [timer.done(True)]
+    syntax = _syntax(candidate, spec, assembly)
+    results.append(syntax)
+    if not syntax.passed:
+        return AtomVerdict(tuple(results))
+    if spec.language == "python":
+        results.append(_names(spec, assembly))
+    contract = _contract(spec, assembly)
+    if contract is not None:
+        results.append(contract)
+    results.extend(_size(candidate, spec))
+    if all(result.passed for result in results):
+        doctest = _doctest(candidate, spec, assembly, doctest_limits)
+        if doctest is not None:
+            results.append(doctest)
+    return AtomVerdict(tuple(results))

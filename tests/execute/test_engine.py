@@ -1,0 +1,291 @@
+"""The execution engine end to end on the bundled example, with the replay model."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from mge.db import make_engine, migrate
+from mge.db.models import (
+    AtomDependency,
+    AtomicUnit,
+    AtomRetryHistory,
+    AtomStatus,
+    ExecutionWave,
+    GenerationRun,
+    HumanReviewQueue,
+    RunStatus,
+    ValidationLevel,
+    ValidationResult,
+)
+from mge.errors import ConfigError, PlanError
+from mge.execute import build_settings, create_run, execute_run, run_report
+from mge.llm import Model, ModelRequest, ModelResponse
+
+REFERENCE = Path(__file__).resolve().parents[2] / "examples" / "inventory" / "reference"
+
+
+def _run(
+    url: str, plan: Path, out: Path, model: Model | None = None, **settings: object
+) -> uuid.UUID:
+    migrate.upgrade(url)
+    engine = make_engine(url)
+    try:
+        run_id = create_run(engine, plan, build_settings(out_dir=str(out), **settings))
+        asyncio.run(execute_run(engine, run_id, model=model))
+    finally:
+        engine.dispose()
+    return run_id
+
+
+def _report(url: str, run_id: uuid.UUID) -> dict[str, object]:
+    engine = make_engine(url)
+    try:
+        return run_report(engine, run_id)
+    finally:
+        engine.dispose()
+
+
+def _python_files(root: Path) -> dict[str, bytes]:
+    return {
+        str(path.relative_to(root)): path.read_bytes()
+        for path in sorted(root.rglob("*.py"))
+        if "__pycache__" not in path.parts
+    }
+
+
+def test_fault_free_replay_rebuilds_the_reference_exactly(
+    sqlite_url: str, example_plan: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    run_id = _run(sqlite_url, example_plan, out, fault_rate=0.0)
+    report = _report(sqlite_url, run_id)
+    assert report["status"] == "completed"
+    atoms = report["atoms"]
+    assert isinstance(atoms, dict)
+    assert atoms["completed"] == atoms["total"] > 60
+    assert report["first_try_success_rate"] == 1.0
+    assert report["reference_match_percent"] == 100.0
+    tests = report["tests"]
+    assert isinstance(tests, dict)
+    assert tests["total"] > 0 and tests["passed"] == tests["total"]
+    assert report["precision_percent"] == 100.0
+    assert report["simulated"] is True
+    assert _python_files(out / "inventory") == _python_files(REFERENCE / "inventory")
+    tokens = report["tokens"]
+    assert isinstance(tokens, dict) and tokens["input"] > 0 and tokens["cached"] > 0
+    assert isinstance(report["cost_usd"], float) and report["cost_usd"] > 0
+
+
+def test_faults_are_caught_retried_and_every_atom_accounted_for(
+    sqlite_url: str, example_plan: Path, tmp_path: Path
+) -> None:
+    run_id = _run(sqlite_url, example_plan, tmp_path / "out", fault_rate=0.2, seed=11)
+    report = _report(sqlite_url, run_id)
+    atoms = report["atoms"]
+    assert isinstance(atoms, dict)
+    assert atoms["completed"] + atoms["failed"] + atoms["blocked"] == atoms["total"]
+    engine = make_engine(sqlite_url)
+    with Session(engine) as session:
+        run = session.get_one(GenerationRun, run_id)
+        attempts = session.scalars(select(AtomRetryHistory)).all()
+        assert len(attempts) == run.attempts_total == report["attempts"]
+        assert sum(a.cost_usd for a in attempts) <= run.cost_usd
+        assert all(a.input_tokens > 0 and a.temperature in (0.7, 0.5, 0.3) for a in attempts)
+        retried = [a for a in attempts if a.attempt_number > 1]
+        assert retried, "a 20% fault rate must make some atom retry"
+        for attempt in retried:
+            assert attempt.prompt is not None and "previous attempt was rejected" in attempt.prompt
+        failed_first = [a for a in attempts if a.attempt_number == 1 and not a.succeeded]
+        assert all(a.error_type and a.error_analysis["failures"] for a in failed_first)
+        results = session.scalars(
+            select(ValidationResult).where(ValidationResult.level == ValidationLevel.ATOMIC)
+        ).all()
+        assert {r.check_name for r in results} >= {"format", "syntax", "names", "size"}
+        failed_atoms = session.scalars(
+            select(AtomicUnit).where(AtomicUnit.status == AtomStatus.FAILED)
+        ).all()
+        reviewed = {review.atom_id for review in session.scalars(select(HumanReviewQueue))}
+        assert reviewed >= {atom.id for atom in failed_atoms}
+        higher = session.scalars(
+            select(ValidationResult).where(ValidationResult.level != ValidationLevel.ATOMIC)
+        ).all()
+        assert {r.level for r in higher} >= {ValidationLevel.MODULE, ValidationLevel.SYSTEM}
+    engine.dispose()
+
+
+def test_waves_and_eager_give_the_same_output(
+    sqlite_url: str, example_plan: Path, tmp_path: Path
+) -> None:
+    eager = tmp_path / "eager"
+    waves = tmp_path / "waves"
+    common = {"fault_rate": 0.2, "seed": 5, "levels": "atomic"}
+    _run(sqlite_url, example_plan, eager, schedule="eager", **common)
+    _run(sqlite_url, example_plan, waves, schedule="waves", concurrency=7, **common)
+    assert _python_files(eager) == _python_files(waves)
+    engine = make_engine(sqlite_url)
+    with Session(engine) as session:
+        waves_rows = session.scalars(select(ExecutionWave)).all()
+        assert waves_rows and all(w.started_at is not None for w in waves_rows)
+    engine.dispose()
+
+
+class _Instrumented:
+    """Wraps a model: counts calls in flight, and can refuse one atom for good."""
+
+    def __init__(self, inner: Model, *, broken: str | None = None) -> None:
+        self.inner = inner
+        self.broken = broken
+        self.in_flight = 0
+        self.peak = 0
+
+    @property
+    def name(self) -> str:
+        return self.inner.name
+
+    @property
+    def simulated(self) -> bool:
+        return self.inner.simulated
+
+    async def complete(self, request: ModelRequest) -> ModelResponse:
+        self.in_flight += 1
+        self.peak = max(self.peak, self.in_flight)
+        try:
+            await asyncio.sleep(0.002)
+            response = await self.inner.complete(request)
+        finally:
+            self.in_flight -= 1
+        if request.purpose is not None and request.purpose.target == self.broken:
+            return ModelResponse(
+                text="I cannot write this.",
+                input_tokens=10,
+                output_tokens=5,
+                cached_tokens=0,
+                model=self.name,
+                latency_seconds=0.0,
+                cost_usd=0.0,
+            )
+        return response
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+def _replay(plan: Path) -> Model:
+    from mge.atomize import AtomizeConfig
+    from mge.execute._reference import PlanReference
+    from mge.llm import make_model
+
+    return make_model("replay", reference=PlanReference(plan.parent / "reference", AtomizeConfig()))
+
+
+def test_concurrency_bound_is_never_exceeded(
+    sqlite_url: str, example_plan: Path, tmp_path: Path
+) -> None:
+    model = _Instrumented(_replay(example_plan))
+    _run(sqlite_url, example_plan, tmp_path / "out", model=model, concurrency=3, levels="atomic")
+    assert model.peak == 3
+
+
+def test_a_permanent_failure_blocks_exactly_its_dependents(
+    sqlite_url: str, example_plan: Path, tmp_path: Path
+) -> None:
+    broken = "inventory/money.py::to_money#0"
+    model = _Instrumented(_replay(example_plan), broken=broken)
+    _run(sqlite_url, example_plan, tmp_path / "out", model=model, levels="atomic")
+    engine = make_engine(sqlite_url)
+    with Session(engine) as session:
+        atoms = {a.id: a for a in session.scalars(select(AtomicUnit))}
+        by_key = {a.atom_key: a for a in atoms.values()}
+        edges = session.scalars(select(AtomDependency).where(AtomDependency.is_broken.is_(False)))
+        dependents: dict[str, list[str]] = {}
+        for edge in edges:
+            dependents.setdefault(atoms[edge.from_atom_id].atom_key, []).append(
+                atoms[edge.to_atom_id].atom_key
+            )
+        expected: set[str] = set()
+        stack = list(dependents.get(broken, []))
+        while stack:
+            key = stack.pop()
+            if key not in expected:
+                expected.add(key)
+                stack.extend(dependents.get(key, []))
+        assert by_key[broken].status is AtomStatus.FAILED
+        assert by_key[broken].attempts == 3
+        blocked = {k for k, a in by_key.items() if a.status is AtomStatus.BLOCKED}
+        assert expected and blocked == expected
+        others = set(by_key) - expected - {broken}
+        assert all(by_key[k].status is AtomStatus.COMPLETED for k in others)
+        review = session.scalars(select(HumanReviewQueue)).one()
+        assert review.atom_id == by_key[broken].id
+    engine.dispose()
+
+
+def test_the_budget_stops_the_run_and_resume_finishes_it(
+    sqlite_url: str, example_plan: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    run_id = _run(sqlite_url, example_plan, out, budget_usd=0.25, levels="atomic")
+    report = _report(sqlite_url, run_id)
+    assert report["status"] == RunStatus.BUDGET_EXHAUSTED.value
+    atoms = report["atoms"]
+    assert isinstance(atoms, dict) and 0 < atoms["completed"] < atoms["total"]
+    from mge.execute import prepare_resume
+
+    engine = make_engine(sqlite_url)
+    prepare_resume(engine, str(run_id), budget_usd=100.0)
+    asyncio.run(execute_run(engine, run_id))
+    engine.dispose()
+    final = _report(sqlite_url, run_id)
+    assert final["status"] == "completed"
+    assert _python_files(out / "inventory") == _python_files(REFERENCE / "inventory")
+
+
+@pytest.mark.parametrize(
+    ("settings", "error", "message"),
+    [
+        ({"model": "nonsense:model"}, ConfigError, "nonsense"),
+        ({"model": "anthropic:claude-x"}, Exception, "ANTHROPIC_API_KEY"),
+        ({"budget_usd": 0}, ConfigError, "budget"),
+        ({"concurrency": 0}, ConfigError, "concurrency"),
+    ],
+)
+def test_bad_settings_fail_before_anything_is_written(
+    sqlite_url: str,
+    example_plan: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    settings: dict[str, object],
+    error: type[Exception],
+    message: str,
+) -> None:
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    migrate.upgrade(sqlite_url)
+    engine = make_engine(sqlite_url)
+    with pytest.raises(error, match=message):
+        create_run(engine, example_plan, build_settings(out_dir=str(tmp_path / "o"), **settings))
+    with Session(engine) as session:
+        assert session.scalar(select(func.count()).select_from(GenerationRun)) == 0
+    engine.dispose()
+
+
+def test_an_invalid_plan_or_a_busy_output_is_refused(sqlite_url: str, tmp_path: Path) -> None:
+    migrate.upgrade(sqlite_url)
+    engine = make_engine(sqlite_url)
+    bad = tmp_path / "plan.yaml"
+    bad.write_text("version: 1\nname: x\nphases: []\n")
+    with pytest.raises(PlanError):
+        create_run(engine, bad, build_settings(out_dir=str(tmp_path / "o")))
+    busy = tmp_path / "busy"
+    busy.mkdir()
+    (busy / "keep.txt").write_text("mine")
+    example = Path(__file__).resolve().parents[2] / "examples" / "inventory" / "plan.yaml"
+    with pytest.raises(ConfigError, match="not empty"):
+        create_run(engine, example, build_settings(out_dir=str(busy)))
+    assert (busy / "keep.txt").read_text() == "mine"
+    engine.dispose()
