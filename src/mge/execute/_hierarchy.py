@@ -215,13 +215,16 @@ class Hierarchy:
 
     async def _regenerate(
         self, suspects: list[Suspect], level: ValidationLevel, failure: str
-    ) -> int:
-        """Regenerate the suspects that still have attempts; returns how many were."""
+    ) -> tuple[int, list[Suspect]]:
+        """Regenerate the suspects that still have attempts left; returns how many
+        were regenerated and the suspects that had none left."""
         runner = self.runner
         redone = 0
+        exhausted: list[Suspect] = []
         for suspect in suspects:
             state = runner.states[suspect.atom_id]
             if state.attempts >= runner.settings.max_attempts:
+                exhausted.append(suspect)
                 continue
             feedback = (
                 f"- [test] L{LEVEL_NUMBER[level]} {level.value} validation failed; "
@@ -231,7 +234,7 @@ class Hierarchy:
                 suspect.atom_id, feedback=feedback, trigger=f"blame:{level.value}"
             )
             redone += 1
-        return redone
+        return redone, exhausted
 
     def _to_review(self, suspects: list[Suspect], level: ValidationLevel, failure: str) -> None:
         runner = self.runner
@@ -301,6 +304,7 @@ class Hierarchy:
     ) -> CheckOutcome:
         """Run a check; while it fails and the level's budget lasts, blame and regenerate."""
         tried: set[str] = set()
+        blamed: dict[str, Suspect] = {}
         failing: set[str] | None = None
         for round_number in range(self.rounds + 1):
             index = self.write_project()
@@ -318,10 +322,16 @@ class Hierarchy:
             suspects = await asyncio.to_thread(self._suspects, outcome, index, tests, tried)
             tried.update(suspect.atom_id for suspect in suspects)
             failure = "\n\n".join(outcome.failures)[:4000]
-            if not suspects:
+            if suspects:
+                blamed.update({suspect.atom_id: suspect for suspect in suspects})
+            if not suspects or round_number == self.rounds:
+                # Out of suspects or out of rounds: whoever was blamed goes to a person.
+                self._to_review(list(blamed.values()), level, failure)
                 return outcome
-            if round_number == self.rounds or not await self._regenerate(suspects, level, failure):
-                self._to_review(suspects, level, failure)
+            redone, exhausted = await self._regenerate(suspects, level, failure)
+            if exhausted:
+                self._to_review(exhausted, level, failure)
+            if not redone:
                 return outcome
         return outcome  # pragma: no cover  (the loop always returns)
 

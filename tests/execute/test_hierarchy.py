@@ -1,0 +1,144 @@
+"""Module, component and system validation with blame, on a tiny real project
+whose model is scripted to make known mistakes."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mge.atomize import AtomizeConfig
+from mge.db import make_engine, migrate
+from mge.db.models import (
+    AtomicUnit,
+    AtomRetryHistory,
+    HumanReviewQueue,
+    ValidationLevel,
+    ValidationResult,
+)
+from mge.execute import build_settings, create_run, execute_run, run_report
+from mge.execute._reference import PlanReference
+from mge.llm import Model, ModelRequest, ModelResponse, make_model
+
+PLAN = Path(__file__).parent / "fixtures" / "calc" / "plan.yaml"
+SCALE = "calc/ops.py::scale#0"
+ADD = "calc/ops.py::add#0"
+
+
+class Scripted:
+    """Replay, except that chosen atoms get a chosen wrong answer on chosen attempts."""
+
+    def __init__(self, wrong: dict[str, tuple[str, set[int]]]) -> None:
+        reference = PlanReference(PLAN.parent / "reference", AtomizeConfig())
+        self.inner: Model = make_model("replay", reference=reference)
+        self.wrong = wrong
+
+    @property
+    def name(self) -> str:
+        return self.inner.name
+
+    @property
+    def simulated(self) -> bool:
+        return True
+
+    async def complete(self, request: ModelRequest) -> ModelResponse:
+        response = await self.inner.complete(request)
+        purpose = request.purpose
+        if purpose is not None and purpose.target in self.wrong:
+            text, attempts = self.wrong[purpose.target]
+            if purpose.attempt in attempts:
+                return ModelResponse(
+                    text=f"```python\n{text}```",
+                    input_tokens=response.input_tokens,
+                    output_tokens=response.output_tokens,
+                    cached_tokens=0,
+                    model=response.model,
+                    latency_seconds=0.0,
+                    cost_usd=response.cost_usd,
+                )
+        return response
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+WRONG_SCALE = (
+    'def scale(x: int, k: int) -> int:\n    """`x` taken `k` times."""\n    return x + k\n'
+)
+CRASHING_ADD = (
+    'def add(a: int, b: int) -> int:\n    """The sum of two numbers."""\n    return [a][1] + b\n'
+)
+
+
+def _run(sqlite_url: str, out: Path, model: Model) -> uuid.UUID:
+    migrate.upgrade(sqlite_url)
+    engine = make_engine(sqlite_url)
+    run_id = create_run(engine, PLAN, build_settings(out_dir=str(out)))
+    asyncio.run(execute_run(engine, run_id, model=model))
+    engine.dispose()
+    return run_id
+
+
+def _attempts(sqlite_url: str, key: str) -> list[tuple[int, str, bool]]:
+    engine = make_engine(sqlite_url)
+    with Session(engine) as session:
+        rows = session.execute(
+            select(
+                AtomRetryHistory.attempt_number,
+                AtomRetryHistory.trigger,
+                AtomRetryHistory.succeeded,
+            )
+            .join(AtomicUnit, AtomicUnit.id == AtomRetryHistory.atom_id)
+            .where(AtomicUnit.atom_key == key)
+            .order_by(AtomRetryHistory.attempt_number)
+        ).all()
+    engine.dispose()
+    return [(n, t, ok) for n, t, ok in rows]
+
+
+def test_a_wrong_operator_passes_l1_and_is_blamed_by_coverage(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    run_id = _run(sqlite_url, tmp_path / "out", Scripted({SCALE: (WRONG_SCALE, {1})}))
+    assert _attempts(sqlite_url, SCALE) == [(1, "generation", True), (2, "blame:module", True)]
+    assert "return x * k" in (tmp_path / "out" / "calc" / "ops.py").read_text()
+    engine = make_engine(sqlite_url)
+    report = run_report(engine, run_id)
+    with Session(engine) as session:
+        module = session.scalars(
+            select(ValidationResult)
+            .where(ValidationResult.level == ValidationLevel.MODULE)
+            .where(ValidationResult.check_name == "tests")
+            .order_by(ValidationResult.created_at)
+        ).all()
+    engine.dispose()
+    assert [r.passed for r in module] == [False, True]
+    assert report["precision_percent"] == 100.0
+    assert report["tests"] == {"total": 5, "passed": 5, "failed": 0}
+
+
+def test_a_crash_is_blamed_by_its_traceback(sqlite_url: str, tmp_path: Path) -> None:
+    _run(sqlite_url, tmp_path / "out", Scripted({ADD: (CRASHING_ADD, {1})}))
+    assert _attempts(sqlite_url, ADD) == [(1, "generation", True), (2, "blame:module", True)]
+    assert "return a + b" in (tmp_path / "out" / "calc" / "ops.py").read_text()
+
+
+def test_blame_stops_at_the_budget_and_queues_the_suspect(sqlite_url: str, tmp_path: Path) -> None:
+    run_id = _run(sqlite_url, tmp_path / "out", Scripted({SCALE: (WRONG_SCALE, {1, 2, 3})}))
+    assert [n for n, _, _ in _attempts(sqlite_url, SCALE)] == [1, 2, 3]
+    engine = make_engine(sqlite_url)
+    with Session(engine) as session:
+        review = session.scalars(select(HumanReviewQueue)).one()
+        atom = session.get_one(AtomicUnit, review.atom_id)
+        assert atom.atom_key == SCALE and atom.needs_review
+        assert (
+            review.evidence["blame"]["level"] in ("module", "system") or "level" in review.evidence
+        )
+    report = run_report(engine, run_id)
+    engine.dispose()
+    assert report["tests"]["failed"] == 2  # type: ignore[index]
+    assert report["precision_percent"] == 60.0
+    assert report["reference_match_percent"] < 100

@@ -1,0 +1,100 @@
+"""Blame from tracebacks and from coverage, on made-up spans."""
+
+from __future__ import annotations
+
+from mge.validate.blame import (
+    AtomSpan,
+    SpanIndex,
+    blame_coverage,
+    blame_traceback,
+    frames,
+    ochiai_scores,
+    top_suspects,
+)
+
+INDEX = SpanIndex(
+    [
+        AtomSpan("shop/cart.py::<module>#0", "shop/cart.py", 1, 4),
+        AtomSpan("shop/cart.py::Cart.add#0", "shop/cart.py", 5, 12),
+        AtomSpan("shop/cart.py::Cart.total#0", "shop/cart.py", 13, 20),
+        AtomSpan("shop/tax.py::rate#0", "shop/tax.py", 1, 9),
+    ]
+)
+
+PYTEST_FAILURE = """
+    def test_total(cart):
+>       assert cart.total() == 10
+tests/test_cart.py:8:
+_ _ _ _ _
+shop/cart.py:15: in total
+    return sum(self.prices) * rate(self.region)
+_ _ _ _ _
+shop/tax.py:4: in rate
+    return TABLE[region]
+E   KeyError: 'eu'
+shop/tax.py:4: KeyError
+"""
+
+PLAIN_TRACEBACK = """Traceback (most recent call last):
+  File "/tmp/work/tests/test_cart.py", line 8, in test_total
+  File "/tmp/work/shop/cart.py", line 7, in add
+    self.items.append(itme)
+NameError: name 'itme' is not defined
+"""
+
+
+def test_frames_are_read_in_order() -> None:
+    assert frames(PYTEST_FAILURE) == [
+        ("tests/test_cart.py", 8),
+        ("shop/cart.py", 15),
+        ("shop/tax.py", 4),
+        ("shop/tax.py", 4),
+    ]
+
+
+def test_the_innermost_project_frame_is_the_first_suspect() -> None:
+    suspects = blame_traceback(PYTEST_FAILURE, INDEX)
+    assert [s.atom_id for s in suspects] == ["shop/tax.py::rate#0", "shop/cart.py::Cart.total#0"]
+    assert suspects[0].score > suspects[1].score
+    assert suspects[0].source == "traceback"
+
+
+def test_absolute_paths_in_plain_tracebacks_map_onto_project_files() -> None:
+    (suspect,) = blame_traceback(PLAIN_TRACEBACK, INDEX)
+    assert suspect.atom_id == "shop/cart.py::Cart.add#0"
+
+
+def test_a_traceback_outside_the_project_blames_nothing() -> None:
+    assert blame_traceback('File "/usr/lib/python3/json.py", line 3, in x', INDEX) == []
+
+
+def test_coverage_ranks_the_atom_only_failing_tests_ran() -> None:
+    coverage = {
+        "t_pass_1": {"shop/cart.py": [6, 14], "shop/tax.py": [2]},
+        "t_pass_2": {"shop/cart.py": [6]},
+        "t_fail_1": {"shop/cart.py": [6, 14]},
+        "t_fail_2": {"shop/cart.py": [14], "shop/tax.py": [3]},
+    }
+    verdicts = {"t_pass_1": True, "t_pass_2": True, "t_fail_1": False, "t_fail_2": False}
+    ranked = blame_coverage(coverage, verdicts, INDEX)
+    assert ranked[0].atom_id == "shop/cart.py::Cart.total#0"
+    scores = {s.atom_id: s.score for s in ranked}
+    # total: 2 failing, 1 passing -> 2 / sqrt(2 * 3); add: 1 failing, 2 passing -> 1 / sqrt(2 * 3)
+    assert scores["shop/cart.py::Cart.total#0"] == round(2 / (6**0.5), 4)
+    assert scores["shop/cart.py::Cart.add#0"] == round(1 / (6**0.5), 4)
+    ochiai, ran = ochiai_scores(coverage, verdicts, INDEX)
+    assert ran["t_fail_2"] == {"shop/cart.py::Cart.total#0", "shop/tax.py::rate#0"}
+    assert ochiai == scores
+
+
+def test_no_failing_test_means_no_suspect() -> None:
+    assert blame_coverage({"t": {"shop/cart.py": [6]}}, {"t": True}, INDEX) == []
+
+
+def test_only_the_best_scored_suspects_are_taken() -> None:
+    suspects = blame_coverage(
+        {"f": {"shop/cart.py": [6, 14]}, "p": {"shop/cart.py": [6]}},
+        {"f": False, "p": True},
+        INDEX,
+    )
+    assert [s.atom_id for s in top_suspects(suspects, 3)] == ["shop/cart.py::Cart.total#0"]

@@ -1,0 +1,82 @@
+"""The sandbox contains what generated code and its tests may do."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from mge.validate.sandbox import Limits, run_python
+
+
+def test_a_process_that_sleeps_forever_is_killed() -> None:
+    result = run_python(["-c", "import time; time.sleep(60)"], limits=Limits(timeout_seconds=1))
+    assert result.timed_out and not result.ok
+    assert result.duration_seconds < 30
+
+
+def test_a_process_that_spins_forever_hits_the_cpu_limit() -> None:
+    result = run_python(
+        ["-c", "while True: pass"], limits=Limits(timeout_seconds=30, cpu_seconds=1)
+    )
+    assert not result.ok and not result.timed_out
+    assert result.returncode != 0
+
+
+def test_memory_is_capped() -> None:
+    result = run_python(
+        ["-c", "x = bytearray(3 * 1024 ** 3)"], limits=Limits(memory_bytes=512 * 1024**2)
+    )
+    assert not result.ok
+    assert "MemoryError" in result.stderr
+
+
+def test_file_size_is_capped(tmp_path: Path) -> None:
+    script = "open('big', 'wb').write(b'x' * (8 * 1024 * 1024))"
+    result = run_python(["-c", script], cwd=tmp_path, limits=Limits(file_size_bytes=1024 * 1024))
+    assert not result.ok
+    assert (tmp_path / "big").stat().st_size <= 1024 * 1024
+
+
+def test_secrets_do_not_reach_the_child() -> None:
+    os.environ["ANTHROPIC_API_KEY"] = "sk-test-secret"
+    try:
+        result = run_python(["-c", "import os; print(sorted(os.environ))"])
+    finally:
+        del os.environ["ANTHROPIC_API_KEY"]
+    assert result.ok
+    assert "ANTHROPIC_API_KEY" not in result.stdout
+    assert "MGE_DATABASE_URL" not in result.stdout
+
+
+def test_the_network_is_dropped_where_the_system_allows() -> None:
+    script = (
+        "import socket\n"
+        "s = socket.socket()\n"
+        "s.settimeout(2)\n"
+        "try:\n"
+        "    s.connect(('127.0.0.1', 5432))\n"
+        "    print('connected')\n"
+        "except OSError as e:\n"
+        "    print('refused', e.errno)\n"
+    )
+    result = run_python(["-c", script])
+    assert result.ok
+    if not result.network_isolated:
+        pytest.skip("this system refuses unprivileged network namespaces")
+    assert "refused" in result.stdout
+
+
+def test_exiting_the_interpreter_is_reported_not_fatal() -> None:
+    result = run_python(["-c", "import os; os._exit(3)"])
+    assert result.returncode == 3 and not result.ok
+
+
+def test_each_run_gets_its_own_scratch_directory_removed_afterwards() -> None:
+    script = "import os; open('note.txt', 'w').write('x'); print(os.getcwd())"
+    first = run_python(["-c", script])
+    second = run_python(["-c", script])
+    assert first.ok and second.ok
+    assert "mge-sandbox-" in first.stdout and first.stdout != second.stdout
+    assert not Path(first.stdout.strip()).exists()
