@@ -160,3 +160,47 @@ def test_status_and_resume_errors(example_plan: Path, tmp_path: Path) -> None:
     )
     assert zero.returncode == 2 and "budget" in zero.stderr
     assert "Traceback" not in zero.stderr + busy.stderr + missing.stderr
+
+
+def test_ctrl_c_stops_gracefully_and_prints_the_resume_command(
+    example_plan: Path, tmp_path: Path
+) -> None:
+    database = tmp_path / "i.db"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mge",
+            "run",
+            str(example_plan),
+            "--db",
+            f"sqlite:///{database}",
+            "--out",
+            str(tmp_path / "i"),
+            "--latency-ms",
+            "40",
+            "--concurrency",
+            "4",
+            "--quiet",
+            "--levels",
+            "atomic",
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while _attempts(database) < 10 and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    assert "resume with: mge resume " in stderr
+    assert "Traceback" not in stderr
+    with sqlite3.connect(database) as connection:
+        (status,) = connection.execute("select status from generation_runs").fetchone()
+        running = connection.execute(
+            "select count(*) from atomic_units where status = 'running'"
+        ).fetchone()[0]
+    assert status == "interrupted" and running == 0

@@ -179,6 +179,9 @@ def run(
     budget_usd: Annotated[float | None, typer.Option(help="Hard cost cap in dollars.")] = None,
     out: Annotated[Path, typer.Option(help="Where the project is written.")] = Path("out"),
     force: Annotated[bool, typer.Option(help="Write into a non-empty --out.")] = False,
+    levels: Annotated[
+        str, typer.Option(help="Validation levels: all (L1-L4 with blame) or atomic (L1 only).")
+    ] = "all",
     no_tests: Annotated[
         bool, typer.Option("--no-tests", help="Do not run the plan's tests.")
     ] = False,
@@ -200,6 +203,7 @@ def run(
         budget_usd=budget_usd,
         out_dir=str(out),
         run_tests=not no_tests,
+        levels=levels,
     )
     url = database_url(db)
     migrate.upgrade(url)
