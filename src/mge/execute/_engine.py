@@ -15,13 +15,13 @@ import asyncio
 import time
 import uuid
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from mge.atomize import AtomizeConfig, FileResult, atomize_source
@@ -35,6 +35,7 @@ from mge.db.models import (
     HumanReviewQueue,
     MasterPlan,
     MasterPlanTask,
+    ReviewStatus,
     RunStatus,
     TestType,
     ValidationLevel,
@@ -163,6 +164,8 @@ class Runner:
         self.in_flight = 0
         self.max_in_flight = 0
         self._skeletons: dict[str, str] = {}
+        # wave number -> when its first atom started, until the wave is reported done
+        self._wave_started: dict[int, float] = {}
 
     # -- bookkeeping -----------------------------------------------------------
 
@@ -173,6 +176,13 @@ class Runner:
             run.output_tokens += response.output_tokens
             run.cached_tokens += response.cached_tokens
             run.cost_usd += response.cost_usd
+            self.progress.event(
+                "tokens",
+                input_tokens=response.input_tokens,
+                output_tokens=response.output_tokens,
+                cached_tokens=response.cached_tokens,
+            )
+            self.progress.event("cost", cost_usd=float(run.cost_usd))
         run.attempts_total += attempts
 
     def _set_report(self, **values: Any) -> None:
@@ -292,6 +302,24 @@ class Runner:
             }
         )
         self.session.commit()
+        for atom in atoms:
+            self.progress.event(
+                "atom_generated",
+                atom=atom.id,
+                loc=atom.loc,
+                complexity=atom.complexity,
+                atomicity_score=atom.atomicity_score,
+                context_completeness=atom.context_completeness,
+            )
+        self.progress.event(
+            "graph",
+            atoms=len(analysis.nodes),
+            waves=len(analysis.waves),
+            max_parallelism=analysis.max_parallelism,
+            critical_path=len(analysis.critical_path),
+            cycles=len(analysis.cycles),
+            edges=analysis.edges_by_type(),
+        )
 
     # -- stage 3: generation ------------------------------------------------------
 
@@ -371,10 +399,11 @@ class Runner:
             queue.extend(self.states[current].prerequisites)
         return seen
 
-    def _assembly_for(self, key: str, candidate: str) -> tuple[Assembly, set[str]]:
-        state = self.states[key]
-        closure = self._closure(key)
-        file_atoms = [self.states[k] for k in self.files[state.planned.file]]
+    def _in_view(
+        self, key: str, candidate: str, closure: set[str]
+    ) -> Callable[[PlannedAtom], str | None]:
+        """What an attempt at `key` sees of each atom: the candidate itself, the code of
+        its completed prerequisites, and a stand-in (None) for everything else."""
 
         def code_of(planned: PlannedAtom) -> str | None:
             if planned.atom_id == key:
@@ -384,7 +413,16 @@ class Runner:
                 return other.code
             return None
 
-        assembled = assemble([s.planned for s in file_atoms], code_of)
+        return code_of
+
+    def _assembly_for(self, key: str, candidate: str) -> tuple[Assembly, set[str]]:
+        state = self.states[key]
+        closure = self._closure(key)
+        file_atoms = [self.states[k] for k in self.files[state.planned.file]]
+
+        assembled = assemble(
+            [s.planned for s in file_atoms], self._in_view(key, candidate, closure)
+        )
         first, last = assembled.spans[key]
         planned_names = frozenset(
             name
@@ -406,16 +444,8 @@ class Runner:
 
     def _workspace(self, closure: set[str], key: str, candidate: str, root: Path) -> None:
         """Every project file as this atom may see it, for running its doctests."""
+        code_of = self._in_view(key, candidate, closure)
         for file, keys in self.files.items():
-
-            def code_of(planned: PlannedAtom) -> str | None:
-                if planned.atom_id == key:
-                    return candidate
-                other = self.states[planned.atom_id]
-                if planned.atom_id in closure and other.status is AtomStatus.COMPLETED:
-                    return other.code
-                return None
-
             text = assemble([self.states[k].planned for k in keys], code_of).text
             target = root / file
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -600,6 +630,7 @@ class Runner:
             state.status = AtomStatus.COMPLETED
             self._queue_review(row, reason=f"regeneration after {trigger} failed atomic validation")
             self.session.commit()
+            self.report_review_queue()
         self.progress.event("atom_regenerated", atom=key, replaced=passed)
         return passed
 
@@ -689,6 +720,19 @@ class Runner:
         blocked = self._block_dependents(key)
         self.session.commit()
         self.progress.event("atom_failed", atom=key, blocked=len(blocked))
+        self.report_review_queue()
+
+    def report_review_queue(self) -> None:
+        """Tell watchers how many atoms of this masterplan wait for a person."""
+        size = self.session.scalar(
+            select(func.count())
+            .select_from(HumanReviewQueue)
+            .where(
+                HumanReviewQueue.masterplan_id == self.masterplan.id,
+                HumanReviewQueue.status.in_([ReviewStatus.PENDING, ReviewStatus.IN_REVIEW]),
+            )
+        )
+        self.progress.event("review_queue", size=int(size or 0))
 
     def _queue_review(self, row: AtomicUnit, *, reason: str, priority: int = 80) -> None:
         existing = self.session.scalar(
@@ -748,12 +792,29 @@ class Runner:
                 return
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
+            self.progress.event("atom_started", atom=key)
+            self._wave_started.setdefault(self.states[key].wave or 1, time.perf_counter())
             try:
-                if not await self._generate(key):
+                passed = await self._generate(key)
+                self.progress.event(
+                    "validation", level="atomic", scope=key, check="atomic", passed=passed
+                )
+                if not passed:
                     self._fail(key)
             finally:
                 self.in_flight -= 1
         self.progress.event("atom_done", atom=key, status=self.states[key].status.value)
+        self._report_finished_waves()
+
+    def _report_finished_waves(self) -> None:
+        """Send `wave_done` for every started wave whose atoms are all final, once."""
+        for number, began in list(self._wave_started.items()):
+            members = [s for s in self.states.values() if (s.wave or 1) == number]
+            if all(s.status in FINAL_STATUSES for s in members):
+                del self._wave_started[number]
+                self.progress.event(
+                    "wave_done", wave=number, duration_seconds=time.perf_counter() - began
+                )
 
     async def _eager(self) -> None:
         """Start each atom the moment its last prerequisite completes."""
@@ -922,6 +983,13 @@ class Runner:
         self.session.commit()
         began = time.perf_counter()
         status = RunStatus.COMPLETED
+        self.progress.event(
+            "run_started",
+            run_id=str(self.run_id),
+            masterplan=self.masterplan.name,
+            concurrency=self.settings.concurrency,
+            budget_usd=self.settings.budget_usd,
+        )
         try:
             self._skeletons = await self._skeleton_stage()
             self._atom_stage(self._skeletons)
@@ -938,6 +1006,7 @@ class Runner:
                 await self._waves()
             else:
                 await self._eager()
+            self._report_finished_waves()
             if self.stop.is_set():
                 status = RunStatus.INTERRUPTED
             else:
@@ -977,6 +1046,14 @@ class Runner:
             previous_peak = int((run.report or {}).get("max_in_flight", 0))
             self._set_report(max_in_flight=max(self.max_in_flight, previous_peak))
             self.session.commit()
+            self.progress.event(
+                "run_finished",
+                run_id=str(self.run_id),
+                status=status.value,
+                precision_percent=run.precision_percent,
+                cost_usd=float(run.cost_usd),
+                duration_seconds=time.perf_counter() - began,
+            )
         return status
 
     def close(self) -> None:
