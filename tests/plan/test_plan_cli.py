@@ -46,7 +46,8 @@ def test_check_summarises_a_valid_plan() -> None:
     result = runner.invoke(app, ["plan", "check", str(EXAMPLE_PLAN)])
     assert result.exit_code == 0, result.output
     assert result.stdout.strip() == (
-        f"{EXAMPLE_PLAN}: valid plan 'inventory': 6 phases, 6 milestones, 9 tasks, 9 files, 8 tests"
+        f"{EXAMPLE_PLAN}: valid plan 'inventory': "
+        "6 phases, 6 milestones, 13 tasks, 13 files, 12 tests"
     )
 
 
@@ -61,9 +62,9 @@ def test_check_json_on_a_valid_plan() -> None:
         "name": "inventory",
         "phases": 6,
         "milestones": 6,
-        "tasks": 9,
-        "files": 9,
-        "tests": 8,
+        "tasks": 13,
+        "files": 13,
+        "tests": 12,
     }
 
 

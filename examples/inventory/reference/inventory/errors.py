@@ -45,3 +45,21 @@ class UnknownCoupon(InventoryError):
     def __init__(self, code: str) -> None:
         super().__init__(f"unknown coupon {code!r}")
         self.code = code
+
+
+class BadRecord(InventoryError):
+    """A CSV row that cannot be read; the message names its line so it can be fixed."""
+
+    def __init__(self, line: int, reason: str) -> None:
+        super().__init__(f"line {line}: {reason}")
+        self.line = line
+        self.reason = reason
+
+
+class InvalidReturn(InventoryError):
+    """A return that does not match what the order shipped."""
+
+    def __init__(self, order_id: str, reason: str) -> None:
+        super().__init__(f"return for order {order_id!r} refused: {reason}")
+        self.order_id = order_id
+        self.reason = reason

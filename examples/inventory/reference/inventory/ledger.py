@@ -44,6 +44,21 @@ class StockLedger:
         self._movements.append(movement)
         return movement
 
+    def take_back(self, sku: str, quantity: int, reference: str = "") -> Movement:
+        """Record goods coming back from a customer and put on the shelf again.
+
+        Args:
+            sku: the item returned.
+            quantity: how many units, at least one.
+            reference: the order or return they came back from.
+
+        Returns:
+            The recorded movement.
+        """
+        movement = Movement(sku, _positive(quantity), MovementKind.RETURN, reference)
+        self._movements.append(movement)
+        return movement
+
     def adjust(self, sku: str, delta: int, reference: str = "") -> Movement:
         """Correct the stock after a count; the result may not go below zero.
 
@@ -64,6 +79,15 @@ class StockLedger:
     def history(self, sku: str) -> list[Movement]:
         """The movements of one item, oldest first."""
         return [m for m in self._movements if m.sku == sku]
+
+    def by_reference(self, reference: str) -> list[Movement]:
+        """The movements recorded under one reference, such as an order number, oldest first."""
+        return [m for m in self._movements if m.reference == reference]
+
+    def sold(self, sku: str) -> int:
+        """The units shipped less those that came back: the demand a restock plan sees."""
+        kinds = (MovementKind.SHIPMENT, MovementKind.RETURN)
+        return -sum(m.quantity for m in self.history(sku) if m.kind in kinds)
 
     def needs_reorder(self, items: list[Item]) -> list[Item]:
         """The items whose stock is at or below their reorder level.

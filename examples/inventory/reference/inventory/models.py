@@ -41,6 +41,7 @@ class MovementKind(Enum):
     RECEIPT = "receipt"
     SHIPMENT = "shipment"
     ADJUSTMENT = "adjustment"
+    RETURN = "return"
 
 
 @dataclass(frozen=True)

@@ -38,12 +38,14 @@ class OrderService:
         ledger: where stock is taken from.
         rules: line discounts on offer.
         coupons: coupon codes and the percentage each takes off the subtotal.
+        placed: the quote of every order placed and not cancelled, by order id.
     """
 
     catalog: Catalog
     ledger: StockLedger
     rules: list[Discount] = field(default_factory=list)
     coupons: dict[str, int] = field(default_factory=dict)
+    placed: dict[str, Quote] = field(default_factory=dict)
 
     def quote(self, order: Order) -> Quote:
         """Price an order without touching the stock.
@@ -81,9 +83,11 @@ class OrderService:
             raise InsufficientStock(line.sku, line.quantity, self.ledger.on_hand(line.sku))
         for line in order.lines:
             self.ledger.ship(line.sku, line.quantity, order.order_id)
+        self.placed[order.order_id] = quote
         return quote
 
     def cancel(self, order: Order) -> None:
-        """Put the stock of a placed order back on the shelf."""
+        """Put the stock of a placed order back on the shelf and forget its quote."""
         for line in order.lines:
-            self.ledger.receive(line.sku, line.quantity, f"cancel {order.order_id}")
+            self.ledger.take_back(line.sku, line.quantity, f"cancel {order.order_id}")
+        self.placed.pop(order.order_id, None)

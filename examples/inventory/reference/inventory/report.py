@@ -1,10 +1,12 @@
-"""Plain-text reports: the stock list and an order receipt."""
+"""Plain-text reports: the stock list, receipts, purchase orders and the stock valuation."""
 
 from inventory.catalog import Catalog
 from inventory.ledger import StockLedger
 from inventory.models import Order
 from inventory.money import format_money
 from inventory.orders import Quote
+from inventory.restock import PurchaseOrder
+from inventory.valuation import CostBook
 
 WIDTH = 48
 
@@ -57,4 +59,44 @@ def receipt(order: Order, quote: Quote, currency: str = "EUR") -> str:
         coupon = f"coupon {order.coupon}"
         lines.append(_row(coupon, "-" + format_money(quote.coupon_discount, currency)))
     lines.append(_row("TOTAL", format_money(quote.total, currency)))
+    return "\n".join(lines)
+
+
+def purchase_order_text(order: PurchaseOrder, currency: str = "EUR") -> str:
+    """A purchase order to send to its supplier: a line per item and the total.
+
+    Args:
+        order: the order.
+        currency: the currency code to print.
+
+    Returns:
+        The text, headed by the supplier's name.
+    """
+    lines = [f"Purchase order for {order.supplier}"]
+    for line in order.lines:
+        left = f"{line.quantity} x {line.sku} @ {line.unit_cost}"
+        lines.append(_row(left, format_money(line.total, currency)))
+    lines.append(_row(f"TOTAL ({order.units} units)", format_money(order.total, currency)))
+    return "\n".join(lines)
+
+
+def valuation_report(catalog: Catalog, book: CostBook, currency: str = "EUR") -> str:
+    """What the stock cost: a line per catalog item with stock, then the book's total.
+
+    Args:
+        catalog: the items to list, by SKU; items without stock are left out.
+        book: the cost layers.
+        currency: the currency code to print.
+
+    Returns:
+        The report, with a header line and the units, average cost and value of each item.
+    """
+    lines = [_row("SKU  UNITS @ AVERAGE COST", "VALUE")]
+    for item in catalog:
+        units = book.quantity(item.sku)
+        if units == 0:
+            continue
+        left = f"{item.sku}  {units} @ {book.average_cost(item.sku)}"
+        lines.append(_row(left, format_money(book.value(item.sku), currency)))
+    lines.append(_row("TOTAL", format_money(book.total_value(), currency)))
     return "\n".join(lines)

@@ -10,13 +10,16 @@ def test_get_ignores_letter_case(catalog):
 
 
 def test_unknown_sku_raises(catalog):
-    with pytest.raises(UnknownItem, match="NOPE"):
-        catalog.get("NOPE")
+    with pytest.raises(UnknownItem) as error:
+        catalog.get("nope")
+    assert error.value.sku == "nope"
+    assert str(error.value) == "unknown item 'nope'"
 
 
 def test_adding_a_sku_twice_raises(catalog):
-    with pytest.raises(DuplicateItem):
+    with pytest.raises(DuplicateItem) as error:
         catalog.add(Item("bolt-m6", "Another bolt", "0.10"))
+    assert error.value.sku == "BOLT-M6"
     assert len(catalog) == 3
 
 

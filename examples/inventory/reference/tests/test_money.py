@@ -30,3 +30,4 @@ def test_split_evenly_adds_up_and_differs_by_at_most_a_cent():
 def test_split_evenly_refuses_zero_parts():
     with pytest.raises(ValueError, match="0 parts"):
         split_evenly(Decimal("1.00"), 0)
+    assert split_evenly(Decimal("1.005"), 1) == [Decimal("1.01")]
