@@ -50,7 +50,7 @@ _GENERATION_ATTEMPTS = (
 def test_kill_nine_then_resume_gives_the_uninterrupted_output(
     example_plan: Path, tmp_path: Path
 ) -> None:
-    common = ["--fault-rate", "0.2", "--seed", "9", "--quiet"]
+    common = ["--fault-rate", "0.2", "--seed", "9", "--quiet", "--levels", "atomic"]
     straight = _mge(
         "run",
         str(example_plan),

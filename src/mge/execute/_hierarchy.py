@@ -135,7 +135,10 @@ class Hierarchy:
         return CheckOutcome(False, TestType.INTEGRATION, "import", text, [text])
 
     def _tests(self, tests: list[str], test_type: TestType) -> CheckOutcome:
-        outcome = run_pytest(self.out, tests, timeout=self.timeout, coverage=True)
+        outcome = run_pytest(self.out, tests, timeout=self.timeout)
+        if not outcome.ok and not outcome.collection_error:
+            # Only a failing run needs per-test coverage, for blame; tracing costs time.
+            outcome = run_pytest(self.out, tests, timeout=self.timeout, coverage=True)
         summary = f"{outcome.passed}/{outcome.total} passed" + (
             ", timed out" if outcome.timed_out else ""
         )
@@ -267,6 +270,7 @@ class Hierarchy:
             else:
                 existing.evidence = {**existing.evidence, "blame": evidence}
         runner.session.commit()
+        runner.report_review_queue()
 
     def _record(
         self, level: ValidationLevel, scope: str, outcome: CheckOutcome, started: float
