@@ -13,9 +13,7 @@ dropped. Dropped edges stay in the graph's record, marked broken.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
-
-import networkx as nx
+from collections.abc import Iterable, Mapping, Sequence
 
 from mge.graph._types import EDGE_PRECEDENCE, Component, Edge, EdgeType, GraphAnalysis
 
@@ -39,6 +37,9 @@ def merge_edges(edges: Iterable[Edge]) -> list[Edge]:
         reasons.setdefault((edge.source, edge.target), []).append(edge)
     merged: list[Edge] = []
     for (source, target), group in reasons.items():
+        if len(group) == 1 and len(group[0].all_types) == 1:
+            merged.append(group[0])  # one reason: nothing to merge (most pairs)
+            continue
         kinds = {kind for edge in group for kind in edge.all_types}
         ordered = tuple(kind for kind in EDGE_PRECEDENCE if kind in kinds)
         metadata: dict[str, object] = {}
@@ -63,74 +64,180 @@ def merge_edges(edges: Iterable[Edge]) -> list[Edge]:
     return merged
 
 
-def _components(graph: nx.DiGraph) -> list[list[str]]:
-    found = []
-    for component in nx.strongly_connected_components(graph):
-        if len(component) > 1:
-            found.append(sorted(component))
-    return sorted(found)
+class _Indexed:
+    """The graph as integer adjacency lists: the analysis runs on 100,000 atoms, where
+    plain lists are several times faster than a general graph library."""
+
+    def __init__(self, nodes: Sequence[str], edges: Sequence[Edge]) -> None:
+        self.names = list(nodes)
+        index = {name: i for i, name in enumerate(self.names)}
+        self.edges = edges
+        self.source = [index[edge.source] for edge in edges]
+        self.target = [index[edge.target] for edge in edges]
+        self.out: list[list[int]] = [[] for _ in self.names]
+        for number, source in enumerate(self.source):
+            self.out[source].append(number)
+        self.alive = [True] * len(edges)
+
+    def components(self, within: Sequence[int] | None = None) -> list[list[int]]:
+        """Strongly connected components of more than one node (Tarjan, iterative),
+        over live edges, optionally restricted to the nodes `within`."""
+        allowed: set[int] | None = set(within) if within is not None else None
+        starts = list(within) if within is not None else range(len(self.names))
+        counter = 0
+        number: dict[int, int] = {}
+        low: dict[int, int] = {}
+        stack: list[int] = []
+        on_stack: set[int] = set()
+        found: list[list[int]] = []
+        for root in starts:
+            if root in number:
+                continue
+            work = [(root, 0)]
+            number[root] = low[root] = counter
+            counter += 1
+            stack.append(root)
+            on_stack.add(root)
+            while work:
+                node, position = work[-1]
+                outgoing = self.out[node]
+                advanced = False
+                while position < len(outgoing):
+                    edge = outgoing[position]
+                    position += 1
+                    if not self.alive[edge]:
+                        continue
+                    nxt = self.target[edge]
+                    if allowed is not None and nxt not in allowed:
+                        continue
+                    if nxt not in number:
+                        work[-1] = (node, position)
+                        number[nxt] = low[nxt] = counter
+                        counter += 1
+                        stack.append(nxt)
+                        on_stack.add(nxt)
+                        work.append((nxt, 0))
+                        advanced = True
+                        break
+                    if nxt in on_stack and number[nxt] < low[node]:
+                        low[node] = number[nxt]
+                if advanced:
+                    continue
+                work.pop()
+                if work:
+                    parent = work[-1][0]
+                    if low[node] < low[parent]:
+                        low[parent] = low[node]
+                if low[node] == number[node]:
+                    member = -1
+                    component: list[int] = []
+                    while member != node:
+                        member = stack.pop()
+                        on_stack.discard(member)
+                        component.append(member)
+                    if len(component) > 1:
+                        found.append(component)
+        return found
+
+    def inner_edges(self, members: Sequence[int]) -> list[int]:
+        inside = set(members)
+        return [
+            edge
+            for node in members
+            for edge in self.out[node]
+            if self.alive[edge] and self.target[edge] in inside
+        ]
 
 
-def _break_cycles(nodes: Iterable[str], edges: list[Edge]) -> tuple[list[Edge], list[Component]]:
-    graph: nx.DiGraph = nx.DiGraph()
-    graph.add_nodes_from(nodes)
-    for edge in edges:
-        graph.add_edge(edge.source, edge.target, edge=edge)
-
+def _break_cycles(graph: _Indexed) -> list[Component]:
+    names = graph.names
     reports: list[Component] = []
-    for members in _components(graph):
-        inside: list[Edge] = [data["edge"] for *_, data in graph.subgraph(members).edges(data=True)]
+    components = sorted(
+        (sorted(component, key=names.__getitem__) for component in graph.components()),
+        key=lambda members: [names[m] for m in members],
+    )
+    for members in components:
+        inside = [graph.edges[edge] for edge in graph.inner_edges(members)]
         counts = Counter(kind.name for edge in inside for kind in edge.all_types)
         broken: list[Edge] = []
         for droppable in _BREAK_ROUNDS:
-            remaining = _components(graph.subgraph(members))
+            remaining = graph.components(members)
             if not remaining:
                 break
             for component in remaining:
-                for source, target, data in list(graph.subgraph(component).edges(data=True)):
-                    candidate: Edge = data["edge"]
-                    if all(kind in droppable for kind in candidate.all_types):
-                        graph.remove_edge(source, target)
-                        broken.append(candidate)
+                for edge in graph.inner_edges(component):
+                    if all(kind in droppable for kind in graph.edges[edge].all_types):
+                        graph.alive[edge] = False
+                        broken.append(graph.edges[edge])
         reports.append(
             Component(
-                members=tuple(members),
+                members=tuple(names[m] for m in members),
                 edge_types=dict(sorted(counts.items())),
                 broken_edges=tuple(sorted(broken, key=lambda e: (e.source, e.target))),
             )
         )
-    kept = [data["edge"] for _, _, data in graph.edges(data=True)]
-    if not nx.is_directed_acyclic_graph(graph):
+    leftover = graph.components()
+    if leftover:
         # Only TEMPORAL edges remain in a cycle: the caller's edges contradict the
         # order of the text itself, which the atomizer never produces.
-        cycle = nx.find_cycle(graph)
-        raise ValueError(f"TEMPORAL edges form a cycle: {cycle}")
-    return kept, reports
+        raise ValueError(f"TEMPORAL edges form a cycle: {[names[m] for m in leftover[0]]}")
+    return reports
 
 
-def _critical_path(graph: nx.DiGraph, loc: Mapping[str, int]) -> tuple[list[str], int]:
-    """The chain with the most LOC (ties: the most atoms), by dynamic programming
-    over a topological order: linear in nodes plus edges."""
-    best: dict[str, tuple[int, int]] = {}
-    previous: dict[str, str | None] = {}
-    for node in nx.topological_sort(graph):
-        weight = max(loc.get(node, 0), 1)
-        choice: tuple[int, int] = (weight, 1)
-        parent: str | None = None
-        for pred in graph.predecessors(node):
-            pred_loc, pred_len = best[pred]
-            candidate = (pred_loc + weight, pred_len + 1)
-            if candidate > choice or (candidate == choice and parent is not None and pred < parent):
-                choice, parent = candidate, pred
-        best[node] = choice
-        previous[node] = parent
-    if not best:
+def _waves(graph: _Indexed) -> list[list[int]]:
+    """Topological generations over live edges (Kahn), each in node order."""
+    indegree = [0] * len(graph.names)
+    for edge, target in enumerate(graph.target):
+        if graph.alive[edge]:
+            indegree[target] += 1
+    current = [node for node, degree in enumerate(indegree) if degree == 0]
+    waves: list[list[int]] = []
+    while current:
+        waves.append(current)
+        following: list[int] = []
+        for node in current:
+            for edge in graph.out[node]:
+                if graph.alive[edge]:
+                    target = graph.target[edge]
+                    indegree[target] -= 1
+                    if indegree[target] == 0:
+                        following.append(target)
+        following.sort()
+        current = following
+    return waves
+
+
+def _critical_path(
+    graph: _Indexed, waves: list[list[int]], loc: Mapping[str, int]
+) -> tuple[list[str], int]:
+    """The chain with the most LOC (ties: the most atoms, then the smaller names), by
+    dynamic programming in wave order: linear in nodes plus edges."""
+    names = graph.names
+    weight = [max(loc.get(name, 0), 1) for name in names]
+    best: list[tuple[int, int]] = [(w, 1) for w in weight]
+    previous: list[int] = [-1] * len(names)
+    for wave in waves:
+        for node in wave:
+            for edge in graph.out[node]:
+                if not graph.alive[edge]:
+                    continue
+                target = graph.target[edge]
+                candidate = (best[node][0] + weight[target], best[node][1] + 1)
+                current = best[target]
+                if candidate > current or (
+                    candidate == current
+                    and previous[target] != -1
+                    and names[node] < names[previous[target]]
+                ):
+                    best[target] = candidate
+                    previous[target] = node
+    if not names:
         return [], 0
-    end = max(best, key=lambda node: (best[node], node))
+    end = max(range(len(names)), key=lambda node: (best[node], names[node]))
     path: list[str] = []
-    cursor: str | None = end
-    while cursor is not None:
-        path.append(cursor)
+    cursor = end
+    while cursor != -1:
+        path.append(names[cursor])
         cursor = previous[cursor]
     path.reverse()
     return path, sum(loc.get(node, 0) for node in path)
@@ -143,21 +250,17 @@ def analyze(nodes: Mapping[str, int], edges: Iterable[Edge]) -> GraphAnalysis:
     """
     known = [edge for edge in edges if edge.source in nodes and edge.target in nodes]
     merged = merge_edges(known)
-    kept, cycles = _break_cycles(nodes, merged)
-    dag: nx.DiGraph = nx.DiGraph()
-    dag.add_nodes_from(nodes)
-    dag.add_edges_from((edge.source, edge.target) for edge in kept)
-    order = {node: index for index, node in enumerate(nodes)}
-    waves = [
-        sorted(generation, key=order.__getitem__) for generation in nx.topological_generations(dag)
-    ]
-    path, path_loc = _critical_path(dag, nodes)
+    graph = _Indexed(list(nodes), merged)
+    cycles = _break_cycles(graph)
+    kept = [edge for edge, alive in zip(merged, graph.alive, strict=True) if alive]
+    generations = _waves(graph)
+    path, path_loc = _critical_path(graph, generations, nodes)
     return GraphAnalysis(
         nodes=dict(nodes),
         edges=merged,
         kept_edges=kept,
         cycles=cycles,
-        waves=waves,
+        waves=[[graph.names[node] for node in wave] for wave in generations],
         critical_path=path,
         critical_path_loc=path_loc,
     )
