@@ -16,6 +16,7 @@ from mge.cli import atomize as atomize_cli
 from mge.cli import db as db_cli
 from mge.cli import demo as demo_cli
 from mge.cli import graph as graph_cli
+from mge.cli import migrate as migrate_cli
 from mge.cli import plan as plan_cli
 from mge.cli import run as run_cli
 from mge.errors import MgeError
@@ -33,6 +34,7 @@ app.add_typer(plan_cli.app, name="plan")
 run_cli.register(app)
 demo_cli.register(app)
 graph_cli.register(app)
+migrate_cli.register(app)
 
 _stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 
