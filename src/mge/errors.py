@@ -12,7 +12,8 @@
     ├── ValidationFailed       generated code failed its checks
     ├── BudgetExhausted        the run reached its cost cap
     ├── NotFound               a named thing does not exist
-    └── Conflict               the request clashes with the stored state
+    ├── Conflict               the request clashes with the stored state
+    └── Unauthorized           a service request without the right API token
 
 Callers raise the most specific class; the CLI and the API read `exit_code` and
 `http_status` from the class instead of keeping their own tables, so a new error
@@ -98,6 +99,11 @@ class Conflict(MgeError):
     http_status = 409
 
 
+class Unauthorized(MgeError):
+    exit_code = 8
+    http_status = 401
+
+
 __all__ = [
     "AtomizeError",
     "BudgetExhausted",
@@ -111,5 +117,6 @@ __all__ = [
     "NotFound",
     "PlanError",
     "ProviderUnavailable",
+    "Unauthorized",
     "ValidationFailed",
 ]

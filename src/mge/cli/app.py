@@ -19,6 +19,7 @@ from mge.cli import graph as graph_cli
 from mge.cli import migrate as migrate_cli
 from mge.cli import plan as plan_cli
 from mge.cli import run as run_cli
+from mge.cli import serve as serve_cli
 from mge.errors import MgeError
 
 app = typer.Typer(
@@ -35,6 +36,7 @@ run_cli.register(app)
 demo_cli.register(app)
 graph_cli.register(app)
 migrate_cli.register(app)
+serve_cli.register(app)
 
 _stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 

@@ -12,12 +12,21 @@ from typing import Annotated, Any
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from sqlalchemy import Engine
 
 from mge.cli._common import DbOption, JsonOption, console, database_url, print_json
 from mge.db import make_engine, migrate
 from mge.db.models import RunStatus
 from mge.errors import BudgetExhausted
-from mge.execute import build_settings, create_run, execute_run, prepare_resume, run_report
+from mge.execute import (
+    FanOut,
+    build_settings,
+    create_run,
+    execute_run,
+    prepare_resume,
+    run_report,
+)
+from mge.monitoring import MetricsExporter, MetricsProgress, default_metrics, start_exporter
 
 STATUS_EXIT = {
     RunStatus.COMPLETED: 0,
@@ -80,9 +89,25 @@ class _ConsoleProgress:
             self.bar.update(self.task, failed=self.failed, cost=self.cost)
 
 
-def _execute(db_url: str, run_id: uuid.UUID, *, quiet: bool) -> RunStatus:
+def _metrics_sink(
+    engine: Engine, run_id: uuid.UUID, port: int | None
+) -> tuple[MetricsProgress | None, MetricsExporter | None]:
+    """With `--metrics-port`, serve Prometheus metrics and return (sink, exporter)."""
+    if port is None:
+        return None, None
+    exporter = start_exporter(port)
+    report = run_report(engine, run_id)
+    sink = MetricsProgress(default_metrics().run(report["plan"], model=report["model"]))
+    typer.echo(f"metrics at {exporter.url}", err=True)
+    return sink, exporter
+
+
+def _execute(
+    db_url: str, run_id: uuid.UUID, *, quiet: bool, metrics_port: int | None = None
+) -> RunStatus:
     engine = make_engine(db_url)
     stop = asyncio.Event()
+    metrics, exporter = _metrics_sink(engine, run_id, metrics_port)
 
     async def main() -> RunStatus:
         loop = asyncio.get_running_loop()
@@ -92,11 +117,14 @@ def _execute(db_url: str, run_id: uuid.UUID, *, quiet: bool) -> RunStatus:
         except (NotImplementedError, RuntimeError):
             pass
         with _ConsoleProgress(quiet=quiet) as progress:
-            return await execute_run(engine, run_id, progress=progress, stop=stop)
+            sink = progress if metrics is None else FanOut(progress, metrics)
+            return await execute_run(engine, run_id, progress=sink, stop=stop)
 
     try:
         return asyncio.run(main())
     finally:
+        if exporter is not None:
+            exporter.close()
         engine.dispose()
 
 
@@ -159,6 +187,15 @@ def _finish(db_url: str, run_id: uuid.UUID, status: RunStatus, *, as_json: bool)
 
 
 ModelOption = Annotated[str, typer.Option("--model", help="replay, anthropic:NAME or openai:NAME.")]
+MetricsPortOption = Annotated[
+    int | None,
+    typer.Option(
+        "--metrics-port",
+        min=0,
+        max=65535,
+        help="Serve Prometheus metrics on 127.0.0.1:PORT during the run (0: any free port).",
+    ),
+]
 
 
 def run(
@@ -186,6 +223,7 @@ def run(
         bool, typer.Option("--no-tests", help="Do not run the plan's tests.")
     ] = False,
     quiet: Annotated[bool, typer.Option(help="No progress output.")] = False,
+    metrics_port: MetricsPortOption = None,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -214,7 +252,7 @@ def run(
         engine.dispose()
     if not as_json and not quiet:
         console.print(f"run {run_id} started")
-    status = _execute(url, run_id, quiet=quiet or as_json)
+    status = _execute(url, run_id, quiet=quiet or as_json, metrics_port=metrics_port)
     _finish(url, run_id, status, as_json=as_json)
 
 
@@ -223,6 +261,7 @@ def resume(
     budget_usd: Annotated[float | None, typer.Option(help="A new cost cap.")] = None,
     concurrency: Annotated[int | None, typer.Option(help="Atoms in flight at most.")] = None,
     quiet: Annotated[bool, typer.Option(help="No progress output.")] = False,
+    metrics_port: MetricsPortOption = None,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -233,7 +272,7 @@ def resume(
         full_id = prepare_resume(engine, run_id, budget_usd=budget_usd, concurrency=concurrency)
     finally:
         engine.dispose()
-    status = _execute(url, full_id, quiet=quiet or as_json)
+    status = _execute(url, full_id, quiet=quiet or as_json, metrics_port=metrics_port)
     _finish(url, full_id, status, as_json=as_json)
 
 

@@ -1,0 +1,501 @@
+"""What the routes do with the database, as keyword-only functions (no HTTP here).
+
+Routes parse, call one of these, and shape the answer; every failure is an
+`MgeError` that the app's handlers turn into `{"error", "detail"}` once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from mge.api._text import text_problem
+from mge.atomize import AtomizeConfig, FileResult, atomize_source
+from mge.db.models import (
+    AtomicUnit,
+    GenerationRun,
+    MasterPlan,
+    MasterPlanTask,
+    ValidationResult,
+)
+from mge.errors import AtomizeError, ConfigError, Conflict, NotFound, PlanError
+from mge.execute import RunSettings, build_settings
+from mge.execute._output import check_out_dir
+from mge.execute._reference import PlanReference
+from mge.llm import make_model
+from mge.plan import Plan, PlanInvalid, PlanIssue, validate_plan
+from mge.plan._load import parse_data
+from mge.store import load_graph
+from mge.store.plans import export_plan, get_masterplan, import_plan
+
+__all__ = [
+    "atom_by_id",
+    "check_plan_body",
+    "create_run",
+    "decompose",
+    "import_plan_body",
+    "parse_uuid",
+    "plan_from_body",
+]
+
+MAX_PLAN_BYTES = 5_000_000
+
+
+def parse_uuid(text: str, what: str) -> uuid.UUID:
+    """An id from a URL; anything that is not a UUID names nothing, so it is a 404."""
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        raise NotFound(f"no {what} {text!r}") from None
+
+
+# -- plans ------------------------------------------------------------------------
+
+
+def _plan_dir(base_dir: str | None) -> Path:
+    if not base_dir:
+        return Path.cwd()
+    problem = text_problem(base_dir, "base_dir")
+    if problem:
+        raise PlanError(problem)
+    return Path(base_dir).expanduser().resolve()
+
+
+def check_plan_body(
+    body: bytes, *, content_type: str, base_dir: str | None
+) -> tuple[Plan | None, list[PlanIssue]]:
+    """Validate a plan sent as JSON or YAML; never raises for bad content."""
+    if len(body) > MAX_PLAN_BYTES:
+        return None, [PlanIssue("", f"the plan is larger than {MAX_PLAN_BYTES} bytes")]
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return None, [PlanIssue("", "the plan is not UTF-8 text")]
+    data, issues = parse_data(text, json_only="json" in content_type.lower())
+    if issues:
+        return None, issues
+    return plan_data_check(data, base_dir=base_dir)
+
+
+def plan_data_check(data: Any, *, base_dir: str | None) -> tuple[Plan | None, list[PlanIssue]]:
+    problem = text_problem(data)
+    if problem:
+        return None, [PlanIssue("", problem)]
+    return validate_plan(data, plan_dir=_plan_dir(base_dir))
+
+
+def plan_from_body(data: Any, *, base_dir: str | None) -> Plan:
+    """A valid plan from already-parsed data (a run's `plan` field).
+
+    Raises:
+        PlanInvalid: the plan or its reference directory has a problem.
+    """
+    plan, issues = plan_data_check(data, base_dir=base_dir)
+    if issues or plan is None:
+        raise PlanInvalid("plan", issues)
+    return plan
+
+
+def _store_plan(session: Session, plan: Plan, base_dir: str | None) -> MasterPlan:
+    masterplan = import_plan(session, plan)
+    if plan.reference is not None:
+        masterplan.reference_path = str((_plan_dir(base_dir) / plan.reference).resolve())
+    return masterplan
+
+
+def import_plan_body(
+    session: Session, *, body: bytes, content_type: str, base_dir: str | None
+) -> MasterPlan:
+    plan, issues = check_plan_body(body, content_type=content_type, base_dir=base_dir)
+    if issues or plan is None:
+        raise PlanInvalid("plan", issues)
+    masterplan = _store_plan(session, plan, base_dir)
+    session.commit()
+    return masterplan
+
+
+def plan_summary(session: Session, masterplan: MasterPlan) -> dict[str, Any]:
+    runs = session.scalar(
+        select(func.count())
+        .select_from(GenerationRun)
+        .where(GenerationRun.masterplan_id == masterplan.id)
+    )
+    return {
+        "id": str(masterplan.id),
+        "name": masterplan.name,
+        "description": masterplan.description,
+        "language": masterplan.language,
+        "status": masterplan.status.value,
+        "tasks": len(masterplan.tasks),
+        "atoms": masterplan.total_atoms,
+        "has_graph": masterplan.graph_id is not None,
+        "runs": runs or 0,
+        "reference": masterplan.reference_path,
+        "created_at": masterplan.created_at,
+    }
+
+
+def plan_detail(session: Session, masterplan: MasterPlan) -> dict[str, Any]:
+    run_ids = session.scalars(
+        select(GenerationRun.id)
+        .where(GenerationRun.masterplan_id == masterplan.id)
+        .order_by(GenerationRun.created_at)
+    )
+    return {
+        **plan_summary(session, masterplan),
+        "plan": export_plan(masterplan).model_dump(mode="json"),
+        "run_ids": [str(run_id) for run_id in run_ids],
+    }
+
+
+def masterplan_by_id(session: Session, text: str) -> MasterPlan:
+    return get_masterplan(session, text.strip())
+
+
+# -- atoms ------------------------------------------------------------------------
+
+
+def _file_out(result: FileResult, source: bytes) -> dict[str, Any]:
+    return {
+        "path": result.path,
+        "language": result.language,
+        "size_bytes": result.size_bytes,
+        "atoms": len(result.atoms),
+        "loc": sum(atom.loc for atom in result.atoms),
+        "has_syntax_error": result.has_syntax_error,
+        "partition_ok": result.partition_ok(source),
+    }
+
+
+def _stored_atom_out(row: AtomicUnit) -> dict[str, Any]:
+    code = row.code if row.code is not None else (row.reference_code or "")
+    return {
+        "id": row.atom_key,
+        "file": row.file_path,
+        "language": row.language,
+        "kind": row.kind,
+        "name": row.name,
+        "qualname": row.qualname or row.name,
+        "start_byte": row.start_byte or 0,
+        "end_byte": row.end_byte or 0,
+        "start_line": row.start_line or 0,
+        "end_line": row.end_line or 0,
+        "loc": row.loc,
+        "complexity": row.complexity,
+        "atomicity_score": row.atomicity_score,
+        "violations": [str(v) for v in row.atomicity_violations],
+        "context": {
+            "imports": row.context_imports,
+            "types": row.context_types,
+            "preconditions": row.context_preconditions,
+            "postconditions": row.context_postconditions,
+            "callees": row.context_callees,
+            "signature": row.signature,
+        },
+        "context_completeness": row.context_completeness,
+        "depends_on": [
+            {"atom": edge.prerequisite.atom_key, "type": edge.dependency_type.name}
+            for edge in row.dependencies
+        ],
+        "code": code,
+    }
+
+
+def decompose(
+    session: Session,
+    *,
+    code: str | None,
+    path: str | None,
+    language: str | None,
+    masterplan_id: str | None,
+    task_id: str | None,
+    config: AtomizeConfig,
+) -> dict[str, Any]:
+    """Atoms of a piece of code, or of a stored task (its stored atoms, else its
+    reference files atomized with the plan's settings)."""
+    problem = text_problem(
+        {"code": code, "path": path, "masterplan_id": masterplan_id, "task_id": task_id}
+    )
+    if problem:
+        raise AtomizeError(problem)
+    if code is not None and path is not None:
+        source = code.encode("utf-8")
+        result = atomize_source(source, path, language=language, config=config)
+        return {
+            "source": "code",
+            "files": [_file_out(result, source)],
+            "atoms": [atom.to_dict() for atom in result.atoms],
+        }
+    assert masterplan_id is not None and task_id is not None
+    masterplan = masterplan_by_id(session, masterplan_id)
+    task = session.scalar(
+        select(MasterPlanTask).where(
+            MasterPlanTask.masterplan_id == masterplan.id, MasterPlanTask.task_key == task_id
+        )
+    )
+    if task is None:
+        raise NotFound(f"masterplan {masterplan.id} has no task {task_id!r}")
+    if task.atoms:
+        rows = sorted(task.atoms, key=lambda row: row.atom_number)
+        files: dict[str, list[AtomicUnit]] = {}
+        for row in rows:
+            files.setdefault(row.file_path, []).append(row)
+        return {
+            "source": "stored",
+            "files": [
+                {
+                    "path": file,
+                    "language": group[0].language,
+                    "size_bytes": max((row.end_byte or 0) for row in group),
+                    "atoms": len(group),
+                    "loc": sum(row.loc for row in group),
+                    "has_syntax_error": False,
+                    "partition_ok": True,
+                }
+                for file, group in files.items()
+            ],
+            "atoms": [_stored_atom_out(row) for row in rows],
+        }
+    if not masterplan.reference_path:
+        raise PlanError(f"task {task_id!r} has no atoms yet and its plan has no reference code")
+    plan_config = AtomizeConfig(**(masterplan.atomization_config or {}))
+    root = Path(masterplan.reference_path)
+    out_files: list[dict[str, Any]] = []
+    atoms: list[dict[str, Any]] = []
+    for file in task.target_files:
+        target = root / file
+        if not target.is_file():
+            raise PlanError(f"task {task_id!r}: {file} is not in the reference code")
+        source = target.read_bytes()
+        result = atomize_source(source, file, config=plan_config)
+        out_files.append(_file_out(result, source))
+        atoms.extend(atom.to_dict() for atom in result.atoms)
+    return {"source": "reference", "files": out_files, "atoms": atoms}
+
+
+def atom_by_id(session: Session, text: str) -> AtomicUnit:
+    row = session.get(AtomicUnit, parse_uuid(text, "atom"))
+    if row is None:
+        raise NotFound(f"no atom {text}")
+    return row
+
+
+def atom_detail(row: AtomicUnit) -> dict[str, Any]:
+    def link(atom: AtomicUnit, edge_type: str) -> dict[str, str]:
+        return {"atom_id": str(atom.id), "key": atom.atom_key, "type": edge_type}
+
+    return {
+        "id": str(row.id),
+        "key": row.atom_key,
+        "masterplan_id": str(row.masterplan_id),
+        "task": row.task.task_key if row.task is not None else None,
+        "file": row.file_path,
+        "language": row.language,
+        "kind": row.kind,
+        "name": row.name,
+        "qualname": row.qualname,
+        "start_line": row.start_line,
+        "end_line": row.end_line,
+        "loc": row.loc,
+        "complexity": row.complexity,
+        "status": row.status.value,
+        "wave": row.wave_number,
+        "attempts": row.attempts,
+        "max_attempts": row.max_attempts,
+        "atomicity_score": row.atomicity_score,
+        "atomicity_violations": list(row.atomicity_violations),
+        "context_completeness": row.context_completeness,
+        "confidence_score": row.confidence_score,
+        "needs_review": row.needs_review,
+        "signature": row.signature,
+        "code": row.code,
+        "last_error": row.last_error,
+        "depends_on": [link(e.prerequisite, e.dependency_type.name) for e in row.dependencies],
+        "dependents": [link(e.dependent, e.dependency_type.name) for e in row.dependents],
+    }
+
+
+def validation_of(session: Session, row: AtomicUnit) -> dict[str, Any]:
+    results = list(
+        session.scalars(
+            select(ValidationResult)
+            .where(ValidationResult.atom_id == row.id)
+            .order_by(ValidationResult.created_at, ValidationResult.attempt_number)
+        )
+    )
+    latest: dict[str, bool] = {}
+    for result in results:
+        latest[result.level.value] = result.passed
+    return {
+        "atom_id": str(row.id),
+        "key": row.atom_key,
+        "status": row.status.value,
+        "latest": latest,
+        "results": [
+            {
+                "id": str(r.id),
+                "run_id": str(r.run_id) if r.run_id else None,
+                "level": r.level.value,
+                "test_type": r.test_type.value,
+                "check": r.check_name,
+                "scope": r.scope,
+                "attempt": r.attempt_number,
+                "passed": r.passed,
+                "output": r.output,
+                "error_message": r.error_message,
+                "duration_seconds": r.duration_seconds,
+                "created_at": r.created_at,
+            }
+            for r in results
+        ],
+    }
+
+
+# -- graphs -----------------------------------------------------------------------
+
+
+def graph_of(session: Session, masterplan_text: str) -> dict[str, Any]:
+    masterplan = masterplan_by_id(session, masterplan_text)
+    if masterplan.graph_id is None:
+        raise NotFound(f"masterplan {masterplan.id} has no graph yet: start a run first")
+    loaded = load_graph(session, masterplan.graph_id)
+    analysis = loaded.analysis
+    summary = analysis.summary()
+    wave_of = analysis.wave_of()
+    return {
+        "masterplan_id": str(masterplan.id),
+        "graph_id": str(loaded.graph.id),
+        "figures": {
+            "atoms": summary["atoms"],
+            "edges": summary["edges"],
+            "edges_by_type": summary["edges_by_type"],
+            "waves": summary["waves"],
+            "wave_widths": summary["wave_widths"],
+            "max_parallelism": summary["max_parallelism"],
+            "critical_path_length": summary["critical_path_length"],
+            "critical_path_loc": summary["critical_path_loc"],
+            "has_cycles": summary["has_cycles"],
+            "cycles": len(analysis.cycles),
+        },
+        "waves": analysis.waves,
+        "critical_path": list(analysis.critical_path),
+        "cycles": summary["cycles"],
+        "nodes": [
+            {
+                "id": atom.atom_key,
+                "atom_id": str(atom.id),
+                "file": atom.file_path,
+                "kind": atom.kind,
+                "loc": atom.loc,
+                "wave": wave_of.get(atom.atom_key),
+                "status": atom.status.value,
+            }
+            for atom in loaded.atoms
+        ],
+        "edges": [
+            {
+                "source": edge.source,
+                "target": edge.target,
+                "type": edge.type.name,
+                "types": [kind.name for kind in edge.all_types],
+                "strength": edge.strength,
+            }
+            for edge in analysis.edges
+        ],
+    }
+
+
+# -- runs -------------------------------------------------------------------------
+
+
+def _probe_model(settings: RunSettings, reference: PlanReference | None) -> None:
+    """Build (and close) the model once so a bad model spec fails before any write;
+    called from a worker thread, so it may run its own event loop."""
+    model = make_model(
+        settings.model,
+        base_url=settings.base_url,
+        reference=reference,
+        fault_rate=settings.fault_rate,
+        fault_kinds=settings.fault_kinds,
+        seed=settings.seed,
+        latency_ms=settings.latency_ms,
+    )
+    asyncio.run(model.aclose())
+
+
+def create_run(
+    session: Session,
+    *,
+    masterplan_id: str | None,
+    plan_data: dict[str, Any] | None,
+    base_dir: str | None,
+    options: dict[str, Any],
+    runs_dir: Path,
+) -> uuid.UUID:
+    """Check everything about a run request, then store the run (pending).
+
+    A masterplan's atoms and graph belong to it, so it gets one run: later work on
+    it is a resume of that run, and a fresh start means importing the plan again.
+
+    Raises:
+        NotFound, PlanInvalid, ConfigError, ProviderUnavailable: the request is wrong.
+        Conflict: the masterplan already has a run.
+    """
+    problem = text_problem({"options": options})
+    if problem:
+        raise ConfigError(problem)
+    if masterplan_id is not None:
+        masterplan = masterplan_by_id(session, masterplan_id)
+        existing = session.scalar(
+            select(GenerationRun).where(GenerationRun.masterplan_id == masterplan.id).limit(1)
+        )
+        if existing is not None:
+            raise Conflict(
+                f"masterplan {masterplan.id} already has run {existing.id} "
+                f"({existing.status.value}); resume that run or import the plan again"
+            )
+        plan = export_plan(masterplan)
+    else:
+        plan = plan_from_body(plan_data, base_dir=base_dir)
+        masterplan = _store_plan(session, plan, base_dir)
+    out = (runs_dir / uuid.uuid4().hex).resolve()
+    settings = build_settings(**options, out_dir=str(out))
+    reference = None
+    if masterplan.reference_path:
+        reference = PlanReference(
+            Path(masterplan.reference_path), AtomizeConfig(**plan.atomization.model_dump())
+        )
+    simulated = settings.model.split(":", 1)[0] == "replay"
+    if simulated and reference is None:
+        raise ConfigError("the replay model needs a plan with `reference:` code")
+    _probe_model(settings, reference)
+    check_out_dir(out, force=False)
+    run = GenerationRun(
+        masterplan=masterplan,
+        model=settings.model,
+        simulated=simulated,
+        settings=settings.model_dump(mode="json"),
+        plan_path=masterplan.source_path,
+        out_dir=str(out),
+    )
+    session.add(run)
+    session.commit()
+    return run.id
+
+
+def encode_event(seq: int, kind: str, payload: str) -> bytes:
+    return f"id: {seq}\nevent: {kind}\ndata: {payload}\n\n".encode()
+
+
+def encode_comment(text: str) -> bytes:
+    return f": {text}\n\n".encode()
+
+
+def dumps(data: Any) -> str:
+    return json.dumps(data, default=str)
