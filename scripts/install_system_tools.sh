@@ -9,6 +9,17 @@
 # any prometheus server the install still managed to start is stopped afterwards.
 set -euo pipefail
 
+# Chromium for the review page's browser tests (Playwright drives Debian's binary;
+# `playwright install` is never used). Idempotent: nothing happens when it is there.
+if [[ ! -x /usr/bin/chromium ]]; then
+    if [[ "$(id -u)" -ne 0 ]] || ! command -v apt-get >/dev/null 2>&1; then
+        echo "install_system_tools: /usr/bin/chromium is missing; run as root (or: sudo apt-get install chromium)" >&2
+        exit 1
+    fi
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium
+fi
+
 if command -v promtool >/dev/null 2>&1; then
     exit 0
 fi

@@ -221,8 +221,10 @@ def test_a_permanent_failure_blocks_exactly_its_dependents(
         assert expected and blocked == expected
         others = set(by_key) - expected - {broken}
         assert all(by_key[k].status is AtomStatus.COMPLETED for k in others)
-        review = session.scalars(select(HumanReviewQueue)).one()
-        assert review.atom_id == by_key[broken].id
+        review = session.scalars(
+            select(HumanReviewQueue).where(HumanReviewQueue.atom_id == by_key[broken].id)
+        ).one()
+        assert review.confidence_score == 0.0 and review.priority >= 100
     engine.dispose()
 
 

@@ -131,9 +131,11 @@ def test_blame_stops_at_the_budget_and_queues_the_suspect(sqlite_url: str, tmp_p
     assert [n for n, _, _ in _attempts(sqlite_url, SCALE)] == [1, 2, 3]
     engine = make_engine(sqlite_url)
     with Session(engine) as session:
-        review = session.scalars(select(HumanReviewQueue)).one()
-        atom = session.get_one(AtomicUnit, review.atom_id)
-        assert atom.atom_key == SCALE and atom.needs_review
+        atom = session.scalars(select(AtomicUnit).where(AtomicUnit.atom_key == SCALE)).one()
+        review = session.scalars(
+            select(HumanReviewQueue).where(HumanReviewQueue.atom_id == atom.id)
+        ).one()
+        assert atom.needs_review
         assert (
             review.evidence["blame"]["level"] in ("module", "system") or "level" in review.evidence
         )

@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 import mge
 from mge.api._errors import install_error_handlers
 from mge.api._runs import RunManager
-from mge.api.routes import atomization, atoms, graphs, health, plans, runs, validation
+from mge.api.routes import atomization, atoms, graphs, health, plans, review, runs, validation
 from mge.api.settings import ApiSettings
 from mge.db import make_engine, migrate
 from mge.monitoring import MgeMetrics, default_metrics
@@ -74,6 +74,8 @@ def create_app(
     #     api.include_router(review.router)
     #     app.include_router(review.page_router)
     # ---------------------------------------------------------------------------------------
+    api.include_router(review.router)
+    app.include_router(review.page_router)
     app.include_router(api)
     app.include_router(health.router)
     return app

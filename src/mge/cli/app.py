@@ -18,6 +18,7 @@ from mge.cli import demo as demo_cli
 from mge.cli import graph as graph_cli
 from mge.cli import migrate as migrate_cli
 from mge.cli import plan as plan_cli
+from mge.cli import review as review_cli
 from mge.cli import run as run_cli
 from mge.cli import serve as serve_cli
 from mge.errors import MgeError
@@ -35,6 +36,7 @@ app.add_typer(plan_cli.app, name="plan")
 run_cli.register(app)
 demo_cli.register(app)
 graph_cli.register(app)
+app.add_typer(review_cli.app, name="review")
 migrate_cli.register(app)
 serve_cli.register(app)
 

@@ -53,6 +53,7 @@ from mge.execute.settings import RunSettings
 from mge.graph import build_graph
 from mge.llm import Budget, Model, ModelRequest, ModelResponse, Purpose, extract_code, make_model
 from mge.plan import Plan, Task
+from mge.review import queue_doubtful
 from mge.store import save_graph
 from mge.store.plans import export_plan
 from mge.validate import Assembly, AtomSpec, AtomVerdict, validate_atom
@@ -166,6 +167,8 @@ class Runner:
         self._skeletons: dict[str, str] = {}
         # wave number -> when its first atom started, until the wave is reported done
         self._wave_started: dict[int, float] = {}
+        self._wave_members: dict[int, list[AtomState]] = {}
+        self._wave_final: dict[int, int] = {}
 
     # -- bookkeeping -----------------------------------------------------------
 
@@ -341,6 +344,8 @@ class Runner:
             )
         self.states.clear()
         self.files.clear()
+        self._wave_members.clear()
+        self._wave_final.clear()
         for row in rows:
             if row.status is AtomStatus.RUNNING:
                 row.status = AtomStatus.PENDING
@@ -808,9 +813,18 @@ class Runner:
 
     def _report_finished_waves(self) -> None:
         """Send `wave_done` for every started wave whose atoms are all final, once."""
+        if not self._wave_members:
+            for state in self.states.values():
+                self._wave_members.setdefault(state.wave or 1, []).append(state)
         for number, began in list(self._wave_started.items()):
-            members = [s for s in self.states.values() if (s.wave or 1) == number]
-            if all(s.status in FINAL_STATUSES for s in members):
+            members = self._wave_members.get(number, [])
+            # While atoms are scheduled a final status stays final, so members once
+            # seen final are skipped: each completion costs O(1) amortised, not O(atoms).
+            seen = self._wave_final.get(number, 0)
+            while seen < len(members) and members[seen].status in FINAL_STATUSES:
+                seen += 1
+            self._wave_final[number] = seen
+            if seen == len(members):
                 del self._wave_started[number]
                 self.progress.event(
                     "wave_done", wave=number, duration_seconds=time.perf_counter() - began
@@ -826,23 +840,27 @@ class Runner:
             ):
                 self._block_dependents_of_failed(key)
         self.session.commit()
-        running: set[asyncio.Task[None]] = set()
+        running: dict[asyncio.Task[None], str] = {}
         started: set[str] = set()
+        order = {key: index for index, key in enumerate(self.states)}
 
-        def launch() -> None:
-            for key in self.states:
+        def launch(candidates: Iterable[str]) -> None:
+            # Only an atom whose prerequisite just finished can have become ready, so
+            # each completion looks at its dependents, not at every atom of the run.
+            for key in sorted(set(candidates), key=order.__getitem__):
                 if key not in started and self._ready(key) and not self.stop.is_set():
                     started.add(key)
-                    running.add(asyncio.ensure_future(self._run_atom(key, limit)))
+                    running[asyncio.ensure_future(self._run_atom(key, limit))] = key
 
-        launch()
+        launch(self.states)
         try:
             while running:
                 done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                finished: list[str] = []
                 for task in done:
-                    running.discard(task)
+                    finished.append(running.pop(task))
                     task.result()
-                launch()
+                launch(d for key in finished for d in self.states[key].dependents)
         except BaseException:
             for task in running:
                 task.cancel()
@@ -971,6 +989,8 @@ class Runner:
             silent_faults=silent,
             files=sorted(files),
         )
+        # Rank every completed atom by confidence and queue the doubtful ones.
+        queue_doubtful(self.session, run_id=self.run_id)
         self.session.commit()
 
     # -- the whole run -------------------------------------------------------------
@@ -1027,7 +1047,10 @@ class Runner:
             status = RunStatus.FAILED
             run.error = str(error)
         finally:
+            # The rollback discards half-done work; the reason the run stopped is kept.
+            reason = run.error
             self.session.rollback()
+            run.error = reason
             await self.model.aclose()
             for state in self.states.values():
                 if state.status is AtomStatus.RUNNING:

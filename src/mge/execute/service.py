@@ -15,8 +15,8 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from mge.atomize import AtomizeConfig
-from mge.db.models import GenerationRun, RunStatus
-from mge.errors import ConfigError, Conflict
+from mge.db.models import AtomicUnit, AtomStatus, GenerationRun, RunStatus
+from mge.errors import ConfigError, Conflict, NotFound
 from mge.execute._engine import Runner
 from mge.execute._output import check_out_dir
 from mge.execute._reference import PlanReference
@@ -26,6 +26,7 @@ from mge.execute.settings import RunSettings
 from mge.llm import Model, make_model
 from mge.plan import load_plan
 from mge.store.plans import import_plan
+from mge.validate import AtomVerdict
 
 RESUMABLE = frozenset(
     {
@@ -120,3 +121,63 @@ async def execute_run(
 def run_report(engine: Engine, run_id: str | uuid.UUID) -> dict[str, Any]:
     with Session(engine) as session:
         return build_report(session, get_run(session, run_id))
+
+
+# -- for human review (mge.review) ---------------------------------------------------
+
+
+class _NoModel:
+    """Stands in for the model where a Runner only validates: it is never asked."""
+
+    name = "none"
+    simulated = False
+
+    async def complete(self, request: Any) -> Any:
+        raise ConfigError("this operation does not call a model")
+
+    async def aclose(self) -> None:
+        return None
+
+
+def validate_atom_code(engine: Engine, run_id: uuid.UUID, atom_key: str, code: str) -> AtomVerdict:
+    """Atomic (L1) validation of a reviewer's code for one atom, in the same assembly
+    the engine would use (its completed prerequisites in view)."""
+    runner = Runner(engine, run_id, model=_NoModel())
+    try:
+        runner._load_states()
+        if atom_key not in runner.states:
+            raise NotFound(f"run {run_id} has no atom {atom_key}")
+        return runner._validate(atom_key, code)
+    finally:
+        runner.close()
+
+
+async def regenerate_for_review(
+    engine: Engine, run_id: uuid.UUID, atom_key: str, *, feedback: str
+) -> bool:
+    """One more attempt at an atom with a reviewer's feedback, stored like any attempt.
+
+    The attempt limit is raised by one so an atom that used all its attempts can still
+    be asked again. A failed atom stays failed (with the new candidate stored) when
+    the attempt does not pass; a completed one keeps its code (`Runner.regenerate`).
+    Returns whether the new code passed atomic validation.
+    """
+    runner = Runner(engine, run_id)
+    try:
+        runner._load_states()
+        state = runner.states.get(atom_key)
+        if state is None:
+            raise NotFound(f"run {run_id} has no atom {atom_key}")
+        runner.settings = runner.settings.model_copy(update={"max_attempts": state.attempts + 1})
+        if state.status is AtomStatus.COMPLETED:
+            return await runner.regenerate(atom_key, feedback=feedback, trigger="review")
+        passed = await runner._generate(atom_key, feedback=feedback, trigger="review")
+        if not passed:
+            row = runner.session.get_one(AtomicUnit, state.row_id)
+            row.status = AtomStatus.FAILED
+            state.status = AtomStatus.FAILED
+            runner.session.commit()
+        return passed
+    finally:
+        await runner.model.aclose()
+        runner.close()

@@ -326,6 +326,8 @@ def _inconclusive(output: str, assembly: Assembly, file: str) -> bool:
     if names and names <= assembly.planned_names:
         return True
     blocks = output.split("Exception raised:")[1:]
+    if not blocks and "Traceback (most recent call last)" in output:
+        blocks = [output]  # the module failed to import before any example ran
     if not blocks:
         return False
     for block in blocks:

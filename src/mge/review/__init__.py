@@ -1,0 +1,56 @@
+"""Human review: confidence per atom, the review queue, suggestions and actions.
+
+The engine queues what it could not fix; `queue_doubtful` adds what it fixed but
+should not be trusted unseen; a person then approves, edits, regenerates, skips
+or rejects each item through the CLI, the API or the review page.
+"""
+
+from mge.review.actions import (
+    ActionResult,
+    approve,
+    bulk_approve,
+    claim,
+    edit,
+    regenerate,
+    reject,
+    release,
+    skip,
+)
+from mge.review.confidence import AtomEvidence, Confidence, gather_evidence, score, score_run
+from mge.review.queue import (
+    OPEN_STATUSES,
+    ReviewSettings,
+    get_item,
+    item_view,
+    list_queue,
+    queue_doubtful,
+    summary_view,
+)
+from mge.review.suggestions import Suggestion, atom_suggestions, unified_diff
+
+__all__ = [
+    "OPEN_STATUSES",
+    "ActionResult",
+    "AtomEvidence",
+    "Confidence",
+    "ReviewSettings",
+    "Suggestion",
+    "approve",
+    "atom_suggestions",
+    "bulk_approve",
+    "claim",
+    "edit",
+    "gather_evidence",
+    "get_item",
+    "item_view",
+    "list_queue",
+    "queue_doubtful",
+    "regenerate",
+    "reject",
+    "release",
+    "score",
+    "score_run",
+    "skip",
+    "summary_view",
+    "unified_diff",
+]

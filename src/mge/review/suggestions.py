@@ -1,0 +1,544 @@
+"""What a reviewer should look at in an atom: static findings, always available.
+
+Findings come from the atom read in its file (pyflakes over the file as the run
+assembled it, so undefined names and unused imports are judged with the whole
+module in view) and from checks on the atom alone for slips that pass every test
+run so far (comparisons to None with ==, mutable defaults, bare except, a
+self-comparison, missing type hints). A model review is not run here: it needs a
+real model, and replay answers would only echo the reference.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import difflib
+import importlib
+import itertools
+import re
+import sys
+import textwrap
+import uuid
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import pyflakes.api
+import pyflakes.messages
+from pyflakes.reporter import Reporter
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mge.db.models import AtomicUnit, AtomRetryHistory
+
+__all__ = [
+    "Suggestion",
+    "atom_suggestions",
+    "file_findings",
+    "previous_diff",
+    "project_findings",
+    "unified_diff",
+]
+
+#: pyflakes messages that are almost always a defect rather than a style point.
+_SERIOUS = (
+    pyflakes.messages.UndefinedName,
+    pyflakes.messages.UndefinedExport,
+    pyflakes.messages.UndefinedLocal,
+    pyflakes.messages.DuplicateArgument,
+    pyflakes.messages.MultiValueRepeatedKeyLiteral,
+    pyflakes.messages.ReturnOutsideFunction,
+    pyflakes.messages.IsLiteral,
+    pyflakes.messages.FStringMissingPlaceholders,
+    pyflakes.messages.PercentFormatInvalidFormat,
+    pyflakes.messages.StringDotFormatExtraPositionalArguments,
+)
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """One finding; `line` counts from the atom's first line (1-based), 0 when unknown."""
+
+    source: str
+    severity: str
+    line: int
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class _Collect(Reporter):  # type: ignore[misc]
+    def __init__(self) -> None:
+        self.messages: list[pyflakes.messages.Message] = []
+
+    def flake(self, message: pyflakes.messages.Message) -> None:
+        self.messages.append(message)
+
+    def syntaxError(self, *args: object) -> None:
+        return None
+
+    def unexpectedError(self, *args: object) -> None:
+        return None
+
+
+def file_findings(
+    session: Session, *, masterplan_id: uuid.UUID, file: str
+) -> dict[str, list[Suggestion]]:
+    """pyflakes over one file assembled from its atoms' current code, per atom key."""
+    atoms = list(
+        session.scalars(
+            select(AtomicUnit)
+            .where(AtomicUnit.masterplan_id == masterplan_id, AtomicUnit.file_path == file)
+            .order_by(AtomicUnit.atom_number)
+        )
+    )
+    spans: list[tuple[int, int, str]] = []
+    text = ""
+    codes = [(atom.atom_key, atom.code or "") for atom in atoms]
+    if not _parses(_join(codes)):
+        # One broken atom would hide every finding in the file: leave out the atoms
+        # that do not parse (blank lines keep the line numbers), and forgive the
+        # names they define.
+        broken = {key for key, code in codes if code and _parse_alone(code) is None}
+        lost = {atom.name for atom in atoms if atom.atom_key in broken}
+        codes = [(k, "\n" * c.count("\n") if k in broken else c) for k, c in codes]
+    else:
+        lost = set()
+    for key, code in codes:
+        if code and not code.endswith("\n"):
+            code += "\n"
+        first = text.count("\n") + 1
+        text += code
+        spans.append((first, text.count("\n"), key))
+    reporter = _Collect()
+    # pyflakes forgives undefined names in a package's `__all__`; a typo there is
+    # exactly the kind of slip no test runs into, so check it as a plain module.
+    checked_as = (
+        file[: -len("__init__.py")] + "package.py" if file.endswith("__init__.py") else file
+    )
+    pyflakes.api.check(text, checked_as, reporter)
+    found: dict[str, list[Suggestion]] = {}
+    for message in reporter.messages:
+        line = int(message.lineno)
+        if isinstance(message, pyflakes.messages.UndefinedName) and message.message_args[0] in lost:
+            continue
+        for first, last, key in spans:
+            if first <= line <= last:
+                severity = "error" if isinstance(message, _SERIOUS) else "warning"
+                text_of = message.message % message.message_args
+                found.setdefault(key, []).append(
+                    Suggestion("pyflakes", severity, line - first + 1, text_of)
+                )
+                break
+    return found
+
+
+def _join(codes: list[tuple[str, str]]) -> str:
+    return "".join(code if code.endswith("\n") or not code else code + "\n" for _, code in codes)
+
+
+def _parse_alone(code: str) -> ast.Module | None:
+    """The atom as a module of its own, if it is one (a body piece may not be)."""
+    source = textwrap.dedent(code)
+    for candidate in (source, "if True:\n" + textwrap.indent(source, "    ")):
+        try:
+            return ast.parse(candidate)
+        except SyntaxError:
+            continue
+    return None
+
+
+def _likely_bugs(tree: ast.Module, offset: int) -> list[Suggestion]:
+    found: list[Suggestion] = []
+
+    def add(node: ast.AST, severity: str, message: str, source: str = "check") -> None:
+        line = max(1, int(getattr(node, "lineno", 1)) - offset)
+        found.append(Suggestion(source, severity, line, message))
+
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Compare):
+            for op, right in zip(node.ops, node.comparators, strict=True):
+                if (
+                    isinstance(op, ast.Eq | ast.NotEq)
+                    and isinstance(right, ast.Constant)
+                    and right.value is None
+                ):
+                    add(node, "warning", "comparison to None with ==/!=; use `is`/`is not`")
+            if (
+                len(node.comparators) == 1
+                and ast.dump(node.left) == ast.dump(node.comparators[0])
+                and not isinstance(node.left, ast.Constant)
+            ):
+                add(node, "error", "a value is compared with itself")
+        elif isinstance(node, ast.ExceptHandler) and node.type is None:
+            add(node, "warning", "bare `except:` also catches KeyboardInterrupt and SystemExit")
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            for default in [*node.args.defaults, *node.args.kw_defaults]:
+                if isinstance(default, ast.List | ast.Dict | ast.Set):
+                    add(default, "warning", f"mutable default argument in {node.name}()")
+            arguments = [*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs]
+            missing = [
+                a.arg for a in arguments if a.annotation is None and a.arg not in ("self", "cls")
+            ]
+            if missing:
+                add(node, "info", f"{node.name}(): no type hint for {', '.join(missing)}", "hint")
+            if node.returns is None and node.name != "__init__":
+                add(node, "info", f"{node.name}(): no return type hint", "hint")
+    return found
+
+
+def atom_suggestions(session: Session, atom: AtomicUnit) -> list[Suggestion]:
+    """Every static finding for one atom, most serious first."""
+    found = project_findings(session, masterplan_id=atom.masterplan_id).get(atom.atom_key, [])
+    order = {"error": 0, "warning": 1, "info": 2}
+    return sorted(found, key=lambda s: (order.get(s.severity, 3), s.line))
+
+
+def _parses(source: str) -> bool:
+    try:
+        ast.parse(source)
+    except SyntaxError:
+        return False
+    return True
+
+
+def unified_diff(before: str | None, after: str | None, *, label: str = "code") -> str:
+    """A unified diff for people: what a change does to the atom's code."""
+    return "".join(
+        difflib.unified_diff(
+            (before or "").splitlines(keepends=True),
+            (after or "").splitlines(keepends=True),
+            fromfile=f"{label} (before)",
+            tofile=f"{label} (after)",
+        )
+    )
+
+
+def previous_diff(session: Session, atom: AtomicUnit) -> str:
+    """The diff between the atom's previous generated candidate and its current code."""
+    candidates = [
+        history.generated_code
+        for history in session.scalars(
+            select(AtomRetryHistory)
+            .where(AtomRetryHistory.atom_id == atom.id)
+            .order_by(AtomRetryHistory.attempt_number)
+        )
+        if history.generated_code is not None
+    ]
+    earlier = [code for code in candidates if code != atom.code]
+    if not earlier:
+        return ""
+    return unified_diff(earlier[-1], atom.code, label=atom.atom_key)
+
+
+# -- the whole project at once --------------------------------------------------------
+
+_BUILTIN_WORDS = frozenset(
+    word.lower()
+    for kind in (str, bytes, list, dict, set, frozenset, tuple, int, float, complex, object)
+    for word in dir(kind)
+) | frozenset(word.lower() for word in dir(builtins))
+
+
+def _library_words(modules: set[str]) -> frozenset[str]:
+    """Names the standard-library modules the project imports define, with the members
+    of their classes (`Decimal.quantize`, `Path.write_text`, `DictWriter.writerow`):
+    a name from a library is not a typo of a project name."""
+    words: set[str] = set()
+    for name in sorted(modules):
+        if name not in sys.stdlib_module_names:
+            continue
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        for attribute in dir(module):
+            words.add(attribute.lower())
+            value = getattr(module, attribute, None)
+            if isinstance(value, type):
+                words.update(member.lower() for member in dir(value))
+    return frozenset(words)
+
+
+def _distance(a: str, b: str, limit: int) -> int:
+    """Edit distance with adjacent swaps, cut off above `limit`."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            cost = 0 if ca == cb else 1
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        if min(current) > limit:
+            return limit + 1
+        previous2, previous = previous, current
+    return previous[-1]
+
+
+def _words(tree: ast.AST) -> tuple[list[str], list[tuple[str, int]], set[str]]:
+    """(every name an atom writes, the uses among them with their lines, the modules it
+    imports). Uses are loaded names and attributes, keywords, and identifier-like
+    strings: where a typo hides. Definitions only feed the vocabulary."""
+    every: list[str] = []
+    uses: list[tuple[str, int]] = []
+    modules: set[str] = set()
+    for node in ast.walk(tree):
+        line = int(getattr(node, "lineno", 0))
+        if isinstance(node, ast.Name):
+            every.append(node.id)
+            if isinstance(node.ctx, ast.Load):
+                uses.append((node.id, line))
+        elif isinstance(node, ast.Attribute):
+            every.append(node.attr)
+            if isinstance(node.ctx, ast.Load):
+                uses.append((node.attr, line))
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            every.append(node.name)
+        elif isinstance(node, ast.arg):
+            every.append(node.arg)
+        elif isinstance(node, ast.keyword):
+            for name in [node.arg] if node.arg is not None else []:
+                every.append(name)
+                uses.append((name, line))
+        elif isinstance(node, ast.alias):
+            every.append((node.asname or node.name).split(".")[0])
+        elif (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and node.value.isidentifier()
+        ):
+            every.append(node.value)
+            uses.append((node.value, line))
+        if isinstance(node, ast.Import):
+            modules.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            modules.add(node.module.split(".")[0])
+    return every, uses, modules
+
+
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _near_misses(
+    trees: dict[str, ast.Module], offsets: dict[str, int], texts: list[str]
+) -> dict[str, list[Suggestion]]:
+    """Names used once in the whole project (its code, comments and docstrings) that
+    are one or two edits from a name written elsewhere or from a name of a library it
+    imports: the typos (`self.skku`, `'reorer_level'`) no test may touch."""
+    counts: dict[str, int] = {}
+    for text in texts:
+        for word in _WORD.findall(text):
+            counts[word.lower()] = counts.get(word.lower(), 0) + 1
+    per_atom: dict[str, list[tuple[str, int]]] = {}
+    modules: set[str] = set()
+    for key, tree in trees.items():
+        _every, uses, imported = _words(tree)
+        per_atom[key] = uses
+        modules |= imported
+    library = _library_words(modules)
+    known = _BUILTIN_WORDS | library
+    by_length: dict[int, list[str]] = {}
+    for word in set(counts) | library:
+        by_length.setdefault(len(word), []).append(word)
+    found: dict[str, list[Suggestion]] = {}
+    for key, words in per_atom.items():
+        for word, line in words:
+            lowered = word.lower()
+            if counts.get(lowered, 0) > 1 or len(word) < 3 or lowered in known:
+                continue
+            limit = 1 if len(word) < 7 else 2
+            close = [
+                other
+                for size in range(len(word) - limit, len(word) + limit + 1)
+                for other in by_length.get(size, [])
+                if other != lowered
+                and not other.startswith(lowered)
+                and not lowered.startswith(other)
+                and _distance(lowered, other, limit) <= limit
+            ]
+            if close:
+                found.setdefault(key, []).append(
+                    Suggestion(
+                        "check",
+                        "error",
+                        max(1, line - offsets.get(key, 0)),
+                        f"{word!r} appears nowhere else; a typo of {sorted(close)[0]!r}?",
+                    )
+                )
+    return found
+
+
+def _discarded_values(tree: ast.Module, offset: int) -> list[Suggestion]:
+    """An expression computed and thrown away (`self.gross - self.discount` on its own
+    line): almost always a lost `return`."""
+    found: list[Suggestion] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Expr) and isinstance(
+            node.value,
+            ast.BinOp | ast.Compare | ast.BoolOp | ast.Name | ast.Attribute | ast.Subscript,
+        ):
+            found.append(
+                Suggestion(
+                    "check",
+                    "error",
+                    max(1, node.lineno - offset),
+                    "a computed value is discarded (a missing `return`?)",
+                )
+            )
+    return found
+
+
+def _returns_something(signature: str | None) -> bool:
+    if not signature or "->" not in signature:
+        return False
+    annotation = signature.rsplit("->", 1)[1].strip().rstrip(":").strip()
+    return annotation not in (*_NO_VALUE, "")
+
+
+def _falls_off(body: list[ast.stmt]) -> bool:
+    """Whether running `body` can reach its end without `return` or `raise`."""
+    if not body:
+        return True
+    last = body[-1]
+    if isinstance(last, ast.Return | ast.Raise):
+        return False
+    if isinstance(last, ast.If):
+        return _falls_off(last.body) or _falls_off(last.orelse)
+    if isinstance(last, ast.With | ast.AsyncWith):
+        return _falls_off(last.body)
+    if isinstance(last, ast.Try):
+        return (_falls_off(last.orelse) if last.orelse else _falls_off(last.body)) or any(
+            _falls_off(handler.body) for handler in last.handlers
+        )
+    if isinstance(last, ast.Match):
+        return any(_falls_off(case.body) for case in last.cases)
+    if isinstance(last, ast.While):
+        return not (isinstance(last.test, ast.Constant) and last.test.value is True)
+    return True
+
+
+def _is_generator(body: list[ast.stmt]) -> bool:
+    return any(
+        isinstance(inner, ast.Yield | ast.YieldFrom) for node in body for inner in ast.walk(node)
+    )
+
+
+_NO_VALUE = ("None", "NoReturn", "Never")
+
+
+def _missing_return(
+    atom: AtomicUnit, tree: ast.Module, offset: int, *, whole: bool, last_piece: bool
+) -> list[Suggestion]:
+    """A function that promises a value but can end without returning one (checked on
+    the whole definition, or on the last piece of a split body)."""
+    message = "the function promises a value but can end without returning one"
+    if atom.kind in ("function", "method"):
+        if not whole:
+            return []
+        for node in tree.body:
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.returns:
+                if ast.unparse(node.returns) in _NO_VALUE or _is_generator(node.body):
+                    return []
+                if _falls_off(node.body):
+                    return [Suggestion("check", "error", max(1, node.lineno - offset), message)]
+        return []
+    if atom.kind == "block" and last_piece and _returns_something(atom.signature):
+        body = tree.body[0].body if offset and isinstance(tree.body[0], ast.If) else tree.body
+        if not _is_generator(body) and _falls_off(body):
+            return [Suggestion("check", "error", 1, message)]
+    return []
+
+
+def project_findings(session: Session, *, masterplan_id: uuid.UUID) -> dict[str, list[Suggestion]]:
+    """Every static finding of every atom of a masterplan, by atom key.
+
+    pyflakes runs per file; an undefined name also implicates the file's module
+    header (a lost import) and the piece before it in a split body (a lost line).
+    """
+    atoms = list(
+        session.scalars(
+            select(AtomicUnit)
+            .where(AtomicUnit.masterplan_id == masterplan_id)
+            .order_by(AtomicUnit.atom_number)
+        )
+    )
+    found: dict[str, list[Suggestion]] = {}
+
+    def add(key: str, suggestion: Suggestion) -> None:
+        found.setdefault(key, []).append(suggestion)
+
+    files: dict[str, list[AtomicUnit]] = {}
+    for atom in atoms:
+        files.setdefault(atom.file_path, []).append(atom)
+    trees: dict[str, ast.Module] = {}
+    offsets: dict[str, int] = {}
+    for file, members in files.items():
+        if not file.endswith(".py"):
+            continue
+        headers = [
+            a.atom_key
+            for a in members
+            if a.kind == "module_header" and a.code and "import" in a.code
+        ]
+        previous_piece: dict[str, str] = {}
+        for before, after in itertools.pairwise(members):
+            if after.qualname and before.qualname == after.qualname:
+                previous_piece[after.atom_key] = before.atom_key
+        for key, suggestions in file_findings(
+            session, masterplan_id=masterplan_id, file=file
+        ).items():
+            for suggestion in suggestions:
+                add(key, suggestion)
+                if suggestion.message.startswith("undefined name") and "__all__" not in (
+                    suggestion.message
+                ):
+                    related = Suggestion(
+                        "related",
+                        "warning",
+                        0,
+                        f"{suggestion.message} in {key}: an import or a line may be missing here",
+                    )
+                    for other in [*headers, previous_piece.get(key, "")]:
+                        if other and other != key:
+                            add(other, related)
+        last_of: dict[str, str] = {}
+        pieces: dict[str, int] = {}
+        for atom in members:
+            last_of[atom.qualname or atom.atom_key] = atom.atom_key
+            pieces[atom.qualname or atom.atom_key] = (
+                pieces.get(atom.qualname or atom.atom_key, 0) + 1
+            )
+        for atom in members:
+            if not atom.code or atom.language != "python":
+                continue
+            source = textwrap.dedent(atom.code)
+            tree = _parse_alone(atom.code)
+            whole = pieces[atom.qualname or atom.atom_key] == 1
+            if tree is None:
+                if whole and atom.kind != "block":
+                    add(
+                        atom.atom_key,
+                        Suggestion("check", "error", 0, "the code does not parse on its own"),
+                    )
+                continue
+            offset = 0 if _parses(source) else 1
+            trees[atom.atom_key] = tree
+            offsets[atom.atom_key] = offset
+            for suggestion in _likely_bugs(tree, offset):
+                add(atom.atom_key, suggestion)
+            for suggestion in _discarded_values(tree, offset):
+                add(atom.atom_key, suggestion)
+            last_piece = last_of.get(atom.qualname or atom.atom_key) == atom.atom_key
+            for suggestion in _missing_return(
+                atom, tree, offset, whole=whole, last_piece=last_piece
+            ):
+                add(atom.atom_key, suggestion)
+    texts = [atom.code for atom in atoms if atom.code]
+    for key, suggestions in _near_misses(trees, offsets, texts).items():
+        for suggestion in suggestions:
+            add(key, suggestion)
+    return found

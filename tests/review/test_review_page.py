@@ -1,0 +1,160 @@
+"""The review page in a real browser: Debian's Chromium driven by Playwright against
+the app served by uvicorn on loopback. Open the queue, open an item, claim it, edit
+the code, see the next item, approve it with the keyboard; the database changes."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+from prometheus_client import CollectorRegistry
+from sqlalchemy import select
+from tests.review.conftest import FIXED_WITH_TAX, TOTAL, WITH_TAX, ShopRun
+
+from mge.api import ApiSettings, create_app
+from mge.db import make_engine, session_scope
+from mge.db.models import AtomicUnit, AtomStatus, HumanReviewQueue, ReviewAuditEvent, ReviewStatus
+from mge.monitoring import MgeMetrics
+from mge.review import ReviewSettings, queue_doubtful
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="needs Debian's chromium (scripts/install_system_tools.sh)"
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def served(shop: ShopRun, tmp_path: Path) -> Iterator[str]:
+    engine = make_engine(shop.url)
+    with session_scope(engine) as session:
+        queue_doubtful(session, run_id=shop.run_id, settings=ReviewSettings(bottom_share=0.3))
+    engine.dispose()
+    settings = ApiSettings(database_url=shop.url, runs_dir=tmp_path / "runs")
+    app = create_app(settings, metrics=MgeMetrics(CollectorRegistry()))
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
+def test_claim_edit_and_approve_in_the_browser(served: str, shop: ShopRun) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=ARGS
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(f"{served}/review")
+            rows = page.locator("#queue-body tr.item")
+            expect(rows).to_have_count(2)
+            expect(rows.first).to_contain_text(WITH_TAX)
+            # the most urgent item opens by itself
+            expect(page.locator("#item-atom")).to_have_text(WITH_TAX)
+            expect(page.locator("#suggestions li").first).to_contain_text("does not parse")
+
+            page.fill("#reviewer", "ana")
+            page.click("#btn-claim")
+            expect(page.locator("#message")).to_contain_text("claim: in_review")
+            expect(rows.first).to_contain_text("ana")
+
+            page.fill("#editor", FIXED_WITH_TAX)
+            expect(page.locator("#edit-diff")).to_contain_text(
+                "+    return net + net * RATE // 100"
+            )
+            screenshot = os.environ.get("MGE_REVIEW_SCREENSHOT")
+            if screenshot:
+                page.screenshot(path=screenshot, full_page=False)
+            page.fill("#note", "a stray + at the end")
+            page.click("#btn-save-edit")
+            expect(page.locator("#message")).to_contain_text("edit: edited")
+            expect(page.locator("#message")).to_contain_text("2 blocked atoms back to pending")
+
+            # the queue moved on to the next item; approve it with the keyboard
+            expect(rows).to_have_count(1)
+            expect(page.locator("#item-atom")).not_to_have_text(WITH_TAX)
+            next_atom = page.locator("#item-atom").inner_text()
+            page.locator("body").click(position={"x": 5, "y": 900})
+            page.keyboard.press("a")
+            expect(page.locator("#message")).to_contain_text("approve: approved")
+            expect(page.locator("#queue-empty")).to_be_visible()
+        finally:
+            browser.close()
+
+    engine = make_engine(shop.url)
+    with session_scope(engine) as session:
+        items = {item.atom.atom_key: item for item in session.scalars(select(HumanReviewQueue))}
+        assert items[WITH_TAX].status is ReviewStatus.EDITED
+        assert items[WITH_TAX].edited_code == FIXED_WITH_TAX
+        assert items[WITH_TAX].review_notes == "a stray + at the end"
+        assert items[next_atom].status is ReviewStatus.APPROVED
+        assert items[next_atom].reviewer == "ana"
+        total = session.scalars(select(AtomicUnit).where(AtomicUnit.atom_key == TOTAL)).one()
+        assert total.status is AtomStatus.PENDING
+        actions = sorted(e.action for e in session.scalars(select(ReviewAuditEvent)))
+        assert actions == ["approve", "claim", "edit"]
+    engine.dispose()
+
+
+def test_a_conflict_is_shown_to_the_second_reviewer(served: str, shop: ShopRun) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    engine = make_engine(shop.url)
+    with session_scope(engine) as session:
+        from mge.review import claim, list_queue
+
+        claim(session, review_id=list_queue(session)[0].id, actor="bo")
+    engine.dispose()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=ARGS
+        )
+        try:
+            page = browser.new_page()
+            page.goto(f"{served}/review")
+            expect(page.locator("#item-holder")).to_contain_text("claimed by bo")
+            page.fill("#reviewer", "ana")
+            page.click("#btn-approve")
+            expect(page.locator("#message")).to_contain_text("Conflict")
+            expect(page.locator("#message")).to_have_class("error")
+        finally:
+            browser.close()
+    engine = make_engine(shop.url)
+    with session_scope(engine) as session:
+        assert [e.action for e in session.scalars(select(ReviewAuditEvent))] == ["claim"]
+    engine.dispose()
