@@ -100,7 +100,9 @@ def test_a_class_header_must_declare_its_class() -> None:
     }
 
 
-def _doctest_verdict(tmp_path: object, body: str, extra: str = "") -> dict[str, str | None]:
+def _doctest_verdict(
+    tmp_path: object, body: str, extra: str = "", *, state_complete: bool = True
+) -> dict[str, str | None]:
     from pathlib import Path
 
     root = Path(str(tmp_path))
@@ -117,6 +119,7 @@ def _doctest_verdict(tmp_path: object, body: str, extra: str = "") -> dict[str, 
         last_line=first + candidate.count("\n") - 1,
         module="geo",
         pythonpath=(root,),
+        module_state_complete=state_complete,
     )
     spec = AtomSpec(
         atom_id="geo.py::area#0",
@@ -139,3 +142,9 @@ def test_doctests_run_in_the_sandbox(tmp_path: object) -> None:
 def test_a_doctest_that_needs_code_not_generated_yet_is_inconclusive(tmp_path: object) -> None:
     stub = "def factor() -> float:\n    raise NotImplementedError('mge: not generated yet')\n\n\n"
     assert _doctest_verdict(tmp_path, "    return factor() * radius * radius\n", stub) == {}
+
+
+def test_a_wrong_value_from_an_incomplete_module_is_inconclusive(tmp_path: object) -> None:
+    wrong = "    return 3.0 * radius + radius\n"
+    assert _doctest_verdict(tmp_path, wrong, state_complete=False) == {}
+    assert _doctest_verdict(tmp_path, wrong, state_complete=True) == {"doctest": "test"}

@@ -38,7 +38,8 @@ def demo(
     plan_path = plan or _example_plan()
     database = workdir / "demo.db"
     database.parent.mkdir(parents=True, exist_ok=True)
-    database.unlink(missing_ok=True)
+    for stale in (database, *(database.with_name(database.name + s) for s in ("-wal", "-shm"))):
+        stale.unlink(missing_ok=True)
     url = f"sqlite:///{database}"
     migrate.upgrade(url)
     if out.exists() and (out / ".mge-demo").is_file():

@@ -12,6 +12,7 @@ use only the atom's own prerequisites, which are always complete before it start
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 import uuid
 from collections import deque
@@ -443,6 +444,11 @@ class Runner:
                 last_line=last,
                 planned_names=planned_names,
                 module=module_name(state.planned.file),
+                module_state_complete=all(
+                    other.key in assembled.spans
+                    for other in file_atoms
+                    if other.planned.kind in ("statement", "module_header")
+                ),
             ),
             closure,
         )
@@ -511,14 +517,7 @@ class Runner:
             with tempfile.TemporaryDirectory(prefix="mge-workspace-") as scratch:
                 root = Path(scratch)
                 self._workspace(closure, key, candidate, root)
-                with_path = Assembly(
-                    text=assembly.text,
-                    first_line=assembly.first_line,
-                    last_line=assembly.last_line,
-                    planned_names=assembly.planned_names,
-                    module=assembly.module,
-                    pythonpath=(root,),
-                )
+                with_path = dataclasses.replace(assembly, pythonpath=(root,))
                 return validate_atom(candidate, spec, with_path)
         return validate_atom(candidate, spec, assembly)
 

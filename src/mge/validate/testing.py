@@ -86,6 +86,7 @@ def run_pytest(
         "--rootdir",
         str(root),
         "--tb=long",
+        "--continue-on-collection-errors",
     ]
     pythonpath = [root]
     plugin_dir: Path | None = None
