@@ -190,7 +190,13 @@ def _finished(service: str, run_id: str, limit: float) -> dict[str, Any]:
 
 
 def test_prometheus_reads_a_live_run_and_an_alert_fires(service: str, prometheus: str) -> None:
-    run_id = _start_run(service, EXAMPLE / "plan.yaml", {"levels": "atomic"})
+    # Simulated latency and a small concurrency keep the run going for several scrape
+    # intervals, however fast the engine gets.
+    run_id = _start_run(
+        service,
+        EXAMPLE / "plan.yaml",
+        {"levels": "atomic", "latency_ms": 300, "concurrency": 8},
+    )
     # Prometheus sees the run while it goes...
     _eventually(
         lambda: (
