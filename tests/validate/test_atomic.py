@@ -148,3 +148,39 @@ def test_a_wrong_value_from_an_incomplete_module_is_inconclusive(tmp_path: objec
     wrong = "    return 3.0 * radius + radius\n"
     assert _doctest_verdict(tmp_path, wrong, state_complete=False) == {}
     assert _doctest_verdict(tmp_path, wrong, state_complete=True) == {"doctest": "test"}
+
+
+SKELETON = '''class Kind(Enum):
+    """What moved."""
+
+    IN = "in"
+    OUT = "out"
+
+    def label(self) -> str:
+        ...
+'''
+
+
+def test_a_class_header_cut_short_loses_the_names_its_skeleton_declares() -> None:
+    from mge.validate import declared_class_names
+
+    declared = declared_class_names(SKELETON, "Kind")
+    assert declared == frozenset({"IN", "OUT"})
+    whole = 'class Kind(Enum):\n    """What moved."""\n\n    IN = "in"\n    OUT = "out"\n'
+    cut = 'class Kind(Enum):\n    """What moved."""\n'
+    for candidate, expected in ((whole, {}), (cut, {"contract": "contract"})):
+        text = "from enum import Enum\n\n\n" + candidate
+        verdict = validate_atom(
+            candidate,
+            AtomSpec(
+                atom_id="k.py::Kind#0",
+                kind="class_header",
+                name="Kind",
+                qualname="Kind",
+                language="python",
+                file="k.py",
+                declared_names=declared,
+            ),
+            Assembly(text=text, first_line=4, last_line=3 + candidate.count("\n")),
+        )
+        assert {r.check: r.error_class for r in verdict.results if not r.passed} == expected

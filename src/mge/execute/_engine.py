@@ -57,7 +57,13 @@ from mge.plan import Plan, Task
 from mge.review import queue_doubtful
 from mge.store import save_graph
 from mge.store.plans import export_plan
-from mge.validate import Assembly, AtomSpec, AtomVerdict, validate_atom
+from mge.validate import (
+    Assembly,
+    AtomSpec,
+    AtomVerdict,
+    declared_class_names,
+    validate_atom,
+)
 from mge.validate.testing import TestOutcome, run_pytest
 
 FINAL_STATUSES = frozenset(
@@ -512,6 +518,13 @@ class Runner:
             max_complexity=self.config.max_complexity,
             whole_definition=state.whole_definition,
             piece=state.piece,
+            declared_names=(
+                declared_class_names(
+                    self._skeletons.get(state.planned.file, ""), state.planned.qualname
+                )
+                if state.planned.kind == "class_header" and state.language == "python"
+                else frozenset()
+            ),
         )
         if ">>>" in candidate and state.whole_definition:
             with tempfile.TemporaryDirectory(prefix="mge-workspace-") as scratch:

@@ -6,6 +6,7 @@ from mge.validate.atomic import (
     AtomSpec,
     AtomVerdict,
     CheckResult,
+    declared_class_names,
     validate_atom,
 )
 from mge.validate.sandbox import Limits, SandboxResult, run_python
@@ -18,6 +19,7 @@ __all__ = [
     "CheckResult",
     "Limits",
     "SandboxResult",
+    "declared_class_names",
     "run_python",
     "validate_atom",
 ]

@@ -62,6 +62,9 @@ class AtomSpec:
     max_complexity: float = 3.0
     whole_definition: bool = True
     piece: int = 0
+    # For a class header: the class-level names the skeleton declares (fields, enum
+    # members, constants); an answer cut short after the docstring loses them.
+    declared_names: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -243,6 +246,38 @@ def _first_definition(assembly: Assembly) -> ast.stmt | None:
     return None
 
 
+def class_level_names(node: ast.ClassDef) -> set[str]:
+    """Names a class body binds directly: assignments, annotated fields, definitions."""
+    names: set[str] = set()
+    for statement in node.body:
+        if isinstance(statement, ast.Assign):
+            names.update(t.id for t in statement.targets if isinstance(t, ast.Name))
+        elif isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name):
+            names.add(statement.target.id)
+        elif isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(statement.name)
+    return names
+
+
+def declared_class_names(skeleton: str, qualname: str) -> frozenset[str]:
+    """The attributes (not methods) the skeleton gives class `qualname`."""
+    try:
+        tree = ast.parse(skeleton)
+    except SyntaxError:
+        return frozenset()
+    body: list[ast.stmt] = tree.body
+    found: ast.ClassDef | None = None
+    for part in qualname.split("."):
+        found = next((n for n in body if isinstance(n, ast.ClassDef) and n.name == part), None)
+        if found is None:
+            return frozenset()
+        body = found.body
+    if found is None:
+        return frozenset()
+    methods = {n.name for n in found.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)}
+    return frozenset(class_level_names(found) - methods)
+
+
 def _contract(spec: AtomSpec, assembly: Assembly) -> CheckResult | None:
     if spec.language != "python" or spec.piece > 0:
         return None
@@ -266,6 +301,14 @@ def _contract(spec: AtomSpec, assembly: Assembly) -> CheckResult | None:
         found = _first_definition(assembly)
         if not isinstance(found, ast.ClassDef) or found.name != spec.name:
             return timer.done(False, f"expected the header of class {spec.name}", "contract")
+        missing = sorted(spec.declared_names - class_level_names(found))
+        if missing and spec.whole_definition:
+            return timer.done(
+                False,
+                f"class {spec.name} does not define {', '.join(missing)}, "
+                "which its skeleton declares",
+                "contract",
+            )
         return timer.done(True)
     return None
 
