@@ -18,6 +18,8 @@ from mge.validate.sandbox import Limits, run_python
 
 _PLUGIN = Path(__file__).with_name("_trace_plugin.py")
 _PLUGIN_MODULE = "mge_trace_plugin"
+_GUARD = Path(__file__).with_name("_guard_plugin.py")
+_GUARD_MODULE = "mge_guard_plugin"
 
 
 @dataclass
@@ -61,11 +63,14 @@ def run_pytest(
     timeout: float = 300.0,
     coverage: bool = False,
     select: list[str] | None = None,
+    per_test_timeout: float = 30.0,
 ) -> TestOutcome:
     """Run `tests` (paths relative to `root`) with pytest in the sandbox.
 
     A run that cannot even collect (an import error in the project) counts every
-    planned test file as failed, so a broken project never scores as passing.
+    planned test file as failed, so a broken project never scores as passing. A
+    test running longer than `per_test_timeout` seconds fails on its own; `timeout`
+    bounds the whole run.
     """
     if not tests:
         return TestOutcome()
@@ -88,13 +93,13 @@ def run_pytest(
         "--tb=long",
         "--continue-on-collection-errors",
     ]
-    pythonpath = [root]
-    plugin_dir: Path | None = None
+    plugin_dir = root / ".mge-plugin"
+    plugin_dir.mkdir(exist_ok=True)
+    pythonpath = [root, plugin_dir]
+    shutil.copyfile(_GUARD, plugin_dir / f"{_GUARD_MODULE}.py")
+    args += ["-p", _GUARD_MODULE]
     if coverage:
-        plugin_dir = root / ".mge-plugin"
-        plugin_dir.mkdir(exist_ok=True)
         shutil.copyfile(_PLUGIN, plugin_dir / f"{_PLUGIN_MODULE}.py")
-        pythonpath.append(plugin_dir)
         args += ["-p", _PLUGIN_MODULE]
     args += select if select else tests
     result = run_python(
@@ -102,7 +107,10 @@ def run_pytest(
         cwd=root,
         pythonpath=pythonpath,
         limits=Limits(timeout_seconds=timeout, cpu_seconds=int(timeout) + 5),
-        extra_env={"MGE_TRACE_ROOT": str(root), "MGE_TRACE_OUT": str(trace)} if coverage else None,
+        extra_env={
+            "MGE_TEST_TIMEOUT": str(per_test_timeout),
+            **({"MGE_TRACE_ROOT": str(root), "MGE_TRACE_OUT": str(trace)} if coverage else {}),
+        },
     )
     outcome = TestOutcome(
         timed_out=result.timed_out,
@@ -119,8 +127,7 @@ def run_pytest(
         )
     for leftover in (report, trace):
         leftover.unlink(missing_ok=True)
-    if plugin_dir is not None:
-        shutil.rmtree(plugin_dir, ignore_errors=True)
+    shutil.rmtree(plugin_dir, ignore_errors=True)
     if outcome.total == 0 and not result.ok:
         outcome.collection_error = True
         outcome.total = outcome.failed = len(tests)
