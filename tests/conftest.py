@@ -16,6 +16,8 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from mge.llm.testing import ScriptedServer
+
 POSTGRES_ADMIN_URL = os.environ.get(
     "MGE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
@@ -46,3 +48,12 @@ def db_url(request: pytest.FixtureRequest) -> str:
     """Runs the test once on SQLite and once on the real PostgreSQL server."""
     fixture = "sqlite_url" if request.param == "sqlite" else "postgres_url"
     return str(request.getfixturevalue(fixture))
+
+
+@pytest.fixture
+def server() -> Iterator[ScriptedServer]:
+    """A loopback server speaking the providers' HTTP APIs (`mge.llm.testing`)."""
+    scripted = ScriptedServer()
+    scripted.start()
+    yield scripted
+    scripted.stop()

@@ -34,6 +34,7 @@ def test_public_names_are_pinned() -> None:
             "check_partition",
             "complexity_of",
             "detect_language",
+            "measure_source",
             "skeleton",
             "summarize",
             "walk_paths",
@@ -114,3 +115,48 @@ def test_walk_skips_dependencies_virtualenvs_and_gitignored(tmp_path: Path) -> N
     (root / ".gitignore").write_text("out/\n*_pb2.py\n")
     names = sorted(Path(r.path).relative_to(root).as_posix() for r in atomize_paths([root]))
     assert names == ["src/a.py", "venv_tools/t.py"]
+
+
+def test_a_kept_tree_is_the_parse_of_the_source_and_no_part_of_the_result() -> None:
+    source = b"class A:\n    def f(self) -> int:\n        return 1\n\n\nx = A().f(\n"
+    plain = atomize_source(source, "k.py")
+    kept = atomize_source(source, "k.py", keep_tree=True)
+    assert plain.tree is None
+    assert kept.tree is not None
+    root = kept.tree.root_node
+    assert root.type == "module" and root.text == source
+    assert root.has_error == kept.has_syntax_error is True
+    # A cache for the graph layer: equality, repr and the JSON form ignore it.
+    assert kept == plain
+    assert repr(kept) == repr(plain)
+    assert kept.to_dict() == plain.to_dict()
+
+
+def test_atomize_paths_keeps_trees_only_when_asked(tmp_path: Path) -> None:
+    (tmp_path / "a.py").write_text("a = 1\n")
+    (tmp_path / "b.ts").write_text("export const b: number = 2;\n")
+    assert all(result.tree is None for result in atomize_paths([tmp_path]))
+    kept = atomize_paths([tmp_path], keep_trees=True)
+    assert [result.tree.root_node.type for result in kept if result.tree] == [
+        "module",
+        "program",
+    ]
+
+
+def test_measuring_a_snippet_agrees_with_adding_up_its_atoms() -> None:
+    from mge.atomize import complexity_of, measure_source
+
+    source = (
+        b"# a comment line\n"
+        b"def pick(items: list[int], limit: int) -> list[int]:\n"
+        b'    """Keep the small ones."""\n'
+        b"\n"
+        b"    kept = []  # trailing comment\n"
+        b"    for item in items:\n"
+        b"        if item < limit and item > 0:\n"
+        b"            kept.append(item)\n"
+        b"    return kept\n"
+    )
+    loc, complexity = measure_source(source, "python")
+    assert loc == sum(a.loc for a in atomize_source(source, "m.py").atoms) == 7
+    assert complexity == complexity_of(source, "python") == 4.0

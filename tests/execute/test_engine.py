@@ -224,7 +224,8 @@ def test_a_permanent_failure_blocks_exactly_its_dependents(
         review = session.scalars(
             select(HumanReviewQueue).where(HumanReviewQueue.atom_id == by_key[broken].id)
         ).one()
-        assert review.confidence_score == 0.0 and review.priority >= 100
+        # Failed with atoms blocked behind it: the most urgent priority.
+        assert review.confidence_score == 0.0 and review.priority == 1
     engine.dispose()
 
 

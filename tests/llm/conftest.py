@@ -2,19 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
-from mge.llm.testing import ScriptedServer, SleepRecorder
-
-
-@pytest.fixture
-def server() -> Iterator[ScriptedServer]:
-    scripted = ScriptedServer()
-    scripted.start()
-    yield scripted
-    scripted.stop()
+from mge.llm.testing import SleepRecorder
 
 
 @pytest.fixture

@@ -194,7 +194,9 @@ def test_reject_sends_the_item_back_higher_and_skip_leaves_it_open(shop: ShopRun
     with session_scope(engine) as session:
         reject(session, review_id=item_id, actor="bo", note="wrong rounding")
         item = session.get_one(HumanReviewQueue, item_id)
-        assert item.status is ReviewStatus.REJECTED and item.priority == before + 5
+        # already the most urgent (a failed atom blocking two): it stays priority 1
+        assert before == 1
+        assert item.status is ReviewStatus.REJECTED and item.priority == 1
         assert [i.id for i in list_queue(session)] == [item_id]  # still in the queue
         assert [e[1] for e in _events(session)] == ["skip", "reject"]
     engine.dispose()

@@ -93,3 +93,14 @@ def test_the_components_sum_to_the_doubt_behind_the_score() -> None:
 )
 def test_auroc(scores: list[float], wrong: list[bool], expected: float | None) -> None:
     assert auroc(scores, wrong) == expected
+
+
+def test_a_static_error_outweighs_a_failing_task_with_unresolved_blame() -> None:
+    # near-certain defects first: a failing task holds many correct atoms
+    suspected = score(clean(task_failing=True, blamed_unresolved=True)).score
+    assert score(clean(static_errors=1)).score < suspected
+
+
+def test_untested_code_is_doubted_in_proportion_to_what_no_test_ran() -> None:
+    half = score(clean(test_coverage=0.5)).score
+    assert score(clean(test_coverage=0.0)).score < half < score(clean(test_coverage=0.9)).score

@@ -47,9 +47,10 @@ def _list(shop: ShopRun, *extra: str) -> list[dict[str, object]]:
 
 def test_list_refresh_show_claim_edit_and_the_audit_trail(shop: ShopRun, tmp_path: Path) -> None:
     items = _list(shop, "--run", str(shop.run_id), "--refresh", "--bottom-share", "0.3")
-    assert [i["rank"] for i in items] == [1, 2]
+    assert [i["priority"] for i in items] == sorted(i["priority"] for i in items)
     first = items[0]
-    assert first["atom"] == WITH_TAX and first["tier"] == "critical"
+    assert first["atom"] == WITH_TAX and first["priority"] == 1
+    assert first["blocked_dependents"] == 2 and items[1]["priority"] > 1
 
     code, out, _ = _mge("review", "show", str(first["id"])[:8], "--db", shop.url, "--json")
     assert code == 0

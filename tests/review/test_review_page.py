@@ -20,6 +20,7 @@ from tests.review.conftest import FIXED_WITH_TAX, TOTAL, WITH_TAX, ShopRun
 from mge.api import ApiSettings, create_app
 from mge.db import make_engine, session_scope
 from mge.db.models import AtomicUnit, AtomStatus, HumanReviewQueue, ReviewAuditEvent, ReviewStatus
+from mge.llm.testing import CHAT, Reply, ScriptedServer, openai_body
 from mge.monitoring import MgeMetrics
 from mge.review import ReviewSettings, queue_doubtful
 
@@ -87,6 +88,10 @@ def test_claim_edit_and_approve_in_the_browser(served: str, shop: ShopRun) -> No
             # the most urgent item opens by itself
             expect(page.locator("#item-atom")).to_have_text(WITH_TAX)
             expect(page.locator("#suggestions li").first).to_contain_text("does not parse")
+            expect(rows.first.locator("td").first).to_have_text("P1")
+            expect(page.locator("#item-priority")).to_have_text("P1")
+            expect(page.locator("#model-review")).to_contain_text("not made: the run's model")
+            expect(page.locator("#btn-model-review")).to_be_hidden()
 
             page.fill("#reviewer", "ana")
             page.click("#btn-claim")
@@ -158,3 +163,42 @@ def test_a_conflict_is_shown_to_the_second_reviewer(served: str, shop: ShopRun) 
     with session_scope(engine) as session:
         assert [e.action for e in session.scalars(select(ReviewAuditEvent))] == ["claim"]
     engine.dispose()
+
+
+def test_the_model_review_is_shown_and_asked_again_from_the_page(
+    served: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A real provider (the OpenAI SDK against the loopback server) reviews the item
+    the page opens; the button asks again and the page shows the new answer."""
+    from playwright.sync_api import expect, sync_playwright
+
+    server = ScriptedServer()
+    server.start()
+    monkeypatch.setenv("MGE_REVIEW_MODEL", "openai:gpt-4.1")
+    monkeypatch.setenv("MGE_REVIEW_BASE_URL", server.url + "/v1")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    first = '{"verdict": "wrong", "findings": [{"line": 3, "message": "a dangling +"}]}'
+    second = '{"verdict": "suspect", "summary": "check the rounding", "findings": []}'
+    server.script(CHAT, Reply(body=openai_body(first)), Reply(body=openai_body(second)))
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=str(CHROMIUM), headless=True, args=ARGS
+            )
+            try:
+                page = browser.new_page()
+                page.goto(f"{served}/review")
+                expect(page.locator("#item-atom")).to_have_text(WITH_TAX)
+                review = page.locator("#model-review")
+                expect(review).to_contain_text("Model review (openai:gpt-4.1): wrong")
+                expect(page.locator("#suggestions li.src-model")).to_have_text(
+                    "[warning] line 3: a dangling + (model)"
+                )
+                page.click("#btn-model-review")
+                expect(review).to_contain_text("suspect — check the rounding")
+                expect(page.locator("#suggestions li.src-model")).to_have_count(0)
+            finally:
+                browser.close()
+    finally:
+        server.stop()
+    assert len(server.requests_to(CHAT)) == 2

@@ -184,3 +184,74 @@ def test_a_class_header_cut_short_loses_the_names_its_skeleton_declares() -> Non
             Assembly(text=text, first_line=4, last_line=3 + candidate.count("\n")),
         )
         assert {r.check: r.error_class for r in verdict.results if not r.passed} == expected
+
+
+CheckVerdict = dict[str, tuple[bool, str]]
+
+
+def _names_verdict(text: str, first: int, last: int, name: str = "total") -> CheckVerdict:
+    spec = AtomSpec(
+        atom_id=f"m.py::{name}#0",
+        kind="method",
+        name=name,
+        qualname=f"Cart.{name}",
+        language="python",
+        file="m.py",
+        signature=f"def {name}(self) -> int",
+        planned_loc=3,
+    )
+    verdict = validate_atom(
+        "".join(text.splitlines(keepends=True)[first - 1 : last]),
+        spec,
+        Assembly(text=text, first_line=first, last_line=last),
+    )
+    return {r.check: (r.passed, r.output) for r in verdict.results}
+
+
+# The candidate is `Cart.total` (lines 12-13); everything else is context that the
+# name check reduces to bare names before pyflakes walks it.
+SURROUNDINGS = """\
+import decimal
+
+
+def setup() -> None:
+    global REGISTRY
+    REGISTRY = {}
+
+
+class Cart:
+    items: list[int] = []
+
+    def total(self) -> int:
+        return sum(self.items) + len(REGISTRY) + helper(decimal.Decimal(1)) + {extra}
+
+    def other(self) -> int:
+        return missing_in_other_method
+
+
+def helper(value: decimal.Decimal) -> int:
+    return int(value) + also_missing_elsewhere
+"""
+
+
+def test_the_name_check_sees_the_whole_module_but_judges_only_the_candidate() -> None:
+    clean = _names_verdict(SURROUNDINGS.replace("{extra}", "0"), 12, 13)
+    # A name bound by `global` inside another function, a later definition and an
+    # import all count as defined; faults in other definitions are not the candidate's.
+    assert clean["names"] == (True, "")
+    broken = _names_verdict(SURROUNDINGS.replace("{extra}", "undefined_thing"), 12, 13)
+    assert broken["names"][0] is False
+    assert "undefined_thing" in broken["names"][1]
+    assert "missing_in_other_method" not in broken["names"][1]
+    # The contract still reads the candidate's own definition from the same tree.
+    assert broken["contract"] == (True, "")
+
+
+def test_a_local_name_used_before_assignment_in_the_candidate_is_caught() -> None:
+    text = SURROUNDINGS.replace(
+        "return sum(self.items) + len(REGISTRY) + helper(decimal.Decimal(1)) + {extra}",
+        "print(count)\n        count = 1\n        return count",
+    )
+    verdict = _names_verdict(text, 12, 15)
+    assert verdict["names"][0] is False
+    assert "count" in verdict["names"][1]

@@ -13,7 +13,7 @@ The package is pure: no database, no network. Parsers are built once per languag
 
 from __future__ import annotations
 
-from mge.atomize._api import atomize_paths, atomize_source, check_partition
+from mge.atomize._api import atomize_paths, atomize_source, check_partition, measure_source
 from mge.atomize._atomicity import CRITERIA
 from mge.atomize._complexity import complexity_of
 from mge.atomize._languages import EXTENSIONS, LANGUAGES, detect_language
@@ -34,6 +34,7 @@ __all__ = [
     "check_partition",
     "complexity_of",
     "detect_language",
+    "measure_source",
     "skeleton",
     "summarize",
     "walk_paths",

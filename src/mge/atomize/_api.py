@@ -17,7 +17,7 @@ from mge.atomize._text import LineIndex, nws_count
 from mge.atomize._walk import walk_paths
 from mge.errors import AtomizeError
 
-__all__ = ["atomize_paths", "atomize_source", "check_partition"]
+__all__ = ["atomize_paths", "atomize_source", "check_partition", "measure_source"]
 
 _DEFAULT = AtomizeConfig()
 
@@ -28,6 +28,7 @@ def atomize_source(
     *,
     language: str | None = None,
     config: AtomizeConfig = _DEFAULT,
+    keep_tree: bool = False,
 ) -> FileResult:
     """The atoms of one file's bytes, partitioning them exactly.
 
@@ -37,6 +38,8 @@ def atomize_source(
         path: the file's name as it should appear in atom ids and `file` fields.
         language: forces a language; by default it comes from `path`'s extension.
         config: size and complexity bounds.
+        keep_tree: keep the syntax tree on the result (`FileResult.tree`) so that
+            building the dependency graph next need not parse the file again.
 
     Raises:
         AtomizeError: the language is unknown or cannot be told from `path`.
@@ -94,6 +97,7 @@ def atomize_source(
         has_syntax_error=tree.root_node.has_error,
         utf8=utf8,
         notices=notices,
+        tree=tree if keep_tree else None,
     )
 
 
@@ -127,6 +131,7 @@ def atomize_paths(
     exclude: Iterable[str] = (),
     language: str | None = None,
     on_notice: Callable[[str], None] | None = None,
+    keep_trees: bool = False,
 ) -> list[FileResult]:
     """Atomize files and directory trees (see `walk_paths` for what a walk skips).
 
@@ -136,6 +141,8 @@ def atomize_paths(
         exclude: gitignore-style globs to leave out.
         language: forces a language on every file.
         on_notice: receives one line per notice (skipped files, non-UTF-8 files).
+        keep_trees: keep each file's syntax tree (see `atomize_source`); for a graph
+            built right after, at the cost of memory until the graph releases them.
 
     Raises:
         AtomizeError: a missing path, or an explicitly named file that is binary or
@@ -151,7 +158,11 @@ def atomize_paths(
             except OSError as exc:
                 raise AtomizeError(f"{file_path}: cannot read ({exc.strerror or exc})") from exc
             result = atomize_source(
-                source, file_path.as_posix(), language=file_language, config=config
+                source,
+                file_path.as_posix(),
+                language=file_language,
+                config=config,
+                keep_tree=keep_trees,
             )
             if on_notice is not None:
                 for notice in result.notices:
@@ -161,3 +172,17 @@ def atomize_paths(
         for notice in walk.notices:
             on_notice(notice)
     return results
+
+
+def measure_source(source: bytes, language: str) -> tuple[int, float]:
+    """(LOC, cyclomatic complexity) of a snippet from one parse.
+
+    LOC counts code lines — comments and blank lines aside — exactly as atoms
+    count theirs. Validation measures every candidate; decomposing it into atoms
+    and gathering their context only to add up their sizes costs five times more.
+    """
+    name = check_language(language)
+    tree = parse(source, name)
+    captures = capture(tree, name)
+    index = LineIndex(source, [(node.start_byte, node.end_byte) for node in captures.comment])
+    return index.loc(0, len(source)), float(1 + len(captures.decision))

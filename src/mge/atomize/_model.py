@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from tree_sitter import Tree
+
 from mge.errors import ConfigError
 
 __all__ = ["Atom", "AtomizeConfig", "FileResult"]
@@ -119,7 +121,14 @@ class Atom:
 
 @dataclass(slots=True)
 class FileResult:
-    """The atoms of one file and what is worth knowing about the file as a whole."""
+    """The atoms of one file and what is worth knowing about the file as a whole.
+
+    `tree` is the syntax tree atomization parsed, kept only when asked for
+    (`keep_tree`): the graph layer reads it instead of parsing the file again. It
+    is a cache, not a result, so it takes no part in comparison, `repr` or
+    `to_dict`, and it is None for results rebuilt from storage. A tree takes
+    about 28 times the memory of its source, which is why it is not kept by default.
+    """
 
     path: str
     language: str
@@ -128,6 +137,7 @@ class FileResult:
     has_syntax_error: bool = False
     utf8: bool = True
     notices: list[str] = field(default_factory=list)
+    tree: Tree | None = field(default=None, repr=False, compare=False)
 
     def joined(self) -> bytes:
         """The atoms' spans joined in order: equal to the file when the partition holds."""

@@ -217,6 +217,7 @@ def graph_command(
         paths,
         exclude=exclude or (),
         on_notice=lambda line: _stderr.print(f"notice: {line}"),
+        keep_trees=True,  # build_graph reads them instead of parsing again
     )
     if not results:
         shown = ", ".join(str(path) for path in paths)

@@ -25,6 +25,7 @@ from mge.review import (
     OPEN_STATUSES,
     ReviewSettings,
     actions,
+    ensure_model_review,
     get_item,
     item_view,
     list_queue,
@@ -97,7 +98,7 @@ def list_command(
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """The queue, most urgent first (rank 1)."""
+    """The queue, most urgent first (priority 1 before 5)."""
     settings = ReviewSettings(bottom_share=bottom_share, threshold=threshold)
     statuses = tuple(ReviewStatus) if show_all else OPEN_STATUSES
     with session_scope(_engine(db)) as session:
@@ -106,19 +107,21 @@ def list_command(
                 raise ConfigError("--refresh needs --run RUN_ID")
             queue_doubtful(session, run_id=run, settings=settings)
         items = list_queue(session, run_id=run, statuses=statuses, limit=limit)
-        views = [summary_view(item, rank=n, settings=settings) for n, item in enumerate(items, 1)]
+        views = [summary_view(item, settings=settings) for item in items]
     if as_json:
         print_json({"items": views, "count": len(views)})
         return
     if not views:
         console.print("the review queue is empty")
         return
-    typer.echo(f"{'#':>3}  {'id':8}  {'status':11}  {'prio':>4}  {'conf':>4}  {'holder':12}  atom")
+    typer.echo(
+        f"{'prio':>4}  {'id':8}  {'status':11}  {'blocks':>6}  {'conf':>4}  {'holder':12}  atom"
+    )
     for view in views:
         typer.echo(
-            f"{view['rank']:>3}  {view['id'][:8]:8}  {view['status']:11}  {view['priority']:>4}  "
-            f"{view['confidence']:>4.2f}  {(view['assigned_to'] or '-')[:12]:12}  {view['atom']}"
-            f"  ({view['reason']})"
+            f"{'P' + str(view['priority']):>4}  {view['id'][:8]:8}  {view['status']:11}  "
+            f"{view['blocked_dependents']:>6}  {view['confidence']:>4.2f}  "
+            f"{(view['assigned_to'] or '-')[:12]:12}  {view['atom']}  ({view['reason']})"
         )
 
 
@@ -138,26 +141,56 @@ def _resolve(session: Any, review_id: str) -> str:
     return review_id
 
 
+def _model_review_line(review: dict[str, Any]) -> str:
+    if review["status"] == "done":
+        line = f"model review ({review['model']}): {review['verdict']}"
+        if review.get("summary"):
+            line += f" — {review['summary']}"
+        return (
+            f"{line}  [{review['input_tokens']} in / {review['output_tokens']} out tokens, "
+            f"${review['cost_usd']:.4f}]"
+        )
+    return f"model review: {review.get('note') or review['status']}"
+
+
 @app.command("show")
-def show_command(review_id: ReviewId, db: DbOption = None, as_json: JsonOption = False) -> None:
-    """One item: code, context, evidence, suggestions, diff and its audit trail."""
+def show_command(
+    review_id: ReviewId,
+    ask_model: Annotated[
+        bool,
+        typer.Option(
+            "--ask-model", help="Ask the model to review again even if a review is stored."
+        ),
+    ] = False,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """One item: code, context, evidence, suggestions, diff and its audit trail.
+
+    With a real model configured (the run's), the model reviews the code the first
+    time the item is shown; the review is stored and shown again after that."""
     with session_scope(_engine(db)) as session:
-        view = item_view(session, get_item(session, review_id=_resolve(session, review_id)))
+        item = get_item(session, review_id=_resolve(session, review_id))
+        ensure_model_review(session, item, force=ask_model)
+        view = item_view(session, item)
     if as_json:
         print_json(view)
         return
     console.print(
-        f"[bold]{view['atom']}[/bold]  {view['status']}  priority {view['priority']} "
-        f"({view['tier']})  confidence {view['confidence']:.2f}  due {view['due_at']}"
+        f"[bold]{view['atom']}[/bold]  {view['status']}  priority P{view['priority']}"
+        f"  blocks {view['blocked_dependents']}  confidence {view['confidence']:.2f}"
+        f"  due {view['due_at']}"
     )
     console.print(f"reason: {view['reason']}")
     if view["assigned_to"]:
         console.print(f"claimed by {view['assigned_to']} until {view['claim_expires_at']}")
     console.print(Syntax(view["code"] or "", "python", line_numbers=True))
+    console.print(_model_review_line(view["model_review"]), markup=False)
     for suggestion in view["suggestions"]:
         console.print(
             f"  [{suggestion['severity']}] line {suggestion['line']}: {suggestion['message']}"
-            f"  ({suggestion['source']})"
+            f"  ({suggestion['source']})",
+            markup=False,
         )
     if view["last_error"]:
         console.print(f"last errors:\n{view['last_error']}")
@@ -320,7 +353,7 @@ def reject_command(
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Send the item back to the queue, higher, for someone to fix."""
+    """Send the item back to the queue, one priority more urgent, for someone to fix."""
     with session_scope(_engine(db)) as session:
         result = actions.reject(
             session, review_id=_resolve(session, review_id), actor=_actor(actor), note=note

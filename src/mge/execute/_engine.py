@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, event, func, insert, select
 from sqlalchemy.orm import Session
 
 from mge.atomize import AtomizeConfig, FileResult, atomize_source
@@ -54,7 +54,7 @@ from mge.execute.settings import RunSettings
 from mge.graph import build_graph
 from mge.llm import Budget, Model, ModelRequest, ModelResponse, Purpose, extract_code, make_model
 from mge.plan import Plan, Task
-from mge.review import queue_doubtful
+from mge.review import priority_of, queue_doubtful
 from mge.store import save_graph
 from mge.store.plans import export_plan
 from mge.validate import (
@@ -69,6 +69,10 @@ from mge.validate.testing import TestOutcome, run_pytest
 FINAL_STATUSES = frozenset(
     {AtomStatus.COMPLETED, AtomStatus.FAILED, AtomStatus.BLOCKED, AtomStatus.SKIPPED}
 )
+
+
+#: How long a recorded attempt may wait for the group commit that includes it.
+GROUP_COMMIT_SECONDS = 0.01
 
 
 def utcnow() -> datetime:
@@ -176,8 +180,57 @@ class Runner:
         self._wave_started: dict[int, float] = {}
         self._wave_members: dict[int, list[AtomState]] = {}
         self._wave_final: dict[int, int] = {}
+        # Group commit (see `_commit_soon`): attempt rows waiting for the next commit,
+        # written in bulk by `_write_pending` just before it.
+        self._rows: dict[uuid.UUID, AtomicUnit] = {}
+        self._pending_attempts: list[dict[str, Any]] = []
+        self._pending_results: list[dict[str, Any]] = []
+        self._commit_timer: asyncio.TimerHandle | None = None
+        event.listen(self.session, "before_commit", self._write_pending)
+        event.listen(self.session, "after_rollback", self._drop_pending)
 
     # -- bookkeeping -----------------------------------------------------------
+
+    def _write_pending(self, session: Session) -> None:
+        """Insert the attempts recorded since the last commit, in one statement per
+        table, inside the transaction being committed: an atom's new status and the
+        attempt that earned it always land together."""
+        if self._pending_attempts:
+            attempts, self._pending_attempts = self._pending_attempts, []
+            session.execute(insert(AtomRetryHistory), attempts)
+        if self._pending_results:
+            results, self._pending_results = self._pending_results, []
+            session.execute(insert(ValidationResult), results)
+
+    def _drop_pending(self, _session: Session) -> None:
+        self._pending_attempts.clear()
+        self._pending_results.clear()
+
+    def _commit_soon(self) -> None:
+        """Commit within `GROUP_COMMIT_SECONDS`, together with whatever else finishes
+        by then. With a hundred atoms in flight, attempts end in bursts; one
+        transaction per burst instead of one per attempt is what keeps the database
+        off the critical path. Every recorded attempt is committed before the run
+        ends or stops (see `run`), and a crash loses at most the last few
+        milliseconds of attempts, which `resume` simply generates again."""
+        if self._commit_timer is None:
+            loop = asyncio.get_running_loop()
+            self._commit_timer = loop.call_later(GROUP_COMMIT_SECONDS, self.commit)
+
+    def commit(self) -> None:
+        """Commit now, with every attempt still waiting for the group commit."""
+        if self._commit_timer is not None:
+            self._commit_timer.cancel()
+            self._commit_timer = None
+        self.session.commit()
+
+    def _row(self, state: AtomState) -> AtomicUnit:
+        """The atom's row, held for the whole run (the session's identity map keeps
+        rows only while something refers to them, and a reload is a query)."""
+        row = self._rows.get(state.row_id)
+        if row is None:
+            row = self._rows[state.row_id] = self._row(state)
+        return row
 
     def _commit_totals(self, response: ModelResponse | None = None, attempts: int = 0) -> None:
         run = self.run_row
@@ -351,6 +404,7 @@ class Runner:
             )
         self.states.clear()
         self.files.clear()
+        self._rows = {row.id: row for row in rows}
         self._wave_members.clear()
         self._wave_final.clear()
         for row in rows:
@@ -563,70 +617,78 @@ class Runner:
         error_message: str | None,
         started: float,
     ) -> None:
-        row = self.session.get_one(AtomicUnit, state.row_id)
+        row = self._row(state)
         succeeded = verdict is not None and verdict.passed
-        history = AtomRetryHistory(
-            atom_id=row.id,
-            run_id=self.run_id,
-            attempt_number=attempt,
-            temperature=temperature,
-            model=self.model.name,
-            trigger=trigger,
-            prompt=prompt,
-            generated_code=code,
-            succeeded=succeeded,
-            error_type=error_type,
-            error_message=error_message,
-            error_analysis={
-                "classes": verdict.error_classes
-                if verdict
-                else ([error_type] if error_type else []),
-                "failures": [
-                    {"check": f.check, "class": f.error_class, "output": f.output}
-                    for f in (verdict.failures if verdict else [])
-                ],
-            },
-            feedback=verdict.feedback() if verdict and not succeeded else None,
-            input_tokens=response.input_tokens if response else 0,
-            output_tokens=response.output_tokens if response else 0,
-            cached_tokens=response.cached_tokens if response else 0,
-            cost_usd=response.cost_usd if response else 0.0,
-            duration_seconds=time.perf_counter() - started,
+        now = utcnow()
+        self._pending_attempts.append(
+            {
+                "id": uuid.uuid4(),
+                "created_at": now,
+                "updated_at": now,
+                "atom_id": row.id,
+                "run_id": self.run_id,
+                "attempt_number": attempt,
+                "temperature": temperature,
+                "model": self.model.name,
+                "trigger": trigger,
+                "prompt": prompt,
+                "generated_code": code,
+                "succeeded": succeeded,
+                "error_type": error_type,
+                "error_message": error_message,
+                "error_analysis": {
+                    "classes": verdict.error_classes
+                    if verdict
+                    else ([error_type] if error_type else []),
+                    "failures": [
+                        {"check": f.check, "class": f.error_class, "output": f.output}
+                        for f in (verdict.failures if verdict else [])
+                    ],
+                },
+                "feedback": verdict.feedback() if verdict and not succeeded else None,
+                "input_tokens": response.input_tokens if response else 0,
+                "output_tokens": response.output_tokens if response else 0,
+                "cached_tokens": response.cached_tokens if response else 0,
+                "cost_usd": response.cost_usd if response else 0.0,
+                "duration_seconds": time.perf_counter() - started,
+            }
         )
-        self.session.add(history)
         for result in verdict.results if verdict else ():
-            self.session.add(
-                ValidationResult(
-                    masterplan_id=self.masterplan.id,
-                    atom_id=row.id,
-                    run_id=self.run_id,
-                    level=ValidationLevel.ATOMIC,
-                    test_type=TestType(result.test_type),
-                    check_name=result.check,
-                    scope=state.planned.file,
-                    attempt_number=attempt,
-                    passed=result.passed,
-                    output=result.output[:4000] or None,
-                    error_message=None if result.passed else result.output[:1000],
-                    details=dict(result.details),
-                    duration_seconds=result.duration_seconds,
-                )
+            self._pending_results.append(
+                {
+                    "id": uuid.uuid4(),
+                    "created_at": now,
+                    "updated_at": now,
+                    "masterplan_id": self.masterplan.id,
+                    "atom_id": row.id,
+                    "run_id": self.run_id,
+                    "level": ValidationLevel.ATOMIC,
+                    "test_type": TestType(result.test_type),
+                    "check_name": result.check,
+                    "scope": state.planned.file,
+                    "attempt_number": attempt,
+                    "passed": result.passed,
+                    "output": result.output[:4000] or None,
+                    "error_message": None if result.passed else result.output[:1000],
+                    "details": dict(result.details),
+                    "duration_seconds": result.duration_seconds,
+                }
             )
         row.attempts = attempt
         state.attempts = attempt
-        row.generated_at = utcnow()
+        row.generated_at = now
         if code is not None:
             row.code = code
             state.code = code
         if succeeded:
             row.status = AtomStatus.COMPLETED
-            row.completed_at = utcnow()
+            row.completed_at = now
             row.last_error = None
             state.status = AtomStatus.COMPLETED
         else:
             row.last_error = (verdict.feedback() if verdict else error_message) or None
         self._commit_totals(response, attempts=1)
-        self.session.commit()
+        self._commit_soon()
 
     async def regenerate(self, key: str, *, feedback: str, trigger: str) -> bool:
         """Generate a completed atom again because a higher level blamed it.
@@ -639,13 +701,19 @@ class Runner:
         kept = state.code
         passed = await self._generate(key, feedback=feedback, trigger=trigger)
         if not passed:
-            row = self.session.get_one(AtomicUnit, state.row_id)
+            row = self._row(state)
             row.code = kept
             row.status = AtomStatus.COMPLETED
             row.needs_review = True
             state.code = kept
             state.status = AtomStatus.COMPLETED
-            self._queue_review(row, reason=f"regeneration after {trigger} failed atomic validation")
+            self._queue_review(
+                row,
+                reason=f"regeneration after {trigger} failed atomic validation",
+                priority=priority_of(
+                    failed=False, blamed=True, blocked=0, confidence=row.confidence_score or 0.0
+                ),
+            )
             self.session.commit()
             self.report_review_queue()
         self.progress.event("atom_regenerated", atom=key, replaced=passed)
@@ -656,10 +724,10 @@ class Runner:
     ) -> bool:
         """Attempts until one passes atomic validation (True) or none are left (False)."""
         state = self.states[key]
-        row = self.session.get_one(AtomicUnit, state.row_id)
+        row = self._row(state)
         row.status = AtomStatus.RUNNING
         state.status = AtomStatus.RUNNING
-        self.session.commit()
+        self._commit_soon()
         previous: str | None = state.code
         errors: str | None = feedback or row.last_error
         for attempt in range(state.attempts + 1, self.settings.max_attempts + 1):
@@ -726,16 +794,18 @@ class Runner:
 
     def _fail(self, key: str) -> None:
         state = self.states[key]
-        row = self.session.get_one(AtomicUnit, state.row_id)
+        row = self._row(state)
         row.status = AtomStatus.FAILED
         row.needs_review = True
         row.confidence_score = 0.0
         state.status = AtomStatus.FAILED
-        self._queue_review(
-            row, reason=f"failed atomic validation after {state.attempts} attempts", priority=100
-        )
         blocked = self._block_dependents(key)
-        self.session.commit()
+        self._queue_review(
+            row,
+            reason=f"failed atomic validation after {state.attempts} attempts",
+            priority=priority_of(failed=True, blamed=False, blocked=len(blocked), confidence=0.0),
+        )
+        self._commit_soon()
         self.progress.event("atom_failed", atom=key, blocked=len(blocked))
         self.report_review_queue()
 
@@ -751,7 +821,7 @@ class Runner:
         )
         self.progress.event("review_queue", size=int(size or 0))
 
-    def _queue_review(self, row: AtomicUnit, *, reason: str, priority: int = 80) -> None:
+    def _queue_review(self, row: AtomicUnit, *, reason: str, priority: int) -> None:
         existing = self.session.scalar(
             select(HumanReviewQueue).where(HumanReviewQueue.atom_id == row.id)
         )
@@ -780,7 +850,7 @@ class Runner:
             if state.status in FINAL_STATUSES:
                 continue
             state.status = AtomStatus.BLOCKED
-            self.session.get_one(AtomicUnit, state.row_id).status = AtomStatus.BLOCKED
+            self._row(state).status = AtomStatus.BLOCKED
             blocked.append(current)
             queue.extend(state.dependents)
         return blocked
@@ -882,7 +952,7 @@ class Runner:
     def _block_dependents_of_failed(self, key: str) -> None:
         state = self.states[key]
         state.status = AtomStatus.BLOCKED
-        self.session.get_one(AtomicUnit, state.row_id).status = AtomStatus.BLOCKED
+        self._row(state).status = AtomStatus.BLOCKED
         self._block_dependents(key)
 
     async def _waves(self) -> None:
@@ -1001,7 +1071,9 @@ class Runner:
             silent_faults=silent,
             files=sorted(files),
         )
-        # Rank every completed atom by confidence and queue the doubtful ones.
+        # Rank every completed atom by confidence and queue the doubtful ones; the
+        # score reads every attempt, including any still waiting for a commit.
+        self._write_pending(self.session)
         queue_doubtful(self.session, run_id=self.run_id)
         self.session.commit()
 
@@ -1015,6 +1087,7 @@ class Runner:
         self.session.commit()
         began = time.perf_counter()
         status = RunStatus.COMPLETED
+        generating = keep = False
         self.progress.event(
             "run_started",
             run_id=str(self.run_id),
@@ -1034,10 +1107,13 @@ class Runner:
                 atoms=len(self.states),
                 done=sum(s.status in FINAL_STATUSES for s in self.states.values()),
             )
+            generating = True
             if self.settings.schedule == "waves":
                 await self._waves()
             else:
                 await self._eager()
+            self.commit()
+            generating = False
             self._report_finished_waves()
             if self.stop.is_set():
                 status = RunStatus.INTERRUPTED
@@ -1052,22 +1128,33 @@ class Runner:
         except RunStopped as stopped:
             status = stopped.status
             run.error = stopped.reason
+            keep = True
         except (asyncio.CancelledError, KeyboardInterrupt):
             status = RunStatus.INTERRUPTED
             run.error = "interrupted"
+            keep = True
         except MgeError as error:
             status = RunStatus.FAILED
             run.error = str(error)
+            keep = True
         finally:
-            # The rollback discards half-done work; the reason the run stopped is kept.
             reason = run.error
-            self.session.rollback()
+            if keep and generating:
+                # These stops come between attempts or while waiting for the model, so
+                # what waits for the group commit is whole attempts: keep them.
+                self.commit()
+            else:
+                # Elsewhere the rollback discards half-done work.
+                self.session.rollback()
+            if self._commit_timer is not None:
+                self._commit_timer.cancel()
+                self._commit_timer = None
             run.error = reason
             await self.model.aclose()
             for state in self.states.values():
                 if state.status is AtomStatus.RUNNING:
                     state.status = AtomStatus.PENDING
-                    self.session.get_one(AtomicUnit, state.row_id).status = AtomStatus.PENDING
+                    self._row(state).status = AtomStatus.PENDING
             run.duration_seconds = float(run.duration_seconds or 0.0) + time.perf_counter() - began
             run.atoms_completed = sum(
                 s.status is AtomStatus.COMPLETED for s in self.states.values()
@@ -1092,6 +1179,9 @@ class Runner:
         return status
 
     def close(self) -> None:
+        if self._commit_timer is not None:
+            self._commit_timer.cancel()
+            self._commit_timer = None
         self.session.close()
 
 

@@ -31,8 +31,10 @@ from mge.db.models import AtomicUnit, AtomStatus, HumanReviewQueue, TestType, Va
 from mge.db.models import ValidationResult as ResultRow
 from mge.execute._assembly import assemble
 from mge.execute._output import module_name, write_files
+from mge.review.queue import priority_of
 from mge.validate import Limits, run_python
 from mge.validate.blame import AtomSpan, SpanIndex, Suspect, blame_traceback, ochiai_scores
+from mge.validate.coverage import atom_coverage, executed_lines
 from mge.validate.testing import TestOutcome, run_pytest
 
 if TYPE_CHECKING:
@@ -134,9 +136,14 @@ class Hierarchy:
             text = "importing timed out\n" + text
         return CheckOutcome(False, TestType.INTEGRATION, "import", text, [text])
 
-    def _tests(self, tests: list[str], test_type: TestType) -> CheckOutcome:
-        outcome = run_pytest(self.out, tests, timeout=self.timeout)
-        if not outcome.ok and not outcome.collection_error:
+    def _tests(
+        self, tests: list[str], test_type: TestType, *, traced: bool = False
+    ) -> CheckOutcome:
+        """`traced` records the lines each test ran even when all pass (the acceptance
+        run: its coverage is stored for review); otherwise only a failing run is
+        traced, a second time, for blame."""
+        outcome = run_pytest(self.out, tests, timeout=self.timeout, coverage=traced)
+        if not traced and not outcome.ok and not outcome.collection_error:
             # Only a failing run needs per-test coverage, for blame; tracing costs time.
             outcome = run_pytest(self.out, tests, timeout=self.timeout, coverage=True)
         summary = f"{outcome.passed}/{outcome.total} passed" + (
@@ -261,7 +268,12 @@ class Hierarchy:
                         atom_id=row.id,
                         masterplan_id=runner.masterplan.id,
                         confidence_score=row.confidence_score or 0.0,
-                        priority=80,
+                        priority=priority_of(
+                            failed=False,
+                            blamed=True,
+                            blocked=0,
+                            confidence=row.confidence_score or 0.0,
+                        ),
                         reason=f"suspected by {level.value} validation; attempts exhausted",
                         original_code=row.code,
                         evidence=evidence,
@@ -421,8 +433,33 @@ class Hierarchy:
         final = await self._check_with_blame(
             ValidationLevel.SYSTEM,
             "acceptance",
-            lambda: self._tests(acceptance, TestType.ACCEPTANCE),
+            lambda: self._tests(acceptance, TestType.ACCEPTANCE, traced=True),
             acceptance,
         )
-        self.write_project()
+        index = self.write_project()
+        if final.tests is not None:
+            self._store_coverage(final.tests, index)
         return final.tests
+
+    def _store_coverage(self, tests: TestOutcome, index: SpanIndex) -> None:
+        """Store on each atom the share of its function lines the passing acceptance
+        tests executed (`extra["test_coverage"]`, read by the review score; atoms with
+        no function line get none)."""
+        runner = self.runner
+        sources = {
+            file: (self.out / file).read_text(encoding="utf-8")
+            for file in index.files()
+            if file.endswith(".py") and (self.out / file).is_file()
+        }
+        # With no passing test there is nothing to tell atoms apart: store nothing.
+        passing = any(tests.verdicts.values())
+        executed = executed_lines(tests.coverage, tests.verdicts)
+        shares = atom_coverage(sources, index, executed) if passing else {}
+        for key, state in runner.states.items():
+            row = runner.session.get_one(AtomicUnit, state.row_id)
+            extra = {k: v for k, v in row.extra.items() if k not in ("test_coverage", "test_lines")}
+            if key in shares:
+                extra["test_coverage"] = round(shares[key].share, 4)
+                extra["test_lines"] = [shares[key].covered, shares[key].total]
+            row.extra = extra
+        runner.session.commit()

@@ -170,13 +170,14 @@ async def regenerate_for_review(
             raise NotFound(f"run {run_id} has no atom {atom_key}")
         runner.settings = runner.settings.model_copy(update={"max_attempts": state.attempts + 1})
         if state.status is AtomStatus.COMPLETED:
-            return await runner.regenerate(atom_key, feedback=feedback, trigger="review")
-        passed = await runner._generate(atom_key, feedback=feedback, trigger="review")
-        if not passed:
-            row = runner.session.get_one(AtomicUnit, state.row_id)
-            row.status = AtomStatus.FAILED
-            state.status = AtomStatus.FAILED
-            runner.session.commit()
+            passed = await runner.regenerate(atom_key, feedback=feedback, trigger="review")
+        else:
+            passed = await runner._generate(atom_key, feedback=feedback, trigger="review")
+            if not passed:
+                row = runner.session.get_one(AtomicUnit, state.row_id)
+                row.status = AtomStatus.FAILED
+                state.status = AtomStatus.FAILED
+        runner.commit()  # the attempt may still wait for the group commit
         return passed
     finally:
         await runner.model.aclose()

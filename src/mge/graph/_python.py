@@ -14,7 +14,7 @@ import ast
 import re
 from functools import cache
 
-from tree_sitter import Node, Query, QueryCursor
+from tree_sitter import Node, Query, QueryCursor, Tree
 
 from mge.atomize import Atom
 from mge.atomize._languages import get_language, parse
@@ -38,6 +38,7 @@ from mge.graph._facts import (
     locate,
     merge_spans,
     nest_scopes,
+    text_order,
 )
 
 __all__ = ["scan_python"]
@@ -81,6 +82,10 @@ _QUERY = """
 (named_expression name: (identifier) @def)
 (type_alias_statement left: (type (identifier) @def))
 """
+
+# Captures whose order decides a result: bindings (the last one wins) and imports
+# (the order names are noted in an atom's context).
+_ORDERED = ("function", "class", "import", "future", "global", "def", "strtype")
 
 _DOTTED = re.compile(rb"^[A-Za-z_][\w]*(?:\.[A-Za-z_][\w]*)*$")
 _STRING_NAME = re.compile(r"^\s*([A-Za-z_][\w]*(?:\.[A-Za-z_][\w]*)*)\s*$")
@@ -168,7 +173,9 @@ def _absolute(module: str, level: int, package: str) -> str | None:
     return ".".join([*base, module] if module else base) or None
 
 
-def scan_python(atoms: list[Atom], source: bytes, key: str, package: str) -> ModuleFacts:
+def scan_python(
+    atoms: list[Atom], source: bytes, key: str, package: str, tree: Tree | None = None
+) -> ModuleFacts:
     """The scopes, bindings and uses of one Python file.
 
     Args:
@@ -176,12 +183,16 @@ def scan_python(atoms: list[Atom], source: bytes, key: str, package: str) -> Mod
         source: the file's bytes.
         key: the file's absolute module name.
         package: the package its relative imports start from.
+        tree: the syntax tree of `source` when atomization kept it; parsed here
+            otherwise.
     """
     root = Scope("module", 0, len(source) + 1)
     facts = ModuleFacts(key=key, file=atoms[0].file, language="python", atoms=atoms, scope=root)
     starts, ids = atom_locator(atoms)
-    tree = parse(source, "python")
+    if tree is None:
+        tree = parse(source, "python")
     found = QueryCursor(_query()).captures(tree.root_node)
+    text_order(found, _ORDERED)
     get = found.get
 
     # Scopes: a function's scope starts at its parameters (its name and decorators
@@ -303,11 +314,19 @@ def scan_python(atoms: list[Atom], source: bytes, key: str, package: str) -> Mod
         if inside(import_starts, import_ends, start):
             continue
         raw.append((start, end, tuple(text.decode("utf-8", errors="replace").split("."))))
+    # Identifiers are half of all captures: read their text from `source` (the
+    # bytes the tree was parsed from) and look for an enclosing import only
+    # between the first import and the end of the last one.
+    low = import_starts[0] if import_starts else 0
+    high = import_ends[-1] if import_ends else 0
     for node in get("ident", []):
         start = node.start_byte
-        if start in skip or start in chains or inside(import_starts, import_ends, start):
+        if start in skip or start in chains:
             continue
-        raw.append((start, node.end_byte, (_text(node),)))
+        if low <= start < high and inside(import_starts, import_ends, start):
+            continue
+        end = node.end_byte
+        raw.append((start, end, (source[start:end].decode("utf-8", errors="replace"),)))
     for node in get("strtype", []):
         match = _STRING_NAME.match(_text(node).strip("'\"") if node.text else "")
         if match is not None:

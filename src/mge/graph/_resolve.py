@@ -97,6 +97,7 @@ class _Linker:
         self.active: set[tuple[str, str | None, str]] = set()
         self.bases: dict[int, list[ClassFacts]] = {}
         self.edges: dict[tuple[str, str, EdgeType], list[str]] = {}
+        self.import_time: dict[int, bool] = {}
 
     # -- targets -----------------------------------------------------------------
 
@@ -215,16 +216,25 @@ class _Linker:
 
     # -- scope lookup --------------------------------------------------------------
 
+    def runs_at_import(self, scope: Scope) -> bool:
+        """Whether code in `scope` runs when the module is imported (no enclosing
+        function); cached per scope, as every use asks."""
+        known = self.import_time.get(id(scope))
+        if known is None:
+            walker: Scope | None = scope
+            known = True
+            while walker is not None:
+                if walker.kind == "function":
+                    known = False
+                    break
+                walker = walker.parent
+            self.import_time[id(scope)] = known
+        return known
+
     def lookup(self, use: Use) -> tuple[Binding, Scope] | None:
         name = use.path[0]
         scope: Scope | None = use.scope
-        import_time = True
-        walker: Scope | None = use.scope
-        while walker is not None:
-            if walker.kind == "function":
-                import_time = False
-                break
-            walker = walker.parent
+        import_time = self.runs_at_import(use.scope)
         first = True
         while scope is not None:
             if scope.kind == "class" and not first:
@@ -443,12 +453,17 @@ def _scan(files: Sequence[FileResult], root: Path | None) -> list[ModuleFacts]:
     scripts = {script_key(result.path) for result in files if result.language != "python"}
     modules: list[ModuleFacts] = []
     for result in files:
+        # Atomization's tree, when it kept one, saves parsing the file again. It is
+        # released once read, so the trees of a large input are not all alive at
+        # once longer than needed (each weighs many times its source).
+        kept, result.tree = result.tree, None
         if not result.atoms:
             continue
         source = result.joined()
+        tree = kept if len(source) == result.size_bytes else None
         if result.language == "python":
             key, package = python_module(result.path, present, root)
-            modules.append(scan_python(result.atoms, source, key, package))
+            modules.append(scan_python(result.atoms, source, key, package, tree))
         else:
             key = script_key(result.path)
             modules.append(
@@ -458,6 +473,7 @@ def _scan(files: Sequence[FileResult], root: Path | None) -> list[ModuleFacts]:
                     key,
                     result.language,
                     _script_resolver(key, scripts),
+                    tree,
                 )
             )
     return modules
@@ -487,7 +503,8 @@ def build_edges(files: Sequence[FileResult], *, root: str | Path | None = None) 
     the names that caused it in `metadata["names"]`; `analyze` merges the types of
     one pair. As a side effect every atom's context gains `external` (names used
     from outside the project) and `unresolved` (names found nowhere) when it has
-    any, each in order of first use.
+    any, each in order of first use. Syntax trees that atomization kept
+    (`keep_trees`) are read instead of parsing again, and released.
 
     Args:
         files: atomized files; Python modules are named from their paths.
@@ -521,7 +538,26 @@ def _build_edges(files: Sequence[FileResult], base: Path | None) -> list[Edge]:
             linker.link_use(use, atoms[use.atom], builtins)
     for (prerequisite, dependent, kind), names in linker.edges.items():
         edges.append(Edge(prerequisite, dependent, kind, metadata={"names": names}))
+    _release(scanned)
     return edges
+
+
+def _release(modules: list[ModuleFacts]) -> None:
+    """Break the reference cycles of the scanned facts so that reference counting
+    frees them now.
+
+    Classes point at their module and at the scopes their bases are used in, and
+    scopes bind names that point back at classes: left as they are, the facts of a
+    whole project become cyclic garbage, and the collector pass that follows the
+    build (the collector is paused during it) spends seconds finding them.
+    """
+    for module in modules:
+        for cls in module.classes:
+            cls.bases.clear()
+            cls.members.clear()
+        module.classes.clear()
+        module.uses.clear()
+        module.scope.names.clear()
 
 
 def build_graph(

@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable
 from functools import cache
 
-from tree_sitter import Node, Query, QueryCursor, QueryError
+from tree_sitter import Node, Query, QueryCursor, QueryError, Tree
 
 from mge.atomize import Atom
 from mge.atomize._languages import get_language, parse
@@ -38,6 +38,7 @@ from mge.graph._facts import (
     locate,
     merge_spans,
     nest_scopes,
+    text_order,
 )
 
 __all__ = ["scan_script"]
@@ -78,6 +79,10 @@ _PATTERNS = """
 (jsx_closing_element name: (identifier) @nonref)
 (labeled_statement label: (_) @nonref)
 """
+
+# Captures whose order decides a result: bindings (the last one wins), imports
+# and exports (the order names are noted in an atom's context).
+_ORDERED = ("function", "class", "typedef", "declarator", "generic", "import", "export", "def")
 
 _DOTTED = re.compile(rb"^(?:this|super|[A-Za-z_$][\w$]*)(?:\.[A-Za-z_$][\w$]*)*$")
 _FUNCTION_VALUES = frozenset(
@@ -129,6 +134,7 @@ class _Scanner:
         key: str,
         language: str,
         resolve: Callable[[str], str | None],
+        tree: Tree | None = None,
     ) -> None:
         self.root = Scope("module", 0, len(source) + 1)
         self.facts = ModuleFacts(
@@ -139,6 +145,7 @@ class _Scanner:
         self.language = language
         self.source = source
         self.skip: set[int] = set()
+        self.tree = tree
 
     def atom(self, byte: int) -> str:
         return locate(self.starts, self.ids, byte)
@@ -275,8 +282,9 @@ class _Scanner:
     def scan(self) -> ModuleFacts:
         facts = self.facts
         root = self.root
-        tree = parse(self.source, self.language)
+        tree = self.tree if self.tree is not None else parse(self.source, self.language)
         found = QueryCursor(_query(self.language)).captures(tree.root_node)
+        text_order(found, _ORDERED)
         get = found.get
 
         scopes: list[Scope] = []
@@ -481,6 +489,7 @@ def scan_script(
     key: str,
     language: str,
     resolve: Callable[[str], str | None],
+    tree: Tree | None = None,
 ) -> ModuleFacts:
     """The scopes, bindings and uses of one TypeScript/TSX/JavaScript file.
 
@@ -490,5 +499,7 @@ def scan_script(
         key: the file's module key.
         language: its grammar.
         resolve: maps an import specifier to the key of a project module, or None.
+        tree: the syntax tree of `source` when atomization kept it; parsed here
+            otherwise.
     """
-    return _Scanner(atoms, source, key, language, resolve).scan()
+    return _Scanner(atoms, source, key, language, resolve, tree).scan()

@@ -2,7 +2,8 @@
 
 The engine queues what it could not fix; `queue_doubtful` adds what it fixed but
 should not be trusted unseen; a person then approves, edits, regenerates, skips
-or rejects each item through the CLI, the API or the review page.
+or rejects each item through the CLI, the API or the review page, with static
+findings and, when a real model is configured, the model's own review beside them.
 """
 
 from mge.review.actions import (
@@ -17,12 +18,15 @@ from mge.review.actions import (
     skip,
 )
 from mge.review.confidence import AtomEvidence, Confidence, gather_evidence, score, score_run
+from mge.review.model_review import ensure_model_review, model_review_view
 from mge.review.queue import (
     OPEN_STATUSES,
     ReviewSettings,
+    effective_priority,
     get_item,
     item_view,
     list_queue,
+    priority_of,
     queue_doubtful,
     summary_view,
 )
@@ -40,10 +44,14 @@ __all__ = [
     "bulk_approve",
     "claim",
     "edit",
+    "effective_priority",
+    "ensure_model_review",
     "gather_evidence",
     "get_item",
     "item_view",
     "list_queue",
+    "model_review_view",
+    "priority_of",
     "queue_doubtful",
     "regenerate",
     "reject",

@@ -1,8 +1,9 @@
 """What a reviewer does to a queue item, each step checked, applied once, and audited.
 
 States: an open item is `pending`, `in_review` (claimed: a reservation that expires)
-or `rejected` (sent back for someone else). A decision closes it: `approved`,
-`edited` or `regenerated`; `skip` leaves it open for another reviewer.
+or `rejected` (sent back for someone else, one priority more urgent). A decision
+closes it: `approved`, `edited` or `regenerated`; `skip` leaves it open for another
+reviewer.
 
 Two reviewers on one item: every change is a compare-and-set on the item's status
 and holder (an UPDATE whose WHERE names the values read), so exactly one wins and
@@ -42,7 +43,13 @@ from mge.db.models import (
     RunStatus,
 )
 from mge.errors import ConfigError, Conflict, MgeError, ValidationFailed
-from mge.review.queue import OPEN_STATUSES, ReviewSettings, claim_expires_at, get_item
+from mge.review.queue import (
+    OPEN_STATUSES,
+    ReviewSettings,
+    claim_expires_at,
+    effective_priority,
+    get_item,
+)
 
 __all__ = [
     "ActionResult",
@@ -512,7 +519,8 @@ def reject(
     note: str,
     settings: ReviewSettings | None = None,
 ) -> ActionResult:
-    """The code is wrong and this reviewer will not fix it: back in the queue, higher."""
+    """The code is wrong and this reviewer will not fix it: back in the queue, one
+    priority more urgent (down to 1)."""
     settings = settings or ReviewSettings()
     actor = _actor(actor)
     if not note.strip():
@@ -529,7 +537,7 @@ def reject(
         assigned_to=None,
         claimed_at=None,
         review_notes=note,
-        priority=item.priority + 5,
+        priority=max(1, effective_priority(item.priority) - 1),
     )
     item.atom.needs_review = True
     _audit(session, item, actor=actor, action="reject", before=before, note=note)

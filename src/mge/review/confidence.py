@@ -49,13 +49,18 @@ WEIGHTS: Mapping[str, float] = {
     "blamed_unresolved": 3.0,
     # Regenerated because a level above blamed it (the failure may have moved on).
     "blamed_before": 1.0,
-    # The final L2 check of its own task fails: the defect is in this task's code.
-    "task_failing": 2.0,
+    # The final L2 check of its own task fails: the defect is in this task's code,
+    # but a failing task holds many correct atoms (on the development runs its atoms
+    # were wrong no more often than any other), so it only breaks ties.
+    "task_failing": 0.5,
     # A component (milestone) or system test run fails and this atom's task is in it.
     "scope_failing": 0.75,
-    # A static finding that is almost always a defect (undefined name, undefined
-    # export, ...) in the atom read within its file; warnings count for less.
-    "static_errors": 3.0,
+    # A static finding that is almost always a defect (undefined name or attribute, a
+    # near-miss name, a value that contradicts the skeleton, a bare `raise`, ...) in
+    # the atom read within its file; warnings count for less. On the development runs
+    # every atom with such a finding was wrong, so it outweighs a failing task plus
+    # unresolved blame.
+    "static_errors": 6.0,
     "static_warnings": 0.5,
     # Another atom of the file uses a name nothing defines: a lost import in the
     # module header, or a lost line at the end of the previous piece of a body.
@@ -74,10 +79,11 @@ WEIGHTS: Mapping[str, float] = {
     "atomicity": 0.5,
     # Missing context (types, callees, contracts) leaves the model guessing.
     "context_gap": 0.5,
-    # Share of its lines no test executed, when the run stored it
-    # (`atomic_units.extra["test_coverage"]`, 0-1): silent faults live where no
-    # test reaches. Absent coverage is no signal either way.
-    "untested": 1.5,
+    # Share of its function lines no passing acceptance test executed, as the run
+    # stored it (`atomic_units.extra["test_coverage"]`, 0-1): silent faults live
+    # where no test reaches. Absent coverage (no function line, no passing test, or
+    # levels above L1 not run) is no signal either way.
+    "untested": 2.5,
     # Many atoms wait on it: a fault here spreads (a log scale, capped).
     "fan_out": 0.25,
 }

@@ -3,10 +3,10 @@
 The engine queues the atoms it could not make pass (failed after every attempt)
 and the ones the levels above kept blaming. After a run `queue_doubtful` scores
 every atom and adds the completed ones in the bottom share of confidence (or under
-a threshold), then ranks every open item. `priority` is an urgency score, higher
-first (the engine's failed items start at 100, blamed ones at 80, doubtful ones at
-50), raised by the dependents waiting on the atom and by low confidence; the
-listing's `rank` is 1 for the most urgent item.
+a threshold), then sets the priority of every open item: 1 is the most urgent, 5
+the least (`priority_of`), from what failed, what waits on it and how sure the
+score is. Listings sort by priority, then by more blocked dependents, lower
+confidence, older; the due time comes from a per-priority SLA.
 """
 
 from __future__ import annotations
@@ -33,34 +33,48 @@ from mge.review.confidence import score_run
 from mge.review.suggestions import atom_suggestions, previous_diff, project_findings
 
 __all__ = [
+    "DEFAULT_SLA_HOURS",
     "OPEN_STATUSES",
+    "PRIORITIES",
     "ReviewSettings",
     "claim_expires_at",
+    "effective_priority",
     "get_item",
     "item_view",
     "list_queue",
+    "priority_of",
     "queue_doubtful",
     "run_of",
     "summary_view",
 ]
 
 OPEN_STATUSES = (ReviewStatus.PENDING, ReviewStatus.IN_REVIEW, ReviewStatus.REJECTED)
+#: `source` of the findings a model review stored beside the static ones.
+MODEL_SOURCE = "model"
 
-FAILED_PRIORITY = 100
-BLAMED_PRIORITY = 80
-DOUBTFUL_PRIORITY = 50
+#: Priorities from the most urgent (1) to the least (5).
+PRIORITIES = (1, 2, 3, 4, 5)
+#: Hours from queueing to the due time, per priority.
+DEFAULT_SLA_HOURS: dict[int, float] = {1: 4.0, 2: 8.0, 3: 24.0, 4: 72.0, 5: 168.0}
+#: Under this confidence a blamed atom is priority 2 and a doubtful one priority 3.
+LOW_CONFIDENCE = 0.5
+#: From this confidence up a doubtful atom (queued only for its share) is priority 5.
+HIGH_CONFIDENCE = 0.8
 
 
 @dataclass(frozen=True)
 class ReviewSettings:
-    """How much to queue and how fast it must be handled."""
+    """How much to queue, how fast each priority must be handled, and which model
+    reviews the code (`model`: a spec such as `anthropic:NAME`; None = the run's)."""
 
     bottom_share: float = 0.15
     threshold: float | None = None
     claim_minutes: float = 30.0
-    sla_hours: dict[str, float] = field(
-        default_factory=lambda: {"critical": 4.0, "high": 24.0, "normal": 72.0}
-    )
+    sla_hours: dict[int, float] = field(default_factory=lambda: dict(DEFAULT_SLA_HOURS))
+    model: str | None = None
+    model_base_url: str | None = None
+    model_timeout_seconds: float = 120.0
+    model_retries: int = 2
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.bottom_share <= 1.0:
@@ -69,6 +83,10 @@ class ReviewSettings:
             raise ConfigError("review threshold must be between 0 and 1")
         if self.claim_minutes <= 0:
             raise ConfigError("a claim must last more than 0 minutes")
+        if set(self.sla_hours) != set(PRIORITIES) or any(h <= 0 for h in self.sla_hours.values()):
+            raise ConfigError("review SLA hours need a positive value for each priority 1 to 5")
+        if self.model_timeout_seconds <= 0 or self.model_retries < 0:
+            raise ConfigError("the review model needs a timeout > 0 and retries >= 0")
 
 
 def run_of(session: Session, run_id: str | uuid.UUID) -> GenerationRun:
@@ -82,20 +100,37 @@ def run_of(session: Session, run_id: str | uuid.UUID) -> GenerationRun:
     return run
 
 
-def _tier(priority: int) -> str:
-    if priority >= FAILED_PRIORITY:
-        return "critical"
-    if priority >= BLAMED_PRIORITY:
-        return "high"
-    return "normal"
+def priority_of(*, failed: bool, blamed: bool, blocked: int, confidence: float) -> int:
+    """The priority of an open item, 1 (most urgent) to 5.
+
+    1: the atom failed atomic validation and other atoms are blocked behind it.
+    2: it failed with nothing waiting on it, or a level above (L2-L4) blamed it and
+       its confidence is low.
+    3: blamed with a fair confidence, or a completed atom with a low confidence.
+    4: a completed atom with a middling confidence.
+    5: a completed atom queued only because it is in the bottom share.
+    """
+    if failed:
+        return 1 if blocked > 0 else 2
+    if blamed:
+        return 2 if confidence < LOW_CONFIDENCE else 3
+    if confidence < LOW_CONFIDENCE:
+        return 3
+    return 4 if confidence < HIGH_CONFIDENCE else 5
 
 
-def _base_priority(item: HumanReviewQueue, atom: AtomicUnit) -> int:
-    if atom.status is AtomStatus.FAILED:
-        return FAILED_PRIORITY
-    if item.evidence.get("level") or item.evidence.get("blame"):
-        return BLAMED_PRIORITY
-    return DOUBTFUL_PRIORITY
+def effective_priority(stored: int) -> int:
+    """The priority an item is listed under.
+
+    The engine queues failed atoms with 100 and blamed ones with 80 while a run is
+    going; `queue_doubtful` at the end of the run turns them into 1-5. Until then (a
+    run interrupted before its end) those values still sort as 1 and 2.
+    """
+    if stored in PRIORITIES:
+        return stored
+    if stored >= 100:
+        return 1
+    return 2 if stored > PRIORITIES[-1] else 3
 
 
 def _blocked_behind(session: Session, atom: AtomicUnit) -> int:
@@ -124,12 +159,21 @@ def _blocked_behind(session: Session, atom: AtomicUnit) -> int:
 
 
 def _rank_item(session: Session, item: HumanReviewQueue, atom: AtomicUnit) -> None:
-    blocked = _blocked_behind(session, atom)
+    """Set the item's priority; a rejected item moves one step more urgent.
+
+    Only an atom that is not completed holds anything up: a completed one may sit
+    upstream of blocked atoms, but they wait on something else."""
+    blocked = 0 if atom.status is AtomStatus.COMPLETED else _blocked_behind(session, atom)
     confidence = atom.confidence_score if atom.confidence_score is not None else 0.0
     item.confidence_score = confidence
-    priority = _base_priority(item, atom) + min(10, blocked) + round(5 * (1.0 - confidence))
+    priority = priority_of(
+        failed=atom.status is AtomStatus.FAILED,
+        blamed=bool(item.evidence.get("level") or item.evidence.get("blame")),
+        blocked=blocked,
+        confidence=confidence,
+    )
     if item.status is ReviewStatus.REJECTED:
-        priority += 5
+        priority = max(1, priority - 1)
     item.priority = priority
     item.evidence = {**item.evidence, "blocked_dependents": blocked}
 
@@ -179,7 +223,7 @@ def queue_doubtful(
             atom_id=atom.id,
             masterplan_id=masterplan_id,
             confidence_score=atom.confidence_score or 0.0,
-            priority=DOUBTFUL_PRIORITY,
+            priority=PRIORITIES[-1],
             reason=f"low confidence ({atom.confidence_score:.2f})",
             original_code=atom.code,
             evidence={},
@@ -202,7 +246,9 @@ def queue_doubtful(
             shown = sorted(
                 findings.get(atom.atom_key, []), key=lambda f: (order.get(f.severity, 3), f.line)
             )
-            item.ai_suggestions = [f.to_dict() for f in shown]
+            # a model review of the same code is kept: it was paid for
+            kept = [s for s in item.ai_suggestions or [] if s.get("source") == MODEL_SOURCE]
+            item.ai_suggestions = [f.to_dict() for f in shown] + kept
             opened.append(item)
     session.flush()
     return opened
@@ -215,8 +261,23 @@ def claim_expires_at(item: HumanReviewQueue, settings: ReviewSettings) -> dateti
 
 
 def _due_at(item: HumanReviewQueue, settings: ReviewSettings) -> datetime:
-    hours = settings.sla_hours.get(_tier(item.priority), 72.0)
+    hours = settings.sla_hours[effective_priority(item.priority)]
     return item.created_at + timedelta(hours=hours)
+
+
+def _blocked(item: HumanReviewQueue) -> int:
+    value = item.evidence.get("blocked_dependents") if item.evidence else None
+    return value if isinstance(value, int) else 0
+
+
+def _order(item: HumanReviewQueue) -> tuple[int, int, float, datetime, str]:
+    return (
+        effective_priority(item.priority),
+        -_blocked(item),
+        item.confidence_score,
+        item.created_at,
+        str(item.id),
+    )
 
 
 def list_queue(
@@ -226,18 +287,15 @@ def list_queue(
     statuses: tuple[ReviewStatus, ...] = OPEN_STATUSES,
     limit: int | None = None,
 ) -> list[HumanReviewQueue]:
-    """Items most urgent first: priority, then lowest confidence, then oldest."""
+    """Items most urgent first: priority 1 first; within a priority more blocked
+    dependents, then lower confidence, then older (then the id, so the order is
+    total). Sorted here because the blocked count lives in the evidence JSON; a
+    queue holds a share of one plan's atoms, so reading it whole is cheap."""
     query = select(HumanReviewQueue).where(HumanReviewQueue.status.in_(statuses))
     if run_id is not None:
         query = query.where(HumanReviewQueue.masterplan_id == run_of(session, run_id).masterplan_id)
-    query = query.order_by(
-        HumanReviewQueue.priority.desc(),
-        HumanReviewQueue.confidence_score.asc(),
-        HumanReviewQueue.created_at.asc(),
-    )
-    if limit is not None:
-        query = query.limit(limit)
-    return list(session.scalars(query))
+    items = sorted(session.scalars(query), key=_order)
+    return items if limit is None else items[:limit]
 
 
 def get_item(
@@ -261,22 +319,21 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def summary_view(
-    item: HumanReviewQueue, *, rank: int | None = None, settings: ReviewSettings | None = None
+    item: HumanReviewQueue, *, settings: ReviewSettings | None = None
 ) -> dict[str, Any]:
     """What a queue listing shows of one item."""
     settings = settings or ReviewSettings()
     atom = item.atom
     return {
         "id": str(item.id),
-        "rank": rank,
         "atom": atom.atom_key,
         "file": atom.file_path,
         "kind": atom.kind,
         "atom_status": atom.status.value,
         "status": item.status.value,
         "resolution": item.resolution.value if item.resolution else None,
-        "priority": item.priority,
-        "tier": _tier(item.priority),
+        "priority": effective_priority(item.priority),
+        "blocked_dependents": _blocked(item),
         "confidence": round(item.confidence_score, 4),
         "reason": item.reason,
         "assigned_to": item.assigned_to,
@@ -286,10 +343,30 @@ def summary_view(
     }
 
 
+def _suggestions(session: Session, item: HumanReviewQueue) -> list[dict[str, Any]]:
+    """The static findings stored at queueing (or computed now for an item the engine
+    queued and nobody refreshed), then the model's findings on the current code."""
+    stored = list(item.ai_suggestions or [])
+    static = [s for s in stored if s.get("source") != MODEL_SOURCE]
+    if not static:
+        static = [s.to_dict() for s in atom_suggestions(session, item.atom)]
+    from mge.review.model_review import model_review_view
+
+    current = model_review_view(session, item).get("current", False)
+    model = [s for s in stored if s.get("source") == MODEL_SOURCE] if current else []
+    return static + model
+
+
 def item_view(
     session: Session, item: HumanReviewQueue, *, settings: ReviewSettings | None = None
 ) -> dict[str, Any]:
-    """Everything a reviewer needs to decide: code, context, evidence, suggestions, diff."""
+    """Everything a reviewer needs to decide: code, context, evidence, suggestions, diff.
+
+    Shows the stored model review (or why there is none) but never asks a model:
+    `mge.review.model_review.ensure_model_review` does that first where wanted.
+    """
+    from mge.review.model_review import model_review_view
+
     atom = item.atom
     view = summary_view(item, settings=settings)
     view.update(
@@ -310,8 +387,8 @@ def item_view(
             "attempts": atom.attempts,
             "last_error": atom.last_error,
             "evidence": item.evidence,
-            "suggestions": item.ai_suggestions
-            or [s.to_dict() for s in atom_suggestions(session, atom)],
+            "suggestions": _suggestions(session, item),
+            "model_review": model_review_view(session, item, settings),
             "diff_previous": previous_diff(session, atom),
             "events": [
                 {

@@ -2,10 +2,13 @@
 
 Findings come from the atom read in its file (pyflakes over the file as the run
 assembled it, so undefined names and unused imports are judged with the whole
-module in view) and from checks on the atom alone for slips that pass every test
+module in view), from checks on the atom alone for slips that pass every test
 run so far (comparisons to None with ==, mutable defaults, bare except, a
-self-comparison, missing type hints). A model review is not run here: it needs a
-real model, and replay answers would only echo the reference.
+self-comparison, answers cut short after a keyword, missing type hints), from the
+project as a whole (a name used once next to a similar one, an attribute nothing
+defines) and from the skeleton the run wrote first (a declared value the atom
+contradicts). A model review is not run here: it needs a real model, and replay
+answers would only echo the reference.
 """
 
 from __future__ import annotations
@@ -13,13 +16,16 @@ from __future__ import annotations
 import ast
 import builtins
 import difflib
+import functools
 import importlib
 import itertools
 import re
 import sys
 import textwrap
 import uuid
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
+from types import ModuleType
 from typing import Any
 
 import pyflakes.api
@@ -28,7 +34,7 @@ from pyflakes.reporter import Reporter
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mge.db.models import AtomicUnit, AtomRetryHistory
+from mge.db.models import AtomicUnit, AtomRetryHistory, GenerationRun
 
 __all__ = [
     "Suggestion",
@@ -240,18 +246,23 @@ _BUILTIN_WORDS = frozenset(
 ) | frozenset(word.lower() for word in dir(builtins))
 
 
+def _stdlib_modules(names: Iterable[str]) -> Iterator[ModuleType]:
+    """The standard-library modules among `names` that import here, in name order."""
+    for name in sorted(names):
+        if name not in sys.stdlib_module_names:
+            continue
+        try:
+            yield importlib.import_module(name)
+        except ImportError:
+            continue
+
+
 def _library_words(modules: set[str]) -> frozenset[str]:
     """Names the standard-library modules the project imports define, with the members
     of their classes (`Decimal.quantize`, `Path.write_text`, `DictWriter.writerow`):
     a name from a library is not a typo of a project name."""
     words: set[str] = set()
-    for name in sorted(modules):
-        if name not in sys.stdlib_module_names:
-            continue
-        try:
-            module = importlib.import_module(name)
-        except ImportError:
-            continue
+    for module in _stdlib_modules(modules):
         for attribute in dir(module):
             words.add(attribute.lower())
             value = getattr(module, attribute, None)
@@ -372,6 +383,81 @@ def _near_misses(
     return found
 
 
+def _defined_names(tree: ast.AST) -> set[str]:
+    """Every name a piece of code defines or binds: functions, classes, fields and
+    other assignments, attributes it sets, parameters, imports."""
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Attribute) and not isinstance(node.ctx, ast.Load):
+            names.add(node.attr)
+        elif isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            names.add(node.id)
+        elif isinstance(node, ast.arg):
+            names.add(node.arg)
+        elif isinstance(node, ast.alias):
+            names.update((node.asname or node.name).split("."))
+    return names
+
+
+_EXCEPTION_WORDS = frozenset(word.lower() for word in dir(BaseException))
+
+
+@functools.lru_cache(maxsize=32)
+def _library_source_words(modules: frozenset[str]) -> frozenset[str]:
+    """Every identifier in the Python source of the standard-library modules the
+    project imports: attributes of objects their C parts return (`reader.line_num`)
+    are not in any `dir()`, but the Python wrappers around them name them."""
+    words: set[str] = set()
+    for module in _stdlib_modules(modules):
+        path = getattr(module, "__file__", None)
+        if not path or not str(path).endswith(".py"):
+            continue
+        try:
+            with open(path, encoding="utf-8") as handle:
+                words.update(word.lower() for word in _WORD.findall(handle.read()))
+        except OSError:
+            continue
+    return frozenset(words)
+
+
+def _undefined_attributes(
+    trees: dict[str, ast.Module], offsets: dict[str, int], plans: list[ast.Module]
+) -> dict[str, list[Suggestion]]:
+    """Attributes read that nothing defines: no class, field, method or assignment of
+    the project (nor its skeletons, for the parts not generated) and no standard
+    library module it imports has that name — `line.su` for `line.sku`, a typo too
+    short or too far from its original for the near-miss check."""
+    defined: set[str] = set()
+    modules: set[str] = set()
+    for tree in [*trees.values(), *plans]:
+        defined |= _defined_names(tree)
+        modules |= _words(tree)[2]
+    known = _BUILTIN_WORDS | _EXCEPTION_WORDS | _library_words(modules)
+    known |= _library_source_words(frozenset(modules))
+    found: dict[str, list[Suggestion]] = {}
+    for key, tree in trees.items():
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.ctx, ast.Load)
+                and node.attr not in defined
+                and node.attr.lower() not in known
+                and not (node.attr.startswith("__") and node.attr.endswith("__"))
+            ):
+                found.setdefault(key, []).append(
+                    Suggestion(
+                        "check",
+                        "error",
+                        max(1, node.lineno - offsets.get(key, 0)),
+                        f"attribute {node.attr!r} is defined nowhere in the project "
+                        "or the standard-library modules it imports",
+                    )
+                )
+    return found
+
+
 def _discarded_values(tree: ast.Module, offset: int) -> list[Suggestion]:
     """An expression computed and thrown away (`self.gross - self.discount` on its own
     line): almost always a lost `return`."""
@@ -453,6 +539,192 @@ def _missing_return(
     return []
 
 
+def _bare_raise(tree: ast.Module, offset: int) -> list[Suggestion]:
+    """A bare `raise` outside any `except` block of the atom: an answer cut short
+    after `raise` still parses, and then fails with "no active exception" instead
+    of the error it meant to raise."""
+    handled: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ExceptHandler):
+            handled.update(id(inner) for inner in ast.walk(node))
+    return [
+        Suggestion(
+            "check",
+            "error",
+            max(1, node.lineno - offset),
+            "a bare `raise` outside an `except` block re-raises nothing (cut short?)",
+        )
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Raise) and node.exc is None and id(node) not in handled
+    ]
+
+
+def _annotated_only(atom: AtomicUnit, tree: ast.Module, offset: int) -> list[Suggestion]:
+    """A local variable given a type but no value (`urgent: set[str]` for `urgent:
+    set[str] = set()`): an answer cut short before the value still parses, and the
+    first read of the name fails."""
+    if atom.kind == "block":
+        scopes: list[ast.AST] = [tree]
+    elif atom.kind in ("function", "method"):
+        scopes = [
+            n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)
+        ]
+    else:
+        return []
+    return [
+        Suggestion(
+            "check",
+            "error",
+            max(1, node.lineno - offset),
+            f"local `{ast.unparse(node.target)}` is annotated but never given a value",
+        )
+        for scope in scopes
+        for node in ast.walk(scope)
+        if isinstance(node, ast.AnnAssign) and node.value is None and node.simple
+    ]
+
+
+def _own_returns(body: list[ast.stmt]) -> list[ast.Return]:
+    """The `return` statements of a body, not those of functions nested in it."""
+    found: list[ast.Return] = []
+    stack: list[ast.AST] = list(body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Return):
+            found.append(node)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | ast.ClassDef):
+            continue
+        stack.extend(ast.iter_child_nodes(node))
+    return found
+
+
+def _empty_returns(atom: AtomicUnit, tree: ast.Module, offset: int) -> list[Suggestion]:
+    """A bare `return` in a function that promises a value: `return total` cut short,
+    or a value forgotten; the caller gets None where the annotation says otherwise."""
+    bodies: list[list[ast.stmt]] = []
+    if atom.kind in ("function", "method"):
+        bodies = [
+            node.body
+            for node in tree.body
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+            and node.returns is not None
+            and ast.unparse(node.returns) not in _NO_VALUE
+            and not _is_generator(node.body)
+        ]
+    elif atom.kind == "block" and _returns_something(atom.signature):
+        body = tree.body[0].body if offset and isinstance(tree.body[0], ast.If) else tree.body
+        bodies = [] if _is_generator(body) else [body]
+    return [
+        Suggestion(
+            "check",
+            "error",
+            max(1, node.lineno - offset),
+            "a bare `return` in a function that promises a value",
+        )
+        for body in bodies
+        for node in _own_returns(body)
+        if node.value is None
+    ]
+
+
+_Scope = ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef
+
+
+def _find_scope(tree: ast.Module, qualname: str) -> _Scope | None:
+    """The class or function `qualname` (dotted) names in a module, if it is there."""
+    body: list[ast.stmt] = tree.body
+    found: _Scope | None = None
+    for part in qualname.split("."):
+        found = next((n for n in body if isinstance(n, _Scope) and n.name == part), None)
+        if found is None:
+            return None
+        body = found.body
+    return found
+
+
+def _assigned(statement: ast.stmt) -> tuple[str, ...]:
+    """The names a simple assignment binds, as its key for comparison."""
+    if isinstance(statement, ast.Assign):
+        return tuple(ast.unparse(target) for target in statement.targets)
+    if isinstance(statement, ast.AnnAssign):
+        return (ast.unparse(statement.target),)
+    return ()
+
+
+def _declarations(body: list[ast.stmt]) -> dict[tuple[str, ...], ast.stmt]:
+    return {key: node for node in body if (key := _assigned(node))}
+
+
+def _skeleton_drift(
+    atom: AtomicUnit, tree: ast.Module, offset: int, plan: ast.Module
+) -> list[Suggestion]:
+    """Where the atom contradicts the skeleton the run wrote first: a decorator, a
+    base class, a field, a constant or `__all__` that differs from the declaration
+    the rest of the project was generated against (`frozen=True` become
+    `frozen=False`, a default value changed). The atomic contract checks names and
+    signatures; values declared outside function bodies are checked here, since no
+    test may execute them with a value that shows the change."""
+    body = tree.body[0].body if offset and isinstance(tree.body[0], ast.If) else tree.body
+    found: list[Suggestion] = []
+
+    def add(node: ast.AST, what: str, planned: str) -> None:
+        line = max(1, int(getattr(node, "lineno", 1)) - offset)
+        shown = planned if len(planned) <= 80 else planned[:77] + "..."
+        found.append(
+            Suggestion("check", "error", line, f"{what}: not as the skeleton declares (`{shown}`)")
+        )
+
+    def compare_statements(mine: list[ast.stmt], planned: list[ast.stmt]) -> None:
+        expected = _declarations(planned)
+        for key, node in _declarations(mine).items():
+            if key in expected and ast.dump(node) != ast.dump(expected[key]):
+                add(node, ", ".join(key), ast.unparse(expected[key]))
+
+    def compare_header(mine: _Scope, planned: _Scope) -> None:
+        if type(planned) is not type(mine):
+            return
+        decorators = [ast.dump(d) for d in mine.decorator_list]
+        if decorators != [ast.dump(d) for d in planned.decorator_list]:
+            node = mine.decorator_list[0] if mine.decorator_list else mine
+            shown = " ".join(f"@{ast.unparse(d)}" for d in planned.decorator_list)
+            add(node, "decorators", shown or "none")
+        if isinstance(mine, ast.ClassDef) and isinstance(planned, ast.ClassDef):
+            bases = [ast.dump(b) for b in [*mine.bases, *mine.keywords]]
+            if bases != [ast.dump(b) for b in [*planned.bases, *planned.keywords]]:
+                shown = ", ".join(ast.unparse(b) for b in [*planned.bases, *planned.keywords])
+                add(mine, f"bases of {mine.name}", f"({shown})")
+            compare_statements(mine.body, planned.body)
+
+    if atom.kind in ("class_header", "function", "method"):
+        mine = next((n for n in body if isinstance(n, _Scope)), None)
+        planned = _find_scope(plan, atom.qualname) if atom.qualname else None
+        if mine is not None and planned is not None:
+            compare_header(mine, planned)
+    elif atom.kind in ("module_header", "statement"):
+        compare_statements(body, plan.body)
+    return found
+
+
+def _skeletons(session: Session, masterplan_id: uuid.UUID) -> dict[str, ast.Module]:
+    """The skeletons of the masterplan's latest run that has them, parsed."""
+    runs = session.scalars(
+        select(GenerationRun)
+        .where(GenerationRun.masterplan_id == masterplan_id)
+        .order_by(GenerationRun.created_at.desc())
+    )
+    for run in runs:
+        texts = (run.report or {}).get("skeletons") or {}
+        if texts:
+            parsed: dict[str, ast.Module] = {}
+            for file, text in texts.items():
+                try:
+                    parsed[str(file)] = ast.parse(str(text))
+                except SyntaxError:
+                    continue
+            return parsed
+    return {}
+
+
 def project_findings(session: Session, *, masterplan_id: uuid.UUID) -> dict[str, list[Suggestion]]:
     """Every static finding of every atom of a masterplan, by atom key.
 
@@ -476,6 +748,7 @@ def project_findings(session: Session, *, masterplan_id: uuid.UUID) -> dict[str,
         files.setdefault(atom.file_path, []).append(atom)
     trees: dict[str, ast.Module] = {}
     offsets: dict[str, int] = {}
+    skeletons = _skeletons(session, masterplan_id)
     for file, members in files.items():
         if not file.endswith(".py"):
             continue
@@ -537,8 +810,22 @@ def project_findings(session: Session, *, masterplan_id: uuid.UUID) -> dict[str,
                 atom, tree, offset, whole=whole, last_piece=last_piece
             ):
                 add(atom.atom_key, suggestion)
+            for suggestion in [
+                *_bare_raise(tree, offset),
+                *_empty_returns(atom, tree, offset),
+                *_annotated_only(atom, tree, offset),
+            ]:
+                add(atom.atom_key, suggestion)
+            plan = skeletons.get(file)
+            if plan is not None and (whole or atom.kind in ("module_header", "statement")):
+                for suggestion in _skeleton_drift(atom, tree, offset, plan):
+                    add(atom.atom_key, suggestion)
     texts = [atom.code for atom in atoms if atom.code]
     for key, suggestions in _near_misses(trees, offsets, texts).items():
+        for suggestion in suggestions:
+            add(key, suggestion)
+    plans = list(skeletons.values())
+    for key, suggestions in _undefined_attributes(trees, offsets, plans).items():
         for suggestion in suggestions:
             add(key, suggestion)
     return found

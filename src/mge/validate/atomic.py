@@ -24,6 +24,7 @@ the limit is not asked to do the impossible.
 from __future__ import annotations
 
 import ast
+import copy
 import re
 import textwrap
 import time
@@ -31,11 +32,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pyflakes.api
+import pyflakes.checker
 import pyflakes.messages
-from pyflakes.reporter import Reporter
 
-from mge.atomize import atomize_source, complexity_of
+from mge.atomize import measure_source
 from mge.atomize._languages import parse
 from mge.validate.sandbox import Limits, run_python
 
@@ -147,9 +147,8 @@ class _Timer:
         )
 
 
-def _syntax(candidate: str, spec: AtomSpec, assembly: Assembly) -> CheckResult:
-    timer = _timed("syntax", "syntax")
-    tree = parse(assembly.text.encode("utf-8", errors="surrogateescape"), spec.language)
+def _tree_problems(assembly: Assembly, language: str) -> list[str]:
+    tree = parse(assembly.text.encode("utf-8", errors="surrogateescape"), language)
     problems: list[str] = []
     stack = [tree.root_node]
     while stack:
@@ -160,39 +159,102 @@ def _syntax(candidate: str, spec: AtomSpec, assembly: Assembly) -> CheckResult:
             problems.append(f"line {line - assembly.first_line + 1}: {what}")
         if node.has_error:
             stack.extend(node.children)
+    return problems
+
+
+def _syntax(
+    candidate: str, spec: AtomSpec, assembly: Assembly
+) -> tuple[CheckResult, ast.Module | None]:
+    """The check, and for Python the assembled file's syntax tree, which the name and
+    contract checks reuse: parsing a whole file once per attempt instead of three
+    times is most of what L1 validation costs on a big file."""
+    timer = _timed("syntax", "syntax")
+    problems: list[str] = []
+    module: ast.Module | None = None
     if spec.language == "python":
         try:
-            compile(assembly.text, spec.file, "exec", dont_inherit=True)
+            module = ast.parse(assembly.text, spec.file)
+            # Compiling the tree adds the checks the parser leaves to the compiler
+            # ('return' outside a function, misplaced nonlocal, ...).
+            compile(module, spec.file, "exec", dont_inherit=True)
         except SyntaxError as error:
             where = (error.lineno or 0) - assembly.first_line + 1
-            problems.insert(0, f"line {where}: {error.msg}")
+            problems.append(f"line {where}: {error.msg}")
+            module = None
         except ValueError as error:
-            problems.insert(0, str(error))
+            problems.append(str(error))
+            module = None
+    # Code CPython compiles is valid whatever tree-sitter thinks of it, so the
+    # tree-sitter pass, which names every broken spot, runs only on broken code (and
+    # on languages without a compiler at hand).
+    if spec.language != "python" or problems:
+        problems.extend(_tree_problems(assembly, spec.language))
     if problems:
-        return timer.done(False, "; ".join(problems[:3]), "syntax")
-    return timer.done(True)
+        return timer.done(False, "; ".join(problems[:3]), "syntax"), None
+    return timer.done(True), module
 
 
-class _Collector(Reporter):  # type: ignore[misc]
-    def __init__(self) -> None:
-        self.messages: list[pyflakes.messages.Message] = []
-
-    def flake(self, message: pyflakes.messages.Message) -> None:
-        self.messages.append(message)
-
-    def syntaxError(self, *args: object) -> None:
-        pass
-
-    def unexpectedError(self, *args: object) -> None:
-        pass
+def _outside(node: ast.stmt, assembly: Assembly) -> bool:
+    if (node.end_lineno or node.lineno) < assembly.first_line:
+        return True
+    decorators = getattr(node, "decorator_list", None)
+    start = decorators[0].lineno if decorators else node.lineno
+    return start > assembly.last_line
 
 
-def _names(spec: AtomSpec, assembly: Assembly) -> CheckResult:
+def _hollow(body: list[ast.stmt], assembly: Assembly, globals_used: bool) -> list[ast.stmt]:
+    """`body` with every definition that lies wholly outside the candidate reduced to
+    its name. Only the candidate's lines are judged, and what other definitions
+    contain binds no name the candidate can see (except `global` statements, which
+    are kept), so pyflakes need not walk them: on a file of a hundred atoms this
+    turns a check that grew with the file into one that grows with the atom."""
+    kept: list[ast.stmt] = []
+    for node in body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and _outside(node, assembly):
+            declared: list[ast.stmt] = (
+                [g for g in ast.walk(node) if isinstance(g, ast.Global)] if globals_used else []
+            )
+            stand_in = copy.copy(node)
+            stand_in.args = ast.arguments(
+                posonlyargs=[], args=[], kwonlyargs=[], kw_defaults=[], defaults=[]
+            )
+            stand_in.body = declared or [ast.copy_location(ast.Pass(), node)]
+            stand_in.decorator_list = []
+            stand_in.returns = None
+            kept.append(stand_in)
+        elif isinstance(node, ast.ClassDef):
+            if _outside(node, assembly):
+                node.body = [ast.copy_location(ast.Pass(), node)]
+            else:
+                node.body = _hollow(node.body, assembly, globals_used) or [ast.Pass()]
+            kept.append(node)
+        else:
+            kept.append(node)
+    return kept
+
+
+_BUILTINS = frozenset(pyflakes.checker.builtin_vars)
+
+
+class _LeanChecker(pyflakes.checker.Checker):  # type: ignore[misc]
+    """pyflakes without the builtins bound up front: binding ~160 names is a third
+    of a check on a small file, and an undefined-name report for a builtin is
+    dropped afterwards, which is what binding it would have done."""
+
+    def addBinding(self, node: ast.AST | None, value: object) -> None:
+        if node is None and isinstance(value, pyflakes.checker.Builtin):
+            return
+        super().addBinding(node, value)
+
+
+def _names(spec: AtomSpec, assembly: Assembly, module: ast.Module) -> CheckResult:
+    """Undefined names in the candidate's lines. Consumes `module` (it is hollowed)."""
     timer = _timed("names", "types")
-    collector = _Collector()
-    pyflakes.api.check(assembly.text, spec.file, collector)
+    # Every node keeps a location (stand-ins copy their originals'), so no fix-up pass.
+    module.body = _hollow(module.body, assembly, "global" in assembly.text)
+    checker = _LeanChecker(module, filename=spec.file)
     undefined: list[str] = []
-    for message in collector.messages:
+    for message in checker.messages:
         if not isinstance(
             message, pyflakes.messages.UndefinedName | pyflakes.messages.UndefinedLocal
         ):
@@ -200,7 +262,9 @@ def _names(spec: AtomSpec, assembly: Assembly) -> CheckResult:
         if not assembly.first_line <= message.lineno <= assembly.last_line:
             continue
         name = str(message.message_args[0])
-        if name in assembly.planned_names:
+        if name in assembly.planned_names or (
+            name in _BUILTINS and isinstance(message, pyflakes.messages.UndefinedName)
+        ):
             continue
         undefined.append(
             f"undefined name '{name}' (line {message.lineno - assembly.first_line + 1})"
@@ -230,14 +294,10 @@ def _render_signature(node: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
     return f"{prefix} {node.name}({ast.unparse(node.args)}){returns}"
 
 
-def _first_definition(assembly: Assembly) -> ast.stmt | None:
+def _first_definition(assembly: Assembly, module: ast.Module) -> ast.stmt | None:
     """The first definition that starts inside the candidate's lines. The assembly
     parses as a whole (fillers close what the candidate leaves open), so a method's
     first piece is judged by its header even though its body continues later."""
-    try:
-        module = ast.parse(assembly.text)
-    except SyntaxError:
-        return None
     for node in ast.walk(module):
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
             line = min([node.lineno, *(d.lineno for d in node.decorator_list)])
@@ -278,13 +338,13 @@ def declared_class_names(skeleton: str, qualname: str) -> frozenset[str]:
     return frozenset(class_level_names(found) - methods)
 
 
-def _contract(spec: AtomSpec, assembly: Assembly) -> CheckResult | None:
+def _contract(spec: AtomSpec, assembly: Assembly, module: ast.Module) -> CheckResult | None:
     if spec.language != "python" or spec.piece > 0:
         return None
     timer = _timed("contract", "types")
     if spec.kind in _DEFINITION_KINDS and spec.signature:
         expected = _normalise_signature(spec.signature)
-        found = _first_definition(assembly)
+        found = _first_definition(assembly, module)
         if not isinstance(found, ast.FunctionDef | ast.AsyncFunctionDef):
             return timer.done(False, f"expected a definition of {spec.name}()", "contract")
         if found.name != spec.name:
@@ -298,7 +358,7 @@ def _contract(spec: AtomSpec, assembly: Assembly) -> CheckResult | None:
             )
         return timer.done(True)
     if spec.kind == "class_header":
-        found = _first_definition(assembly)
+        found = _first_definition(assembly, module)
         if not isinstance(found, ast.ClassDef) or found.name != spec.name:
             return timer.done(False, f"expected the header of class {spec.name}", "contract")
         missing = sorted(spec.declared_names - class_level_names(found))
@@ -396,7 +456,7 @@ def _excerpt(text: str, limit: int = 1500) -> str:
 def _size(candidate: str, spec: AtomSpec) -> Iterable[CheckResult]:
     timer = _timed("size", "syntax")
     source = textwrap.dedent(candidate).encode("utf-8", errors="surrogateescape")
-    loc = sum(atom.loc for atom in atomize_source(source, spec.file, language=spec.language).atoms)
+    loc, complexity = measure_source(source, spec.language)
     allowed = max(spec.max_loc, spec.planned_loc)
     yield timer.done(
         loc <= allowed,
@@ -405,7 +465,6 @@ def _size(candidate: str, spec: AtomSpec) -> Iterable[CheckResult]:
         loc=loc,
     )
     timer = _timed("complexity", "syntax")
-    complexity = complexity_of(source, spec.language)
     ceiling = max(spec.max_complexity, spec.planned_complexity)
     yield timer.done(
         complexity <= ceiling,
@@ -429,15 +488,16 @@ def validate_atom(
     if not candidate.strip():
         return AtomVerdict((timer.done(False, "the answer held no code", "format"),))
     results: list[CheckResult] = [timer.done(True)]
-    syntax = _syntax(candidate, spec, assembly)
+    syntax, module = _syntax(candidate, spec, assembly)
     results.append(syntax)
     if not syntax.passed:
         return AtomVerdict(tuple(results))
-    if spec.language == "python":
-        results.append(_names(spec, assembly))
-    contract = _contract(spec, assembly)
-    if contract is not None:
-        results.append(contract)
+    if module is not None:
+        # The contract reads the definitions before the name check hollows the tree.
+        contract = _contract(spec, assembly, module)
+        results.append(_names(spec, assembly, module))
+        if contract is not None:
+            results.append(contract)
     results.extend(_size(candidate, spec))
     if all(result.passed for result in results):
         doctest = _doctest(candidate, spec, assembly, doctest_limits)

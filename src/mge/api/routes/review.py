@@ -24,6 +24,7 @@ from mge.review import (
     OPEN_STATUSES,
     ReviewSettings,
     actions,
+    ensure_model_review,
     get_item,
     item_view,
     list_queue,
@@ -87,14 +88,30 @@ def list_items(
     statuses = tuple(ReviewStatus) if include_closed else OPEN_STATUSES
     with session_scope(engine) as session:
         items = list_queue(session, run_id=run_id, statuses=statuses, limit=limit)
-        views = [summary_view(item, rank=n) for n, item in enumerate(items, 1)]
+        views = [summary_view(item) for item in items]
     return {"items": views, "count": len(views)}
 
 
 @router.get("/items/{review_id}", responses=errors(404), summary="One item with its evidence")
 def show_item(review_id: str, engine: EngineDep) -> dict[str, Any]:
+    """With a real model configured, the first view of an item's code asks the model
+    for its review (stored, bounded by the run's budget); later views reuse it."""
     with session_scope(engine) as session:
-        return item_view(session, get_item(session, review_id=review_id))
+        item = get_item(session, review_id=review_id)
+        ensure_model_review(session, item)
+        return item_view(session, item)
+
+
+@router.post(
+    "/items/{review_id}/model-review",
+    dependencies=[Authorized],
+    responses=errors(401, 404),
+    summary="Ask the model to review the item's code again",
+)
+def model_review_item(review_id: str, engine: EngineDep) -> dict[str, Any]:
+    with session_scope(engine) as session:
+        item = get_item(session, review_id=review_id)
+        return ensure_model_review(session, item, force=True)
 
 
 @router.post(
