@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from mge.db import make_engine
 from mge.db.migrate import upgrade
@@ -45,13 +45,6 @@ class EngineRun:
     validation_seconds: float
 
 
-def _wal(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
-
-
 def run_engine(
     plan: Path,
     workdir: Path,
@@ -59,20 +52,13 @@ def run_engine(
     schedule: str,
     latency_ms: float,
     concurrency: int = 100,
-    wal: bool = False,
 ) -> EngineRun:
-    """One run of `plan` on a fresh SQLite database under `workdir`.
-
-    `wal`: the bench's own connection setting, journal_mode=WAL with
-    synchronous=NORMAL, so a commit is no longer an fsync; without it the database
-    is exactly what `mge.db.make_engine` gives (rollback journal, synchronous=FULL).
-    """
+    """One run of `plan` on a fresh SQLite database under `workdir`, set up exactly
+    as `mge.db.make_engine` sets it up (WAL, synchronous=NORMAL)."""
     workdir.mkdir(parents=True, exist_ok=True)
     url = f"sqlite:///{workdir / 'mge.db'}"
     upgrade(url)
     engine = make_engine(url)
-    if wal:
-        event.listen(engine, "connect", _wal)
     try:
         settings = RunSettings(
             model="replay",
