@@ -231,6 +231,11 @@ class Cart:
 
 def helper(value: decimal.Decimal) -> int:
     return int(value) + also_missing_elsewhere
+
+
+class Later:
+    def method(self) -> int:
+        return missing_in_a_later_class
 """
 
 
@@ -245,6 +250,9 @@ def test_the_name_check_sees_the_whole_module_but_judges_only_the_candidate() ->
     assert "missing_in_other_method" not in broken["names"][1]
     # The contract still reads the candidate's own definition from the same tree.
     assert broken["contract"] == (True, "")
+    # A class defined further down binds its name too.
+    later = _names_verdict(SURROUNDINGS.replace("{extra}", "len(Later.__name__)"), 12, 13)
+    assert later["names"] == (True, "")
 
 
 def test_a_local_name_used_before_assignment_in_the_candidate_is_caught() -> None:

@@ -24,7 +24,6 @@ the limit is not asked to do the impossible.
 from __future__ import annotations
 
 import ast
-import copy
 import re
 import textwrap
 import time
@@ -202,34 +201,35 @@ def _outside(node: ast.stmt, assembly: Assembly) -> bool:
     return start > assembly.last_line
 
 
+def _bare_name(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> ast.stmt:
+    """`name = None` where the definition stood: the same binding, nothing to walk."""
+    target = ast.copy_location(ast.Name(id=node.name, ctx=ast.Store()), node)
+    value = ast.copy_location(ast.Constant(value=None), node)
+    return ast.copy_location(ast.Assign(targets=[target], value=value), node)
+
+
 def _hollow(body: list[ast.stmt], assembly: Assembly, globals_used: bool) -> list[ast.stmt]:
     """`body` with every definition that lies wholly outside the candidate reduced to
-    its name. Only the candidate's lines are judged, and what other definitions
-    contain binds no name the candidate can see (except `global` statements, which
-    are kept), so pyflakes need not walk them: on a file of a hundred atoms this
-    turns a check that grew with the file into one that grows with the atom."""
+    a bare binding of its name. Only the candidate's lines are judged, and what other
+    definitions contain binds no name the candidate can see (except `global`
+    statements, whose functions are kept whole), so pyflakes need not walk them: on
+    a file of a hundred atoms this turns a check that grew with the file into one
+    that grows with the atom."""
     kept: list[ast.stmt] = []
     for node in body:
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and _outside(node, assembly):
-            declared: list[ast.stmt] = (
-                [g for g in ast.walk(node) if isinstance(g, ast.Global)] if globals_used else []
-            )
-            stand_in = copy.copy(node)
-            stand_in.args = ast.arguments(
-                posonlyargs=[], args=[], kwonlyargs=[], kw_defaults=[], defaults=[]
-            )
-            stand_in.body = declared or [ast.copy_location(ast.Pass(), node)]
-            stand_in.decorator_list = []
-            stand_in.returns = None
-            kept.append(stand_in)
-        elif isinstance(node, ast.ClassDef):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
             if _outside(node, assembly):
-                node.body = [ast.copy_location(ast.Pass(), node)]
-            else:
-                node.body = _hollow(node.body, assembly, globals_used) or [ast.Pass()]
-            kept.append(node)
-        else:
-            kept.append(node)
+                declares_globals = globals_used and any(
+                    isinstance(g, ast.Global) for g in ast.walk(node)
+                )
+                kept.append(node if declares_globals else _bare_name(node))
+                continue
+            if isinstance(node, ast.ClassDef):
+                # The tree is this check's own, so the class is hollowed in place.
+                node.body = _hollow(node.body, assembly, globals_used) or [
+                    ast.copy_location(ast.Pass(), node)
+                ]
+        kept.append(node)
     return kept
 
 
