@@ -115,24 +115,79 @@ class Assembled:
     spans: dict[str, tuple[int, int]]
 
 
+_DEFINITION_KINDS = frozenset({"function", "method", "class_header"})
+
+
+def _inside(qualname: str, owner: str) -> bool:
+    return qualname == owner or qualname.startswith(owner + ".")
+
+
+def _collapsed(
+    atoms: Sequence[PlannedAtom], code_of: Callable[[PlannedAtom], str | None], around: str
+) -> dict[int, str | None]:
+    """For `assemble(..., around=KEY)`: the atoms that start a definition not holding
+    KEY, mapped to the binding that stands for the whole definition, and the rest of
+    that definition's atoms mapped to None (left out). A definition whose code has a
+    `global` statement is kept: it can bind module names from inside."""
+    result: dict[int, str | None] = {}
+    seen: set[str] = set()
+    index = 0
+    while index < len(atoms):
+        atom = atoms[index]
+        head = atom.kind in _DEFINITION_KINDS and atom.qualname not in seen
+        seen.add(atom.qualname)
+        if not head:
+            index += 1
+            continue
+        end = index + 1
+        while end < len(atoms) and _inside(atoms[end].qualname, atom.qualname):
+            end += 1
+        members = atoms[index:end]
+        holds_key = any(member.atom_id == around for member in members)
+        if holds_key:
+            index += 1  # descend: the definitions nested in it are judged one by one
+            continue
+        if not any("global" in (code_of(member) or "") for member in members):
+            result[index] = f"{atom.indent}{atom.name} = None\n"
+            result.update((i, None) for i in range(index + 1, end))
+            seen.update(member.qualname for member in members)
+        index = end
+    return result
+
+
 def assemble(
     atoms: Sequence[PlannedAtom],
     code_of: Callable[[PlannedAtom], str | None],
+    *,
+    around: str | None = None,
 ) -> Assembled:
     """Join a file's atoms; `code_of` gives an atom's text, or None for a filler.
 
     `spans` gives each included atom's first and last line (1-based) in the text.
     A method's later pieces are kept out when its first piece is out, since they
     would continue a body that is not there.
+
+    With `around=KEY` the text is the view atomic validation needs of atom KEY: every
+    definition (function, class, method) that does not hold KEY is reduced to a
+    `name = None` binding in its place. Its contents bind nothing KEY can see, so the
+    verdict is the same as on the whole file, while parsing and checking cost what
+    the atom's own definition costs instead of growing with the file.
     """
     parts: list[str] = []
     spans: dict[str, tuple[int, int]] = {}
     line = 1
     skipped_heads: set[str] = set()
     seen_heads: set[str] = set()
-    for atom in atoms:
+    collapsed = _collapsed(atoms, code_of, around) if around is not None else {}
+    for position, atom in enumerate(atoms):
         first_piece = atom.qualname not in seen_heads
         seen_heads.add(atom.qualname)
+        if position in collapsed:
+            binding = collapsed[position]
+            if binding is not None:
+                parts.append(binding)
+                line += 1
+            continue
         code = code_of(atom)
         if atom.kind == "block" and atom.qualname in skipped_heads:
             continue

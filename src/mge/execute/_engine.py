@@ -481,13 +481,20 @@ class Runner:
 
         return code_of
 
-    def _assembly_for(self, key: str, candidate: str) -> tuple[Assembly, set[str]]:
+    def _assembly_for(
+        self, key: str, candidate: str, *, compact: bool = True
+    ) -> tuple[Assembly, set[str]]:
+        """The candidate's file as the attempt sees it. `compact` reduces definitions
+        that do not hold the candidate to bindings (see `assemble`); doctests need the
+        whole file, since their tracebacks name lines of the real one."""
         state = self.states[key]
         closure = self._closure(key)
         file_atoms = [self.states[k] for k in self.files[state.planned.file]]
 
         assembled = assemble(
-            [s.planned for s in file_atoms], self._in_view(key, candidate, closure)
+            [s.planned for s in file_atoms],
+            self._in_view(key, candidate, closure),
+            around=key if compact else None,
         )
         first, last = assembled.spans[key]
         planned_names = frozenset(
@@ -556,9 +563,26 @@ class Runner:
         two threads at once, and the replay model parses code too."""
         import tempfile
 
+        spec = self._spec_for(key)
+        if ">>>" in candidate and self.states[key].whole_definition:
+            assembly, closure = self._assembly_for(key, candidate, compact=False)
+            with tempfile.TemporaryDirectory(prefix="mge-workspace-") as scratch:
+                root = Path(scratch)
+                self._workspace(closure, key, candidate, root)
+                with_path = dataclasses.replace(assembly, pythonpath=(root,))
+                return validate_atom(candidate, spec, with_path)
+        verdict = validate_atom(candidate, spec, self._assembly_for(key, candidate)[0])
+        if "syntax" in verdict.error_classes:
+            # How a parser recovers from broken code, and so what the feedback says,
+            # depends on the code around it: broken code is judged on the whole file,
+            # as it always was (it is rare, so the cost does not matter).
+            whole, _ = self._assembly_for(key, candidate, compact=False)
+            verdict = validate_atom(candidate, spec, whole)
+        return verdict
+
+    def _spec_for(self, key: str) -> AtomSpec:
         state = self.states[key]
-        assembly, closure = self._assembly_for(key, candidate)
-        spec = AtomSpec(
+        return AtomSpec(
             atom_id=key,
             kind=state.planned.kind,
             name=state.planned.name,
@@ -580,13 +604,6 @@ class Runner:
                 else frozenset()
             ),
         )
-        if ">>>" in candidate and state.whole_definition:
-            with tempfile.TemporaryDirectory(prefix="mge-workspace-") as scratch:
-                root = Path(scratch)
-                self._workspace(closure, key, candidate, root)
-                with_path = dataclasses.replace(assembly, pythonpath=(root,))
-                return validate_atom(candidate, spec, with_path)
-        return validate_atom(candidate, spec, assembly)
 
     def _check_can_call(self) -> None:
         if self.stop.is_set():

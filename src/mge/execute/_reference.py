@@ -29,15 +29,13 @@ class PlanReference:
         return None if source is None else skeleton(source, file)
 
     @cache  # noqa: B019  (one instance per run; the cache lives as long as the run)
-    def atoms_of(self, file: str) -> tuple[Atom, ...]:
+    def atoms_of(self, file: str) -> dict[str, Atom]:
+        """The file's reference atoms by id (a file can hold hundreds)."""
         source = self._source(file)
         if source is None:
-            return ()
-        return tuple(atomize_source(source, file, config=self.config).atoms)
+            return {}
+        return {atom.id: atom for atom in atomize_source(source, file, config=self.config).atoms}
 
     def atom(self, atom_id: str) -> str | None:
-        file = atom_id.split("::", 1)[0]
-        for atom in self.atoms_of(file):
-            if atom.id == atom_id:
-                return atom.text
-        return None
+        found = self.atoms_of(atom_id.split("::", 1)[0]).get(atom_id)
+        return None if found is None else found.text

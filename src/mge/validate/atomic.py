@@ -178,7 +178,7 @@ def _syntax(
             compile(module, spec.file, "exec", dont_inherit=True)
         except SyntaxError as error:
             where = (error.lineno or 0) - assembly.first_line + 1
-            problems.append(f"line {where}: {error.msg}")
+            problems.append(f"line {where}: {_relative_lines(error.msg, assembly)}")
             module = None
         except ValueError as error:
             problems.append(str(error))
@@ -191,6 +191,26 @@ def _syntax(
     if problems:
         return timer.done(False, "; ".join(problems[:3]), "syntax"), None
     return timer.done(True), module
+
+
+_DETECTED_AT = re.compile(r"\(detected at line (\d+)\)|(?<=on line )(\d+)")
+
+
+def _relative_lines(message: str, assembly: Assembly) -> str:
+    """The compiler's message with the line it names counted in the atom, as every
+    other line in the feedback is: the model never sees the assembled file. A line
+    past the atom (an unterminated string runs on to the end of the file) says
+    nothing about the atom, so it is not given."""
+
+    def relative(match: re.Match[str]) -> str:
+        if match.group(2) is not None:  # "... statement on line N"
+            return str(int(match.group(2)) - assembly.first_line + 1)
+        line = int(match.group(1))
+        if line > assembly.last_line:
+            return "(detected after the end of this code)"
+        return f"(detected at line {line - assembly.first_line + 1})"
+
+    return _DETECTED_AT.sub(relative, message)
 
 
 def _outside(node: ast.stmt, assembly: Assembly) -> bool:
@@ -237,14 +257,19 @@ _BUILTINS = frozenset(pyflakes.checker.builtin_vars)
 
 
 class _LeanChecker(pyflakes.checker.Checker):  # type: ignore[misc]
-    """pyflakes without the builtins bound up front: binding ~160 names is a third
-    of a check on a small file, and an undefined-name report for a builtin is
-    dropped afterwards, which is what binding it would have done."""
+    """pyflakes without the builtins bound up front: binding ~160 names (an object
+    and a scope entry each) is most of a check on a small file, and an
+    undefined-name report for a builtin is dropped afterwards, which is what binding
+    it would have done. The checker fills `builtIns` itself and then binds each one,
+    so the set it sees here stays empty whatever it is given."""
 
-    def addBinding(self, node: ast.AST | None, value: object) -> None:
-        if node is None and isinstance(value, pyflakes.checker.Builtin):
-            return
-        super().addBinding(node, value)
+    @property
+    def builtIns(self) -> frozenset[str]:  # pyflakes' own attribute name
+        return frozenset()
+
+    @builtIns.setter
+    def builtIns(self, value: object) -> None:
+        del value
 
 
 def _names(spec: AtomSpec, assembly: Assembly, module: ast.Module) -> CheckResult:
