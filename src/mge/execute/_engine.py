@@ -197,10 +197,10 @@ class Runner:
         attempt that earned it always land together."""
         if self._pending_attempts:
             attempts, self._pending_attempts = self._pending_attempts, []
-            session.execute(insert(AtomRetryHistory), attempts)
+            session.execute(insert(AtomRetryHistory.__table__), attempts)
         if self._pending_results:
             results, self._pending_results = self._pending_results, []
-            session.execute(insert(ValidationResult), results)
+            session.execute(insert(ValidationResult.__table__), results)
 
     def _drop_pending(self, _session: Session) -> None:
         self._pending_attempts.clear()
