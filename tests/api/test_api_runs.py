@@ -183,6 +183,11 @@ def test_bad_run_requests_are_4xx(client: TestClient) -> None:
             "ConfigError",
         ),
         (
+            {"plan": shop_plan_data(), "base_dir": str(SHOP), "settings": {"mutants_per_atom": 0}},
+            422,
+            "RequestInvalid",
+        ),
+        (
             {"plan": shop_plan_data(), "base_dir": str(SHOP), "settings": {"colour": 1}},
             422,
             "RequestInvalid",

@@ -66,6 +66,29 @@ def test_the_run_stores_what_the_passing_tests_executed(silent: str) -> None:
         assert "test_coverage" not in atoms[HEADER].extra
 
 
+def test_the_run_stores_how_many_mutants_the_tests_killed(silent: str) -> None:
+    with session_scope(make_engine(silent)) as session:
+        atoms = _atoms(session)
+        # test_with_tax pins `net + net * RATE // 100` exactly: every mutant dies
+        # (it has four candidates: `+`, `*`, `//` and `100`, more than the setting)
+        mutation = atoms[WITH_TAX].extra["mutation"]
+        assert mutation["mutants"] == build_settings().mutants_per_atom
+        assert mutation["killed"] == mutation["mutants"]
+        assert mutation["survived"] == []
+        # nothing ran label or discount: no mutant, no signal
+        assert "mutation" not in atoms[LABEL].extra
+        assert "mutation" not in atoms[DISCOUNT].extra
+        masterplan_id = _masterplan(session)
+        before = score_run(session, masterplan_id=masterplan_id)[atoms[WITH_TAX].id]
+        atoms[WITH_TAX].extra = {**atoms[WITH_TAX].extra, "mutation": {"mutants": 2, "killed": 0}}
+        session.flush()
+        after = score_run(session, masterplan_id=masterplan_id)[atoms[WITH_TAX].id]
+        session.rollback()
+    assert "unpinned" not in before.components
+    assert after.components["unpinned"] > 0
+    assert after.score < before.score
+
+
 def test_coverage_ranks_the_untested_wrong_atom_lower(silent: str) -> None:
     with session_scope(make_engine(silent)) as session:
         masterplan_id = _masterplan(session)

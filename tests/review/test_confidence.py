@@ -44,6 +44,7 @@ DOUBTS = [
     {"static_errors": 1},
     {"static_warnings": 2},
     {"test_coverage": 0.0},
+    {"mutants": 2, "mutants_killed": 0},
 ]
 
 
@@ -104,3 +105,13 @@ def test_a_static_error_outweighs_a_failing_task_with_unresolved_blame() -> None
 def test_untested_code_is_doubted_in_proportion_to_what_no_test_ran() -> None:
     half = score(clean(test_coverage=0.5)).score
     assert score(clean(test_coverage=0.0)).score < half < score(clean(test_coverage=0.9)).score
+
+
+def test_surviving_mutants_are_doubted_and_no_mutation_data_changes_nothing() -> None:
+    pinned = score(clean(mutants=2, mutants_killed=2))
+    assert pinned == score(clean())
+    assert "unpinned" not in pinned.components
+    half = score(clean(mutants=2, mutants_killed=1))
+    none_killed = score(clean(mutants=3, mutants_killed=0))
+    assert none_killed.score < half.score < pinned.score
+    assert half.components["unpinned"] < none_killed.components["unpinned"]

@@ -267,6 +267,9 @@ class RunOptions(BaseModel):
     levels: Literal["atomic", "all"] = "all"
     blame_rounds: int = Field(default=3, ge=0, le=10)
     test_timeout_seconds: float = Field(default=300.0, gt=0.0, le=86_400.0)
+    mutation: bool = True
+    mutants_per_atom: int = Field(default=3, ge=1, le=10)
+    mutation_budget_seconds: float = Field(default=60.0, gt=0.0, le=86_400.0)
 
 
 class RunStart(BaseModel):

@@ -222,6 +222,9 @@ def run(
     no_tests: Annotated[
         bool, typer.Option("--no-tests", help="Do not run the plan's tests.")
     ] = False,
+    mutation: Annotated[
+        bool, typer.Option(help="Mutation-test the atoms after acceptance (a review signal).")
+    ] = True,
     quiet: Annotated[bool, typer.Option(help="No progress output.")] = False,
     metrics_port: MetricsPortOption = None,
     db: DbOption = None,
@@ -242,6 +245,7 @@ def run(
         out_dir=str(out),
         run_tests=not no_tests,
         levels=levels,
+        mutation=mutation,
     )
     url = database_url(db)
     migrate.upgrade(url)

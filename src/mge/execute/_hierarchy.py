@@ -35,6 +35,7 @@ from mge.review.queue import priority_of
 from mge.validate import Limits, run_python
 from mge.validate.blame import AtomSpan, SpanIndex, Suspect, blame_traceback, ochiai_scores
 from mge.validate.coverage import atom_coverage, executed_lines
+from mge.validate.mutation import MutationScore, mutation_scores
 from mge.validate.testing import TestOutcome, run_pytest
 
 if TYPE_CHECKING:
@@ -439,18 +440,23 @@ class Hierarchy:
         index = self.write_project()
         if final.tests is not None:
             self._store_coverage(final.tests, index)
+            if runner.settings.mutation:
+                await self._store_mutation(final.tests, index)
         return final.tests
+
+    def _sources(self, index: SpanIndex) -> dict[str, str]:
+        return {
+            file: (self.out / file).read_text(encoding="utf-8")
+            for file in index.files()
+            if file.endswith(".py") and (self.out / file).is_file()
+        }
 
     def _store_coverage(self, tests: TestOutcome, index: SpanIndex) -> None:
         """Store on each atom the share of its function lines the passing acceptance
         tests executed (`extra["test_coverage"]`, read by the review score; atoms with
         no function line get none)."""
         runner = self.runner
-        sources = {
-            file: (self.out / file).read_text(encoding="utf-8")
-            for file in index.files()
-            if file.endswith(".py") and (self.out / file).is_file()
-        }
+        sources = self._sources(index)
         # With no passing test there is nothing to tell atoms apart: store nothing.
         passing = any(tests.verdicts.values())
         executed = executed_lines(tests.coverage, tests.verdicts)
@@ -463,3 +469,39 @@ class Hierarchy:
                 extra["test_lines"] = [shares[key].covered, shares[key].total]
             row.extra = extra
         runner.session.commit()
+
+    async def _store_mutation(self, tests: TestOutcome, index: SpanIndex) -> None:
+        """Store on each atom how many of its mutants the passing acceptance tests
+        killed (`extra["mutation"]`, read by the review score). Only the passing
+        tests are used, so a partly failing run still measures the code they pin;
+        atoms with no executed mutable line, or not reached within the budget, get
+        nothing."""
+        runner = self.runner
+        settings = runner.settings
+        scores: dict[str, MutationScore] = {}
+        started = time.perf_counter()
+        if any(tests.verdicts.values()) and not tests.collection_error:
+            scores = await asyncio.to_thread(
+                mutation_scores,
+                self.out,
+                self._sources(index),
+                index,
+                tests.coverage,
+                tests.verdicts,
+                per_atom=settings.mutants_per_atom,
+                budget_seconds=settings.mutation_budget_seconds,
+            )
+        for key, state in runner.states.items():
+            row = runner.session.get_one(AtomicUnit, state.row_id)
+            extra = {k: v for k, v in row.extra.items() if k != "mutation"}
+            if key in scores:
+                extra["mutation"] = scores[key].to_dict()
+            row.extra = extra
+        runner.session.commit()
+        runner.progress.event(
+            "mutation",
+            atoms=len(scores),
+            mutants=sum(s.mutants for s in scores.values()),
+            killed=sum(s.killed for s in scores.values()),
+            seconds=round(time.perf_counter() - started, 2),
+        )

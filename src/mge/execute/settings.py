@@ -37,6 +37,12 @@ class RunSettings(BaseModel):
     levels: Literal["atomic", "all"] = "all"
     blame_rounds: int = Field(default=3, ge=0, le=10)
     test_timeout_seconds: float = Field(default=300.0, gt=0)
+    # Mutation testing after the acceptance run (`mge.validate.mutation`): a few
+    # mutants per atom, run against the passing tests that executed them, within a
+    # wall-clock budget; its outcome is a review signal, never a verdict.
+    mutation: bool = True
+    mutants_per_atom: int = Field(default=3, ge=1, le=10)
+    mutation_budget_seconds: float = Field(default=60.0, gt=0)
 
     @field_validator("budget_usd")
     @classmethod

@@ -84,6 +84,11 @@ WEIGHTS: Mapping[str, float] = {
     # where no test reaches. Absent coverage (no function line, no passing test, or
     # levels above L1 not run) is no signal either way.
     "untested": 2.5,
+    # Share of its mutants (one operator or constant changed in a line a passing
+    # acceptance test executed) that no test noticed, as the run stored it
+    # (`atomic_units.extra["mutation"]`): code the tests run but do not pin down,
+    # where a silent fault passes too. No mutant run is no signal.
+    "unpinned": 2.0,
     # Many atoms wait on it: a fault here spreads (a log scale, capped).
     "fan_out": 0.25,
 }
@@ -117,6 +122,8 @@ class AtomEvidence:
     static_warnings: int = 0
     implicated: int = 0
     test_coverage: float | None = None
+    mutants: int = 0
+    mutants_killed: int = 0
 
     def signals(self) -> dict[str, float]:
         """Each doubt signal in [0, 1]."""
@@ -141,6 +148,9 @@ class AtomEvidence:
             "untested": 0.0
             if self.test_coverage is None
             else min(1.0, max(0.0, 1.0 - self.test_coverage)),
+            "unpinned": 0.0
+            if self.mutants <= 0
+            else min(1.0, max(0.0, (self.mutants - self.mutants_killed) / self.mutants)),
         }
 
 
@@ -261,6 +271,7 @@ def gather_evidence(session: Session, *, masterplan_id: uuid.UUID) -> list[AtomE
                 ),
                 implicated=sum(f.source == "related" for f in findings.get(atom.atom_key, [])),
                 test_coverage=_coverage(atom.extra.get("test_coverage")),
+                **_mutation(atom.extra.get("mutation")),
             )
         )
     return evidence
@@ -268,6 +279,16 @@ def gather_evidence(session: Session, *, masterplan_id: uuid.UUID) -> list[AtomE
 
 def _coverage(value: object) -> float | None:
     return float(value) if isinstance(value, int | float) else None
+
+
+def _mutation(value: object) -> dict[str, int]:
+    """`mutants` and `mutants_killed` from `extra["mutation"]`; nothing if malformed."""
+    if not isinstance(value, dict):
+        return {}
+    mutants, killed = value.get("mutants"), value.get("killed")
+    if not isinstance(mutants, int) or not isinstance(killed, int) or mutants <= 0:
+        return {}
+    return {"mutants": mutants, "mutants_killed": min(max(killed, 0), mutants)}
 
 
 def _classes_of(history: AtomRetryHistory) -> Iterable[str]:
