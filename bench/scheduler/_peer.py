@@ -89,19 +89,28 @@ def run_dask(work: Work, concurrency: int) -> float:
     """
     from dask.distributed import Client, LocalCluster, wait
 
-    with (
-        LocalCluster(  # type: ignore[no-untyped-call]
-            n_workers=1,
-            threads_per_worker=concurrency,
-            processes=False,
-            dashboard_address=None,
-        ) as cluster,
-        Client(cluster) as client,  # type: ignore[no-untyped-call]
-    ):
-        began = time.perf_counter()
-        futures: dict[str, object] = {}
-        for key in work.order:
-            inputs: Sequence[object] = [futures[p] for p in work.prerequisites[key]]
-            futures[key] = client.submit(_task, work.seconds[key], *inputs, key=key, pure=False)
-        wait(list(futures.values()))  # type: ignore[no-untyped-call]
-        return time.perf_counter() - began
+    makespan: float | None = None
+    try:
+        with (
+            LocalCluster(  # type: ignore[no-untyped-call]
+                n_workers=1,
+                threads_per_worker=concurrency,
+                processes=False,
+                dashboard_address=None,
+            ) as cluster,
+            Client(cluster) as client,  # type: ignore[no-untyped-call]
+        ):
+            began = time.perf_counter()
+            futures: dict[str, object] = {}
+            for key in work.order:
+                inputs: Sequence[object] = [futures[p] for p in work.prerequisites[key]]
+                futures[key] = client.submit(_task, work.seconds[key], *inputs, key=key, pure=False)
+            wait(list(futures.values()))  # type: ignore[no-untyped-call]
+            makespan = time.perf_counter() - began
+    except TimeoutError:
+        # Closing a client that ran 10,000 futures sometimes outlasts Dask's own 60 s
+        # limit; the makespan was measured before that and stands.
+        if makespan is None:
+            raise
+    assert makespan is not None
+    return makespan
