@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import uvicorn
@@ -23,6 +24,9 @@ from mge.db.models import AtomicUnit, AtomStatus, HumanReviewQueue, ReviewAuditE
 from mge.llm.testing import CHAT, Reply, ScriptedServer, openai_body
 from mge.monitoring import MgeMetrics
 from mge.review import ReviewSettings, queue_doubtful
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
@@ -72,54 +76,59 @@ def served(shop: ShopRun, tmp_path: Path) -> Iterator[str]:
         thread.join(timeout=30)
 
 
-def test_claim_edit_and_approve_in_the_browser(served: str, shop: ShopRun) -> None:
-    from playwright.sync_api import expect, sync_playwright
+@pytest.fixture
+def page() -> Iterator[Page]:
+    """A page in Debian's Chromium, closed with its browser after the test."""
+    from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=str(CHROMIUM), headless=True, args=ARGS
         )
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(f"{served}/review")
-            rows = page.locator("#queue-body tr.item")
-            expect(rows).to_have_count(2)
-            expect(rows.first).to_contain_text(WITH_TAX)
-            # the most urgent item opens by itself
-            expect(page.locator("#item-atom")).to_have_text(WITH_TAX)
-            expect(page.locator("#suggestions li").first).to_contain_text("does not parse")
-            expect(rows.first.locator("td").first).to_have_text("P1")
-            expect(page.locator("#item-priority")).to_have_text("P1")
-            expect(page.locator("#model-review")).to_contain_text("not made: the run's model")
-            expect(page.locator("#btn-model-review")).to_be_hidden()
-
-            page.fill("#reviewer", "ana")
-            page.click("#btn-claim")
-            expect(page.locator("#message")).to_contain_text("claim: in_review")
-            expect(rows.first).to_contain_text("ana")
-
-            page.fill("#editor", FIXED_WITH_TAX)
-            expect(page.locator("#edit-diff")).to_contain_text(
-                "+    return net + net * RATE // 100"
-            )
-            screenshot = os.environ.get("MGE_REVIEW_SCREENSHOT")
-            if screenshot:
-                page.screenshot(path=screenshot, full_page=False)
-            page.fill("#note", "a stray + at the end")
-            page.click("#btn-save-edit")
-            expect(page.locator("#message")).to_contain_text("edit: edited")
-            expect(page.locator("#message")).to_contain_text("2 blocked atoms back to pending")
-
-            # the queue moved on to the next item; approve it with the keyboard
-            expect(rows).to_have_count(1)
-            expect(page.locator("#item-atom")).not_to_have_text(WITH_TAX)
-            next_atom = page.locator("#item-atom").inner_text()
-            page.locator("body").click(position={"x": 5, "y": 900})
-            page.keyboard.press("a")
-            expect(page.locator("#message")).to_contain_text("approve: approved")
-            expect(page.locator("#queue-empty")).to_be_visible()
+            yield browser.new_page(viewport={"width": 1400, "height": 1000})
         finally:
             browser.close()
+
+
+def test_claim_edit_and_approve_in_the_browser(served: str, shop: ShopRun, page: Page) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(f"{served}/review")
+    rows = page.locator("#queue-body tr.item")
+    expect(rows).to_have_count(2)
+    expect(rows.first).to_contain_text(WITH_TAX)
+    # the most urgent item opens by itself
+    expect(page.locator("#item-atom")).to_have_text(WITH_TAX)
+    expect(page.locator("#suggestions li").first).to_contain_text("does not parse")
+    expect(rows.first.locator("td").first).to_have_text("P1")
+    expect(page.locator("#item-priority")).to_have_text("P1")
+    expect(page.locator("#model-review")).to_contain_text("not made: the run's model")
+    expect(page.locator("#btn-model-review")).to_be_hidden()
+
+    page.fill("#reviewer", "ana")
+    page.click("#btn-claim")
+    expect(page.locator("#message")).to_contain_text("claim: in_review")
+    expect(rows.first).to_contain_text("ana")
+
+    page.fill("#editor", FIXED_WITH_TAX)
+    expect(page.locator("#edit-diff")).to_contain_text("+    return net + net * RATE // 100")
+    screenshot = os.environ.get("MGE_REVIEW_SCREENSHOT")
+    if screenshot:
+        page.screenshot(path=screenshot, full_page=False)
+    page.fill("#note", "a stray + at the end")
+    page.click("#btn-save-edit")
+    expect(page.locator("#message")).to_contain_text("edit: edited")
+    expect(page.locator("#message")).to_contain_text("2 blocked atoms back to pending")
+
+    # the queue moved on to the next item; approve it with the keyboard
+    expect(rows).to_have_count(1)
+    expect(page.locator("#item-atom")).not_to_have_text(WITH_TAX)
+    next_atom = page.locator("#item-atom").inner_text()
+    page.locator("body").click(position={"x": 5, "y": 900})
+    page.keyboard.press("a")
+    expect(page.locator("#message")).to_contain_text("approve: approved")
+    expect(page.locator("#queue-empty")).to_be_visible()
 
     engine = make_engine(shop.url)
     with session_scope(engine) as session:
@@ -136,8 +145,8 @@ def test_claim_edit_and_approve_in_the_browser(served: str, shop: ShopRun) -> No
     engine.dispose()
 
 
-def test_a_conflict_is_shown_to_the_second_reviewer(served: str, shop: ShopRun) -> None:
-    from playwright.sync_api import expect, sync_playwright
+def test_a_conflict_is_shown_to_the_second_reviewer(served: str, shop: ShopRun, page: Page) -> None:
+    from playwright.sync_api import expect
 
     engine = make_engine(shop.url)
     with session_scope(engine) as session:
@@ -145,20 +154,12 @@ def test_a_conflict_is_shown_to_the_second_reviewer(served: str, shop: ShopRun) 
 
         claim(session, review_id=list_queue(session)[0].id, actor="bo")
     engine.dispose()
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=ARGS
-        )
-        try:
-            page = browser.new_page()
-            page.goto(f"{served}/review")
-            expect(page.locator("#item-holder")).to_contain_text("claimed by bo")
-            page.fill("#reviewer", "ana")
-            page.click("#btn-approve")
-            expect(page.locator("#message")).to_contain_text("Conflict")
-            expect(page.locator("#message")).to_have_class("error")
-        finally:
-            browser.close()
+    page.goto(f"{served}/review")
+    expect(page.locator("#item-holder")).to_contain_text("claimed by bo")
+    page.fill("#reviewer", "ana")
+    page.click("#btn-approve")
+    expect(page.locator("#message")).to_contain_text("Conflict")
+    expect(page.locator("#message")).to_have_class("error")
     engine = make_engine(shop.url)
     with session_scope(engine) as session:
         assert [e.action for e in session.scalars(select(ReviewAuditEvent))] == ["claim"]
@@ -166,39 +167,26 @@ def test_a_conflict_is_shown_to_the_second_reviewer(served: str, shop: ShopRun) 
 
 
 def test_the_model_review_is_shown_and_asked_again_from_the_page(
-    served: str, monkeypatch: pytest.MonkeyPatch
+    served: str, page: Page, server: ScriptedServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A real provider (the OpenAI SDK against the loopback server) reviews the item
     the page opens; the button asks again and the page shows the new answer."""
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
-    server = ScriptedServer()
-    server.start()
     monkeypatch.setenv("MGE_REVIEW_MODEL", "openai:gpt-4.1")
     monkeypatch.setenv("MGE_REVIEW_BASE_URL", server.url + "/v1")
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
     first = '{"verdict": "wrong", "findings": [{"line": 3, "message": "a dangling +"}]}'
     second = '{"verdict": "suspect", "summary": "check the rounding", "findings": []}'
     server.script(CHAT, Reply(body=openai_body(first)), Reply(body=openai_body(second)))
-    try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=str(CHROMIUM), headless=True, args=ARGS
-            )
-            try:
-                page = browser.new_page()
-                page.goto(f"{served}/review")
-                expect(page.locator("#item-atom")).to_have_text(WITH_TAX)
-                review = page.locator("#model-review")
-                expect(review).to_contain_text("Model review (openai:gpt-4.1): wrong")
-                expect(page.locator("#suggestions li.src-model")).to_have_text(
-                    "[warning] line 3: a dangling + (model)"
-                )
-                page.click("#btn-model-review")
-                expect(review).to_contain_text("suspect — check the rounding")
-                expect(page.locator("#suggestions li.src-model")).to_have_count(0)
-            finally:
-                browser.close()
-    finally:
-        server.stop()
+    page.goto(f"{served}/review")
+    expect(page.locator("#item-atom")).to_have_text(WITH_TAX)
+    review = page.locator("#model-review")
+    expect(review).to_contain_text("Model review (openai:gpt-4.1): wrong")
+    expect(page.locator("#suggestions li.src-model")).to_have_text(
+        "[warning] line 3: a dangling + (model)"
+    )
+    page.click("#btn-model-review")
+    expect(review).to_contain_text("suspect — check the rounding")
+    expect(page.locator("#suggestions li.src-model")).to_have_count(0)
     assert len(server.requests_to(CHAT)) == 2
