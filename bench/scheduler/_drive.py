@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import resource
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,7 +13,7 @@ from sqlalchemy import func, select
 
 from mge.db import make_engine
 from mge.db.migrate import upgrade
-from mge.db.models import ValidationLevel, ValidationResult
+from mge.db.models import GenerationRun, ValidationLevel, ValidationResult
 from mge.execute import RunSettings, create_run, execute_run, run_report
 
 
@@ -43,6 +44,16 @@ class EngineRun:
     generate_cpu_seconds: float
     max_in_flight: int
     validation_seconds: float
+    # CPU time of the validation workers (`mge.execute._judge_pool`), which the
+    # engine process's own CPU time does not include, and how many attempts they
+    # judged of all.
+    worker_cpu_seconds: float = 0.0
+    judged_by_workers: int = 0
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def run_engine(
@@ -71,9 +82,11 @@ def run_engine(
         )
         run_id = create_run(engine, plan, settings)
         clock = StageClock()
+        children = _children_cpu()
         began, began_cpu = time.perf_counter(), time.process_time()
         status = asyncio.run(execute_run(engine, run_id, progress=clock))
         ended, ended_cpu = time.perf_counter(), time.process_time()
+        worker_cpu = _children_cpu() - children
         report = run_report(engine, run_id)
         with engine.connect() as connection:
             validation = connection.scalar(
@@ -81,6 +94,9 @@ def run_engine(
                     ValidationResult.run_id == run_id,
                     ValidationResult.level == ValidationLevel.ATOMIC,
                 )
+            )
+            stored = connection.scalar(
+                select(GenerationRun.report).where(GenerationRun.id == run_id)
             )
     finally:
         engine.dispose()
@@ -97,4 +113,6 @@ def run_engine(
         - clock.cpu.get("generate", began_cpu),
         max_in_flight=int(report.get("max_in_flight", 0) or 0),
         validation_seconds=float(validation or 0.0),
+        worker_cpu_seconds=worker_cpu,
+        judged_by_workers=int(((stored or {}).get("validation_workers") or {}).get("remote", 0)),
     )

@@ -188,6 +188,15 @@ def test_bad_run_requests_are_4xx(client: TestClient) -> None:
             "RequestInvalid",
         ),
         (
+            {
+                "plan": shop_plan_data(),
+                "base_dir": str(SHOP),
+                "settings": {"validation_workers": -1},
+            },
+            422,
+            "RequestInvalid",
+        ),
+        (
             {"plan": shop_plan_data(), "base_dir": str(SHOP), "settings": {"colour": 1}},
             422,
             "RequestInvalid",

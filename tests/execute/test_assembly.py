@@ -100,8 +100,8 @@ def test_compact_and_whole_file_give_the_same_verdict_on_every_attempt(
     def both(self: Runner, key: str, candidate: str) -> AtomVerdict:
         if ">>>" not in candidate:
             spec = self._spec_for(key)
-            whole, _ = self._assembly_for(key, candidate, compact=False)
-            compact, _ = self._assembly_for(key, candidate, compact=True)
+            whole = self._assembly_for(key, candidate, compact=False)
+            compact = self._assembly_for(key, candidate, compact=True)
             on_compact = _comparable(validate_atom(candidate, spec, compact))
             on_whole = _comparable(validate_atom(candidate, spec, whole))
             # Broken code is judged again on the whole file by the engine itself.

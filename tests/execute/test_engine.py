@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from tests.execute.conftest import replay_model, run_plan
 
 from mge.db import make_engine, migrate
 from mge.db.models import (
@@ -28,19 +29,6 @@ from mge.execute import build_settings, create_run, execute_run, run_report
 from mge.llm import Model, ModelRequest, ModelResponse
 
 REFERENCE = Path(__file__).resolve().parents[2] / "examples" / "inventory" / "reference"
-
-
-def _run(
-    url: str, plan: Path, out: Path, model: Model | None = None, **settings: object
-) -> uuid.UUID:
-    migrate.upgrade(url)
-    engine = make_engine(url)
-    try:
-        run_id = create_run(engine, plan, build_settings(out_dir=str(out), **settings))
-        asyncio.run(execute_run(engine, run_id, model=model))
-    finally:
-        engine.dispose()
-    return run_id
 
 
 def _report(url: str, run_id: uuid.UUID) -> dict[str, object]:
@@ -63,7 +51,7 @@ def test_fault_free_replay_rebuilds_the_reference_exactly(
     sqlite_url: str, example_plan: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "out"
-    run_id = _run(sqlite_url, example_plan, out, fault_rate=0.0)
+    run_id = run_plan(sqlite_url, example_plan, out, fault_rate=0.0)
     report = _report(sqlite_url, run_id)
     assert report["status"] == "completed"
     atoms = report["atoms"]
@@ -85,7 +73,7 @@ def test_fault_free_replay_rebuilds_the_reference_exactly(
 def test_faults_are_caught_retried_and_every_atom_accounted_for(
     sqlite_url: str, example_plan: Path, tmp_path: Path
 ) -> None:
-    run_id = _run(sqlite_url, example_plan, tmp_path / "out", fault_rate=0.2, seed=11)
+    run_id = run_plan(sqlite_url, example_plan, tmp_path / "out", fault_rate=0.2, seed=11)
     report = _report(sqlite_url, run_id)
     atoms = report["atoms"]
     assert isinstance(atoms, dict)
@@ -125,8 +113,8 @@ def test_waves_and_eager_give_the_same_output(
     eager = tmp_path / "eager"
     waves = tmp_path / "waves"
     common = {"fault_rate": 0.2, "seed": 5, "levels": "atomic"}
-    _run(sqlite_url, example_plan, eager, schedule="eager", **common)
-    _run(sqlite_url, example_plan, waves, schedule="waves", concurrency=7, **common)
+    run_plan(sqlite_url, example_plan, eager, schedule="eager", **common)
+    run_plan(sqlite_url, example_plan, waves, schedule="waves", concurrency=7, **common)
     assert _python_files(eager) == _python_files(waves)
     engine = make_engine(sqlite_url)
     with Session(engine) as session:
@@ -176,19 +164,13 @@ class _Instrumented:
         await self.inner.aclose()
 
 
-def _replay(plan: Path) -> Model:
-    from mge.atomize import AtomizeConfig
-    from mge.execute._reference import PlanReference
-    from mge.llm import make_model
-
-    return make_model("replay", reference=PlanReference(plan.parent / "reference", AtomizeConfig()))
-
-
 def test_concurrency_bound_is_never_exceeded(
     sqlite_url: str, example_plan: Path, tmp_path: Path
 ) -> None:
-    model = _Instrumented(_replay(example_plan))
-    _run(sqlite_url, example_plan, tmp_path / "out", model=model, concurrency=3, levels="atomic")
+    model = _Instrumented(replay_model(example_plan))
+    run_plan(
+        sqlite_url, example_plan, tmp_path / "out", model=model, concurrency=3, levels="atomic"
+    )
     assert model.peak == 3
 
 
@@ -196,8 +178,8 @@ def test_a_permanent_failure_blocks_exactly_its_dependents(
     sqlite_url: str, example_plan: Path, tmp_path: Path
 ) -> None:
     broken = "inventory/money.py::to_money#0"
-    model = _Instrumented(_replay(example_plan), broken=broken)
-    _run(sqlite_url, example_plan, tmp_path / "out", model=model, levels="atomic")
+    model = _Instrumented(replay_model(example_plan), broken=broken)
+    run_plan(sqlite_url, example_plan, tmp_path / "out", model=model, levels="atomic")
     engine = make_engine(sqlite_url)
     with Session(engine) as session:
         atoms = {a.id: a for a in session.scalars(select(AtomicUnit))}
@@ -233,7 +215,7 @@ def test_the_budget_stops_the_run_and_resume_finishes_it(
     sqlite_url: str, example_plan: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "out"
-    run_id = _run(sqlite_url, example_plan, out, budget_usd=0.25, levels="atomic")
+    run_id = run_plan(sqlite_url, example_plan, out, budget_usd=0.25, levels="atomic")
     report = _report(sqlite_url, run_id)
     assert report["status"] == RunStatus.BUDGET_EXHAUSTED.value
     atoms = report["atoms"]

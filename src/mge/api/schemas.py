@@ -270,6 +270,7 @@ class RunOptions(BaseModel):
     mutation: bool = True
     mutants_per_atom: int = Field(default=3, ge=1, le=10)
     mutation_budget_seconds: float = Field(default=60.0, gt=0.0, le=86_400.0)
+    validation_workers: int | None = Field(default=None, ge=0, le=64)
 
 
 class RunStart(BaseModel):

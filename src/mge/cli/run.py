@@ -225,6 +225,13 @@ def run(
     mutation: Annotated[
         bool, typer.Option(help="Mutation-test the atoms after acceptance (a review signal).")
     ] = True,
+    validation_workers: Annotated[
+        int | None,
+        typer.Option(
+            help="Processes for atomic validation (0: none; default: one fewer than the "
+            "cores for runs of 1,000 atoms or more)."
+        ),
+    ] = None,
     quiet: Annotated[bool, typer.Option(help="No progress output.")] = False,
     metrics_port: MetricsPortOption = None,
     db: DbOption = None,
@@ -246,6 +253,7 @@ def run(
         run_tests=not no_tests,
         levels=levels,
         mutation=mutation,
+        validation_workers=validation_workers,
     )
     url = database_url(db)
     migrate.upgrade(url)

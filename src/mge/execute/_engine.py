@@ -14,7 +14,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import gc
+import heapq
+import os
 import time
 import uuid
 from collections import deque
@@ -24,8 +27,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import Engine, Table, event, func, insert, select
+from sqlalchemy import Engine, Table, bindparam, event, func, insert, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from mge.atomize import AtomizeConfig, FileResult, atomize_source
 from mge.db.base import Base
@@ -49,11 +53,13 @@ from mge.db.models import (
 from mge.errors import BudgetExhausted, MgeError, ModelError, ProviderUnavailable, ValidationFailed
 from mge.execute._assembly import PlannedAtom, assemble, indentation
 from mge.execute._hierarchy import Hierarchy
-from mge.execute._output import copy_tests, module_name, same_code, write_files
+from mge.execute._judge import FileAtom, atom_assembly, judge
+from mge.execute._judge_pool import JudgePool
+from mge.execute._output import copy_tests, same_code, write_files
 from mge.execute._prompts import Prerequisite, atom_prompt, render
 from mge.execute._reference import PlanReference
 from mge.execute.progress import NullProgress, ProgressSink
-from mge.execute.settings import RunSettings
+from mge.execute.settings import AUTO_JUDGE_ATOMS, RunSettings
 from mge.graph import build_graph
 from mge.llm import Budget, Model, ModelRequest, ModelResponse, Purpose, extract_code, make_model
 from mge.plan import Plan, Task
@@ -76,6 +82,14 @@ FINAL_STATUSES = frozenset(
 
 #: How long a recorded attempt may wait for the group commit that includes it.
 GROUP_COMMIT_SECONDS = 0.01
+
+#: The atom row's columns an attempt changes, written by the group commit.
+_GENERATION_COLUMNS = ("status", "attempts", "code", "generated_at", "completed_at", "last_error")
+_ROW_UPDATE = (
+    update(cast(Table, AtomicUnit.__table__))
+    .where(cast(Table, AtomicUnit.__table__).c.id == bindparam("row_id"))
+    .values({name: bindparam(name) for name in (*_GENERATION_COLUMNS, "updated_at")})
+)
 
 
 def utcnow() -> datetime:
@@ -201,6 +215,9 @@ class Runner:
         self.in_flight = 0
         self.max_in_flight = 0
         self._skeletons: dict[str, str] = {}
+        self._layouts: dict[str, tuple[FileAtom, ...]] = {}
+        self._depth_of: dict[str, int] | None = None
+        self._judges: JudgePool | None = None
         # wave number -> when its first atom started, until the wave is reported done
         self._wave_started: dict[int, float] = {}
         self._wave_members: dict[int, list[AtomState]] = {}
@@ -210,6 +227,9 @@ class Runner:
         self._rows: dict[uuid.UUID, AtomicUnit] = {}
         self._pending_attempts: list[dict[str, Any]] = []
         self._pending_results: list[dict[str, Any]] = []
+        # Atom rows whose generation columns (`_GENERATION_COLUMNS`) changed since the
+        # last commit; written from the rows' current values by `_write_pending`.
+        self._pending_rows: dict[uuid.UUID, AtomicUnit] = {}
         self._commit_timer: asyncio.TimerHandle | None = None
         event.listen(self.session, "before_commit", self._write_pending)
         event.listen(self.session, "after_rollback", self._drop_pending)
@@ -226,10 +246,35 @@ class Runner:
         if self._pending_results:
             results, self._pending_results = self._pending_results, []
             session.execute(insert(_table(ValidationResult)), results)
+        if self._pending_rows:
+            rows, self._pending_rows = self._pending_rows, {}
+            now = utcnow()
+            session.execute(
+                _ROW_UPDATE,
+                [
+                    {"row_id": row.id, "updated_at": now}
+                    | {name: getattr(row, name) for name in _GENERATION_COLUMNS}
+                    for row in rows.values()
+                ],
+            )
 
     def _drop_pending(self, _session: Session) -> None:
         self._pending_attempts.clear()
         self._pending_results.clear()
+        self._pending_rows.clear()
+
+    def _set(self, state: AtomState, **values: Any) -> AtomicUnit:
+        """Change generation columns of the atom's row without the ORM's unit of work:
+        the in-memory row takes the values as already stored, and the group commit
+        writes all changed rows in one executemany UPDATE. Per attempt, the ORM's
+        change tracking and per-row flush cost more than the attempt's inserts. The
+        values written are the row's at commit time, so a change made through the ORM
+        in between (a flush included) is never overwritten by an older one."""
+        row = self._row(state)
+        for name, value in values.items():
+            set_committed_value(row, name, value)
+        self._pending_rows[row.id] = row
+        return row
 
     def _commit_soon(self) -> None:
         """Commit within `GROUP_COMMIT_SECONDS`, together with whatever else finishes
@@ -254,7 +299,7 @@ class Runner:
         rows only while something refers to them, and a reload is a query)."""
         row = self._rows.get(state.row_id)
         if row is None:
-            row = self._rows[state.row_id] = self._row(state)
+            row = self._rows[state.row_id] = self.session.get_one(AtomicUnit, state.row_id)
         return row
 
     def _commit_totals(self, response: ModelResponse | None = None, attempts: int = 0) -> None:
@@ -363,7 +408,12 @@ class Runner:
             return
         self.progress.event("stage", name="atoms")
         results = self._blueprint(skeletons)
-        atoms, analysis = build_graph(results)
+        # A plan's paths are relative to the project root, which is where imports
+        # start from: `pkg/m.py` is module `pkg.m` whether or not the plan lists
+        # `pkg/__init__.py` (a namespace package, or one left for later). Without
+        # the root, imports of such modules would resolve to nothing and their
+        # atoms would be scheduled before what they call.
+        atoms, analysis = build_graph(results, root=".")
         task_rows = {row.task_key: row for row in self.masterplan.tasks}
         tasks = {atom.id: task_rows[self.task_of_file[atom.file]] for atom in atoms}
         save_graph(
@@ -429,6 +479,8 @@ class Runner:
             )
         self.states.clear()
         self.files.clear()
+        self._layouts.clear()
+        self._depth_of = None
         self._rows = {row.id: row for row in rows}
         self._wave_members.clear()
         self._wave_final.clear()
@@ -506,44 +558,94 @@ class Runner:
 
         return code_of
 
-    def _assembly_for(
-        self, key: str, candidate: str, *, compact: bool = True
-    ) -> tuple[Assembly, set[str]]:
-        """The candidate's file as the attempt sees it. `compact` reduces definitions
-        that do not hold the candidate to bindings (see `assemble`); doctests need the
-        whole file, since their tracebacks name lines of the real one."""
-        state = self.states[key]
-        closure = self._closure(key)
-        file_atoms = [self.states[k] for k in self.files[state.planned.file]]
+    def _layout(self, file: str) -> tuple[FileAtom, ...]:
+        layout = self._layouts.get(file)
+        if layout is None:
+            layout = self._layouts[file] = tuple(
+                FileAtom(self.states[k].planned, tuple(self.states[k].defines))
+                for k in self.files[file]
+            )
+        return layout
 
-        assembled = assemble(
-            [s.planned for s in file_atoms],
-            self._in_view(key, candidate, closure),
-            around=key if compact else None,
-        )
-        first, last = assembled.spans[key]
-        planned_names = frozenset(
-            name
-            for other in file_atoms
-            if other.key not in assembled.spans
-            and other.planned.kind in ("statement", "module_header")
-            for name in other.defines
-        )
-        return (
-            Assembly(
-                text=assembled.text,
-                first_line=first,
-                last_line=last,
-                planned_names=planned_names,
-                module=module_name(state.planned.file),
-                module_state_complete=all(
-                    other.key in assembled.spans
-                    for other in file_atoms
-                    if other.planned.kind in ("statement", "module_header")
-                ),
-            ),
-            closure,
-        )
+    def _view(self, key: str) -> dict[str, str]:
+        """The code of the atoms of `key`'s file that its attempt may see."""
+        return {
+            other: code
+            for other in self._file_ancestors(key)
+            if self.states[other].status is AtomStatus.COMPLETED
+            and (code := self.states[other].code) is not None
+        }
+
+    def _file_ancestors(self, key: str) -> set[str]:
+        """The atoms of `key`'s file that `key` depends on, directly or not.
+
+        Only these matter to an attempt's view of its file, and searching all of an
+        atom's prerequisites for them costs O(atoms) per attempt on a deep graph.
+        The search walks back only through atoms deeper than the shallowest
+        candidate (a path from it to `key` cannot pass through shallower ones) and
+        stops once every candidate is found."""
+        depth = self._depths()
+        state = self.states[key]
+        candidates = {
+            other
+            for other in self.files[state.planned.file]
+            if other != key and depth[other] < depth[key]
+        }
+        found: set[str] = set()
+        if not candidates:
+            return found
+        floor = min(depth[other] for other in candidates)
+        seen = {key}
+        stack = [key]
+        while stack and len(found) < len(candidates):
+            for prerequisite in self.states[stack.pop()].prerequisites:
+                if prerequisite in seen or depth[prerequisite] < floor:
+                    continue
+                seen.add(prerequisite)
+                if prerequisite in candidates:
+                    found.add(prerequisite)
+                stack.append(prerequisite)
+        return found
+
+    def _depths(self) -> dict[str, int]:
+        """Per atom, the length of its longest chain of prerequisites (0 for none)."""
+        if self._depth_of is None:
+            self._depth_of = self._longest_chains(upward=True)
+        return self._depth_of
+
+    def _heights(self) -> dict[str, int]:
+        """Per atom, in plan order: the length of its longest chain of dependents."""
+        return self._longest_chains(upward=False)
+
+    def _longest_chains(self, *, upward: bool) -> dict[str, int]:
+        """Longest path from any source (`upward`) or to any sink, in atoms, by Kahn's
+        order over the run's graph (which holds no cycle once they are broken)."""
+
+        def before(key: str) -> list[str]:
+            state = self.states[key]
+            return state.prerequisites if upward else state.dependents
+
+        def after(key: str) -> list[str]:
+            state = self.states[key]
+            return state.dependents if upward else state.prerequisites
+
+        waiting = {key: len(before(key)) for key in self.states}
+        length = dict.fromkeys(self.states, 0)
+        stack = [key for key, count in waiting.items() if count == 0]
+        while stack:
+            key = stack.pop()
+            for following in after(key):
+                length[following] = max(length[following], length[key] + 1)
+                waiting[following] -= 1
+                if waiting[following] == 0:
+                    stack.append(following)
+        return length
+
+    def _assembly_for(self, key: str, candidate: str, *, compact: bool = True) -> Assembly:
+        """The candidate's file as the attempt sees it (see `atom_assembly`)."""
+        layout = self._layout(self.states[key].planned.file)
+        code_of = self._in_view(key, candidate, self._file_ancestors(key))
+        return atom_assembly(layout, key, code_of, compact=compact)
 
     def _workspace(self, closure: set[str], key: str, candidate: str, root: Path) -> None:
         """Every project file as this atom may see it, for running its doctests."""
@@ -590,20 +692,46 @@ class Runner:
 
         spec = self._spec_for(key)
         if ">>>" in candidate and self.states[key].whole_definition:
-            assembly, closure = self._assembly_for(key, candidate, compact=False)
+            assembly = self._assembly_for(key, candidate, compact=False)
             with tempfile.TemporaryDirectory(prefix="mge-workspace-") as scratch:
                 root = Path(scratch)
-                self._workspace(closure, key, candidate, root)
+                self._workspace(self._closure(key), key, candidate, root)
                 with_path = dataclasses.replace(assembly, pythonpath=(root,))
                 return validate_atom(candidate, spec, with_path)
-        verdict = validate_atom(candidate, spec, self._assembly_for(key, candidate)[0])
-        if "syntax" in verdict.error_classes:
-            # How a parser recovers from broken code, and so what the feedback says,
-            # depends on the code around it: broken code is judged on the whole file,
-            # as it always was (it is rare, so the cost does not matter).
-            whole, _ = self._assembly_for(key, candidate, compact=False)
-            verdict = validate_atom(candidate, spec, whole)
-        return verdict
+        return judge(
+            candidate,
+            spec,
+            self._layout(self.states[key].planned.file),
+            self._view(key),
+        )
+
+    async def _judged(self, key: str, candidate: str) -> AtomVerdict:
+        """`_validate`, by a validation worker when there is one (see `_judge_pool`)."""
+        if self._judges is None or (">>>" in candidate and self.states[key].whole_definition):
+            return self._validate(key, candidate)
+        return await self._judges.judge(candidate, self._spec_for(key), self._view(key))
+
+    async def _start_judges(self) -> None:
+        workers = self.settings.validation_workers
+        if workers is None:
+            pending = sum(s.status not in FINAL_STATUSES for s in self.states.values())
+            cores = os.cpu_count() or 1
+            workers = min(cores - 1, 4) if pending >= AUTO_JUDGE_ATOMS else 0
+        if workers > 0:
+            layouts = {file: self._layout(file) for file in self.files}
+            self._judges = await JudgePool.start(workers, layouts)
+
+    async def _stop_judges(self) -> None:
+        if self._judges is not None:
+            judges, self._judges = self._judges, None
+            self._set_report(
+                validation_workers={
+                    "workers": judges.workers,
+                    "remote": judges.remote,
+                    "local": judges.local,
+                }
+            )
+            await judges.aclose()
 
     def _spec_for(self, key: str) -> AtomSpec:
         state = self.states[key]
@@ -716,19 +844,16 @@ class Runner:
                     "duration_seconds": result.duration_seconds,
                 }
             )
-        row.attempts = attempt
         state.attempts = attempt
-        row.generated_at = now
+        changes: dict[str, Any] = {"attempts": attempt, "generated_at": now}
         if code is not None:
-            row.code = code
-            state.code = code
+            changes["code"] = state.code = code
         if succeeded:
-            row.status = AtomStatus.COMPLETED
-            row.completed_at = now
-            row.last_error = None
+            changes |= {"status": AtomStatus.COMPLETED, "completed_at": now, "last_error": None}
             state.status = AtomStatus.COMPLETED
         else:
-            row.last_error = (verdict.feedback() if verdict else error_message) or None
+            changes["last_error"] = (verdict.feedback() if verdict else error_message) or None
+        self._set(state, **changes)
         self._commit_totals(response, attempts=1)
         self._commit_soon()
 
@@ -766,8 +891,7 @@ class Runner:
     ) -> bool:
         """Attempts until one passes atomic validation (True) or none are left (False)."""
         state = self.states[key]
-        row = self._row(state)
-        row.status = AtomStatus.RUNNING
+        row = self._set(state, status=AtomStatus.RUNNING)
         state.status = AtomStatus.RUNNING
         self._commit_soon()
         previous: str | None = state.code
@@ -808,7 +932,7 @@ class Runner:
             code = extract_code(response.text, state.language)
             if code and not code.endswith("\n"):
                 code += "\n"
-            verdict = self._validate(key, code)
+            verdict = await self._judged(key, code)
             self._record_attempt(
                 state,
                 trigger=trigger,
@@ -964,27 +1088,52 @@ class Runner:
             ):
                 self._block_dependents_of_failed(key)
         self.session.commit()
-        running: dict[asyncio.Task[None], str] = {}
+        # Ready atoms start longest chain of dependents first (then in plan order), so
+        # the critical path never queues behind atoms with slack; and never more at
+        # once than the concurrency allows: a task per ready atom waiting on the
+        # semaphore would make every completion walk all of them (10,000 on a wide plan).
+        priority = {
+            key: (-height, index) for index, (key, height) in enumerate(self._heights().items())
+        }
+        ready: list[tuple[tuple[int, int], str]] = []
         started: set[str] = set()
-        order = {key: index for index, key in enumerate(self.states)}
+        running: set[asyncio.Task[None]] = set()
+        finished: deque[tuple[str, asyncio.Task[None]]] = deque()
+        wake = asyncio.Event()
 
-        def launch(candidates: Iterable[str]) -> None:
+        def consider(candidates: Iterable[str]) -> None:
             # Only an atom whose prerequisite just finished can have become ready, so
             # each completion looks at its dependents, not at every atom of the run.
-            for key in sorted(set(candidates), key=order.__getitem__):
-                if key not in started and self._ready(key) and not self.stop.is_set():
+            for key in candidates:
+                if key not in started and self._ready(key):
                     started.add(key)
-                    running[asyncio.ensure_future(self._run_atom(key, limit))] = key
+                    heapq.heappush(ready, (priority[key], key))
 
-        launch(self.states)
+        def on_done(key: str, task: asyncio.Task[None]) -> None:
+            finished.append((key, task))
+            wake.set()
+
+        def launch() -> None:
+            while ready and len(running) < self.settings.concurrency and not self.stop.is_set():
+                _, key = heapq.heappop(ready)
+                task = asyncio.ensure_future(self._run_atom(key, limit))
+                task.add_done_callback(functools.partial(on_done, key))
+                running.add(task)
+
+        consider(self.states)
+        launch()
         try:
             while running:
-                done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
-                finished: list[str] = []
-                for task in done:
-                    finished.append(running.pop(task))
+                await wake.wait()
+                wake.clear()
+                done: list[str] = []
+                while finished:
+                    key, task = finished.popleft()
+                    running.discard(task)
                     task.result()
-                launch(d for key in finished for d in self.states[key].dependents)
+                    done.append(key)
+                consider(d for key in done for d in self.states[key].dependents)
+                launch()
         except BaseException:
             for task in running:
                 task.cancel()
@@ -1150,6 +1299,7 @@ class Runner:
                 done=sum(s.status in FINAL_STATUSES for s in self.states.values()),
             )
             generating = True
+            await self._start_judges()
             with _collector_frozen():
                 if self.settings.schedule == "waves":
                     await self._waves()
@@ -1194,6 +1344,7 @@ class Runner:
                 self._commit_timer = None
             run.error = reason
             await self.model.aclose()
+            await self._stop_judges()
             for state in self.states.values():
                 if state.status is AtomStatus.RUNNING:
                     state.status = AtomStatus.PENDING

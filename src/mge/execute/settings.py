@@ -16,6 +16,9 @@ from mge.errors import ConfigError
 
 Schedule = Literal["eager", "waves"]
 DEFAULT_TEMPERATURES = (0.7, 0.5, 0.3)
+#: From this many atoms to generate, validation workers pay for their start-up
+#: (about a second of a core each) many times over.
+AUTO_JUDGE_ATOMS = 1000
 
 
 class RunSettings(BaseModel):
@@ -43,6 +46,10 @@ class RunSettings(BaseModel):
     mutation: bool = True
     mutants_per_atom: int = Field(default=3, ge=1, le=10)
     mutation_budget_seconds: float = Field(default=60.0, gt=0)
+    # Processes that take atomic validation off the engine's event loop
+    # (`mge.execute._judge_pool`); None chooses: one fewer than the machine's cores
+    # (at most 4) for runs of `AUTO_JUDGE_ATOMS` atoms or more, none below that.
+    validation_workers: int | None = Field(default=None, ge=0, le=64)
 
     @field_validator("budget_usd")
     @classmethod

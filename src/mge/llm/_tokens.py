@@ -34,6 +34,7 @@ _PER_MESSAGE = 3
 _REPLY_PRIMING = 3
 
 
+@lru_cache(maxsize=65536)
 def _piece_cost(piece: str) -> int:
     core = piece.lstrip(" ")
     if not core:
@@ -55,7 +56,7 @@ def count_tokens(text: str) -> int:
     Cached: every atom of a file sends the same system text and cacheable prefix,
     and counting is a regex pass over the whole text, which would otherwise cost as
     much as the rest of a simulated call."""
-    return sum(_piece_cost(m.group()) for m in _PIECE.finditer(text))
+    return sum(map(_piece_cost, _PIECE.findall(text)))
 
 
 def count_request_tokens(request: ModelRequest) -> int:

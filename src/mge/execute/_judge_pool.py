@@ -1,0 +1,260 @@
+"""Atomic verdicts from worker processes, so validation stops sharing one core.
+
+With many calls in flight and a fast model, the engine's event loop is busy with
+its own work: prompts, model bookkeeping, database writes and L1 validation. L1
+is the largest part and needs nothing but plain data (`_judge.judge`), so it can
+run in another process on another core. A `JudgePool` starts worker processes
+(`python -m mge.execute._judge_pool`) that speak length-prefixed pickles over
+their stdin and stdout: first the layout of every file, then one request per
+attempt, answered by the verdict.
+
+The pool never changes a verdict, only where it is computed. An attempt is judged
+in the engine's own process when no worker is ready yet (they take about a second
+to start), when every worker already has `depth` requests waiting (the loop's own
+core is then the one with time to spare), when a worker reports an error (the
+local call raises it as it would have without the pool), and after a worker died.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import pickle
+import struct
+import sys
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import IO, Any
+
+from mge.execute._judge import FileAtom, judge
+from mge.validate import AtomSpec, AtomVerdict
+
+_HEADER = struct.Struct(">I")
+_READY = "ready"
+
+
+def _frame(message: object) -> bytes:
+    payload = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    return _HEADER.pack(len(payload)) + payload
+
+
+class _Unavailable(Exception):
+    """The worker could not give this verdict; the engine computes it itself."""
+
+
+class _Worker(asyncio.SubprocessProtocol):
+    """One worker process: requests out on its stdin, verdicts back on its stdout."""
+
+    def __init__(self, on_gone: Callable[[_Worker], None]) -> None:
+        self.transport: asyncio.SubprocessTransport | None = None
+        self.ready = False
+        self.gone = False
+        self.waiting: dict[int, asyncio.Future[AtomVerdict]] = {}
+        self._buffer = bytearray()
+        self._on_gone = on_gone
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def send(self, message: object) -> None:
+        pipe = self.transport.get_pipe_transport(0) if self.transport else None
+        if pipe is None or self.gone:
+            raise _Unavailable("the worker has stopped")
+        assert isinstance(pipe, asyncio.WriteTransport)
+        pipe.write(_frame(message))
+
+    def pipe_data_received(self, fd: int, data: bytes) -> None:
+        if fd != 1:
+            return
+        self._buffer += data
+        while len(self._buffer) >= _HEADER.size:
+            (size,) = _HEADER.unpack_from(self._buffer)
+            if len(self._buffer) < _HEADER.size + size:
+                return
+            payload = bytes(self._buffer[_HEADER.size : _HEADER.size + size])
+            del self._buffer[: _HEADER.size + size]
+            self._answer(pickle.loads(payload))
+
+    def _answer(self, message: Any) -> None:
+        if message == _READY:
+            self.ready = True
+            return
+        request, verdict, error = message
+        future = self.waiting.pop(request, None)
+        if future is None or future.done():
+            return
+        if error is not None:
+            future.set_exception(_Unavailable(error))
+        else:
+            future.set_result(verdict)
+
+    def process_exited(self) -> None:
+        self._stop()
+
+    def pipe_connection_lost(self, fd: int, exc: Exception | None) -> None:
+        if fd == 1:
+            self._stop()
+
+    def _stop(self) -> None:
+        if self.gone:
+            return
+        self.gone = True
+        self.ready = False
+        for future in self.waiting.values():
+            if not future.done():
+                future.set_exception(_Unavailable("the worker stopped"))
+        self.waiting.clear()
+        self._on_gone(self)
+
+
+class JudgePool:
+    """Worker processes giving atomic verdicts; see the module docstring."""
+
+    def __init__(self, layouts: Mapping[str, tuple[FileAtom, ...]], *, depth: int = 64) -> None:
+        self._layouts = dict(layouts)
+        self._depth = depth
+        self._workers: list[_Worker] = []
+        self._transports: list[asyncio.SubprocessTransport] = []
+        self._next_request = 0
+        self.workers = 0
+        self.remote = 0
+        self.local = 0
+
+    @classmethod
+    async def start(
+        cls, workers: int, layouts: Mapping[str, tuple[FileAtom, ...]], *, depth: int = 64
+    ) -> JudgePool:
+        """Start `workers` processes; they boot in the background, and attempts are
+        judged locally until each reports ready."""
+        pool = cls(layouts, depth=depth)
+        loop = asyncio.get_running_loop()
+        package_root = str(Path(__file__).resolve().parents[2])
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(
+            [package_root, *([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])]
+        )
+        for _ in range(workers):
+            transport, worker = await loop.subprocess_exec(
+                lambda: _Worker(pool._forget),
+                sys.executable,
+                "-m",
+                "mge.execute._judge_pool",
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.DEVNULL,
+                env=env,
+            )
+            worker.send(("layouts", pool._layouts))
+            pool._workers.append(worker)
+            pool._transports.append(transport)
+        pool.workers = workers
+        return pool
+
+    async def wait_ready(self, timeout: float = 30.0) -> bool:
+        """Wait until every live worker has started; True if all did in time."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while any(not w.ready for w in self._workers) and loop.time() < deadline:
+            await asyncio.sleep(0.02)
+        return bool(self._workers) and all(w.ready for w in self._workers)
+
+    def kill_workers(self) -> None:
+        """Kill every worker process at once (what a crash of one looks like)."""
+        for transport in self._transports:
+            with contextlib.suppress(ProcessLookupError):
+                transport.kill()
+
+    def _forget(self, worker: _Worker) -> None:
+        if worker in self._workers:
+            self._workers.remove(worker)
+
+    async def judge(self, candidate: str, spec: AtomSpec, view: Mapping[str, str]) -> AtomVerdict:
+        worker = min(
+            (w for w in self._workers if w.ready and len(w.waiting) < self._depth),
+            key=lambda w: len(w.waiting),
+            default=None,
+        )
+        if worker is not None:
+            self._next_request += 1
+            request = self._next_request
+            future: asyncio.Future[AtomVerdict] = asyncio.get_running_loop().create_future()
+            worker.waiting[request] = future
+            try:
+                worker.send(("judge", request, candidate, spec, dict(view)))
+                verdict = await future
+            except _Unavailable:
+                worker.waiting.pop(request, None)
+            else:
+                self.remote += 1
+                return verdict
+        self.local += 1
+        return judge(candidate, spec, self._layouts[spec.file], view)
+
+    async def aclose(self) -> None:
+        for worker in list(self._workers):
+            with contextlib.suppress(_Unavailable):
+                worker.send(("stop",))
+        for transport in self._transports:
+            with contextlib.suppress(asyncio.TimeoutError, ProcessLookupError):
+                await asyncio.wait_for(_exited(transport), timeout=5)
+            if transport.get_returncode() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    transport.kill()
+            transport.close()
+        self._workers.clear()
+        self._transports.clear()
+
+
+async def _exited(transport: asyncio.SubprocessTransport) -> None:
+    while transport.get_returncode() is None:
+        await asyncio.sleep(0.01)
+
+
+def _read(stream: IO[bytes], size: int) -> bytes | None:
+    data = b""
+    while len(data) < size:
+        chunk = stream.read(size - len(data))
+        if not chunk:
+            return None
+        data += chunk
+    return data
+
+
+def serve(requests: IO[bytes], replies: IO[bytes]) -> None:
+    """The worker's loop: layouts, then verdicts until `stop` or end of input."""
+    layouts: dict[str, tuple[FileAtom, ...]] = {}
+    while True:
+        header = _read(requests, _HEADER.size)
+        if header is None:
+            return
+        payload = _read(requests, _HEADER.unpack(header)[0])
+        if payload is None:
+            return
+        message = pickle.loads(payload)
+        if message[0] == "stop":
+            return
+        if message[0] == "layouts":
+            layouts = message[1]
+            replies.write(_frame(_READY))
+            replies.flush()
+            continue
+        _, request, candidate, spec, view = message
+        reply: tuple[int, AtomVerdict | None, str | None]
+        try:
+            reply = (request, judge(candidate, spec, layouts[spec.file], view), None)
+        except Exception as error:  # the engine judges it again itself and sees it
+            reply = (request, None, f"{type(error).__name__}: {error}")
+        replies.write(_frame(reply))
+        replies.flush()
+
+
+def _main() -> None:
+    replies = os.fdopen(os.dup(1), "wb")
+    # Nothing a check prints may corrupt the reply stream.
+    os.dup2(2, 1)
+    serve(sys.stdin.buffer, replies)
+
+
+if __name__ == "__main__":
+    _main()

@@ -1,0 +1,152 @@
+"""Validation workers: verdicts from another process equal the engine's own."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+import pytest
+
+from mge.execute._assembly import PlannedAtom
+from mge.execute._judge import FileAtom, judge
+from mge.execute._judge_pool import JudgePool
+from mge.validate import AtomSpec, AtomVerdict
+
+FILE = "pkg/shapes.py"
+
+
+def _atom(atom_id: str, kind: str, name: str, signature: str | None = None) -> PlannedAtom:
+    return PlannedAtom(
+        atom_id=atom_id,
+        file=FILE,
+        kind=kind,
+        name=name,
+        qualname=name,
+        signature=signature,
+        indent="",
+        body_indent="    ",
+    )
+
+
+HEADER = _atom(f"{FILE}::<module>#0", "module_header", "<module>")
+AREA = _atom(f"{FILE}::area#0", "function", "area", "def area(w: float, h: float) -> float")
+SQUARE = _atom(f"{FILE}::square#0", "function", "square", "def square(side: float) -> float")
+LAYOUT = {
+    FILE: (
+        FileAtom(HEADER, ("math",)),
+        FileAtom(AREA),
+        FileAtom(SQUARE),
+    )
+}
+SEEN = {
+    HEADER.atom_id: "import json\nimport math\n",
+    AREA.atom_id: "def area(w: float, h: float) -> float:\n    return w * h\n",
+}
+
+
+def _spec(atom: PlannedAtom) -> AtomSpec:
+    return AtomSpec(
+        atom_id=atom.atom_id,
+        kind=atom.kind,
+        name=atom.name,
+        qualname=atom.qualname,
+        language="python",
+        file=FILE,
+        signature=atom.signature,
+        planned_loc=2,
+    )
+
+
+CANDIDATES = {
+    "good": "def square(side: float) -> float:\n    return area(side, side)\n",
+    "uses the header": "def square(side: float) -> float:\n    return math.pow(side, 2)\n",
+    "syntax": "def square(side: float) -> float:\n    return area(side side)\n",
+    "undefined": "def square(side: float) -> float:\n    return areaa(side, side)\n",
+    "contract": "def square(s: int) -> float:\n    return area(s, s)\n",
+    "empty": "   \n",
+}
+
+
+def _comparable(verdict: AtomVerdict) -> list[tuple[str, bool, str, str | None]]:
+    return [(r.check, r.passed, r.output, r.error_class) for r in verdict.results]
+
+
+def _with_pool(body: Callable[[JudgePool], Awaitable[None]]) -> None:
+    async def run() -> None:
+        pool = await JudgePool.start(1, LAYOUT)
+        try:
+            assert await pool.wait_ready(), "the worker did not start"
+            await body(pool)
+        finally:
+            await pool.aclose()
+
+    asyncio.run(run())
+
+
+def test_a_worker_gives_the_verdict_the_engine_would() -> None:
+    expected = {
+        name: judge(code, _spec(SQUARE), LAYOUT[FILE], SEEN) for name, code in CANDIDATES.items()
+    }
+    # The candidates cover passing and each kind of failure the view decides.
+    assert expected["good"].passed and expected["uses the header"].passed
+    assert expected["syntax"].error_classes == ["syntax"]
+    assert expected["undefined"].error_classes == ["name"]
+    assert expected["contract"].error_classes == ["contract"]
+    assert expected["empty"].error_classes == ["format"]
+
+    async def body(pool: JudgePool) -> None:
+        verdicts = await asyncio.gather(
+            *(pool.judge(code, _spec(SQUARE), SEEN) for code in CANDIDATES.values())
+        )
+        for name, verdict in zip(CANDIDATES, verdicts, strict=True):
+            assert _comparable(verdict) == _comparable(expected[name]), name
+        assert (pool.remote, pool.local) == (len(CANDIDATES), 0)
+
+    _with_pool(body)
+
+
+def test_what_the_view_holds_reaches_the_worker() -> None:
+    """The header in view binds `json`, which its plan does not list: the verdict
+    turns on whether the view reached the worker."""
+    code = "def square(side: float) -> float:\n    return float(json.loads(str(side))) ** 2\n"
+
+    async def body(pool: JudgePool) -> None:
+        seen = await pool.judge(code, _spec(SQUARE), SEEN)
+        unseen = await pool.judge(code, _spec(SQUARE), {})
+        assert seen.passed
+        assert unseen.error_classes == ["name"]
+        assert _comparable(unseen) == _comparable(judge(code, _spec(SQUARE), LAYOUT[FILE], {}))
+
+    _with_pool(body)
+
+
+def test_a_worker_error_is_raised_as_the_engine_would_raise_it() -> None:
+    stranger = AtomSpec(
+        atom_id="other.py::f#0",
+        kind="function",
+        name="f",
+        qualname="f",
+        language="python",
+        file="other.py",
+    )
+
+    async def body(pool: JudgePool) -> None:
+        with pytest.raises(KeyError):
+            await pool.judge("def f():\n    pass\n", stranger, {})
+        assert pool.local == 1
+
+    _with_pool(body)
+
+
+def test_after_a_worker_dies_the_engine_judges_by_itself() -> None:
+    async def body(pool: JudgePool) -> None:
+        pool.kill_workers()
+        for _ in range(100):
+            verdict = await pool.judge(CANDIDATES["undefined"], _spec(SQUARE), SEEN)
+            assert verdict.error_classes == ["name"]
+            if pool.local:
+                break
+            await asyncio.sleep(0.02)
+        assert pool.local >= 1
+
+    _with_pool(body)
