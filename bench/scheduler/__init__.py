@@ -145,15 +145,15 @@ def overhead_table(rows: list[Overhead]) -> str:
     return "\n".join(lines)
 
 
-def write_docs(body: str) -> None:
-    """Replace (or append) the `## Scheduler` section, leaving the others untouched."""
+def write_docs(body: str, section: str = SECTION) -> None:
+    """Replace (or append) `section`, leaving the others untouched."""
     text = DOCS.read_text(encoding="utf-8") if DOCS.exists() else "# Benchmarks\n"
-    start = text.find("\n" + SECTION + "\n")
+    start = text.find("\n" + section + "\n")
     if start == -1:
         text = text.rstrip("\n") + "\n\n" + body
     else:
         start += 1
-        following = text.find("\n## ", start + len(SECTION))
+        following = text.find("\n## ", start + len(section))
         text = text[:start] + body + ("\n" + text[following + 1 :] if following != -1 else "")
     DOCS.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
 
@@ -184,6 +184,50 @@ bound by the engine's own work on one core (prompt, replay, database), not by
 waiting. Produced by:"""
 
 
+SWEEP_SECTION = "## Scheduler at other latencies"
+SWEEP_METHOD = """\
+The wide graph of the table above (eager schedule, concurrency 100, validation
+workers as by default) at other mean replay latencies, each against its own
+bound (sum of that run's latencies / 100). It shows the latency from which the
+engine's own work per atom stops mattering: with real models (seconds per call)
+the run is far inside it. Produced by:"""
+
+
+def sweep_table(root: Path, latencies: list[float], *, modules: int, per_module: int) -> str:
+    lines = [
+        "| mean latency | bound | eager | engine CPU s | worker CPU s |",
+        "|---:|---:|---:|---:|---:|",
+    ]
+    sources = module_sources("wide", modules, per_module)
+    plan = write_project(root / "sweep", "wide", modules, per_module)
+    for latency in latencies:
+        bound = work_of(sources, latency_ms=latency).lower_bound(CONCURRENCY)
+        run = run_engine(plan, root / f"sweep-{latency:g}", schedule="eager", latency_ms=latency)
+        print(f"  wide eager at {latency:g} ms: {run}", flush=True)
+        lines.append(
+            f"| {latency:g} ms | {bound:.2f} s | {_ratio(run.generate_seconds, bound)} "
+            f"| {run.generate_cpu_seconds:.2f} | {run.worker_cpu_seconds:.2f} |"
+        )
+    return "\n".join(lines)
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    latencies = [float(x) for x in args.sweep.split(",") if x]
+    with tempfile.TemporaryDirectory(prefix="mge-bench-sweep-") as scratch:
+        table = sweep_table(
+            Path(scratch), latencies, modules=args.modules, per_module=args.per_module
+        )
+    print(table)
+    if args.write_docs:
+        command = f".venv/bin/python -m bench.scheduler --sweep {args.sweep} --write-docs"
+        write_docs(
+            "\n".join([SWEEP_SECTION, "", SWEEP_METHOD, "", "```", command, "```", "", table, ""]),
+            SWEEP_SECTION,
+        )
+        print(f"wrote {DOCS}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.scheduler")
     parser.add_argument("--modules", type=int, default=500)
@@ -192,7 +236,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shapes", default=",".join(SHAPES))
     parser.add_argument("--no-dask", action="store_true")
     parser.add_argument("--write-docs", action="store_true", help="update docs/BENCHMARKS.md")
+    parser.add_argument(
+        "--sweep", default="", help="only: the wide graph, eager, at these latencies (ms, a,b)"
+    )
     args, _unknown = parser.parse_known_args(argv or [])
+    if args.sweep:
+        return _sweep(args)
     shapes = [s for s in args.shapes.split(",") if s]
     began = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="mge-bench-scheduler-") as scratch:

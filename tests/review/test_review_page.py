@@ -113,6 +113,11 @@ def test_claim_edit_and_approve_in_the_browser(served: str, shop: ShopRun, page:
 
     page.fill("#editor", FIXED_WITH_TAX)
     expect(page.locator("#edit-diff")).to_contain_text("+    return net + net * RATE // 100")
+    # reloading the open item keeps the edit in progress
+    with page.expect_response(lambda r: "/items/" in r.url and r.request.method == "GET"):
+        page.click("#reload")
+    expect(page.locator("#editor")).to_have_value(FIXED_WITH_TAX)
+    expect(page.locator("#edit-diff")).to_contain_text("+    return net + net * RATE // 100")
     screenshot = os.environ.get("MGE_REVIEW_SCREENSHOT")
     if screenshot:
         page.screenshot(path=screenshot, full_page=False)

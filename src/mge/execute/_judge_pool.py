@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import os
 import pickle
+import signal
 import struct
 import sys
 from collections.abc import Callable, Mapping
@@ -250,6 +251,9 @@ def serve(requests: IO[bytes], replies: IO[bytes]) -> None:
 
 
 def _main() -> None:
+    # Ctrl-C reaches the whole process group; the engine stops gracefully and
+    # closes its workers itself, so the attempts in flight still get verdicts.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     replies = os.fdopen(os.dup(1), "wb")
     # Nothing a check prints may corrupt the reply stream.
     os.dup2(2, 1)
