@@ -8,7 +8,7 @@ import pytest
 
 from mge.db import make_engine, migrate
 from mge.execute import build_settings, create_run, execute_run
-from mge.llm import Model
+from mge.llm import Model, ModelRequest, ModelResponse
 
 EXAMPLE_PLAN = Path(__file__).resolve().parents[2] / "examples" / "inventory" / "plan.yaml"
 
@@ -39,3 +39,48 @@ def replay_model(plan: Path) -> Model:
     from mge.llm import make_model
 
     return make_model("replay", reference=PlanReference(plan.parent / "reference", AtomizeConfig()))
+
+
+class InstrumentedModel:
+    """Wraps a model: counts calls in flight, notes the order atoms are asked for,
+    and can refuse one atom for good."""
+
+    def __init__(self, inner: Model, *, broken: str | None = None) -> None:
+        self.inner = inner
+        self.broken = broken
+        self.in_flight = 0
+        self.peak = 0
+        self.atoms: list[str] = []
+
+    @property
+    def name(self) -> str:
+        return self.inner.name
+
+    @property
+    def simulated(self) -> bool:
+        return self.inner.simulated
+
+    async def complete(self, request: ModelRequest) -> ModelResponse:
+        if request.purpose is not None and request.purpose.kind == "atom":
+            self.atoms.append(request.purpose.target)
+        self.in_flight += 1
+        self.peak = max(self.peak, self.in_flight)
+        try:
+            await asyncio.sleep(0.002)
+            response = await self.inner.complete(request)
+        finally:
+            self.in_flight -= 1
+        if request.purpose is not None and request.purpose.target == self.broken:
+            return ModelResponse(
+                text="I cannot write this.",
+                input_tokens=10,
+                output_tokens=5,
+                cached_tokens=0,
+                model=self.name,
+                latency_seconds=0.0,
+                cost_usd=0.0,
+            )
+        return response
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from tests.execute.conftest import replay_model, run_plan
+from tests.execute.conftest import InstrumentedModel, replay_model, run_plan
 
 from mge.db import make_engine, migrate
 from mge.db.models import (
@@ -26,7 +26,6 @@ from mge.db.models import (
 )
 from mge.errors import ConfigError, PlanError
 from mge.execute import build_settings, create_run, execute_run, run_report
-from mge.llm import Model, ModelRequest, ModelResponse
 
 REFERENCE = Path(__file__).resolve().parents[2] / "examples" / "inventory" / "reference"
 
@@ -123,51 +122,10 @@ def test_waves_and_eager_give_the_same_output(
     engine.dispose()
 
 
-class _Instrumented:
-    """Wraps a model: counts calls in flight, and can refuse one atom for good."""
-
-    def __init__(self, inner: Model, *, broken: str | None = None) -> None:
-        self.inner = inner
-        self.broken = broken
-        self.in_flight = 0
-        self.peak = 0
-
-    @property
-    def name(self) -> str:
-        return self.inner.name
-
-    @property
-    def simulated(self) -> bool:
-        return self.inner.simulated
-
-    async def complete(self, request: ModelRequest) -> ModelResponse:
-        self.in_flight += 1
-        self.peak = max(self.peak, self.in_flight)
-        try:
-            await asyncio.sleep(0.002)
-            response = await self.inner.complete(request)
-        finally:
-            self.in_flight -= 1
-        if request.purpose is not None and request.purpose.target == self.broken:
-            return ModelResponse(
-                text="I cannot write this.",
-                input_tokens=10,
-                output_tokens=5,
-                cached_tokens=0,
-                model=self.name,
-                latency_seconds=0.0,
-                cost_usd=0.0,
-            )
-        return response
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
-
-
 def test_concurrency_bound_is_never_exceeded(
     sqlite_url: str, example_plan: Path, tmp_path: Path
 ) -> None:
-    model = _Instrumented(replay_model(example_plan))
+    model = InstrumentedModel(replay_model(example_plan))
     run_plan(
         sqlite_url, example_plan, tmp_path / "out", model=model, concurrency=3, levels="atomic"
     )
@@ -178,7 +136,7 @@ def test_a_permanent_failure_blocks_exactly_its_dependents(
     sqlite_url: str, example_plan: Path, tmp_path: Path
 ) -> None:
     broken = "inventory/money.py::to_money#0"
-    model = _Instrumented(replay_model(example_plan), broken=broken)
+    model = InstrumentedModel(replay_model(example_plan), broken=broken)
     run_plan(sqlite_url, example_plan, tmp_path / "out", model=model, levels="atomic")
     engine = make_engine(sqlite_url)
     with Session(engine) as session:

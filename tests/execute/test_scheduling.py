@@ -9,12 +9,11 @@ from pathlib import Path
 import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from tests.execute.conftest import replay_model, run_plan
+from tests.execute.conftest import InstrumentedModel, replay_model, run_plan
 
 from mge.db import make_engine
 from mge.db.models import AtomicUnit, AtomRetryHistory, GenerationRun, ValidationResult
 from mge.execute._engine import Runner
-from mge.llm import Model, ModelRequest, ModelResponse
 
 # A namespace package (the plan lists no `__init__.py`): imports must still
 # resolve to the plan's files. `pkg/flat.py` comes first in the plan and has no
@@ -54,30 +53,6 @@ def _plan(root: Path) -> Path:
     return path
 
 
-class _Recording:
-    """Wraps a model and notes the order in which atoms are asked for."""
-
-    def __init__(self, inner: Model) -> None:
-        self.inner = inner
-        self.atoms: list[str] = []
-
-    @property
-    def name(self) -> str:
-        return self.inner.name
-
-    @property
-    def simulated(self) -> bool:
-        return self.inner.simulated
-
-    async def complete(self, request: ModelRequest) -> ModelResponse:
-        if request.purpose is not None and request.purpose.kind == "atom":
-            self.atoms.append(request.purpose.target)
-        return await self.inner.complete(request)
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
-
-
 def test_imports_between_plan_files_are_dependencies_without_an_init(
     sqlite_url: str, tmp_path: Path
 ) -> None:
@@ -105,7 +80,7 @@ def test_imports_between_plan_files_are_dependencies_without_an_init(
 
 def test_eager_starts_the_longest_chain_first(sqlite_url: str, tmp_path: Path) -> None:
     plan = _plan(tmp_path)
-    model = _Recording(replay_model(plan))
+    model = InstrumentedModel(replay_model(plan))
     run_plan(
         sqlite_url,
         plan,

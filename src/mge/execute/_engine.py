@@ -691,7 +691,7 @@ class Runner:
         import tempfile
 
         spec = self._spec_for(key)
-        if ">>>" in candidate and self.states[key].whole_definition:
+        if self._needs_workspace(key, candidate):
             assembly = self._assembly_for(key, candidate, compact=False)
             with tempfile.TemporaryDirectory(prefix="mge-workspace-") as scratch:
                 root = Path(scratch)
@@ -705,9 +705,13 @@ class Runner:
             self._view(key),
         )
 
+    def _needs_workspace(self, key: str, candidate: str) -> bool:
+        """Doctests of a whole definition run against the project laid out on disk."""
+        return ">>>" in candidate and self.states[key].whole_definition
+
     async def _judged(self, key: str, candidate: str) -> AtomVerdict:
         """`_validate`, by a validation worker when there is one (see `_judge_pool`)."""
-        if self._judges is None or (">>>" in candidate and self.states[key].whole_definition):
+        if self._judges is None or self._needs_workspace(key, candidate):
             return self._validate(key, candidate)
         return await self._judges.judge(candidate, self._spec_for(key), self._view(key))
 

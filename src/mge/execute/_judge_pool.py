@@ -51,6 +51,7 @@ class _Worker(asyncio.SubprocessProtocol):
         self.transport: asyncio.SubprocessTransport | None = None
         self.ready = False
         self.gone = False
+        self.exited = asyncio.Event()
         self.waiting: dict[int, asyncio.Future[AtomVerdict]] = {}
         self._buffer = bytearray()
         self._on_gone = on_gone
@@ -92,6 +93,7 @@ class _Worker(asyncio.SubprocessProtocol):
 
     def process_exited(self) -> None:
         self._stop()
+        self.exited.set()
 
     def pipe_connection_lost(self, fd: int, exc: Exception | None) -> None:
         if fd == 1:
@@ -115,8 +117,8 @@ class JudgePool:
     def __init__(self, layouts: Mapping[str, tuple[FileAtom, ...]], *, depth: int = 64) -> None:
         self._layouts = dict(layouts)
         self._depth = depth
-        self._workers: list[_Worker] = []
-        self._transports: list[asyncio.SubprocessTransport] = []
+        self._workers: list[_Worker] = []  # the live ones
+        self._processes: list[tuple[asyncio.SubprocessTransport, _Worker]] = []
         self._next_request = 0
         self.workers = 0
         self.remote = 0
@@ -148,7 +150,7 @@ class JudgePool:
             )
             worker.send(("layouts", pool._layouts))
             pool._workers.append(worker)
-            pool._transports.append(transport)
+            pool._processes.append((transport, worker))
         pool.workers = workers
         return pool
 
@@ -162,7 +164,7 @@ class JudgePool:
 
     def kill_workers(self) -> None:
         """Kill every worker process at once (what a crash of one looks like)."""
-        for transport in self._transports:
+        for transport, _ in self._processes:
             with contextlib.suppress(ProcessLookupError):
                 transport.kill()
 
@@ -196,20 +198,15 @@ class JudgePool:
         for worker in list(self._workers):
             with contextlib.suppress(_Unavailable):
                 worker.send(("stop",))
-        for transport in self._transports:
-            with contextlib.suppress(asyncio.TimeoutError, ProcessLookupError):
-                await asyncio.wait_for(_exited(transport), timeout=5)
-            if transport.get_returncode() is None:
+        for transport, worker in self._processes:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(worker.exited.wait(), timeout=5)
+            if not worker.exited.is_set():
                 with contextlib.suppress(ProcessLookupError):
                     transport.kill()
             transport.close()
         self._workers.clear()
-        self._transports.clear()
-
-
-async def _exited(transport: asyncio.SubprocessTransport) -> None:
-    while transport.get_returncode() is None:
-        await asyncio.sleep(0.01)
+        self._processes.clear()
 
 
 def _read(stream: IO[bytes], size: int) -> bytes | None:
