@@ -72,6 +72,18 @@ def test_definitions_away_from_the_atom_become_bindings_in_place() -> None:
     assert set(assembled.spans) == {"h", "C", "C.b", "g", "s"}
 
 
+def test_neighbouring_stand_ins_share_one_binding() -> None:
+    # f (with its block) and C (with its methods) stand next to each other: one
+    # statement binds both, so a file of many definitions costs one line to check.
+    assembled = assemble(ATOMS, _code, around="g")
+    assert assembled.text == (
+        "import os\nf = C = None\ndef g():\n    global LIMIT\n    LIMIT = 1\nLIMIT = 2\n"
+    )
+    first, last = assembled.spans["g"]
+    assert assembled.text.splitlines()[first - 1 : last] == CODE["g"].splitlines()
+    assert assembled.spans["s"] == (last + 1, last + 1)
+
+
 def test_a_block_piece_keeps_its_whole_function() -> None:
     assembled = assemble(ATOMS, _code, around="f1")
     assert "def f(x):\n    y = x + 1\n    return y\n" in assembled.text

@@ -124,12 +124,12 @@ def _inside(qualname: str, owner: str) -> bool:
 
 def _collapsed(
     atoms: Sequence[PlannedAtom], code_of: Callable[[PlannedAtom], str | None], around: str
-) -> dict[int, str | None]:
+) -> dict[int, bool]:
     """For `assemble(..., around=KEY)`: the atoms that start a definition not holding
-    KEY, mapped to the binding that stands for the whole definition, and the rest of
-    that definition's atoms mapped to None (left out). A definition whose code has a
-    `global` statement is kept: it can bind module names from inside."""
-    result: dict[int, str | None] = {}
+    KEY, mapped to True (a binding of its name stands for the whole definition), and
+    the rest of that definition's atoms mapped to False (left out). A definition whose
+    code has a `global` statement is kept: it can bind module names from inside."""
+    result: dict[int, bool] = {}
     seen: set[str] = set()
     index = 0
     while index < len(atoms):
@@ -148,8 +148,8 @@ def _collapsed(
             index += 1  # descend: the definitions nested in it are judged one by one
             continue
         if not any("global" in (code_of(member) or "") for member in members):
-            result[index] = f"{atom.indent}{atom.name} = None\n"
-            result.update((i, None) for i in range(index + 1, end))
+            result[index] = True
+            result.update((i, False) for i in range(index + 1, end))
             seen.update(member.qualname for member in members)
         index = end
     return result
@@ -169,9 +169,10 @@ def assemble(
 
     With `around=KEY` the text is the view atomic validation needs of atom KEY: every
     definition (function, class, method) that does not hold KEY is reduced to a
-    `name = None` binding in its place. Its contents bind nothing KEY can see, so the
-    verdict is the same as on the whole file, while parsing and checking cost what
-    the atom's own definition costs instead of growing with the file.
+    `name = None` binding in its place (neighbouring ones share one statement). Its
+    contents bind nothing KEY can see, so the verdict is the same as on the whole
+    file, while parsing and checking cost what the atom's own definition costs
+    instead of growing with the file.
     """
     parts: list[str] = []
     spans: dict[str, tuple[int, int]] = {}
@@ -179,15 +180,30 @@ def assemble(
     skipped_heads: set[str] = set()
     seen_heads: set[str] = set()
     collapsed = _collapsed(atoms, code_of, around) if around is not None else {}
+    # Consecutive stand-ins become one chained binding (`a = b = c = None`): the
+    # same names bound at the same point, at a fraction of the statements to parse,
+    # compile and check.
+    chained: list[str] = []
+    chained_indent = ""
+
+    def close_chain() -> None:
+        nonlocal line
+        if chained:
+            parts.append(f"{chained_indent}{' = '.join(chained)} = None\n")
+            line += 1
+            chained.clear()
+
     for position, atom in enumerate(atoms):
         first_piece = atom.qualname not in seen_heads
         seen_heads.add(atom.qualname)
         if position in collapsed:
-            binding = collapsed[position]
-            if binding is not None:
-                parts.append(binding)
-                line += 1
+            if collapsed[position]:
+                if chained and chained_indent != atom.indent:
+                    close_chain()
+                chained.append(atom.name)
+                chained_indent = atom.indent
             continue
+        close_chain()
         code = code_of(atom)
         if atom.kind == "block" and atom.qualname in skipped_heads:
             continue
@@ -203,4 +219,5 @@ def assemble(
             spans[atom.atom_id] = (line, line + count - 1)
         parts.append(text)
         line += text.count("\n")
+    close_chain()
     return Assembled(text="".join(parts), spans=spans)

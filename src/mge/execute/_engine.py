@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from mge.atomize import AtomizeConfig, FileResult, atomize_source
-from mge.db.base import Base
+from mge.db.base import Base, new_id
 from mge.db.models import (
     AtomDependency,
     AtomicUnit,
@@ -50,6 +50,7 @@ from mge.db.models import (
     ValidationResult,
     WaveStatus,
 )
+from mge.db.wal import background_checkpoints
 from mge.errors import BudgetExhausted, MgeError, ModelError, ProviderUnavailable, ValidationFailed
 from mge.execute._assembly import PlannedAtom, assemble, indentation
 from mge.execute._hierarchy import Hierarchy
@@ -394,13 +395,12 @@ class Runner:
     def _blueprint(self, skeletons: dict[str, str]) -> list[FileResult]:
         results: list[FileResult] = []
         for file in self.task_of_file:
-            source: bytes
-            reference_file = (self.reference_dir / file) if self.reference_dir else None
-            if reference_file is not None and reference_file.is_file():
-                source = reference_file.read_bytes()
-            else:
-                source = skeletons[file].encode("utf-8")
-            results.append(atomize_source(source, file, config=self.config))
+            reference = self.reference.atomized(file) if self.reference else None
+            results.append(
+                reference
+                if reference is not None
+                else atomize_source(skeletons[file].encode("utf-8"), file, config=self.config)
+            )
         return results
 
     def _atom_stage(self, skeletons: dict[str, str]) -> None:
@@ -796,7 +796,7 @@ class Runner:
         now = utcnow()
         self._pending_attempts.append(
             {
-                "id": uuid.uuid4(),
+                "id": new_id(),
                 "created_at": now,
                 "updated_at": now,
                 "atom_id": row.id,
@@ -830,7 +830,7 @@ class Runner:
         for result in verdict.results if verdict else ():
             self._pending_results.append(
                 {
-                    "id": uuid.uuid4(),
+                    "id": new_id(),
                     "created_at": now,
                     "updated_at": now,
                     "masterplan_id": self.masterplan.id,
@@ -1304,7 +1304,7 @@ class Runner:
             )
             generating = True
             await self._start_judges()
-            with _collector_frozen():
+            with _collector_frozen(), background_checkpoints(self.engine):
                 if self.settings.schedule == "waves":
                     await self._waves()
                 else:

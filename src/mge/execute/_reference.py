@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
-from mge.atomize import Atom, AtomizeConfig, atomize_source, skeleton
+from mge.atomize import Atom, AtomizeConfig, FileResult, atomize_source, skeleton
 
 
 class PlanReference:
@@ -29,12 +29,17 @@ class PlanReference:
         return None if source is None else skeleton(source, file)
 
     @cache  # noqa: B019  (one instance per run; the cache lives as long as the run)
+    def atomized(self, file: str) -> FileResult | None:
+        """The reference file's atomization. The engine plans its atoms from the same
+        result the replay model answers from, so a file is atomized once a run."""
+        source = self._source(file)
+        return None if source is None else atomize_source(source, file, config=self.config)
+
+    @cache  # noqa: B019
     def atoms_of(self, file: str) -> dict[str, Atom]:
         """The file's reference atoms by id (a file can hold hundreds)."""
-        source = self._source(file)
-        if source is None:
-            return {}
-        return {atom.id: atom for atom in atomize_source(source, file, config=self.config).atoms}
+        result = self.atomized(file)
+        return {} if result is None else {atom.id: atom for atom in result.atoms}
 
     def atom(self, atom_id: str) -> str | None:
         found = self.atoms_of(atom_id.split("::", 1)[0]).get(atom_id)
