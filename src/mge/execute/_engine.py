@@ -33,6 +33,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from mge.atomize import AtomizeConfig, FileResult, atomize_source
 from mge.db.base import Base, new_id
+from mge.db.bulk import BulkWrite
 from mge.db.models import (
     AtomDependency,
     AtomicUnit,
@@ -86,11 +87,21 @@ GROUP_COMMIT_SECONDS = 0.01
 
 #: The atom row's columns an attempt changes, written by the group commit.
 _GENERATION_COLUMNS = ("status", "attempts", "code", "generated_at", "completed_at", "last_error")
-_ROW_UPDATE = (
-    update(cast(Table, AtomicUnit.__table__))
-    .where(cast(Table, AtomicUnit.__table__).c.id == bindparam("row_id"))
+
+
+def _table(model: type[Base]) -> Table:
+    """The model's table, for the group commit's bulk writes: rows given as dicts
+    with every value set need none of the ORM's per-object bookkeeping."""
+    return cast(Table, model.__table__)
+
+
+_ROW_UPDATE = BulkWrite(
+    update(_table(AtomicUnit))
+    .where(_table(AtomicUnit).c.id == bindparam("row_id"))
     .values({name: bindparam(name) for name in (*_GENERATION_COLUMNS, "updated_at")})
 )
+_ATTEMPT_INSERT = BulkWrite(insert(_table(AtomRetryHistory)))
+_RESULT_INSERT = BulkWrite(insert(_table(ValidationResult)))
 
 
 def utcnow() -> datetime:
@@ -104,12 +115,6 @@ class RunStopped(Exception):
         super().__init__(reason)
         self.status = status
         self.reason = reason
-
-
-def _table(model: type[Base]) -> Table:
-    """The model's table, for Core bulk inserts: rows given as dicts with every
-    value set need none of the ORM's per-object bookkeeping."""
-    return cast(Table, model.__table__)
 
 
 @contextlib.contextmanager
@@ -243,15 +248,15 @@ class Runner:
         attempt that earned it always land together."""
         if self._pending_attempts:
             attempts, self._pending_attempts = self._pending_attempts, []
-            session.execute(insert(_table(AtomRetryHistory)), attempts)
+            _ATTEMPT_INSERT.execute(session.connection(), attempts)
         if self._pending_results:
             results, self._pending_results = self._pending_results, []
-            session.execute(insert(_table(ValidationResult)), results)
+            _RESULT_INSERT.execute(session.connection(), results)
         if self._pending_rows:
             rows, self._pending_rows = self._pending_rows, {}
             now = utcnow()
-            session.execute(
-                _ROW_UPDATE,
+            _ROW_UPDATE.execute(
+                session.connection(),
                 [
                     {"row_id": row.id, "updated_at": now}
                     | {name: getattr(row, name) for name in _GENERATION_COLUMNS}
