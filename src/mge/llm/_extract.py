@@ -89,22 +89,26 @@ def _parses(code: str) -> bool:
     return True
 
 
+def _droppable(line: str) -> bool:
+    """A blank or sentence-like line, which trimming may drop from an end."""
+    stripped = line.strip()
+    return not stripped or _PROSE_LINE.match(stripped) is not None
+
+
 def _trim_prose(text: str) -> str:
     """Drop up to three sentence-like lines at either end when that makes Python parse."""
+    lines = text.splitlines(keepends=True)
+    if not lines or not (_droppable(lines[0]) or _droppable(lines[-1])):
+        # Nothing at either end could go, so the text is the only candidate: the
+        # answer stands as it is, parsed or not (validation says which).
+        return text
     if _parses(text):
         return text
-    lines = text.splitlines(keepends=True)
     head = 0
-    while head < min(_MAX_PROSE_LINES, len(lines)) and (
-        not lines[head].strip() or _PROSE_LINE.match(lines[head].strip())
-    ):
+    while head < min(_MAX_PROSE_LINES, len(lines)) and _droppable(lines[head]):
         head += 1
     tail = len(lines)
-    while (
-        tail > head
-        and len(lines) - tail < _MAX_PROSE_LINES
-        and (not lines[tail - 1].strip() or _PROSE_LINE.match(lines[tail - 1].strip()))
-    ):
+    while tail > head and len(lines) - tail < _MAX_PROSE_LINES and _droppable(lines[tail - 1]):
         tail -= 1
     for start in range(head, -1, -1):
         for end in range(tail, len(lines) + 1):
