@@ -118,39 +118,47 @@ class Assembled:
 _DEFINITION_KINDS = frozenset({"function", "method", "class_header"})
 
 
-def _inside(qualname: str, owner: str) -> bool:
-    return qualname == owner or qualname.startswith(owner + ".")
-
-
 def _collapsed(
     atoms: Sequence[PlannedAtom], code_of: Callable[[PlannedAtom], str | None], around: str
 ) -> dict[int, bool]:
     """For `assemble(..., around=KEY)`: the atoms that start a definition not holding
     KEY, mapped to True (a binding of its name stands for the whole definition), and
     the rest of that definition's atoms mapped to False (left out). A definition whose
-    code has a `global` statement is kept: it can bind module names from inside."""
+    code has a `global` statement is kept: it can bind module names from inside.
+    (Plain loops: this runs for every attempt over every atom of the file.)"""
     result: dict[int, bool] = {}
     seen: set[str] = set()
-    index = 0
-    while index < len(atoms):
+    index, count = 0, len(atoms)
+    while index < count:
         atom = atoms[index]
-        head = atom.kind in _DEFINITION_KINDS and atom.qualname not in seen
-        seen.add(atom.qualname)
-        if not head:
+        qualname = atom.qualname
+        if atom.kind not in _DEFINITION_KINDS or qualname in seen:
+            seen.add(qualname)
             index += 1
             continue
+        seen.add(qualname)
+        nested = qualname + "."
+        holds_key = atom.atom_id == around
         end = index + 1
-        while end < len(atoms) and _inside(atoms[end].qualname, atom.qualname):
+        while end < count and (
+            atoms[end].qualname == qualname or atoms[end].qualname.startswith(nested)
+        ):
+            holds_key = holds_key or atoms[end].atom_id == around
             end += 1
-        members = atoms[index:end]
-        holds_key = any(member.atom_id == around for member in members)
         if holds_key:
             index += 1  # descend: the definitions nested in it are judged one by one
             continue
-        if not any("global" in (code_of(member) or "") for member in members):
+        declares_global = False
+        for member in atoms[index:end]:
+            code = code_of(member)
+            if code is not None and "global" in code:
+                declares_global = True
+                break
+        if not declares_global:
             result[index] = True
-            result.update((i, False) for i in range(index + 1, end))
-            seen.update(member.qualname for member in members)
+            for inner in range(index + 1, end):
+                result[inner] = False
+                seen.add(atoms[inner].qualname)
         index = end
     return result
 

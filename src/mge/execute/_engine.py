@@ -221,6 +221,7 @@ class Runner:
         self.in_flight = 0
         self.max_in_flight = 0
         self._skeletons: dict[str, str] = {}
+        self._prefixes: dict[tuple[str, str], str] = {}
         self._layouts: dict[str, tuple[FileAtom, ...]] = {}
         self._depth_of: dict[str, int] | None = None
         self._judges: JudgePool | None = None
@@ -335,6 +336,15 @@ class Runner:
     # -- stage 1: skeletons ----------------------------------------------------
 
     def _prefix(self, file: str, skeleton: str) -> str:
+        """The shared prefix of a file's atom prompts, rendered once per file: the
+        same string object every time, so its hash (prompt-cache bookkeeping, token
+        counts) is computed once too."""
+        key = (file, skeleton)
+        if key not in self._prefixes:
+            self._prefixes[key] = self._render_prefix(file, skeleton)
+        return self._prefixes[key]
+
+    def _render_prefix(self, file: str, skeleton: str) -> str:
         task = self.tasks[self.task_of_file[file]]
         return render(
             "prefix",
@@ -349,6 +359,7 @@ class Runner:
             skeleton=skeleton.rstrip(),
         )
 
+    @functools.cached_property
     def _system(self) -> str:
         return render("system", language=self._language())
 
@@ -366,7 +377,7 @@ class Runner:
             self._check_can_call()
             request = ModelRequest.single(
                 prompt + (f"\n\nThe previous answer was rejected: {problem}" if problem else ""),
-                system=self._system(),
+                system=self._system,
                 purpose=Purpose("skeleton", file, attempt, self._language()),
                 temperature=self.settings.temperature_for(attempt),
             )
@@ -912,7 +923,7 @@ class Runner:
             prefix = self._prefix(state.planned.file, self._skeletons.get(state.planned.file, ""))
             request = ModelRequest.single(
                 prompt,
-                system=self._system(),
+                system=self._system,
                 cacheable_prefix=prefix,
                 purpose=Purpose("atom", key, attempt, state.language),
                 temperature=temperature,
