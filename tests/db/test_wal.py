@@ -12,7 +12,7 @@ from sqlalchemy import Connection
 
 from mge.db import make_engine
 from mge.db.base import new_id
-from mge.db.wal import background_checkpoints
+from mge.db.wal import RUN_AUTOCHECKPOINT_PAGES, background_checkpoints
 
 
 def _wal_frames(path: Path) -> int:
@@ -81,3 +81,26 @@ def test_new_ids_are_version_7_and_ordered_by_creation() -> None:
     assert {key.version for key in ids} == {7}
     assert ids == sorted(ids)
     assert len(set(ids)) == len(ids)
+
+
+def test_connections_leave_checkpoints_to_the_thread_while_it_runs(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'w.db'}")
+
+    def automatic() -> int:
+        with engine.connect() as connection:
+            return int(connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar_one())
+
+    try:
+        default = automatic()
+        assert default > 0
+        with background_checkpoints(engine):
+            assert automatic() == RUN_AUTOCHECKPOINT_PAGES > default
+            assert automatic() == RUN_AUTOCHECKPOINT_PAGES
+        # Given back as each connection returned to the pool, and not taken again.
+        assert automatic() == default
+        with engine.connect() as held, background_checkpoints(engine):
+            # Checked out before the thread started: keeps its own setting.
+            assert held.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar_one() == default
+        assert automatic() == default
+    finally:
+        engine.dispose()
