@@ -10,7 +10,7 @@ from sqlalchemy import Engine, Table, bindparam, event, insert, select, update
 from sqlalchemy.orm import Session
 
 from mge.db import make_engine, migrate
-from mge.db.base import new_id
+from mge.db.base import sequential_id
 from mge.db.bulk import BulkWrite
 from mge.db.models import GenerationRun, MasterPlan, RunStatus, TestType, ValidationLevel
 from mge.db.models import ValidationResult as Result
@@ -28,7 +28,7 @@ def _rows(plan: uuid.UUID, run: uuid.UUID, count: int) -> list[dict[str, Any]]:
             when = when + timedelta(seconds=1)
         rows.append(
             {
-                "id": new_id(),
+                "id": sequential_id(),
                 "created_at": when,
                 "updated_at": when,
                 "masterplan_id": plan,

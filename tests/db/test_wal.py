@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import Connection
 
 from mge.db import make_engine
-from mge.db.base import new_id
+from mge.db.base import sequential_id
 from mge.db.wal import RUN_AUTOCHECKPOINT_PAGES, background_checkpoints
 
 
@@ -76,8 +76,8 @@ def test_no_thread_where_there_is_no_log(tmp_path: Path, postgres_url: str) -> N
             engine.dispose()
 
 
-def test_new_ids_are_version_7_and_ordered_by_creation() -> None:
-    ids = [new_id() for _ in range(1000)]
+def test_sequential_ids_are_version_7_and_ordered_by_creation() -> None:
+    ids = [sequential_id() for _ in range(1000)]
     assert {key.version for key in ids} == {7}
     assert ids == sorted(ids)
     assert len(set(ids)) == len(ids)

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from mge.atomize import AtomizeConfig, FileResult, atomize_source
-from mge.db.base import Base, new_id
+from mge.db.base import Base, sequential_id
 from mge.db.bulk import BulkWrite
 from mge.db.models import (
     AtomDependency,
@@ -812,7 +812,7 @@ class Runner:
         now = utcnow()
         self._pending_attempts.append(
             {
-                "id": new_id(),
+                "id": sequential_id(),
                 "created_at": now,
                 "updated_at": now,
                 "atom_id": row.id,
@@ -846,7 +846,7 @@ class Runner:
         for result in verdict.results if verdict else ():
             self._pending_results.append(
                 {
-                    "id": new_id(),
+                    "id": sequential_id(),
                     "created_at": now,
                     "updated_at": now,
                     "masterplan_id": self.masterplan.id,

@@ -12,14 +12,14 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from mge.db.base import Base, Timestamps, UUIDPrimaryKey
+from mge.db.base import Base, SequentialPrimaryKey, Timestamps
 
 if TYPE_CHECKING:
     from mge.db.models.atomic_unit import AtomicUnit
     from mge.db.models.run import GenerationRun
 
 
-class AtomRetryHistory(UUIDPrimaryKey, Timestamps, Base):
+class AtomRetryHistory(SequentialPrimaryKey, Timestamps, Base):
     __tablename__ = "atom_retry_history"
     __table_args__ = (UniqueConstraint("atom_id", "attempt_number"),)
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from mge.db.base import Base, Timestamps, UUIDPrimaryKey, str_enum
+from mge.db.base import Base, SequentialPrimaryKey, Timestamps, str_enum
 
 if TYPE_CHECKING:
     from mge.db.models.atomic_unit import AtomicUnit
@@ -39,7 +39,7 @@ class TestType(enum.StrEnum):
     ACCEPTANCE = "acceptance"
 
 
-class ValidationResult(UUIDPrimaryKey, Timestamps, Base):
+class ValidationResult(SequentialPrimaryKey, Timestamps, Base):
     __tablename__ = "validation_results"
     __table_args__ = (
         Index("ix_validation_results_atom_level", "atom_id", "level"),
