@@ -26,6 +26,7 @@ database writes of one attempt) on SQLite as `mge.db.make_engine` sets it up
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import tempfile
 import time
@@ -40,6 +41,7 @@ DOCS = Path(__file__).resolve().parents[2] / "docs" / "BENCHMARKS.md"
 SECTION = "## Scheduler"
 LATENCY_MS = 50.0
 CONCURRENCY = 100
+CORES = os.cpu_count() or 1
 
 
 @dataclass
@@ -108,8 +110,8 @@ def _ratio(seconds: float | None, bound: float) -> str:
 def shape_table(results: list[ShapeResult]) -> str:
     lines = [
         "| graph | atoms | critical path (atoms) | bound | eager | waves | Dask futures "
-        "| eager CPU s (engine + workers) | eager / Dask |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| eager CPU s (engine + workers) | cores busy | eager / Dask |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         eager = r.eager.generate_seconds if r.eager else None
@@ -119,11 +121,16 @@ def shape_table(results: list[ShapeResult]) -> str:
             if r.eager
             else "n/a"
         )
+        busy = (
+            f"{(r.eager.generate_cpu_seconds + r.eager.worker_cpu_seconds) / eager:.2f} of {CORES}"
+            if r.eager and eager
+            else "n/a"
+        )
         versus = f"{eager / r.dask_seconds:.2f}" if eager and r.dask_seconds else "n/a"
         lines.append(
             f"| {r.shape} | {r.work.atoms} | {r.work.critical_path_atoms()} | {r.bound:.2f} s "
             f"| {_ratio(eager, r.bound)} | {_ratio(waves, r.bound)} "
-            f"| {_ratio(r.dask_seconds, r.bound)} | {cpu} | {versus} |"
+            f"| {_ratio(r.dask_seconds, r.bound)} | {cpu} | {busy} | {versus} |"
         )
     return "\n".join(lines)
 
@@ -184,12 +191,14 @@ sets it up (WAL, synchronous=NORMAL). Overhead = the wide project at latency 0:
 generate-stage wall and CPU time per atom (model call, prompt, L1 validation,
 database writes); L1 time = the stored `validation_results` durations, wherever
 they ran. The engine runs with its default `validation_workers` (one worker
-process on this 2-core machine, for runs of 1,000 atoms or more; until it has
-started, about a second, the engine judges attempts itself). *eager CPU s* is the
-CPU time of the engine's process in the eager run's generate stage, plus that of
-its validation workers: when the first is close to the makespan, the run is
-bound by the engine's own work on one core (prompt, replay, database), not by
-waiting. Produced by:"""
+process on this 2-core machine, for runs of 1,000 atoms or more, started while
+the atoms are being stored so that it is ready when generation begins). *eager
+CPU s* is the CPU time of the engine's process in the eager run's generate
+stage, plus the time its validation workers spent judging (as they report it;
+their start-up is left out). *cores busy* is that sum over the makespan: when it
+is close to the machine's core count, the run is bound by the work per atom
+(prompt, replay, L1, database), not by waiting, and a faster schedule cannot
+shorten it. Produced by:"""
 
 
 SWEEP_SECTION = "## Scheduler at other latencies"

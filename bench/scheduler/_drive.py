@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import resource
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,16 +43,12 @@ class EngineRun:
     generate_cpu_seconds: float
     max_in_flight: int
     validation_seconds: float
-    # CPU time of the validation workers (`mge.execute._judge_pool`), which the
-    # engine process's own CPU time does not include, and how many attempts they
-    # judged of all.
+    # CPU time the validation workers (`mge.execute._judge_pool`) spent judging,
+    # from taking the layouts to being stopped, as they report it (their start-up
+    # is left out); the engine process's own CPU time does not include it. And how
+    # many attempts they judged of all.
     worker_cpu_seconds: float = 0.0
     judged_by_workers: int = 0
-
-
-def _children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
 
 
 def run_engine(
@@ -82,11 +77,9 @@ def run_engine(
         )
         run_id = create_run(engine, plan, settings)
         clock = StageClock()
-        children = _children_cpu()
         began, began_cpu = time.perf_counter(), time.process_time()
         status = asyncio.run(execute_run(engine, run_id, progress=clock))
         ended, ended_cpu = time.perf_counter(), time.process_time()
-        worker_cpu = _children_cpu() - children
         report = run_report(engine, run_id)
         with engine.connect() as connection:
             validation = connection.scalar(
@@ -102,6 +95,7 @@ def run_engine(
         engine.dispose()
     generate = clock.marks.get("validate", ended) - clock.marks.get("generate", began)
     atoms = report.get("atoms", {})
+    workers = (stored or {}).get("validation_workers") or {}
     return EngineRun(
         status=status.value,
         atoms=int(atoms.get("total", 0)),
@@ -113,6 +107,6 @@ def run_engine(
         - clock.cpu.get("generate", began_cpu),
         max_in_flight=int(report.get("max_in_flight", 0) or 0),
         validation_seconds=float(validation or 0.0),
-        worker_cpu_seconds=worker_cpu,
-        judged_by_workers=int(((stored or {}).get("validation_workers") or {}).get("remote", 0)),
+        worker_cpu_seconds=float(workers.get("cpu_seconds", 0.0)),
+        judged_by_workers=int(workers.get("remote", 0)),
     )

@@ -150,3 +150,23 @@ def test_after_a_worker_dies_the_engine_judges_by_itself() -> None:
         assert pool.local >= 1
 
     _with_pool(body)
+
+
+def test_workers_started_before_the_layouts_are_ready_once_given_them() -> None:
+    async def run() -> None:
+        pool = await JudgePool.start(1)
+        try:
+            # Without layouts a worker cannot judge, so it never reports ready...
+            assert not await pool.wait_ready(timeout=0.3)
+            # ...and the layouts given later make it take the work.
+            pool.load(LAYOUT)
+            assert await pool.wait_ready(), "the worker did not take the layouts"
+            verdict = await pool.judge(CANDIDATES["undefined"], _spec(SQUARE), SEEN)
+            assert verdict.error_classes == ["name"]
+            assert (pool.remote, pool.local) == (1, 0)
+        finally:
+            await pool.aclose()
+        # On the way out the worker reported the CPU time it spent judging.
+        assert pool.judging_cpu_seconds > 0
+
+    asyncio.run(run())

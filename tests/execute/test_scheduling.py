@@ -147,4 +147,4 @@ def test_validation_workers_change_no_verdict_and_no_output(
     assert "validation_workers" not in stored[alone]
     workers = stored[pooled]["validation_workers"]
     assert isinstance(workers, dict) and workers["workers"] == 1
-    assert workers["remote"] > 0, workers
+    assert workers["remote"] > 0 and workers["cpu_seconds"] > 0, workers

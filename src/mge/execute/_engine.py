@@ -31,7 +31,7 @@ from sqlalchemy import Engine, Table, bindparam, event, func, insert, select, up
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from mge.atomize import AtomizeConfig, FileResult, atomize_source
+from mge.atomize import Atom, AtomizeConfig, FileResult, atomize_source
 from mge.db.base import Base, sequential_id
 from mge.db.bulk import BulkWrite
 from mge.db.models import (
@@ -62,7 +62,7 @@ from mge.execute._prompts import Prerequisite, atom_prompt, render
 from mge.execute._reference import PlanReference
 from mge.execute.progress import NullProgress, ProgressSink
 from mge.execute.settings import AUTO_JUDGE_ATOMS, RunSettings
-from mge.graph import build_graph
+from mge.graph import GraphAnalysis, build_graph
 from mge.llm import Budget, Model, ModelRequest, ModelResponse, Purpose, extract_code, make_model
 from mge.plan import Plan, Task
 from mge.review import priority_of, queue_doubtful
@@ -81,6 +81,12 @@ FINAL_STATUSES = frozenset(
     {AtomStatus.COMPLETED, AtomStatus.FAILED, AtomStatus.BLOCKED, AtomStatus.SKIPPED}
 )
 
+
+#: How long generation waits for validation workers to take the files' layouts.
+JUDGES_READY_SECONDS = 1.0
+
+#: A masterplan's atoms and graph as planned, before they are stored.
+PlannedGraph = tuple[list[Atom], GraphAnalysis]
 
 #: How long a recorded attempt may wait for the group commit that includes it.
 GROUP_COMMIT_SECONDS = 0.01
@@ -419,9 +425,10 @@ class Runner:
             )
         return results
 
-    def _atom_stage(self, skeletons: dict[str, str]) -> None:
+    def _plan_graph(self, skeletons: dict[str, str]) -> PlannedGraph | None:
+        """The atoms and graph of a masterplan that has none stored yet."""
         if self.masterplan.graph_id is not None:
-            return
+            return None
         self.progress.event("stage", name="atoms")
         results = self._blueprint(skeletons)
         # A plan's paths are relative to the project root, which is where imports
@@ -429,7 +436,10 @@ class Runner:
         # `pkg/__init__.py` (a namespace package, or one left for later). Without
         # the root, imports of such modules would resolve to nothing and their
         # atoms would be scheduled before what they call.
-        atoms, analysis = build_graph(results, root=".")
+        return build_graph(results, root=".")
+
+    def _save_graph(self, graph: PlannedGraph) -> None:
+        atoms, analysis = graph
         task_rows = {row.task_key: row for row in self.masterplan.tasks}
         tasks = {atom.id: task_rows[self.task_of_file[atom.file]] for atom in atoms}
         save_graph(
@@ -731,27 +741,50 @@ class Runner:
             return self._validate(key, candidate)
         return await self._judges.judge(candidate, self._spec_for(key), self._view(key))
 
-    async def _start_judges(self) -> None:
+    def _pending_stored(self) -> int:
+        return (
+            self.session.scalar(
+                select(func.count())
+                .select_from(AtomicUnit)
+                .where(
+                    AtomicUnit.masterplan_id == self.masterplan.id,
+                    AtomicUnit.status.not_in(FINAL_STATUSES),
+                )
+            )
+            or 0
+        )
+
+    async def _start_judges(self, pending: int) -> None:
+        """Start the validation workers as soon as the number of atoms to generate
+        is known, before the atoms are stored and loaded: they are ready (and the
+        engine's core free of L1) by the time the first atoms are."""
         workers = self.settings.validation_workers
         if workers is None:
-            pending = sum(s.status not in FINAL_STATUSES for s in self.states.values())
             cores = os.cpu_count() or 1
             workers = min(cores - 1, 4) if pending >= AUTO_JUDGE_ATOMS else 0
         if workers > 0:
-            layouts = {file: self._layout(file) for file in self.files}
-            self._judges = await JudgePool.start(workers, layouts)
+            self._judges = await JudgePool.start(workers)
+
+    async def _load_judges(self) -> None:
+        """Hand the workers the files' layouts and give them a moment to take them:
+        once generation starts the loop has little time to feed a large message into
+        the pipe, and until a worker has it, the engine judges every attempt itself."""
+        if self._judges is not None:
+            self._judges.load({file: self._layout(file) for file in self.files})
+            await self._judges.wait_ready(timeout=JUDGES_READY_SECONDS)
 
     async def _stop_judges(self) -> None:
         if self._judges is not None:
             judges, self._judges = self._judges, None
+            await judges.aclose()
             self._set_report(
                 validation_workers={
                     "workers": judges.workers,
                     "remote": judges.remote,
                     "local": judges.local,
+                    "cpu_seconds": round(judges.judging_cpu_seconds, 3),
                 }
             )
-            await judges.aclose()
 
     def _spec_for(self, key: str) -> AtomSpec:
         state = self.states[key]
@@ -1308,8 +1341,12 @@ class Runner:
         )
         try:
             self._skeletons = await self._skeleton_stage()
-            self._atom_stage(self._skeletons)
+            graph = self._plan_graph(self._skeletons)
+            await self._start_judges(len(graph[0]) if graph else self._pending_stored())
+            if graph is not None:
+                self._save_graph(graph)
             self._load_states()
+            await self._load_judges()
             run.atoms_total = len(self.states)
             self.session.commit()
             self.progress.event(
@@ -1319,7 +1356,6 @@ class Runner:
                 done=sum(s.status in FINAL_STATUSES for s in self.states.values()),
             )
             generating = True
-            await self._start_judges()
             with _collector_frozen(), background_checkpoints(self.engine):
                 if self.settings.schedule == "waves":
                     await self._waves()

@@ -6,13 +6,15 @@ is the largest part and needs nothing but plain data (`_judge.judge`), so it can
 run in another process on another core. A `JudgePool` starts worker processes
 (`python -m mge.execute._judge_pool`) that speak length-prefixed pickles over
 their stdin and stdout: first the layout of every file, then one request per
-attempt, answered by the verdict.
+attempt, answered by the verdict; when told to stop, a worker answers with the
+CPU time it spent since it took the layouts.
 
 The pool never changes a verdict, only where it is computed. An attempt is judged
-in the engine's own process when no worker is ready yet (they take about a second
-to start), when every worker already has `depth` requests waiting (the loop's own
-core is then the one with time to spare), when a worker reports an error (the
-local call raises it as it would have without the pool), and after a worker died.
+in the engine's own process when no worker is ready yet (a worker takes a second
+or two to start, and is ready once it has the layouts), when every worker already
+has `depth` requests waiting (the loop's own core is then the one with time to
+spare), when a worker reports an error (the local call raises it as it would have
+without the pool), and after a worker died.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import pickle
 import signal
 import struct
 import sys
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import IO, Any
@@ -33,6 +36,7 @@ from mge.validate import AtomSpec, AtomVerdict
 
 _HEADER = struct.Struct(">I")
 _READY = "ready"
+_STOPPED = "stopped"
 
 
 def _frame(message: object) -> bytes:
@@ -53,6 +57,9 @@ class _Worker(asyncio.SubprocessProtocol):
         self.gone = False
         self.exited = asyncio.Event()
         self.waiting: dict[int, asyncio.Future[AtomVerdict]] = {}
+        # CPU time the worker spent from taking the layouts to being told to stop,
+        # as it reports on the way out: its start-up is not validation work.
+        self.judging_cpu_seconds = 0.0
         self._buffer = bytearray()
         self._on_gone = on_gone
 
@@ -81,6 +88,9 @@ class _Worker(asyncio.SubprocessProtocol):
     def _answer(self, message: Any) -> None:
         if message == _READY:
             self.ready = True
+            return
+        if message[0] == _STOPPED:
+            self.judging_cpu_seconds = float(message[1])
             return
         request, verdict, error = message
         future = self.waiting.pop(request, None)
@@ -123,14 +133,22 @@ class JudgePool:
         self.workers = 0
         self.remote = 0
         self.local = 0
+        self.judging_cpu_seconds = 0.0
 
     @classmethod
     async def start(
-        cls, workers: int, layouts: Mapping[str, tuple[FileAtom, ...]], *, depth: int = 64
+        cls,
+        workers: int,
+        layouts: Mapping[str, tuple[FileAtom, ...]] | None = None,
+        *,
+        depth: int = 64,
     ) -> JudgePool:
         """Start `workers` processes; they boot in the background, and attempts are
-        judged locally until each reports ready."""
-        pool = cls(layouts, depth=depth)
+        judged locally until each reports ready. A worker is ready once it has the
+        layouts: give them here or later with `load`. Starting before the layouts
+        exist lets the workers' interpreter start and imports (a second or two)
+        overlap the engine's own preparation instead of the first atoms."""
+        pool = cls(layouts or {}, depth=depth)
         loop = asyncio.get_running_loop()
         package_root = str(Path(__file__).resolve().parents[2])
         env = dict(os.environ)
@@ -148,11 +166,19 @@ class JudgePool:
                 stderr=asyncio.subprocess.DEVNULL,
                 env=env,
             )
-            worker.send(("layouts", pool._layouts))
             pool._workers.append(worker)
             pool._processes.append((transport, worker))
         pool.workers = workers
+        if layouts is not None:
+            pool.load(layouts)
         return pool
+
+    def load(self, layouts: Mapping[str, tuple[FileAtom, ...]]) -> None:
+        """Give every live worker the files' layouts, which makes it ready."""
+        self._layouts = dict(layouts)
+        for worker in list(self._workers):
+            with contextlib.suppress(_Unavailable):
+                worker.send(("layouts", self._layouts))
 
     async def wait_ready(self, timeout: float = 30.0) -> bool:
         """Wait until every live worker has started; True if all did in time."""
@@ -205,6 +231,7 @@ class JudgePool:
                 with contextlib.suppress(ProcessLookupError):
                     transport.kill()
             transport.close()
+            self.judging_cpu_seconds += worker.judging_cpu_seconds
         self._workers.clear()
         self._processes.clear()
 
@@ -222,6 +249,7 @@ def _read(stream: IO[bytes], size: int) -> bytes | None:
 def serve(requests: IO[bytes], replies: IO[bytes]) -> None:
     """The worker's loop: layouts, then verdicts until `stop` or end of input."""
     layouts: dict[str, tuple[FileAtom, ...]] = {}
+    ready_at = time.process_time()
     while True:
         header = _read(requests, _HEADER.size)
         if header is None:
@@ -231,9 +259,12 @@ def serve(requests: IO[bytes], replies: IO[bytes]) -> None:
             return
         message = pickle.loads(payload)
         if message[0] == "stop":
+            replies.write(_frame((_STOPPED, time.process_time() - ready_at)))
+            replies.flush()
             return
         if message[0] == "layouts":
             layouts = message[1]
+            ready_at = time.process_time()
             replies.write(_frame(_READY))
             replies.flush()
             continue
