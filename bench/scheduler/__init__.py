@@ -212,7 +212,8 @@ the work is the same: on a loop with time to spare, completions and verdicts
 arrive one per loop turn instead of in batches, which costs CPU but no time. What
 is left above the bound at 400 ms is mostly the start (a hundred calls begin
 together) and the tail (the last calls' lognormal latencies), which no schedule
-that does not know the latencies in advance avoids. Produced by:"""
+that does not know the latencies in advance avoids. Worker CPU is the time the
+validation workers spent judging, as they report it. Produced by:"""
 
 
 def sweep_table(root: Path, latencies: list[float], *, modules: int, per_module: int) -> str:
