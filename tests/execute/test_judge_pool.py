@@ -73,8 +73,9 @@ def _comparable(verdict: AtomVerdict) -> list[tuple[str, bool, str, str | None]]
 
 def _with_pool(body: Callable[[JudgePool], Awaitable[None]]) -> None:
     async def run() -> None:
-        pool = await JudgePool.start(1, LAYOUT)
+        pool = await JudgePool.start(1)
         try:
+            pool.load(LAYOUT)
             assert await pool.wait_ready(), "the worker did not start"
             await body(pool)
         finally:

@@ -124,8 +124,8 @@ class _Worker(asyncio.SubprocessProtocol):
 class JudgePool:
     """Worker processes giving atomic verdicts; see the module docstring."""
 
-    def __init__(self, layouts: Mapping[str, tuple[FileAtom, ...]], *, depth: int = 64) -> None:
-        self._layouts = dict(layouts)
+    def __init__(self, *, depth: int = 64) -> None:
+        self._layouts: dict[str, tuple[FileAtom, ...]] = {}
         self._depth = depth
         self._workers: list[_Worker] = []  # the live ones
         self._processes: list[tuple[asyncio.SubprocessTransport, _Worker]] = []
@@ -136,19 +136,12 @@ class JudgePool:
         self.judging_cpu_seconds = 0.0
 
     @classmethod
-    async def start(
-        cls,
-        workers: int,
-        layouts: Mapping[str, tuple[FileAtom, ...]] | None = None,
-        *,
-        depth: int = 64,
-    ) -> JudgePool:
-        """Start `workers` processes; they boot in the background, and attempts are
-        judged locally until each reports ready. A worker is ready once it has the
-        layouts: give them here or later with `load`. Starting before the layouts
-        exist lets the workers' interpreter start and imports (a second or two)
-        overlap the engine's own preparation instead of the first atoms."""
-        pool = cls(layouts or {}, depth=depth)
+    async def start(cls, workers: int, *, depth: int = 64) -> JudgePool:
+        """Start `workers` processes; they boot in the background, and a worker is
+        ready once `load` has given it the layouts. Starting before the layouts exist
+        lets the workers' interpreter start and imports (a second or two) overlap
+        the engine's own preparation instead of the first atoms."""
+        pool = cls(depth=depth)
         loop = asyncio.get_running_loop()
         package_root = str(Path(__file__).resolve().parents[2])
         env = dict(os.environ)
@@ -169,8 +162,6 @@ class JudgePool:
             pool._workers.append(worker)
             pool._processes.append((transport, worker))
         pool.workers = workers
-        if layouts is not None:
-            pool.load(layouts)
         return pool
 
     def load(self, layouts: Mapping[str, tuple[FileAtom, ...]]) -> None:
