@@ -26,6 +26,7 @@ system-deps:
 lint: install
 	$(BIN)/ruff check $(LINTED)
 	$(BIN)/ruff format --check $(LINTED)
+	$(BIN)/lint-imports
 
 typecheck: install
 	$(BIN)/mypy

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -35,8 +38,8 @@ def run_plan(
 def replay_model(plan: Path) -> Model:
     """The replay model over the plan's `reference/` folder, for wrapping in tests."""
     from mge.atomize import AtomizeConfig
-    from mge.execute._reference import PlanReference
     from mge.llm import make_model
+    from mge.llm._reference import PlanReference
 
     return make_model("replay", reference=PlanReference(plan.parent / "reference", AtomizeConfig()))
 
@@ -84,3 +87,29 @@ class InstrumentedModel:
 
     async def aclose(self) -> None:
         await self.inner.aclose()
+
+
+def send_chat_completion(
+    handler: BaseHTTPRequestHandler, model: str, answer: str, usage: dict[str, Any]
+) -> None:
+    """Answer a loopback OpenAI chat-completions request as the real API does."""
+    payload = {
+        "id": "x",
+        "object": "chat.completion",
+        "created": 0,
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "finish_reason": "stop",
+                "message": {"role": "assistant", "content": answer},
+            }
+        ],
+        "usage": usage,
+    }
+    data = json.dumps(payload).encode()
+    handler.send_response(200)
+    handler.send_header("content-type", "application/json")
+    handler.send_header("content-length", str(len(data)))
+    handler.end_headers()
+    handler.wfile.write(data)

@@ -20,8 +20,8 @@ from mge.db.models import (
     ValidationResult,
 )
 from mge.execute import build_settings, create_run, execute_run, run_report
-from mge.execute._reference import PlanReference
 from mge.llm import Model, ModelRequest, ModelResponse, make_model
+from mge.llm._reference import PlanReference
 
 PLAN = Path(__file__).parent / "fixtures" / "calc" / "plan.yaml"
 SCALE = "calc/ops.py::scale#0"

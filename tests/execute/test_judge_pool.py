@@ -53,7 +53,6 @@ def _spec(atom: PlannedAtom) -> AtomSpec:
         language="python",
         file=FILE,
         signature=atom.signature,
-        planned_loc=2,
     )
 
 

@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from tests.execute.conftest import send_chat_completion
 
 from mge.db import make_engine, migrate
 from mge.db.models import AtomicUnit, AtomStatus
@@ -62,31 +63,17 @@ class _Model(BaseHTTPRequestHandler):
             answer = f"Here it is:\n```python\n{BODIES[atom.group(1)]}```\n"
         else:
             answer = f"```python\n{SKELETON}```"
-        payload = {
-            "id": "x",
-            "object": "chat.completion",
-            "created": 0,
-            "model": body["model"],
-            "choices": [
-                {
-                    "index": 0,
-                    "finish_reason": "stop",
-                    "message": {"role": "assistant", "content": answer},
-                }
-            ],
-            "usage": {
+        send_chat_completion(
+            self,
+            body["model"],
+            answer,
+            {
                 "prompt_tokens": 100,
                 "completion_tokens": 20,
                 "total_tokens": 120,
                 "prompt_tokens_details": {"cached_tokens": 40},
             },
-        }
-        data = json.dumps(payload).encode()
-        self.send_response(200)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        )
 
 
 @pytest.fixture

@@ -16,8 +16,8 @@ import pytest
 from mge.atomize import AtomizeConfig
 from mge.db import make_engine, migrate
 from mge.execute import build_settings, create_run, execute_run
-from mge.execute._reference import PlanReference
 from mge.llm import Model, ModelRequest, ModelResponse, make_model
+from mge.llm._reference import PlanReference
 
 PLAN = Path(__file__).parent / "fixtures" / "shop" / "plan.yaml"
 WITH_TAX = "shop/money.py::with_tax#0"

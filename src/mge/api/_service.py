@@ -6,7 +6,6 @@ Routes parse, call one of these, and shape the answer; every failure is an
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
 from pathlib import Path
@@ -25,10 +24,9 @@ from mge.db.models import (
     ValidationResult,
 )
 from mge.errors import AtomizeError, ConfigError, Conflict, NotFound, PlanError
-from mge.execute import RunSettings, build_settings
+from mge.execute import build_settings
 from mge.execute._output import check_out_dir
-from mge.execute._reference import PlanReference
-from mge.llm import make_model
+from mge.execute.service import probe_model
 from mge.plan import Plan, PlanInvalid, PlanIssue, validate_plan
 from mge.plan._load import parse_data
 from mge.store import load_graph
@@ -174,7 +172,7 @@ def _file_out(result: FileResult, source: bytes) -> dict[str, Any]:
 
 
 def _stored_atom_out(row: AtomicUnit) -> dict[str, Any]:
-    code = row.code if row.code is not None else (row.reference_code or "")
+    code = row.code or ""  # what the model wrote; reference code is never shown
     return {
         "id": row.atom_key,
         "file": row.file_path,
@@ -262,21 +260,10 @@ def decompose(
             ],
             "atoms": [_stored_atom_out(row) for row in rows],
         }
-    if not masterplan.reference_path:
-        raise PlanError(f"task {task_id!r} has no atoms yet and its plan has no reference code")
-    plan_config = AtomizeConfig(**(masterplan.atomization_config or {}))
-    root = Path(masterplan.reference_path)
-    out_files: list[dict[str, Any]] = []
-    atoms: list[dict[str, Any]] = []
-    for file in task.target_files:
-        target = root / file
-        if not target.is_file():
-            raise PlanError(f"task {task_id!r}: {file} is not in the reference code")
-        source = target.read_bytes()
-        result = atomize_source(source, file, config=plan_config)
-        out_files.append(_file_out(result, source))
-        atoms.extend(atom.to_dict() for atom in result.atoms)
-    return {"source": "reference", "files": out_files, "atoms": atoms}
+    raise PlanError(
+        f"task {task_id!r} has no atoms yet: they are planned from the model's skeleton "
+        "when the plan runs"
+    )
 
 
 def atom_by_id(session: Session, text: str) -> AtomicUnit:
@@ -414,21 +401,6 @@ def graph_of(session: Session, masterplan_text: str) -> dict[str, Any]:
 # -- runs -------------------------------------------------------------------------
 
 
-def _probe_model(settings: RunSettings, reference: PlanReference | None) -> None:
-    """Build (and close) the model once so a bad model spec fails before any write;
-    called from a worker thread, so it may run its own event loop."""
-    model = make_model(
-        settings.model,
-        base_url=settings.base_url,
-        reference=reference,
-        fault_rate=settings.fault_rate,
-        fault_kinds=settings.fault_kinds,
-        seed=settings.seed,
-        latency_ms=settings.latency_ms,
-    )
-    asyncio.run(model.aclose())
-
-
 def create_run(
     session: Session,
     *,
@@ -466,15 +438,8 @@ def create_run(
         masterplan = _store_plan(session, plan, base_dir)
     out = (runs_dir / uuid.uuid4().hex).resolve()
     settings = build_settings(**options, out_dir=str(out))
-    reference = None
-    if masterplan.reference_path:
-        reference = PlanReference(
-            Path(masterplan.reference_path), AtomizeConfig(**plan.atomization.model_dump())
-        )
-    simulated = settings.model.split(":", 1)[0] == "replay"
-    if simulated and reference is None:
-        raise ConfigError("the replay model needs a plan with `reference:` code")
-    _probe_model(settings, reference)
+    reference = Path(masterplan.reference_path) if masterplan.reference_path else None
+    simulated = probe_model(settings, reference, AtomizeConfig(**plan.atomization.model_dump()))
     check_out_dir(out, force=False)
     run = GenerationRun(
         masterplan=masterplan,

@@ -48,9 +48,10 @@ Edit = tuple[int, int, bytes]
 
 
 class _Skeleton:
-    def __init__(self, source: bytes, language: str) -> None:
+    def __init__(self, source: bytes, language: str, *, statements: bool = False) -> None:
         self.source = source
         self.language = language
+        self.statements = statements
         self.edits: list[Edit] = []
 
     # -- shared ----------------------------------------------------------------
@@ -115,6 +116,9 @@ class _Skeleton:
                 and condition is not None
                 and b"TYPE_CHECKING" in (condition.text or b"")
             ):
+                kept += 1
+                continue
+            if self.statements:
                 kept += 1
                 continue
             self.remove(member)
@@ -203,20 +207,26 @@ class _Skeleton:
         self.edits.append((body.start_byte, body.end_byte, _THROW))
 
 
-def skeleton(source: bytes, path: str, language: str | None = None) -> str:
+def skeleton(
+    source: bytes, path: str, language: str | None = None, *, statements: bool = False
+) -> str:
     """The interface of a file, bodies elided (see the module docstring).
 
     Args:
         source: the file's bytes.
         path: its name, used for the language when `language` is not given.
         language: forces a language.
+        statements: keep every module- and class-level statement whole instead of
+            dropping those that are not interface. An atom plan needs them: they
+            are atoms of the file too (registration code, a `__main__` guard), and
+            a plan that leaves them out would plan a different file.
 
     Raises:
         AtomizeError: the language is unknown or cannot be told from `path`.
     """
     name = check_language(language) if language else detect_language(path)
     tree = parse(source, name)
-    builder = _Skeleton(source, name)
+    builder = _Skeleton(source, name, statements=statements)
     if name == "python":
         builder.py_body(tree.root_node)
     else:

@@ -11,6 +11,7 @@ use only the atom's own prerequisites, which are always complete before it start
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import contextlib
 import dataclasses
@@ -31,7 +32,8 @@ from sqlalchemy import Engine, Table, bindparam, event, func, insert, select, up
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from mge.atomize import Atom, AtomizeConfig, FileResult, atomize_source
+from mge.atomize import Atom, AtomizeConfig, FileResult
+from mge.atomize._plan import PlannedFile, plan_file
 from mge.db.base import Base, sequential_id
 from mge.db.bulk import BulkWrite
 from mge.db.models import (
@@ -57,9 +59,9 @@ from mge.execute._assembly import PlannedAtom, assemble, indentation
 from mge.execute._hierarchy import Hierarchy
 from mge.execute._judge import FileAtom, atom_assembly, judge
 from mge.execute._judge_pool import JudgePool
-from mge.execute._output import copy_tests, same_code, write_files
+from mge.execute._output import copy_tests, write_files
 from mge.execute._prompts import Prerequisite, atom_prompt, render
-from mge.execute._reference import PlanReference
+from mge.execute.measurement import measure_against_reference
 from mge.execute.progress import NullProgress, ProgressSink
 from mge.execute.settings import AUTO_JUDGE_ATOMS, RunSettings
 from mge.graph import GraphAnalysis, build_graph
@@ -92,7 +94,19 @@ PlannedGraph = tuple[list[Atom], GraphAnalysis]
 GROUP_COMMIT_SECONDS = 0.01
 
 #: The atom row's columns an attempt changes, written by the group commit.
-_GENERATION_COLUMNS = ("status", "attempts", "code", "generated_at", "completed_at", "last_error")
+_GENERATION_COLUMNS = (
+    "status",
+    "attempts",
+    "code",
+    "generated_at",
+    "completed_at",
+    "last_error",
+    "loc",
+    "complexity",
+    "atomicity_score",
+    "atomicity_violations",
+    "is_atomic",
+)
 
 
 def _table(model: type[Base]) -> Table:
@@ -152,6 +166,7 @@ class AtomState:
     postconditions: list[str]
     callees: list[str]
     defines: list[str]
+    intent: str | None
     status: AtomStatus
     attempts: int
     code: str | None
@@ -202,15 +217,18 @@ class Runner:
         self.settings = RunSettings.model_validate(run.settings)
         self.plan: Plan = export_plan(self.masterplan)
         self.config = AtomizeConfig(**self.plan.atomization.model_dump())
+        # The engine never reads the reference: it hands the path to the model
+        # factory (only `replay` answers from it) and to the labelled measurement
+        # after the run; the plan's tests are read from `tests_dir`.
         reference = self.masterplan.reference_path
         self.reference_dir = Path(reference) if reference else None
-        self.reference = (
-            PlanReference(self.reference_dir, self.config) if self.reference_dir else None
-        )
+        tests = self.settings.tests_dir or reference
+        self.tests_dir = Path(tests) if tests else None
         self.model = model or make_model(
             self.settings.model,
             base_url=self.settings.base_url,
-            reference=self.reference,
+            reference_dir=self.reference_dir,
+            atomization=self.config,
             fault_rate=self.settings.fault_rate,
             fault_kinds=self.settings.fault_kinds,
             seed=self.settings.seed,
@@ -227,6 +245,7 @@ class Runner:
         self.in_flight = 0
         self.max_in_flight = 0
         self._skeletons: dict[str, str] = {}
+        self._planned: dict[str, PlannedFile] = {}
         self._prefixes: dict[tuple[str, str], str] = {}
         self._layouts: dict[str, tuple[FileAtom, ...]] = {}
         self._depth_of: dict[str, int] | None = None
@@ -377,6 +396,7 @@ class Runner:
             task_files=", ".join(task.files),
             task_tests=", ".join(task.tests) or "none",
             target_loc=self.config.target_loc,
+            max_loc=self.config.max_loc,
         )
         problem = ""
         for attempt in range(1, self.settings.max_attempts + 1):
@@ -391,10 +411,27 @@ class Runner:
             self._commit_totals(response)
             self.session.commit()
             text = extract_code(response.text, self._language())
-            problem = _skeleton_problem(text, file, self._language())
+            if text and not text.endswith("\n"):
+                text += "\n"
+            planned = self._plan_of(file, text)
+            problem = "; ".join(planned.problems[:8])
             if not problem:
-                return text if text.endswith("\n") else text + "\n"
+                return text
         raise ValidationFailed(f"the skeleton of {file} was rejected: {problem}")
+
+    def _plan_of(self, file: str, skeleton: str) -> PlannedFile:
+        """The file's atom plan from its skeleton answer, with every problem the
+        answer has: the atoms, their kinds, spans and declared names come from here
+        and nowhere else, whatever the model."""
+        planned = self._planned.get(file)
+        if planned is None or self._skeletons.get(file) != skeleton:
+            planned = plan_file(skeleton, file, config=self.config, language=self._language())
+            planned.problems[:0] = _skeleton_problems(
+                skeleton, file, self._language(), self.task_of_file
+            )
+            self._planned[file] = planned
+            self._skeletons[file] = skeleton
+        return planned
 
     async def _skeleton_stage(self) -> dict[str, str]:
         skeletons: dict[str, str] = dict((self.run_row.report or {}).get("skeletons", {}))
@@ -403,27 +440,35 @@ class Runner:
             self.progress.event("stage", name="skeletons", files=len(missing))
         limit = asyncio.Semaphore(self.settings.concurrency)
 
+        failures: dict[str, str] = {}
+
         async def one(file: str) -> None:
             async with limit:
-                skeletons[file] = await self._skeleton_of(file)
+                try:
+                    skeletons[file] = await self._skeleton_of(file)
+                except ValidationFailed as error:
+                    # The file's task fails with its evidence; the other files go on.
+                    failures[file] = str(error)
+                    self.progress.event("skeleton_failed", file=file, error=str(error))
+                    return
                 self._set_report(skeletons=dict(skeletons))
                 self.session.commit()
 
         await self._gather([one(file) for file in missing])
+        if failures:
+            self._set_report(skeleton_failures=failures)
+            self.session.commit()
         return skeletons
 
     # -- stage 2: atoms and graph ------------------------------------------------
 
     def _blueprint(self, skeletons: dict[str, str]) -> list[FileResult]:
-        results: list[FileResult] = []
-        for file in self.task_of_file:
-            reference = self.reference.atomized(file) if self.reference else None
-            results.append(
-                reference
-                if reference is not None
-                else atomize_source(skeletons[file].encode("utf-8"), file, config=self.config)
-            )
-        return results
+        """The planned atoms of every file whose skeleton was accepted."""
+        return [
+            self._plan_of(file, skeletons[file]).result
+            for file in self.task_of_file
+            if file in skeletons
+        ]
 
     def _plan_graph(self, skeletons: dict[str, str]) -> PlannedGraph | None:
         """The atoms and graph of a masterplan that has none stored yet."""
@@ -446,13 +491,24 @@ class Runner:
             self.session, masterplan=self.masterplan, atoms=atoms, analysis=analysis, tasks=tasks
         )
         self.session.flush()
-        has_reference = self.reference_dir is not None
         blueprint = {atom.id: atom for atom in atoms}
         for row in self.masterplan.atoms:
             planned = blueprint[row.atom_key]
             indent, body_indent = indentation(planned.text, planned.kind)
-            row.extra = {**row.extra, "indent": indent, "body_indent": body_indent}
-            row.reference_code = planned.text if has_reference else None
+            intent = planned.context.get("intent")
+            row.extra = {
+                **row.extra,
+                "indent": indent,
+                "body_indent": body_indent,
+                **({"intent": intent} if intent else {}),
+            }
+            # Nothing is measured before there is code: sizes come with acceptance.
+            row.loc = 0
+            row.complexity = 0.0
+            row.atomicity_score = 1.0
+            row.atomicity_violations = []
+            row.is_atomic = True
+            row.reference_code = None
             row.code = None
             row.max_attempts = self.settings.max_attempts
         self._set_report(
@@ -535,6 +591,7 @@ class Runner:
                 postconditions=list(row.context_postconditions),
                 callees=list(row.context_callees),
                 defines=list(row.extra.get("defines", [])),
+                intent=row.extra.get("intent"),
                 status=row.status,
                 attempts=row.attempts,
                 code=row.code,
@@ -705,6 +762,7 @@ class Runner:
             preconditions=state.preconditions,
             postconditions=state.postconditions,
             callees=state.callees,
+            intent=state.intent,
             prerequisites=prerequisites,
             attempt=attempt,
             previous=previous,
@@ -796,8 +854,6 @@ class Runner:
             language=state.language,
             file=state.planned.file,
             signature=state.planned.signature,
-            planned_loc=state.loc,
-            planned_complexity=state.complexity,
             max_loc=self.config.max_loc,
             max_complexity=self.config.max_complexity,
             whole_definition=state.whole_definition,
@@ -902,7 +958,9 @@ class Runner:
         if code is not None:
             changes["code"] = state.code = code
         if succeeded:
+            assert verdict is not None
             changes |= {"status": AtomStatus.COMPLETED, "completed_at": now, "last_error": None}
+            changes |= _measured(verdict)
             state.status = AtomStatus.COMPLETED
         else:
             changes["last_error"] = (verdict.feedback() if verdict else error_message) or None
@@ -1277,7 +1335,7 @@ class Runner:
     def _prepare_output(self) -> list[str]:
         out = self.settings.out_path
         out.mkdir(parents=True, exist_ok=True)
-        return copy_tests(self.reference_dir, out, self.planned_tests())
+        return copy_tests(self.tests_dir, out, self.planned_tests())
 
     def _finish(self, copied: list[str], final: TestOutcome | None) -> None:
         """Write the project, take the acceptance verdict, compare with the reference."""
@@ -1286,6 +1344,8 @@ class Runner:
             file: assemble([self.states[k].planned for k in keys], self._final_code).text
             for file, keys in self.files.items()
         }
+        for file in self._skeletons:
+            files.setdefault(file, "")  # planned empty (a package's `__init__.py`)
         write_files(out, files)
         acceptance = [test for test in (self.plan.acceptance or copied) if test in copied]
         if final is None and self.settings.run_tests:
@@ -1293,21 +1353,27 @@ class Runner:
         accepted = final or TestOutcome()
         outcome = accepted
         precision = 100.0 * accepted.passed / accepted.total if accepted.total else None
-        rows = {
-            row.atom_key: row
-            for row in self.session.scalars(
-                select(AtomicUnit).where(AtomicUnit.masterplan_id == self.masterplan.id)
-            )
-        }
-        reference_match: float | None = None
-        silent: int | None = None
-        if self.reference_dir is not None and self.model.simulated and rows:
-            completed = [key for key in rows if self.states[key].status is AtomStatus.COMPLETED]
-            matches = sum(same_code(self.states[k].code, rows[k].reference_code) for k in completed)
-            reference_match = round(100.0 * matches / len(rows), 2)
-            silent = len(completed) - matches
         self.run_row.precision_percent = precision
         self.masterplan.precision_percent = precision
+        # Rank every completed atom by confidence and queue the doubtful ones; the
+        # score reads every attempt, including any still waiting for a commit.
+        self._write_pending(self.session)
+        queue_doubtful(self.session, run_id=self.run_id)
+        reference_match: float | None = None
+        silent: int | None = None
+        if self.reference_dir is not None and self.model.simulated:
+            # The labelled measurement, once everything the run decides is decided.
+            self.session.flush()
+            measure = measure_against_reference(
+                self.session.scalars(
+                    select(AtomicUnit).where(AtomicUnit.masterplan_id == self.masterplan.id)
+                ),
+                self.reference_dir,
+                self.config,
+            )
+            if measure is not None:
+                reference_match = measure.reference_match_percent
+                silent = measure.silent_faults
         self._set_report(
             tests=outcome.to_dict(),
             test_failures=[{"test": f.test, "message": f.message} for f in outcome.failures[:50]],
@@ -1315,10 +1381,6 @@ class Runner:
             silent_faults=silent,
             files=sorted(files),
         )
-        # Rank every completed atom by confidence and queue the doubtful ones; the
-        # score reads every attempt, including any still waiting for a commit.
-        self._write_pending(self.session)
-        queue_doubtful(self.session, run_id=self.run_id)
         self.session.commit()
 
     # -- the whole run -------------------------------------------------------------
@@ -1435,15 +1497,60 @@ class Runner:
         self.session.close()
 
 
-def _skeleton_problem(text: str, file: str, language: str) -> str:
+def _measured(verdict: AtomVerdict) -> dict[str, Any]:
+    """An accepted atom's size, complexity and atomicity, measured on its code by the
+    checks that accepted it (the plan predicts none of them)."""
+    details = {result.check: result.details for result in verdict.results}
+    loc = int(cast(int, details.get("size", {}).get("loc", 0)))
+    complexity = float(cast(float, details.get("complexity", {}).get("complexity", 1.0)))
+    violations = [
+        name for name in ("size", "complexity") if details.get(name, {}).get("over_limit")
+    ]
+    return {
+        "loc": loc,
+        "complexity": complexity,
+        "atomicity_score": 1.0 - 0.5 * len(violations),
+        "atomicity_violations": violations,
+        "is_atomic": not violations,
+    }
+
+
+def _skeleton_problems(text: str, file: str, language: str, plan_files: Iterable[str]) -> list[str]:
+    """What makes a skeleton answer unusable beyond its own plan's grammar: no code
+    at all (a package's `__init__.py` may be empty), or imports of project modules
+    that the plan does not have (the answer plans a different set of files)."""
     if not text.strip():
-        return "the answer held no code"
-    if language == "python":
-        try:
-            compile(text, file, "exec", dont_inherit=True)
-        except SyntaxError as error:
-            return f"line {error.lineno}: {error.msg}"
-    return ""
+        return [] if Path(file).name == "__init__.py" else ["the answer held no code"]
+    if language != "python":
+        return []
+    try:
+        tree = ast.parse(text, file)
+    except SyntaxError:
+        return []  # the plan parser reports it, with its line
+    files = set(plan_files)
+    modules = {str(Path(f).with_suffix("")).replace("/", ".") for f in files if f.endswith(".py")}
+    modules |= {m.removesuffix(".__init__") for m in modules}
+    packages = {m.split(".")[0] for m in modules if "." in m}
+    here = str(Path(file).with_suffix("")).replace("/", ".").split(".")[:-1]
+    problems: list[str] = []
+    for node in ast.walk(tree):
+        names: list[str] = []
+        if not isinstance(node, (ast.Import, ast.ImportFrom)):
+            continue
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        else:
+            base = here[: len(here) - node.level + 1] if node.level else []
+            names = [".".join([*base, *([node.module] if node.module else [])])]
+        for name in names:
+            if name.split(".")[0] not in packages or name in modules:
+                continue
+            if any(m.startswith(name + ".") for m in modules):
+                continue  # a package the plan has files under
+            problems.append(
+                f"line {node.lineno}: imports {name}, which is not among the plan's files"
+            )
+    return problems
 
 
 def assigned_tasks(masterplan: MasterPlan) -> dict[str, MasterPlanTask]:

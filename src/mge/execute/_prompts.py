@@ -58,6 +58,7 @@ def atom_prompt(
     postconditions: list[str],
     callees: list[str],
     prerequisites: list[Prerequisite],
+    intent: str | None = None,
     attempt: int,
     previous: str | None,
     errors: str | None,
@@ -83,6 +84,11 @@ def atom_prompt(
         preconditions=_listing(preconditions),
         postconditions=_listing(postconditions),
         callees=_listing(callees),
+        step=(
+            f"This atom is one step of the body, as planned in the skeleton: {intent}\n"
+            if intent
+            else ""
+        ),
         prerequisites=prereq_text,
     )
     if attempt > 1 and previous is not None:

@@ -19,7 +19,6 @@ from mge.db.models import AtomicUnit, AtomStatus, GenerationRun, RunStatus
 from mge.errors import ConfigError, Conflict, NotFound
 from mge.execute._engine import Runner
 from mge.execute._output import check_out_dir
-from mge.execute._reference import PlanReference
 from mge.execute.progress import ProgressSink
 from mge.execute.report import build_report, get_run
 from mge.execute.settings import RunSettings
@@ -39,31 +38,44 @@ RESUMABLE = frozenset(
 )
 
 
-def _probe_model(settings: RunSettings, reference: PlanReference | None) -> None:
-    """Build (and close) the model once, so a bad model spec fails before any write."""
+def probe_model(
+    settings: RunSettings, reference_dir: Path | None, atomization: AtomizeConfig
+) -> bool:
+    """Build (and close) the run's model once, so a bad model spec fails before any
+    row is written; returns whether the model is simulated (the model says so, no
+    one parses its name). The CLI and the API both start runs through this."""
     model = make_model(
         settings.model,
         base_url=settings.base_url,
-        reference=reference,
+        reference_dir=reference_dir,
+        atomization=atomization,
         fault_rate=settings.fault_rate,
         fault_kinds=settings.fault_kinds,
         seed=settings.seed,
         latency_ms=settings.latency_ms,
     )
+    simulated = model.simulated
     asyncio.run(model.aclose())
+    return simulated
 
 
 def create_run(
-    engine: Engine, plan_path: Path, settings: RunSettings, *, force: bool = False
+    engine: Engine,
+    plan_path: Path,
+    settings: RunSettings,
+    *,
+    force: bool = False,
+    model: Model | None = None,
 ) -> uuid.UUID:
+    """Check the request and store a pending run. `model`, when given, is the model
+    the run will be executed with (`execute_run(..., model=...)`): it is not built
+    from the settings, and the plan needs no `reference:` even for replay."""
     plan = load_plan(plan_path)
-    reference = None
-    if plan.reference is not None:
-        root = (plan_path.parent / plan.reference).resolve()
-        reference = PlanReference(root, AtomizeConfig(**plan.atomization.model_dump()))
-    if settings.model.split(":", 1)[0] == "replay" and reference is None:
-        raise ConfigError(f"{plan_path}: the replay model needs a plan with `reference:` code")
-    _probe_model(settings, reference)
+    reference = (plan_path.parent / plan.reference).resolve() if plan.reference else None
+    atomization = AtomizeConfig(**plan.atomization.model_dump())
+    simulated = (
+        model.simulated if model is not None else probe_model(settings, reference, atomization)
+    )
     check_out_dir(settings.out_path, force=force)
     # Stored absolute: a resume may run from another working directory.
     settings = settings.model_copy(update={"out_dir": str(settings.out_path)})
@@ -72,7 +84,7 @@ def create_run(
         run = GenerationRun(
             masterplan=masterplan,
             model=settings.model,
-            simulated=settings.model.split(":", 1)[0] == "replay",
+            simulated=simulated,
             settings=settings.model_dump(mode="json"),
             plan_path=str(plan_path.resolve()),
             out_dir=str(settings.out_path.resolve()),

@@ -36,6 +36,10 @@ class RunSettings(BaseModel):
     temperatures: list[float] = Field(default_factory=lambda: list(DEFAULT_TEMPERATURES))
     budget_usd: float | None = None
     out_dir: str = "out"
+    # Where the plan's test files are read from; by default the plan's `reference:`
+    # directory, which holds the project's tests beside its code. Tests are inputs
+    # of the run (acceptance tests written first), never reference answers.
+    tests_dir: str | None = None
     run_tests: bool = True
     levels: Literal["atomic", "all"] = "all"
     blame_rounds: int = Field(default=3, ge=0, le=10)

@@ -11,11 +11,14 @@ import asyncio
 import os
 import random
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 
+from mge.atomize import AtomizeConfig
 from mge.errors import ConfigError, ProviderUnavailable
 from mge.llm._faults import parse_fault_kinds
 from mge.llm._prices import PricesInput, load_prices
 from mge.llm._providers import AnthropicModel, OpenAIModel
+from mge.llm._reference import PlanReference
 from mge.llm._replay import DEFAULT_REPLAY_PRICING, ReplayModel
 from mge.llm._transport import RetryPolicy, Sleep
 from mge.llm._types import Model, ReferenceAnswers
@@ -33,6 +36,8 @@ def make_model(
     *,
     base_url: str | None = None,
     reference: ReferenceAnswers | None = None,
+    reference_dir: Path | None = None,
+    atomization: AtomizeConfig | None = None,
     fault_rate: float = 0.0,
     fault_kinds: str | Iterable[str] | None = None,
     seed: int = 0,
@@ -50,7 +55,10 @@ def make_model(
         spec: provider prefix and model name; `replay:NAME` bills as model NAME.
         base_url: server root for either SDK (tests, proxies, local servers);
             for `openai:` it defaults to `MGE_OPENAI_BASE_URL`.
-        reference: answers for `replay` (required there, ignored otherwise).
+        reference: answers for `replay` (it needs these or `reference_dir`).
+        reference_dir, atomization: the plan's reference code and atom sizes, for
+            `replay` to answer from. Only the replay model reads that directory:
+            callers hand over the path and never read the code themselves.
         fault_rate, fault_kinds, seed, latency_ms: replay only (see `ReplayModel`).
         prices: overrides of the shipped price table.
         timeout: seconds per HTTP attempt.
@@ -78,6 +86,8 @@ def make_model(
     policy = RetryPolicy(max_retries=max_transport_retries)
 
     if prefix == "replay":
+        if reference is None and reference_dir is not None:
+            reference = PlanReference(reference_dir, atomization or AtomizeConfig())
         if reference is None:
             raise ConfigError(
                 "the replay model needs reference code: give the plan a `reference:` "

@@ -55,8 +55,6 @@ class AtomSpec:
     language: str
     file: str
     signature: str | None = None
-    planned_loc: int = 0
-    planned_complexity: float = 1.0
     max_loc: int = 15
     max_complexity: float = 3.0
     whole_definition: bool = True
@@ -481,24 +479,31 @@ def _excerpt(text: str, limit: int = 1500) -> str:
 
 
 def _size(candidate: str, spec: AtomSpec) -> Iterable[CheckResult]:
+    """Size and complexity, measured and recorded, never a rejection: correct code
+    that is longer than planned is still correct, and the plan fixes what an atom
+    holds, so another attempt could not make it smaller. What is over the limits
+    stays visible: the measures are stored with the accepted code, lower its
+    atomicity and feed the review ranking."""
     timer = _timed("size", "syntax")
     source = textwrap.dedent(candidate).encode("utf-8", errors="surrogateescape")
     loc, complexity = measure_source(source, spec.language)
-    allowed = max(spec.max_loc, spec.planned_loc)
+    over = loc > spec.max_loc
     yield timer.done(
-        loc <= allowed,
-        f"{loc} LOC (limit {spec.max_loc}, planned {spec.planned_loc})",
-        "size",
+        True,
+        f"{loc} LOC" + (f" (over the limit of {spec.max_loc})" if over else ""),
+        None,
         loc=loc,
+        over_limit=over,
     )
     timer = _timed("complexity", "syntax")
-    ceiling = max(spec.max_complexity, spec.planned_complexity)
+    over = complexity > spec.max_complexity
     yield timer.done(
-        complexity <= ceiling,
-        f"complexity {complexity:g} (limit {spec.max_complexity:g}, planned "
-        f"{spec.planned_complexity:g})",
-        "size",
+        True,
+        f"complexity {complexity:g}"
+        + (f" (over the limit of {spec.max_complexity:g})" if over else ""),
+        None,
         complexity=complexity,
+        over_limit=over,
     )
 
 

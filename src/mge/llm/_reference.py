@@ -1,0 +1,162 @@
+"""Reference answers for the replay model, read from a plan's reference code.
+
+This module and the labelled measurement module (`mge.execute.measurement`) are
+the only readers of reference code; an import contract in `make test` keeps every
+other part of the pipeline from importing it. The replay model is a model like any
+other: the engine sends it the same requests and plans from its answers exactly as
+it would from a real model's.
+
+A skeleton request is answered as a model that knows the code would answer it: the
+file's interface and module-level code, and over each elided body its plan (the
+names the body uses, and where the reference's own atomization splits the body,
+one step per piece). An atom request is answered with the reference atom's text,
+found by the id the engine planned from that skeleton.
+"""
+
+from __future__ import annotations
+
+import ast
+from functools import cache
+from pathlib import Path
+
+from mge.atomize import Atom, AtomizeConfig, FileResult, atomize_source, skeleton
+from mge.atomize._plan import Step, callee_exists, elided_bodies, known_names, render_body_plan
+
+__all__ = ["PlanReference"]
+
+_INTENT_WIDTH = 72
+
+
+class PlanReference:
+    def __init__(self, root: Path, config: AtomizeConfig) -> None:
+        self.root = root
+        self.config = config
+
+    def _source(self, file: str) -> bytes | None:
+        path = (self.root / file).resolve()
+        if not path.is_relative_to(self.root.resolve()) or not path.is_file():
+            return None
+        return path.read_bytes()
+
+    def skeleton(self, file: str) -> str | None:
+        source = self._source(file)
+        if source is None:
+            return None
+        if not file.endswith(".py"):
+            return skeleton(source, file)
+        text = skeleton(source, file, statements=True)
+        result = self.atomized(file)
+        return text if result is None else _with_body_plans(text, source, result)
+
+    @cache  # noqa: B019  (one instance per run; the cache lives as long as the run)
+    def atomized(self, file: str) -> FileResult | None:
+        source = self._source(file)
+        return None if source is None else atomize_source(source, file, config=self.config)
+
+    @cache  # noqa: B019
+    def atoms_of(self, file: str) -> dict[str, Atom]:
+        """The file's reference atoms by id (a file can hold hundreds)."""
+        result = self.atomized(file)
+        return {} if result is None else {atom.id: atom for atom in result.atoms}
+
+    def atom(self, atom_id: str) -> str | None:
+        found = self.atoms_of(atom_id.split("::", 1)[0]).get(atom_id)
+        return None if found is None else found.text
+
+
+def _definitions(result: FileResult) -> dict[str, list[list[Atom]]]:
+    """Per qualname, each definition's pieces in file order (its first atom and the
+    `block` atoms that continue it)."""
+    groups: dict[str, list[list[Atom]]] = {}
+    current: list[Atom] | None = None
+    for atom in result.atoms:
+        if atom.kind in ("function", "method"):
+            current = [atom]
+            groups.setdefault(atom.qualname, []).append(current)
+        elif atom.kind == "block" and current is not None and current[0].qualname == atom.qualname:
+            current.append(atom)
+        else:
+            current = None
+    return groups
+
+
+def _intent(lines: list[str], statements: list[int], first: int, last: int) -> str:
+    """A piece's line of intent: the first statement that starts inside it, as written."""
+    for number in statements:
+        if first <= number <= last:
+            text = " ".join(lines[number - 1].split())
+            return text if len(text) <= _INTENT_WIDTH else text[: _INTENT_WIDTH - 3] + "..."
+    return "continue"
+
+
+def _statement_lines(source: bytes) -> list[int]:
+    """Line numbers where a statement starts, docstrings aside, sorted."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    docstrings = {
+        id(node.body[0])
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Module))
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+        and isinstance(node.body[0].value.value, str)
+    }
+    return sorted(
+        {
+            node.lineno
+            for node in ast.walk(tree)
+            if isinstance(node, ast.stmt)
+            and id(node) not in docstrings
+            and not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+        }
+    )
+
+
+def _with_body_plans(text: str, source: bytes, result: FileResult) -> str:
+    """The skeleton with each elided body's plan written above its `...`."""
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return text
+    lines = text.splitlines(keepends=True)
+    known = known_names(tree)
+    groups = _definitions(result)
+    taken: dict[str, int] = {}
+    reference_lines = source.decode("utf-8", errors="replace").splitlines()
+    statements = _statement_lines(source)
+    inserts: dict[int, list[str]] = {}
+    for body in sorted(elided_bodies(tree, lines), key=lambda b: b.first_line):
+        occurrence = taken.get(body.qualname, 0)
+        taken[body.qualname] = occurrence + 1
+        found = groups.get(body.qualname, [])
+        if occurrence >= len(found):
+            continue
+        pieces = found[occurrence]
+
+        def declared(atom: Atom) -> tuple[str, ...]:
+            # Sorted: the order the atomizer's query yields names in is not stable.
+            names = atom.context.get("callees", [])
+            return tuple(sorted({n for n in names if callee_exists(n, known)}))
+
+        if len(pieces) > 1:
+            steps = [
+                Step(
+                    _intent(reference_lines, statements, atom.start_line, atom.end_line),
+                    declared(atom),
+                )
+                for atom in pieces
+            ]
+            rendered = render_body_plan((), steps, body.indent)
+        else:
+            rendered = render_body_plan(declared(pieces[0]), (), body.indent)
+        if rendered:
+            inserts[body.ellipsis_line] = rendered
+    out: list[str] = []
+    for index, line in enumerate(lines):
+        for plan_line in inserts.get(index, ()):
+            out.append(plan_line + "\n")
+        out.append(line)
+    return "".join(out)
