@@ -91,7 +91,7 @@ class PlanDetail(PlanSummary):
 
 
 class AtomOut(BaseModel):
-    """An atom of the atomizer (ARCHITECTURE.md section 3)."""
+    """An atom of the atomizer (docs/ATOMS.md)."""
 
     id: str
     file: str
@@ -311,7 +311,7 @@ class Tokens(BaseModel):
 
 
 class RunReport(BaseModel):
-    """The contract report of `mge status --json` (ARCHITECTURE.md section 6), plus `live`."""
+    """The contract report of `mge status --json`, plus `live` (docs/EXECUTION.md)."""
 
     run_id: str
     status: str

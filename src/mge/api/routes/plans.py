@@ -34,7 +34,7 @@ def _plan_body() -> dict[str, Any]:
     return {
         "requestBody": {
             "required": True,
-            "description": "The plan document, as JSON or YAML (ARCHITECTURE.md section 5).",
+            "description": "The plan document, as JSON or YAML (docs/PLANS.md).",
             "content": {
                 "application/json": {"schema": schema},
                 "application/yaml": {"schema": {"type": "string"}},
