@@ -109,7 +109,7 @@ def show_item(review_id: str, engine: EngineDep) -> dict[str, Any]:
     summary="Ask the model to review the item's code again",
 )
 def model_review_item(review_id: str, engine: EngineDep) -> dict[str, Any]:
-    with session_scope(engine) as session:
+    with session_scope(engine, write=True) as session:
         item = get_item(session, review_id=review_id)
         return ensure_model_review(session, item, force=True)
 
@@ -131,7 +131,7 @@ def diff_item(review_id: str, body: DiffIn, engine: EngineDep) -> dict[str, Any]
 )
 def refresh_run(run_id: str, body: RefreshIn, engine: EngineDep) -> dict[str, Any]:
     settings = ReviewSettings(bottom_share=body.bottom_share, threshold=body.threshold)
-    with session_scope(engine) as session:
+    with session_scope(engine, write=True) as session:
         opened = queue_doubtful(session, run_id=run_id, settings=settings)
         return {"open": len(opened)}
 
@@ -145,19 +145,19 @@ def _action(path: str, summary: str) -> Callable[[_Route], _Route]:
 
 @_action("/items/{review_id}/claim", "Reserve an item")
 def claim_item(review_id: str, body: ActorIn, engine: EngineDep) -> dict[str, Any]:
-    with session_scope(engine) as session:
+    with session_scope(engine, write=True) as session:
         return actions.claim(session, review_id=review_id, actor=body.reviewer).to_dict()
 
 
 @_action("/items/{review_id}/release", "Give a reservation back")
 def release_item(review_id: str, body: ActorIn, engine: EngineDep) -> dict[str, Any]:
-    with session_scope(engine) as session:
+    with session_scope(engine, write=True) as session:
         return actions.release(session, review_id=review_id, actor=body.reviewer).to_dict()
 
 
 @_action("/items/{review_id}/approve", "Accept the atom's code")
 def approve_item(review_id: str, body: ActorIn, engine: EngineDep) -> dict[str, Any]:
-    with session_scope(engine) as session:
+    with session_scope(engine, write=True) as session:
         return actions.approve(
             session, review_id=review_id, actor=body.reviewer, note=body.note
         ).to_dict()
@@ -165,7 +165,7 @@ def approve_item(review_id: str, body: ActorIn, engine: EngineDep) -> dict[str, 
 
 @_action("/items/{review_id}/edit", "Replace the code (validated)")
 def edit_item(review_id: str, body: EditIn, engine: EngineDep) -> dict[str, Any]:
-    with session_scope(engine) as session:
+    with session_scope(engine, write=True) as session:
         return actions.edit(
             session, review_id=review_id, actor=body.reviewer, code=body.code, note=body.note
         ).to_dict()
@@ -173,7 +173,7 @@ def edit_item(review_id: str, body: EditIn, engine: EngineDep) -> dict[str, Any]
 
 @_action("/items/{review_id}/regenerate", "Ask the model again")
 def regenerate_item(review_id: str, body: RegenerateIn, engine: EngineDep) -> dict[str, Any]:
-    with session_scope(engine) as session:
+    with session_scope(engine, write=True) as session:
         return actions.regenerate(
             session, review_id=review_id, actor=body.reviewer, feedback=body.feedback
         ).to_dict()
@@ -181,7 +181,7 @@ def regenerate_item(review_id: str, body: RegenerateIn, engine: EngineDep) -> di
 
 @_action("/items/{review_id}/skip", "Pass on an item")
 def skip_item(review_id: str, body: ActorIn, engine: EngineDep) -> dict[str, Any]:
-    with session_scope(engine) as session:
+    with session_scope(engine, write=True) as session:
         return actions.skip(
             session, review_id=review_id, actor=body.reviewer, note=body.note
         ).to_dict()
@@ -189,7 +189,7 @@ def skip_item(review_id: str, body: ActorIn, engine: EngineDep) -> dict[str, Any
 
 @_action("/items/{review_id}/reject", "Send back to the queue")
 def reject_item(review_id: str, body: RejectIn, engine: EngineDep) -> dict[str, Any]:
-    with session_scope(engine) as session:
+    with session_scope(engine, write=True) as session:
         return actions.reject(
             session, review_id=review_id, actor=body.reviewer, note=body.note
         ).to_dict()
@@ -202,7 +202,7 @@ def reject_item(review_id: str, body: RejectIn, engine: EngineDep) -> dict[str, 
     summary="Approve many items, each its own audited decision",
 )
 def bulk_approve_items(body: BulkApproveIn, engine: EngineDep) -> dict[str, Any]:
-    with session_scope(engine) as session:
+    with session_scope(engine, write=True) as session:
         results = actions.bulk_approve(
             session, review_ids=body.ids, actor=body.reviewer, note=body.note
         )
