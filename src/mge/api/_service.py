@@ -173,6 +173,47 @@ def _file_out(result: FileResult, source: bytes) -> dict[str, Any]:
     }
 
 
+def _stored_spans_partition(rows: list[AtomicUnit]) -> bool | None:
+    """Whether the stored spans cover the file from byte 0 in order, each exactly once;
+    None when an atom has no span (a placeholder still to be generated)."""
+    spans = [(row.start_byte, row.end_byte) for row in rows]
+    if any(start is None or end is None for start, end in spans):
+        return None
+    position = 0
+    for start, end in sorted(spans, key=lambda span: span[0] or 0):
+        assert start is not None and end is not None
+        if start != position or end <= start:
+            return False
+        position = end
+    return True
+
+
+def _stored_syntax_error(file: str, rows: list[AtomicUnit]) -> bool | None:
+    """Whether the file as its atoms hold it now (generated code, else the planned
+    text) has a syntax error; None when an atom has no text yet or the language
+    cannot be parsed."""
+    texts = [row.code if row.code is not None else row.reference_code for row in rows]
+    if any(text is None for text in texts):
+        return None
+    source = "".join(text or "" for text in texts).encode("utf-8", errors="surrogateescape")
+    try:
+        return atomize_source(source, file, language=rows[0].language).has_syntax_error
+    except AtomizeError:
+        return None
+
+
+def _stored_file_out(file: str, rows: list[AtomicUnit]) -> dict[str, Any]:
+    return {
+        "path": file,
+        "language": rows[0].language,
+        "size_bytes": max((row.end_byte or 0) for row in rows),
+        "atoms": len(rows),
+        "loc": sum(row.loc for row in rows),
+        "has_syntax_error": _stored_syntax_error(file, rows),
+        "partition_ok": _stored_spans_partition(rows),
+    }
+
+
 def _stored_atom_out(row: AtomicUnit) -> dict[str, Any]:
     code = row.code if row.code is not None else (row.reference_code or "")
     return {
@@ -248,18 +289,7 @@ def decompose(
             files.setdefault(row.file_path, []).append(row)
         return {
             "source": "stored",
-            "files": [
-                {
-                    "path": file,
-                    "language": group[0].language,
-                    "size_bytes": max((row.end_byte or 0) for row in group),
-                    "atoms": len(group),
-                    "loc": sum(row.loc for row in group),
-                    "has_syntax_error": False,
-                    "partition_ok": True,
-                }
-                for file, group in files.items()
-            ],
+            "files": [_stored_file_out(file, group) for file, group in files.items()],
             "atoms": [_stored_atom_out(row) for row in rows],
         }
     if not masterplan.reference_path:

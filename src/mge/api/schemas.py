@@ -119,8 +119,14 @@ class FileOut(BaseModel):
     size_bytes: int
     atoms: int
     loc: int
-    has_syntax_error: bool
-    partition_ok: bool
+    has_syntax_error: bool | None = Field(
+        description="The file as its atoms hold it now does not parse; null when an "
+        "atom has no code yet or the language cannot be parsed."
+    )
+    partition_ok: bool | None = Field(
+        description="The atoms' spans cover the file from byte 0 in order, each byte "
+        "once; null when an atom has no span (a placeholder)."
+    )
 
 
 class DecomposeIn(BaseModel):
