@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from prometheus_client import CollectorRegistry
 from sqlalchemy import select
+from tests.conftest import LOOPBACK_URL
 from tests.review.conftest import FIXED_WITH_TAX, TOTAL, WITH_TAX, ShopRun
 
 from mge.api import ApiSettings, create_app
@@ -26,7 +27,7 @@ API = "/api/v2/review"
 def client(shop: ShopRun, tmp_path: Path) -> Iterator[TestClient]:
     settings = ApiSettings(database_url=shop.url, runs_dir=tmp_path / "runs", api_token=TOKEN)
     app = create_app(settings, metrics=MgeMetrics(CollectorRegistry()))
-    with TestClient(app) as test_client:
+    with TestClient(app, base_url=LOOPBACK_URL) as test_client:
         yield test_client
 
 
@@ -166,7 +167,10 @@ def test_the_review_page_is_served(client: TestClient) -> None:
     page = client.get("/review")
     assert page.status_code == 200
     assert page.headers["content-type"].startswith("text/html")
-    assert "/api/v2/review" in page.text and 'id="btn-approve"' in page.text
+    assert 'id="btn-approve"' in page.text and 'src="/review/review.js"' in page.text
+    script = client.get("/review/review.js")
+    assert script.headers["content-type"].startswith("text/javascript")
+    assert "/api/v2/review" in script.text
 
 
 @pytest.mark.parametrize("action", ["skip", "approve"])

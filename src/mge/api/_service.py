@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,12 +30,13 @@ from mge.execute import RunSettings, build_settings
 from mge.execute._output import check_out_dir
 from mge.execute._reference import PlanReference
 from mge.llm import make_model
-from mge.plan import Plan, PlanInvalid, PlanIssue, validate_plan
+from mge.plan import Plan, PlanInvalid, PlanIssue, check_reference, validate_plan
 from mge.plan._load import parse_data
 from mge.store import load_graph
 from mge.store.plans import export_plan, get_masterplan, import_plan
 
 __all__ = [
+    "PlanPlace",
     "atom_by_id",
     "check_plan_body",
     "create_run",
@@ -58,17 +60,50 @@ def parse_uuid(text: str, what: str) -> uuid.UUID:
 # -- plans ------------------------------------------------------------------------
 
 
-def _plan_dir(base_dir: str | None) -> Path:
-    if not base_dir:
-        return Path.cwd()
-    problem = text_problem(base_dir, "base_dir")
-    if problem:
-        raise PlanError(problem)
-    return Path(base_dir).expanduser().resolve()
+OUTSIDE_ROOTS = "is not a directory below the service's plan roots (MGE_PLAN_ROOTS)"
+
+
+@dataclass(frozen=True)
+class PlanPlace:
+    """Where a plan sent to the service is said to live (`base_dir`), and the only
+    directories (`roots`) its reference code may be read from.
+
+    Without the roots, `base_dir` and `reference:` would let any caller learn whether
+    a path exists on the server and, once a plan is imported, read the files below
+    it. A path outside the roots gets the same answer whether it exists or not, and
+    nothing outside them is ever looked at."""
+
+    base_dir: str | None
+    roots: tuple[Path, ...]
+
+    def _inside(self, path: Path) -> bool:
+        return any(path == root or path.is_relative_to(root) for root in self.roots)
+
+    def directory(self) -> Path:
+        """The resolved `base_dir` (default: the working directory).
+
+        Raises:
+            PlanError: it is not storable text or not below a plan root.
+        """
+        if self.base_dir:
+            problem = text_problem(self.base_dir, "base_dir")
+            if problem:
+                raise PlanError(problem)
+        directory = Path(self.base_dir).expanduser() if self.base_dir else Path.cwd()
+        directory = directory.resolve()
+        if not self._inside(directory):
+            raise PlanError(f"base_dir {OUTSIDE_ROOTS}")
+        return directory
+
+    def reference_problem(self, plan: Plan) -> PlanIssue | None:
+        """An issue when the plan's reference directory lies outside the roots."""
+        if not plan.reference or self._inside((self.directory() / plan.reference).resolve()):
+            return None
+        return PlanIssue("reference", f"the reference directory {OUTSIDE_ROOTS}")
 
 
 def check_plan_body(
-    body: bytes, *, content_type: str, base_dir: str | None
+    body: bytes, *, content_type: str, place: PlanPlace
 ) -> tuple[Plan | None, list[PlanIssue]]:
     """Validate a plan sent as JSON or YAML; never raises for bad content."""
     if len(body) > MAX_PLAN_BYTES:
@@ -80,42 +115,47 @@ def check_plan_body(
     data, issues = parse_data(text, json_only="json" in content_type.lower())
     if issues:
         return None, issues
-    return plan_data_check(data, base_dir=base_dir)
+    return plan_data_check(data, place=place)
 
 
-def plan_data_check(data: Any, *, base_dir: str | None) -> tuple[Plan | None, list[PlanIssue]]:
+def plan_data_check(data: Any, *, place: PlanPlace) -> tuple[Plan | None, list[PlanIssue]]:
     problem = text_problem(data)
     if problem:
         return None, [PlanIssue("", problem)]
-    return validate_plan(data, plan_dir=_plan_dir(base_dir))
+    directory = place.directory()
+    plan, issues = validate_plan(data)
+    if plan is not None:
+        outside = place.reference_problem(plan)
+        issues.extend([outside] if outside else check_reference(plan, directory))
+    return plan, issues
 
 
-def plan_from_body(data: Any, *, base_dir: str | None) -> Plan:
+def plan_from_body(data: Any, *, place: PlanPlace) -> Plan:
     """A valid plan from already-parsed data (a run's `plan` field).
 
     Raises:
         PlanInvalid: the plan or its reference directory has a problem.
     """
-    plan, issues = plan_data_check(data, base_dir=base_dir)
+    plan, issues = plan_data_check(data, place=place)
     if issues or plan is None:
         raise PlanInvalid("plan", issues)
     return plan
 
 
-def _store_plan(session: Session, plan: Plan, base_dir: str | None) -> MasterPlan:
+def _store_plan(session: Session, plan: Plan, place: PlanPlace) -> MasterPlan:
     masterplan = import_plan(session, plan)
     if plan.reference is not None:
-        masterplan.reference_path = str((_plan_dir(base_dir) / plan.reference).resolve())
+        masterplan.reference_path = str((place.directory() / plan.reference).resolve())
     return masterplan
 
 
 def import_plan_body(
-    session: Session, *, body: bytes, content_type: str, base_dir: str | None
+    session: Session, *, body: bytes, content_type: str, place: PlanPlace
 ) -> MasterPlan:
-    plan, issues = check_plan_body(body, content_type=content_type, base_dir=base_dir)
+    plan, issues = check_plan_body(body, content_type=content_type, place=place)
     if issues or plan is None:
         raise PlanInvalid("plan", issues)
-    masterplan = _store_plan(session, plan, base_dir)
+    masterplan = _store_plan(session, plan, place)
     session.commit()
     return masterplan
 
@@ -464,7 +504,7 @@ def create_run(
     *,
     masterplan_id: str | None,
     plan_data: dict[str, Any] | None,
-    base_dir: str | None,
+    place: PlanPlace,
     options: dict[str, Any],
     runs_dir: Path,
 ) -> uuid.UUID:
@@ -492,8 +532,8 @@ def create_run(
             )
         plan = export_plan(masterplan)
     else:
-        plan = plan_from_body(plan_data, base_dir=base_dir)
-        masterplan = _store_plan(session, plan, base_dir)
+        plan = plan_from_body(plan_data, place=place)
+        masterplan = _store_plan(session, plan, place)
     out = (runs_dir / uuid.uuid4().hex).resolve()
     settings = build_settings(**options, out_dir=str(out))
     reference = None

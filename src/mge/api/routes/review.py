@@ -13,7 +13,7 @@ from importlib.resources import files
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Query
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 
 from mge.api.deps import Authorized, EngineDep
@@ -105,7 +105,7 @@ def show_item(review_id: str, engine: EngineDep) -> dict[str, Any]:
 @router.post(
     "/items/{review_id}/model-review",
     dependencies=[Authorized],
-    responses=errors(401, 404),
+    responses=errors(401, 404, 413, 415),
     summary="Ask the model to review the item's code again",
 )
 def model_review_item(review_id: str, engine: EngineDep) -> dict[str, Any]:
@@ -115,7 +115,9 @@ def model_review_item(review_id: str, engine: EngineDep) -> dict[str, Any]:
 
 
 @router.post(
-    "/items/{review_id}/diff", responses=errors(404), summary="Diff of proposed code (no change)"
+    "/items/{review_id}/diff",
+    responses=errors(404, 413, 415),
+    summary="Diff of proposed code (no change)",
 )
 def diff_item(review_id: str, body: DiffIn, engine: EngineDep) -> dict[str, Any]:
     with session_scope(engine) as session:
@@ -126,7 +128,7 @@ def diff_item(review_id: str, body: DiffIn, engine: EngineDep) -> dict[str, Any]
 @router.post(
     "/runs/{run_id}/refresh",
     dependencies=[Authorized],
-    responses=errors(401, 404),
+    responses=errors(401, 404, 413, 415),
     summary="Score a run's atoms and queue the doubtful ones",
 )
 def refresh_run(run_id: str, body: RefreshIn, engine: EngineDep) -> dict[str, Any]:
@@ -139,7 +141,7 @@ def refresh_run(run_id: str, body: RefreshIn, engine: EngineDep) -> dict[str, An
 def _action(path: str, summary: str) -> Callable[[_Route], _Route]:
     """A mutating item route: token-guarded, with its documented errors."""
     return router.post(
-        path, summary=summary, dependencies=[Authorized], responses=errors(401, 404, 409)
+        path, summary=summary, dependencies=[Authorized], responses=errors(401, 404, 409, 413, 415)
     )
 
 
@@ -198,7 +200,7 @@ def reject_item(review_id: str, body: RejectIn, engine: EngineDep) -> dict[str, 
 @router.post(
     "/bulk-approve",
     dependencies=[Authorized],
-    responses=errors(401),
+    responses=errors(401, 413, 415),
     summary="Approve many items, each its own audited decision",
 )
 def bulk_approve_items(body: BulkApproveIn, engine: EngineDep) -> dict[str, Any]:
@@ -209,10 +211,35 @@ def bulk_approve_items(body: BulkApproveIn, engine: EngineDep) -> dict[str, Any]
     return {"results": results}
 
 
-def _page() -> str:
-    return files("mge.api").joinpath("static", "review.html").read_text(encoding="utf-8")
+# The page is served with its script and style as files of its own, so the policy can
+# forbid every inline script: text from the database (code, notes, model output)
+# that slipped into the page as markup could not run. Nothing may frame the page (a
+# click on "Approve" cannot be hijacked), and it talks only to this service.
+PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; "
+    "connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; "
+    "frame-ancestors 'none'",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-cache",
+}
+
+
+def _static(name: str) -> str:
+    return files("mge.api").joinpath("static", name).read_text(encoding="utf-8")
 
 
 @page_router.get("/review", response_class=HTMLResponse)
 def review_page() -> HTMLResponse:
-    return HTMLResponse(_page())
+    return HTMLResponse(_static("review.html"), headers=PAGE_HEADERS)
+
+
+@page_router.get("/review/review.js")
+def review_script() -> Response:
+    return Response(_static("review.js"), media_type="text/javascript", headers=PAGE_HEADERS)
+
+
+@page_router.get("/review/review.css")
+def review_style() -> Response:
+    return Response(_static("review.css"), media_type="text/css", headers=PAGE_HEADERS)
