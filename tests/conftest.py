@@ -18,6 +18,10 @@ from sqlalchemy.engine import make_url
 
 from mge.llm.testing import ScriptedServer
 
+# The service answers only to the host names it is configured for (loopback by default),
+# so test clients talk to it as a local client would, not as "testserver".
+LOOPBACK_URL = "http://127.0.0.1"
+
 POSTGRES_ADMIN_URL = os.environ.get(
     "MGE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )

@@ -107,6 +107,7 @@ def _start_service(scratch: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k != "MGE_API_TOKEN"}
     env["MGE_RUNS_DIR"] = str(scratch / "runs")
+    env["MGE_PLAN_ROOTS"] = str(ROOT)  # the example plan is read from the checkout
     process = subprocess.Popen(
         [
             MGE,

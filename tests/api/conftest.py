@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from prometheus_client import CollectorRegistry
+from tests.conftest import LOOPBACK_URL
 
 from mge.api import ApiSettings, create_app
 from mge.monitoring import MgeMetrics
@@ -31,7 +32,9 @@ def api_settings(sqlite_url: str, tmp_path: Path) -> ApiSettings:
 
 @pytest.fixture
 def client(api_settings: ApiSettings, metrics: MgeMetrics) -> Iterator[TestClient]:
-    with TestClient(create_app(api_settings, metrics=metrics)) as test_client:
+    with TestClient(
+        create_app(api_settings, metrics=metrics), base_url=LOOPBACK_URL
+    ) as test_client:
         yield test_client
 
 
@@ -39,7 +42,7 @@ def client(api_settings: ApiSettings, metrics: MgeMetrics) -> Iterator[TestClien
 def both_client(db_url: str, tmp_path: Path, metrics: MgeMetrics) -> Iterator[TestClient]:
     """The app on SQLite, then on the real PostgreSQL server."""
     settings = ApiSettings(database_url=db_url, runs_dir=tmp_path / "runs", api_token=None)
-    with TestClient(create_app(settings, metrics=metrics)) as test_client:
+    with TestClient(create_app(settings, metrics=metrics), base_url=LOOPBACK_URL) as test_client:
         yield test_client
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from tests.api.conftest import SHOP, SHOP_PLAN, import_shop
+from tests.conftest import LOOPBACK_URL
 from typer.testing import CliRunner
 
 from mge.api import ApiSettings, create_app
@@ -21,7 +22,7 @@ TOKEN = "s3cret-token"
 @pytest.fixture
 def guarded(sqlite_url: str, tmp_path: Path, metrics: MgeMetrics) -> Iterator[TestClient]:
     settings = ApiSettings(database_url=sqlite_url, runs_dir=tmp_path / "runs", api_token=TOKEN)
-    with TestClient(create_app(settings, metrics=metrics)) as client:
+    with TestClient(create_app(settings, metrics=metrics), base_url=LOOPBACK_URL) as client:
         yield client
 
 

@@ -21,6 +21,7 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 from tests.api.conftest import import_shop
+from tests.conftest import LOOPBACK_URL
 
 from mge.api import ApiSettings, create_app
 from mge.db import migrate
@@ -94,10 +95,15 @@ def fuzz_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FastAP
     url = f"sqlite:///{tmp_path / 'fuzz.db'}"
     migrate.upgrade(url)
     settings_ = ApiSettings(
-        database_url=url, runs_dir=tmp_path / "runs", api_token=None, migrate_on_start=False
+        database_url=url,
+        runs_dir=tmp_path / "runs",
+        api_token=None,
+        migrate_on_start=False,
+        # schemathesis' ASGI client names itself "testserver"
+        allowed_hosts=["127.0.0.1", "testserver"],
     )
     app = create_app(settings_, metrics=MgeMetrics(CollectorRegistry()))
-    with TestClient(app) as client:
+    with TestClient(app, base_url=LOOPBACK_URL) as client:
         import_shop(client)  # so list endpoints answer with real rows
         yield app
 

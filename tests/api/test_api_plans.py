@@ -90,10 +90,9 @@ def test_invalid_plans_are_422_with_field_paths(client: TestClient) -> None:
     assert client.get("/api/v2/plans").json() == []
 
 
-def test_a_missing_reference_is_refused(client: TestClient, tmp_path: object) -> None:
-    response = client.post(
-        "/api/v2/plans", params={"base_dir": str(tmp_path)}, json=shop_plan_data()
-    )
+def test_a_missing_reference_is_refused(client: TestClient) -> None:
+    empty = SHOP / "reference" / "shop"  # a directory of the plan roots without `reference/`
+    response = client.post("/api/v2/plans", params={"base_dir": str(empty)}, json=shop_plan_data())
     assert response.status_code == 422
     assert "reference" in json.dumps(_error(response)["detail"])
 

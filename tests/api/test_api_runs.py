@@ -6,8 +6,10 @@ import uuid
 
 from fastapi.testclient import TestClient
 from prometheus_client import generate_latest
+from sqlalchemy.orm import Session
 from tests.api.conftest import SHOP, import_shop, read_events, shop_plan_data, wait_until_final
 
+from mge.db.models import AtomicUnit
 from mge.monitoring import MgeMetrics
 
 ATOMIC = {"levels": "atomic", "concurrency": 4}
@@ -97,6 +99,20 @@ def test_graph_atoms_and_validation_of_a_finished_run(both_client: TestClient) -
     ).json()
     assert stored["source"] == "stored"
     assert {a["id"] for a in stored["atoms"]} <= keys
+    assert [(f["has_syntax_error"], f["partition_ok"]) for f in stored["files"]] == [(False, True)]
+
+    # the answers are computed from the rows, so a broken atom and a gap show
+    engine = client.app.state.engine  # type: ignore[attr-defined]
+    with Session(engine) as session:
+        row = session.get_one(AtomicUnit, uuid.UUID(basket["atom_id"]))
+        row.code = "def basket_total(lines:\n"
+        row.start_byte = (row.start_byte or 0) + 1
+        session.commit()
+    broken = client.post(
+        "/api/v2/atomization/decompose",
+        json={"masterplan_id": masterplan_id, "task_id": "basket"},
+    ).json()
+    assert [(f["has_syntax_error"], f["partition_ok"]) for f in broken["files"]] == [(True, False)]
 
 
 def test_a_second_start_is_a_409_and_nothing_is_stored(client: TestClient) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 from tests.api.conftest import import_shop
+from tests.conftest import LOOPBACK_URL
 
 from mge.api import ApiSettings, create_app
 from mge.monitoring import MgeMetrics
@@ -48,7 +49,7 @@ def test_not_ready_when_the_database_is_not_migrated(tmp_path: Path, metrics: Mg
         migrate_on_start=False,
         api_token=None,
     )
-    with TestClient(create_app(settings, metrics=metrics)) as client:
+    with TestClient(create_app(settings, metrics=metrics), base_url=LOOPBACK_URL) as client:
         response = client.get("/readyz")
         assert client.get("/healthz").status_code == 200
     assert response.status_code == 503

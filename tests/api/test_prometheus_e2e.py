@@ -72,6 +72,7 @@ def service(tmp_path: Path) -> Iterator[str]:
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k != "MGE_API_TOKEN"}
     env["MGE_RUNS_DIR"] = str(tmp_path / "runs")
+    env["MGE_PLAN_ROOTS"] = str(ROOT)  # the plans are read from the checkout
     log = (tmp_path / "serve.log").open("wb")
     process = subprocess.Popen(
         [

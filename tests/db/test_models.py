@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import JSON, Engine, func, select, text
 from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.orm import Session
 
@@ -190,6 +190,44 @@ def test_values_round_trip_with_types(migrated_engine: Engine) -> None:
         review = session.scalars(select(HumanReviewQueue)).one()
         assert review.resolution is ReviewResolution.APPROVE
         assert review.review_completed_at == datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+
+
+def _nullable_json_columns() -> list[str]:
+    return sorted(
+        f"{table.name}.{column.name}"
+        for table in Base.metadata.sorted_tables
+        for column in table.columns
+        if column.nullable and isinstance(column.type, JSON)
+    )
+
+
+def test_none_in_a_nullable_json_column_is_sql_null(migrated_engine: Engine) -> None:
+    """Python None must be stored as SQL NULL, not as the JSON text `null`: the two
+    read back alike through the ORM, but `IS NULL` and a raw dump tell them apart."""
+    assert _nullable_json_columns() == [
+        "masterplan_milestones.tests",
+        "masterplans.atomization_config",
+        "masterplans.plan_document",
+    ]
+    with Session(migrated_engine) as session:
+        plan = MasterPlan(name="nulls", plan_document=None, atomization_config=None)
+        phase = MasterPlanPhase(phase_number=1, name="Core", masterplan=plan)
+        MasterPlanMilestone(milestone_number=1, name="M", phase=phase, tests=None)
+        session.add(plan)
+        session.commit()
+        plan.atomization_config = {"target_loc": 10}
+        session.commit()
+        plan.atomization_config = None  # set back, as a revert does
+        session.commit()
+    with migrated_engine.connect() as connection:
+        counts = connection.execute(
+            text(
+                "SELECT (SELECT count(*) FROM masterplans WHERE plan_document IS NULL"
+                " AND atomization_config IS NULL),"
+                " (SELECT count(*) FROM masterplan_milestones WHERE tests IS NULL)"
+            )
+        ).one()
+    assert tuple(counts) == (1, 1)
 
 
 def test_deleting_a_masterplan_cascades_to_everything(migrated_engine: Engine) -> None:

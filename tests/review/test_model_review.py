@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 from prometheus_client import CollectorRegistry
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from tests.conftest import LOOPBACK_URL
 from tests.review.conftest import WITH_TAX, ShopRun
 from typer.testing import CliRunner
 
@@ -358,7 +359,7 @@ def test_the_api_item_carries_the_model_review_and_asking_again_needs_the_token(
     server.script(CHAT, OPENAI.ok(GOOD), OPENAI.ok('{"verdict": "suspect", "findings": []}'))
     settings = ApiSettings(database_url=shop.url, runs_dir=tmp_path / "runs", api_token="t0k")
     api = create_app(settings, metrics=MgeMetrics(CollectorRegistry()))
-    with TestClient(api) as client:
+    with TestClient(api, base_url=LOOPBACK_URL) as client:
         first = client.get("/api/v2/review/items").json()["items"][0]
         assert first["atom"] == WITH_TAX and first["priority"] == 1
         detail = client.get(f"/api/v2/review/items/{first['id']}").json()

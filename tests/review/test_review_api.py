@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from prometheus_client import CollectorRegistry
 from sqlalchemy import select
+from tests.conftest import LOOPBACK_URL
 from tests.review.conftest import FIXED_WITH_TAX, TOTAL, WITH_TAX, ShopRun
 
 from mge.api import ApiSettings, create_app
@@ -26,7 +27,7 @@ API = "/api/v2/review"
 def client(shop: ShopRun, tmp_path: Path) -> Iterator[TestClient]:
     settings = ApiSettings(database_url=shop.url, runs_dir=tmp_path / "runs", api_token=TOKEN)
     app = create_app(settings, metrics=MgeMetrics(CollectorRegistry()))
-    with TestClient(app) as test_client:
+    with TestClient(app, base_url=LOOPBACK_URL) as test_client:
         yield test_client
 
 
@@ -166,4 +167,41 @@ def test_the_review_page_is_served(client: TestClient) -> None:
     page = client.get("/review")
     assert page.status_code == 200
     assert page.headers["content-type"].startswith("text/html")
-    assert "/api/v2/review" in page.text and 'id="btn-approve"' in page.text
+    assert 'id="btn-approve"' in page.text and 'src="/review/review.js"' in page.text
+    script = client.get("/review/review.js")
+    assert script.headers["content-type"].startswith("text/javascript")
+    assert "/api/v2/review" in script.text
+
+
+@pytest.mark.parametrize("action", ["skip", "approve"])
+def test_concurrent_decisions_on_sqlite_wait_instead_of_failing(
+    client: TestClient, shop: ShopRun, action: str
+) -> None:
+    """Many reviewers press the same button at once: SQLite must make the writers
+    wait their turn (200, or 409 for a second approval), never answer 503
+    "database is locked"."""
+    import threading
+
+    client.post(f"{API}/runs/{shop.run_id}/refresh", json={"bottom_share": 0.3}, headers=AUTH)
+    items = [item["id"] for item in _items(client)]
+    start = threading.Barrier(8)
+    statuses: list[tuple[str, int]] = []
+
+    def press(index: int) -> None:
+        item = items[index % len(items)]
+        start.wait()
+        response = client.post(
+            f"{API}/items/{item}/{action}", json={"reviewer": f"r{index}"}, headers=AUTH
+        )
+        statuses.append((item, response.status_code))
+
+    threads = [threading.Thread(target=press, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert len(statuses) == 8
+    assert {status for _, status in statuses} <= {200, 409}, statuses
+    if action == "approve":  # a skip only passes the item on; one approval wins
+        for item in items:
+            assert [s for i, s in statuses if i == item].count(200) == 1

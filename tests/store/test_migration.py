@@ -230,14 +230,17 @@ def mvp(engine: Engine) -> dict[str, uuid.UUID]:
 
 
 def dump(engine: Engine) -> dict[str, list[str]]:
-    """Every row of every table, as comparable text."""
+    """Every row of every table as the driver returns it, each column cast to text.
+
+    Not through SQLAlchemy's column types: those read JSON `null` and SQL NULL alike
+    as None, which is exactly the difference a row-for-row check must see."""
     tables: dict[str, list[str]] = {}
     with engine.connect() as connection:
+        quote = connection.dialect.identifier_preparer.quote
         for table in Base.metadata.sorted_tables:
-            rows = connection.execute(select(table)).mappings().all()
-            tables[table.name] = sorted(
-                json.dumps(dict(row), sort_keys=True, default=str) for row in rows
-            )
+            columns = ", ".join(f"CAST({quote(c.name)} AS TEXT)" for c in table.columns)
+            rows = connection.exec_driver_sql(f"SELECT {columns} FROM {quote(table.name)}")
+            tables[table.name] = sorted(json.dumps(list(row)) for row in rows)
     return tables
 
 

@@ -73,7 +73,14 @@ async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse
 
 async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
-    names = {404: "NotFound", 405: "MethodNotAllowed", 401: "Unauthorized"}
+    names = {
+        400: "RequestInvalid",
+        401: "Unauthorized",
+        404: "NotFound",
+        405: "MethodNotAllowed",
+        413: "PayloadTooLarge",
+        415: "UnsupportedMediaType",
+    }
     return error_response(
         exc.status_code,
         names.get(exc.status_code, "HTTPError"),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,12 +28,13 @@ from mge.errors import AtomizeError, ConfigError, Conflict, NotFound, PlanError
 from mge.execute import build_settings
 from mge.execute._output import check_out_dir
 from mge.execute.service import probe_model
-from mge.plan import Plan, PlanInvalid, PlanIssue, validate_plan
+from mge.plan import Plan, PlanInvalid, PlanIssue, check_reference, validate_plan
 from mge.plan._load import parse_data
 from mge.store import load_graph
 from mge.store.plans import export_plan, get_masterplan, import_plan
 
 __all__ = [
+    "PlanPlace",
     "atom_by_id",
     "check_plan_body",
     "create_run",
@@ -56,17 +58,50 @@ def parse_uuid(text: str, what: str) -> uuid.UUID:
 # -- plans ------------------------------------------------------------------------
 
 
-def _plan_dir(base_dir: str | None) -> Path:
-    if not base_dir:
-        return Path.cwd()
-    problem = text_problem(base_dir, "base_dir")
-    if problem:
-        raise PlanError(problem)
-    return Path(base_dir).expanduser().resolve()
+OUTSIDE_ROOTS = "is not a directory below the service's plan roots (MGE_PLAN_ROOTS)"
+
+
+@dataclass(frozen=True)
+class PlanPlace:
+    """Where a plan sent to the service is said to live (`base_dir`), and the only
+    directories (`roots`) its reference code may be read from.
+
+    Without the roots, `base_dir` and `reference:` would let any caller learn whether
+    a path exists on the server and, once a plan is imported, read the files below
+    it. A path outside the roots gets the same answer whether it exists or not, and
+    nothing outside them is ever looked at."""
+
+    base_dir: str | None
+    roots: tuple[Path, ...]
+
+    def _inside(self, path: Path) -> bool:
+        return any(path == root or path.is_relative_to(root) for root in self.roots)
+
+    def directory(self) -> Path:
+        """The resolved `base_dir` (default: the working directory).
+
+        Raises:
+            PlanError: it is not storable text or not below a plan root.
+        """
+        if self.base_dir:
+            problem = text_problem(self.base_dir, "base_dir")
+            if problem:
+                raise PlanError(problem)
+        directory = Path(self.base_dir).expanduser() if self.base_dir else Path.cwd()
+        directory = directory.resolve()
+        if not self._inside(directory):
+            raise PlanError(f"base_dir {OUTSIDE_ROOTS}")
+        return directory
+
+    def reference_problem(self, plan: Plan) -> PlanIssue | None:
+        """An issue when the plan's reference directory lies outside the roots."""
+        if not plan.reference or self._inside((self.directory() / plan.reference).resolve()):
+            return None
+        return PlanIssue("reference", f"the reference directory {OUTSIDE_ROOTS}")
 
 
 def check_plan_body(
-    body: bytes, *, content_type: str, base_dir: str | None
+    body: bytes, *, content_type: str, place: PlanPlace
 ) -> tuple[Plan | None, list[PlanIssue]]:
     """Validate a plan sent as JSON or YAML; never raises for bad content."""
     if len(body) > MAX_PLAN_BYTES:
@@ -78,42 +113,47 @@ def check_plan_body(
     data, issues = parse_data(text, json_only="json" in content_type.lower())
     if issues:
         return None, issues
-    return plan_data_check(data, base_dir=base_dir)
+    return plan_data_check(data, place=place)
 
 
-def plan_data_check(data: Any, *, base_dir: str | None) -> tuple[Plan | None, list[PlanIssue]]:
+def plan_data_check(data: Any, *, place: PlanPlace) -> tuple[Plan | None, list[PlanIssue]]:
     problem = text_problem(data)
     if problem:
         return None, [PlanIssue("", problem)]
-    return validate_plan(data, plan_dir=_plan_dir(base_dir))
+    directory = place.directory()
+    plan, issues = validate_plan(data)
+    if plan is not None:
+        outside = place.reference_problem(plan)
+        issues.extend([outside] if outside else check_reference(plan, directory))
+    return plan, issues
 
 
-def plan_from_body(data: Any, *, base_dir: str | None) -> Plan:
+def plan_from_body(data: Any, *, place: PlanPlace) -> Plan:
     """A valid plan from already-parsed data (a run's `plan` field).
 
     Raises:
         PlanInvalid: the plan or its reference directory has a problem.
     """
-    plan, issues = plan_data_check(data, base_dir=base_dir)
+    plan, issues = plan_data_check(data, place=place)
     if issues or plan is None:
         raise PlanInvalid("plan", issues)
     return plan
 
 
-def _store_plan(session: Session, plan: Plan, base_dir: str | None) -> MasterPlan:
+def _store_plan(session: Session, plan: Plan, place: PlanPlace) -> MasterPlan:
     masterplan = import_plan(session, plan)
     if plan.reference is not None:
-        masterplan.reference_path = str((_plan_dir(base_dir) / plan.reference).resolve())
+        masterplan.reference_path = str((place.directory() / plan.reference).resolve())
     return masterplan
 
 
 def import_plan_body(
-    session: Session, *, body: bytes, content_type: str, base_dir: str | None
+    session: Session, *, body: bytes, content_type: str, place: PlanPlace
 ) -> MasterPlan:
-    plan, issues = check_plan_body(body, content_type=content_type, base_dir=base_dir)
+    plan, issues = check_plan_body(body, content_type=content_type, place=place)
     if issues or plan is None:
         raise PlanInvalid("plan", issues)
-    masterplan = _store_plan(session, plan, base_dir)
+    masterplan = _store_plan(session, plan, place)
     session.commit()
     return masterplan
 
@@ -168,6 +208,46 @@ def _file_out(result: FileResult, source: bytes) -> dict[str, Any]:
         "loc": sum(atom.loc for atom in result.atoms),
         "has_syntax_error": result.has_syntax_error,
         "partition_ok": result.partition_ok(source),
+    }
+
+
+def _stored_spans_partition(rows: list[AtomicUnit]) -> bool | None:
+    """Whether the stored spans cover the file from byte 0 in order, each exactly once;
+    None when an atom has no span (a placeholder still to be generated)."""
+    spans = [(row.start_byte, row.end_byte) for row in rows]
+    if any(start is None or end is None for start, end in spans):
+        return None
+    position = 0
+    for start, end in sorted(spans, key=lambda span: span[0] or 0):
+        assert start is not None and end is not None
+        if start != position or end <= start:
+            return False
+        position = end
+    return True
+
+
+def _stored_syntax_error(file: str, rows: list[AtomicUnit]) -> bool | None:
+    """Whether the file as its atoms hold it now (the generated code) has a syntax
+    error; None when an atom has no code yet or the language cannot be parsed."""
+    texts = [row.code for row in rows]
+    if any(text is None for text in texts):
+        return None
+    source = "".join(text or "" for text in texts).encode("utf-8", errors="surrogateescape")
+    try:
+        return atomize_source(source, file, language=rows[0].language).has_syntax_error
+    except AtomizeError:
+        return None
+
+
+def _stored_file_out(file: str, rows: list[AtomicUnit]) -> dict[str, Any]:
+    return {
+        "path": file,
+        "language": rows[0].language,
+        "size_bytes": max((row.end_byte or 0) for row in rows),
+        "atoms": len(rows),
+        "loc": sum(row.loc for row in rows),
+        "has_syntax_error": _stored_syntax_error(file, rows),
+        "partition_ok": _stored_spans_partition(rows),
     }
 
 
@@ -246,18 +326,7 @@ def decompose(
             files.setdefault(row.file_path, []).append(row)
         return {
             "source": "stored",
-            "files": [
-                {
-                    "path": file,
-                    "language": group[0].language,
-                    "size_bytes": max((row.end_byte or 0) for row in group),
-                    "atoms": len(group),
-                    "loc": sum(row.loc for row in group),
-                    "has_syntax_error": False,
-                    "partition_ok": True,
-                }
-                for file, group in files.items()
-            ],
+            "files": [_stored_file_out(file, group) for file, group in files.items()],
             "atoms": [_stored_atom_out(row) for row in rows],
         }
     raise PlanError(
@@ -406,7 +475,7 @@ def create_run(
     *,
     masterplan_id: str | None,
     plan_data: dict[str, Any] | None,
-    base_dir: str | None,
+    place: PlanPlace,
     options: dict[str, Any],
     runs_dir: Path,
 ) -> uuid.UUID:
@@ -434,8 +503,8 @@ def create_run(
             )
         plan = export_plan(masterplan)
     else:
-        plan = plan_from_body(plan_data, base_dir=base_dir)
-        masterplan = _store_plan(session, plan, base_dir)
+        plan = plan_from_body(plan_data, place=place)
+        masterplan = _store_plan(session, plan, place)
     out = (runs_dir / uuid.uuid4().hex).resolve()
     settings = build_settings(**options, out_dir=str(out))
     reference = Path(masterplan.reference_path) if masterplan.reference_path else None

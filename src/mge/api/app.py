@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 import mge
 from mge.api._errors import install_error_handlers
+from mge.api._guard import RequestGuard
 from mge.api._runs import RunManager
 from mge.api.routes import atomization, atoms, graphs, health, plans, review, runs, validation
 from mge.api.settings import ApiSettings
@@ -60,6 +61,13 @@ def create_app(
     app.state.engine = engine
     app.state.runs = manager
     install_error_handlers(app)
+    app.add_middleware(
+        RequestGuard,
+        allowed_hosts=settings.allowed_hosts,
+        max_body_bytes=settings.max_body_bytes,
+        api_prefix=API_PREFIX,
+        yaml_paths={f"{API_PREFIX}/plans", f"{API_PREFIX}/plans/check"},
+    )
 
     api = APIRouter(prefix=API_PREFIX)
     api.include_router(plans.router)
@@ -68,12 +76,6 @@ def create_app(
     api.include_router(graphs.router)
     api.include_router(runs.router)
     api.include_router(validation.router)
-    # -- review (issue 10) ---------------------------------------------------------------
-    # The review engineer adds `src/mge/api/routes/review.py` (`router`, `page_router`)
-    # and includes them here:
-    #     api.include_router(review.router)
-    #     app.include_router(review.page_router)
-    # ---------------------------------------------------------------------------------------
     api.include_router(review.router)
     app.include_router(review.page_router)
     app.include_router(api)

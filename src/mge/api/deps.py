@@ -22,7 +22,15 @@ from mge.api._runs import RunManager
 from mge.api.settings import ApiSettings
 from mge.errors import Unauthorized
 
-__all__ = ["Authorized", "EngineDep", "RunsDep", "SessionDep", "SettingsDep"]
+__all__ = [
+    "Authorized",
+    "CredentialsDep",
+    "EngineDep",
+    "RunsDep",
+    "SessionDep",
+    "SettingsDep",
+    "check_token",
+]
 
 
 async def get_settings(request: Request) -> ApiSettings:
@@ -55,16 +63,21 @@ SessionDep = Annotated[Session, Depends(get_session)]
 _bearer = HTTPBearer(auto_error=False, description="MGE_API_TOKEN, when the service has one.")
 
 
-async def require_token(
-    settings: SettingsDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> None:
+CredentialsDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+def check_token(settings: ApiSettings, credentials: HTTPAuthorizationCredentials | None) -> None:
+    """Raises Unauthorized unless the request carries the configured token (if any)."""
     expected = settings.token
     if expected is None:
         return
     given = credentials.credentials if credentials is not None else ""
     if not hmac.compare_digest(given.encode(), expected.encode()):
         raise Unauthorized("this endpoint needs `Authorization: Bearer <MGE_API_TOKEN>`")
+
+
+async def require_token(settings: SettingsDep, credentials: CredentialsDep) -> None:
+    check_token(settings, credentials)
 
 
 Authorized = Depends(require_token)

@@ -91,7 +91,7 @@ class PlanDetail(PlanSummary):
 
 
 class AtomOut(BaseModel):
-    """An atom of the atomizer (ARCHITECTURE.md section 3)."""
+    """An atom of the atomizer (docs/ATOMS.md)."""
 
     id: str
     file: str
@@ -119,8 +119,14 @@ class FileOut(BaseModel):
     size_bytes: int
     atoms: int
     loc: int
-    has_syntax_error: bool
-    partition_ok: bool
+    has_syntax_error: bool | None = Field(
+        description="The file as its atoms hold it now does not parse; null when an "
+        "atom has no code yet or the language cannot be parsed."
+    )
+    partition_ok: bool | None = Field(
+        description="The atoms' spans cover the file from byte 0 in order, each byte "
+        "once; null when an atom has no span (a placeholder)."
+    )
 
 
 class DecomposeIn(BaseModel):
@@ -311,7 +317,7 @@ class Tokens(BaseModel):
 
 
 class RunReport(BaseModel):
-    """The contract report of `mge status --json` (ARCHITECTURE.md section 6), plus `live`."""
+    """The contract report of `mge status --json`, plus `live` (docs/EXECUTION.md)."""
 
     run_id: str
     status: str

@@ -1,6 +1,6 @@
 """Lossless atomization of Python, TypeScript, TSX and JavaScript source.
 
-The atoms of a file partition it byte for byte (ARCHITECTURE.md section 3):
+The atoms of a file partition it byte for byte (docs/ATOMS.md):
 joining `atom.code` in order gives the file back exactly, whatever it holds.
 
     from mge.atomize import AtomizeConfig, atomize_source

@@ -1,7 +1,7 @@
 """Plain data of atomization: the configuration, one atom, one file's result.
 
 The field names of `Atom` and the shape of `Atom.to_dict()` are the atom contract
-(ARCHITECTURE.md section 3); the graph, plan and execute layers read them, so they
+(docs/ATOMS.md); the graph, plan and execute layers read them, so they
 change only with a migration path.
 """
 

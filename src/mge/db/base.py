@@ -28,7 +28,10 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-JSONType = JSON().with_variant(JSONB(), "postgresql")
+# None is SQL NULL, never the JSON text `null`: otherwise a nullable column that was
+# NULL reads back as None but is stored differently, and "IS NULL" stops finding it
+# (a revert would not give back the rows it found).
+JSONType = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
 
 
 def utcnow() -> datetime:

@@ -19,6 +19,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from mge.errors import ConfigError, DatabaseError
 
+# An execution option marking a session that will write (see `session_scope`).
+WRITE_OPTION = "mge_write"
+
 _DRIVERS = {
     "sqlite": "sqlite",
     "postgresql": "postgresql+psycopg",
@@ -88,7 +91,12 @@ def _make_sqlite_transactional(engine: Engine, enforce_foreign_keys: bool) -> No
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN")
+        # A transaction that will write takes the write lock when it starts. Begun as
+        # a reader, it could not upgrade once another writer had committed since its
+        # snapshot: SQLite answers "database is locked" at once, busy timeout or not.
+        # Begun IMMEDIATE, it waits its turn (busy_timeout) and then reads fresh rows.
+        write = connection.get_execution_options().get(WRITE_OPTION, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
 def _in_memory(dbapi_connection: Any) -> bool:
@@ -131,9 +139,14 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
 
 
 @contextmanager
-def session_scope(engine: Engine) -> Iterator[Session]:
-    """A session committed on success and rolled back on any error."""
-    with database_errors(engine.url), session_factory(engine)() as session:
+def session_scope(engine: Engine, *, write: bool = False) -> Iterator[Session]:
+    """A session committed on success and rolled back on any error.
+
+    `write=True` for a transaction that reads and then writes (a review decision):
+    on SQLite it takes the write lock at its start, so concurrent writers queue up
+    instead of failing; PostgreSQL ignores it (row locks do that job there)."""
+    options = {WRITE_OPTION: True} if write else {}
+    with database_errors(engine.url), session_factory(engine)(execution_options=options) as session:
         try:
             yield session
             session.commit()

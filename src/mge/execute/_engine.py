@@ -13,16 +13,14 @@ from __future__ import annotations
 
 import ast
 import asyncio
-import contextlib
 import dataclasses
 import functools
-import gc
 import heapq
 import os
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -56,6 +54,7 @@ from mge.db.models import (
 from mge.db.wal import background_checkpoints
 from mge.errors import BudgetExhausted, MgeError, ModelError, ProviderUnavailable, ValidationFailed
 from mge.execute._assembly import PlannedAtom, assemble, indentation
+from mge.execute._gc import collector_frozen as _collector_frozen
 from mge.execute._hierarchy import Hierarchy
 from mge.execute._judge import FileAtom, atom_assembly, judge
 from mge.execute._judge_pool import JudgePool
@@ -135,22 +134,6 @@ class RunStopped(Exception):
         super().__init__(reason)
         self.status = status
         self.reason = reason
-
-
-@contextlib.contextmanager
-def _collector_frozen() -> Iterator[None]:
-    """Generation with the objects that exist before it (plan, graph, atom rows,
-    parsed references: hundreds of thousands on a big plan) moved out of the cyclic
-    garbage collector's sight. Every attempt allocates syntax trees, and each full
-    collection would walk all of those long-lived objects again: on a 2,000-atom
-    plan that was over a third of the engine's CPU time. Objects made during
-    generation are collected as usual; the frozen ones are handed back at the end."""
-    gc.collect()
-    gc.freeze()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
 
 
 @dataclass

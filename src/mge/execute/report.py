@@ -1,4 +1,4 @@
-"""The run report of the contract (ARCHITECTURE.md section 6), computed from rows.
+"""The run report of the contract (docs/EXECUTION.md, "The run report"), computed from rows.
 
 Everything here is read back from the database, so `mge status` on a finished,
 interrupted or crashed run reports the same figures the run itself printed.

@@ -18,7 +18,7 @@ router = APIRouter(prefix="/atomization", tags=["atomization"])
 @router.post(
     "/decompose",
     response_model=DecomposeOut,
-    responses=errors(404),
+    responses=errors(404, 413, 415),
     summary="Atoms of code or of a task",
 )
 def decompose(request: DecomposeIn, session: SessionDep) -> Any:

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from mge.api import _service as service
-from mge.api.deps import Authorized, EngineDep, SessionDep
+from mge.api.deps import Authorized, CredentialsDep, EngineDep, SessionDep, SettingsDep, check_token
 from mge.api.routes._common import errors
 from mge.api.schemas import PlanCheckOut, PlanDetail, PlanSummary
 from mge.db.models import MasterPlan
@@ -23,7 +23,9 @@ BaseDir = Annotated[
     Query(
         max_length=4096,
         description="Directory the plan's relative `reference:` is resolved against "
-        "(default: the service's working directory).",
+        "(default: the service's working directory); it must lie below one of the "
+        "service's plan roots (MGE_PLAN_ROOTS), and with a token configured it needs "
+        "the token.",
     ),
 ]
 
@@ -34,7 +36,7 @@ def _plan_body() -> dict[str, Any]:
     return {
         "requestBody": {
             "required": True,
-            "description": "The plan document, as JSON or YAML (ARCHITECTURE.md section 5).",
+            "description": "The plan document, as JSON or YAML (docs/PLANS.md).",
             "content": {
                 "application/json": {"schema": schema},
                 "application/yaml": {"schema": {"type": "string"}},
@@ -48,18 +50,21 @@ def _plan_body() -> dict[str, Any]:
     status_code=201,
     response_model=PlanSummary,
     dependencies=[Authorized],
-    responses=errors(401),
+    responses=errors(401, 413, 415),
     openapi_extra=_plan_body(),
     summary="Import a plan",
 )
-async def import_plan(request: Request, engine: EngineDep, base_dir: BaseDir = None) -> Any:
+async def import_plan(
+    request: Request, engine: EngineDep, settings: SettingsDep, base_dir: BaseDir = None
+) -> Any:
     body = await request.body()
     content_type = request.headers.get("content-type", "application/json")
+    place = service.PlanPlace(base_dir, tuple(settings.roots()))
 
     def store() -> dict[str, Any]:
         with Session(engine) as session:
             masterplan = service.import_plan_body(
-                session, body=body, content_type=content_type, base_dir=base_dir
+                session, body=body, content_type=content_type, place=place
             )
             return service.plan_summary(session, masterplan)
 
@@ -69,15 +74,25 @@ async def import_plan(request: Request, engine: EngineDep, base_dir: BaseDir = N
 @router.post(
     "/check",
     response_model=PlanCheckOut,
-    responses=errors(),
+    responses=errors(401, 413, 415),
     openapi_extra=_plan_body(),
     summary="Check a plan without storing it",
 )
-async def check_plan(request: Request, base_dir: BaseDir = None) -> Any:
+async def check_plan(
+    request: Request,
+    settings: SettingsDep,
+    credentials: CredentialsDep,
+    base_dir: BaseDir = None,
+) -> Any:
+    """Reads only, so it needs no token, except with `base_dir`: that names a place on
+    the server's disk, which only token holders may have looked at."""
+    if base_dir is not None:
+        check_token(settings, credentials)
     body = await request.body()
     content_type = request.headers.get("content-type", "application/json")
+    place = service.PlanPlace(base_dir, tuple(settings.roots()))
     plan, issues = await run_in_threadpool(
-        service.check_plan_body, body, content_type=content_type, base_dir=base_dir
+        service.check_plan_body, body, content_type=content_type, place=place
     )
     return {
         "valid": not issues,

@@ -13,7 +13,7 @@ from importlib.resources import files
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Query
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 
 from mge.api.deps import Authorized, EngineDep
@@ -105,17 +105,19 @@ def show_item(review_id: str, engine: EngineDep) -> dict[str, Any]:
 @router.post(
     "/items/{review_id}/model-review",
     dependencies=[Authorized],
-    responses=errors(401, 404),
+    responses=errors(401, 404, 413, 415),
     summary="Ask the model to review the item's code again",
 )
 def model_review_item(review_id: str, engine: EngineDep) -> dict[str, Any]:
-    with session_scope(engine) as session:
+    with session_scope(engine, write=True) as session:
         item = get_item(session, review_id=review_id)
         return ensure_model_review(session, item, force=True)
 
 
 @router.post(
-    "/items/{review_id}/diff", responses=errors(404), summary="Diff of proposed code (no change)"
+    "/items/{review_id}/diff",
+    responses=errors(404, 413, 415),
+    summary="Diff of proposed code (no change)",
 )
 def diff_item(review_id: str, body: DiffIn, engine: EngineDep) -> dict[str, Any]:
     with session_scope(engine) as session:
@@ -126,12 +128,12 @@ def diff_item(review_id: str, body: DiffIn, engine: EngineDep) -> dict[str, Any]
 @router.post(
     "/runs/{run_id}/refresh",
     dependencies=[Authorized],
-    responses=errors(401, 404),
+    responses=errors(401, 404, 413, 415),
     summary="Score a run's atoms and queue the doubtful ones",
 )
 def refresh_run(run_id: str, body: RefreshIn, engine: EngineDep) -> dict[str, Any]:
     settings = ReviewSettings(bottom_share=body.bottom_share, threshold=body.threshold)
-    with session_scope(engine) as session:
+    with session_scope(engine, write=True) as session:
         opened = queue_doubtful(session, run_id=run_id, settings=settings)
         return {"open": len(opened)}
 
@@ -139,25 +141,25 @@ def refresh_run(run_id: str, body: RefreshIn, engine: EngineDep) -> dict[str, An
 def _action(path: str, summary: str) -> Callable[[_Route], _Route]:
     """A mutating item route: token-guarded, with its documented errors."""
     return router.post(
-        path, summary=summary, dependencies=[Authorized], responses=errors(401, 404, 409)
+        path, summary=summary, dependencies=[Authorized], responses=errors(401, 404, 409, 413, 415)
     )
 
 
 @_action("/items/{review_id}/claim", "Reserve an item")
 def claim_item(review_id: str, body: ActorIn, engine: EngineDep) -> dict[str, Any]:
-    with session_scope(engine) as session:
+    with session_scope(engine, write=True) as session:
         return actions.claim(session, review_id=review_id, actor=body.reviewer).to_dict()
 
 
 @_action("/items/{review_id}/release", "Give a reservation back")
 def release_item(review_id: str, body: ActorIn, engine: EngineDep) -> dict[str, Any]:
-    with session_scope(engine) as session:
+    with session_scope(engine, write=True) as session:
         return actions.release(session, review_id=review_id, actor=body.reviewer).to_dict()
 
 
 @_action("/items/{review_id}/approve", "Accept the atom's code")
 def approve_item(review_id: str, body: ActorIn, engine: EngineDep) -> dict[str, Any]:
-    with session_scope(engine) as session:
+    with session_scope(engine, write=True) as session:
         return actions.approve(
             session, review_id=review_id, actor=body.reviewer, note=body.note
         ).to_dict()
@@ -165,7 +167,7 @@ def approve_item(review_id: str, body: ActorIn, engine: EngineDep) -> dict[str, 
 
 @_action("/items/{review_id}/edit", "Replace the code (validated)")
 def edit_item(review_id: str, body: EditIn, engine: EngineDep) -> dict[str, Any]:
-    with session_scope(engine) as session:
+    with session_scope(engine, write=True) as session:
         return actions.edit(
             session, review_id=review_id, actor=body.reviewer, code=body.code, note=body.note
         ).to_dict()
@@ -173,7 +175,7 @@ def edit_item(review_id: str, body: EditIn, engine: EngineDep) -> dict[str, Any]
 
 @_action("/items/{review_id}/regenerate", "Ask the model again")
 def regenerate_item(review_id: str, body: RegenerateIn, engine: EngineDep) -> dict[str, Any]:
-    with session_scope(engine) as session:
+    with session_scope(engine, write=True) as session:
         return actions.regenerate(
             session, review_id=review_id, actor=body.reviewer, feedback=body.feedback
         ).to_dict()
@@ -181,7 +183,7 @@ def regenerate_item(review_id: str, body: RegenerateIn, engine: EngineDep) -> di
 
 @_action("/items/{review_id}/skip", "Pass on an item")
 def skip_item(review_id: str, body: ActorIn, engine: EngineDep) -> dict[str, Any]:
-    with session_scope(engine) as session:
+    with session_scope(engine, write=True) as session:
         return actions.skip(
             session, review_id=review_id, actor=body.reviewer, note=body.note
         ).to_dict()
@@ -189,7 +191,7 @@ def skip_item(review_id: str, body: ActorIn, engine: EngineDep) -> dict[str, Any
 
 @_action("/items/{review_id}/reject", "Send back to the queue")
 def reject_item(review_id: str, body: RejectIn, engine: EngineDep) -> dict[str, Any]:
-    with session_scope(engine) as session:
+    with session_scope(engine, write=True) as session:
         return actions.reject(
             session, review_id=review_id, actor=body.reviewer, note=body.note
         ).to_dict()
@@ -198,21 +200,46 @@ def reject_item(review_id: str, body: RejectIn, engine: EngineDep) -> dict[str, 
 @router.post(
     "/bulk-approve",
     dependencies=[Authorized],
-    responses=errors(401),
+    responses=errors(401, 413, 415),
     summary="Approve many items, each its own audited decision",
 )
 def bulk_approve_items(body: BulkApproveIn, engine: EngineDep) -> dict[str, Any]:
-    with session_scope(engine) as session:
+    with session_scope(engine, write=True) as session:
         results = actions.bulk_approve(
             session, review_ids=body.ids, actor=body.reviewer, note=body.note
         )
     return {"results": results}
 
 
-def _page() -> str:
-    return files("mge.api").joinpath("static", "review.html").read_text(encoding="utf-8")
+# The page is served with its script and style as files of its own, so the policy can
+# forbid every inline script: text from the database (code, notes, model output)
+# that slipped into the page as markup could not run. Nothing may frame the page (a
+# click on "Approve" cannot be hijacked), and it talks only to this service.
+PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; "
+    "connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; "
+    "frame-ancestors 'none'",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-cache",
+}
+
+
+def _static(name: str) -> str:
+    return files("mge.api").joinpath("static", name).read_text(encoding="utf-8")
 
 
 @page_router.get("/review", response_class=HTMLResponse)
 def review_page() -> HTMLResponse:
-    return HTMLResponse(_page())
+    return HTMLResponse(_static("review.html"), headers=PAGE_HEADERS)
+
+
+@page_router.get("/review/review.js")
+def review_script() -> Response:
+    return Response(_static("review.js"), media_type="text/javascript", headers=PAGE_HEADERS)
+
+
+@page_router.get("/review/review.css")
+def review_style() -> Response:
+    return Response(_static("review.css"), media_type="text/css", headers=PAGE_HEADERS)

@@ -59,7 +59,7 @@ async def _start(engine: Engine, runs: RunManager, run_id: uuid.UUID) -> dict[st
     status_code=202,
     response_model=RunReport,
     dependencies=[Authorized],
-    responses=errors(401, 404, 409, 502, 503),
+    responses=errors(401, 404, 409, 413, 415, 502, 503),
     summary="Start a run",
 )
 async def start_run(
@@ -73,7 +73,7 @@ async def start_run(
                 session,
                 masterplan_id=request.masterplan_id,
                 plan_data=request.plan,
-                base_dir=request.base_dir,
+                place=service.PlanPlace(request.base_dir, tuple(settings.roots())),
                 options=request.settings.model_dump(),
                 runs_dir=settings.runs_dir,
             )
@@ -117,7 +117,7 @@ def show_run(run_id: str, engine: EngineDep, runs: RunsDep) -> Any:
     status_code=202,
     response_model=RunReport,
     dependencies=[Authorized],
-    responses=errors(401, 404, 409),
+    responses=errors(401, 404, 409, 413, 415),
     summary="Pause a run (it stops after its attempts in flight, status interrupted)",
 )
 async def pause_run(run_id: str, engine: EngineDep, runs: RunsDep) -> Any:
@@ -132,7 +132,7 @@ async def pause_run(run_id: str, engine: EngineDep, runs: RunsDep) -> Any:
     status_code=202,
     response_model=RunReport,
     dependencies=[Authorized],
-    responses=errors(401, 404, 409),
+    responses=errors(401, 404, 409, 413, 415),
     summary="Resume a paused, interrupted, failed or budget-stopped run",
 )
 async def resume_run(run_id: str, engine: EngineDep, runs: RunsDep) -> Any:
@@ -158,7 +158,7 @@ def _cancel_stored(engine: Engine, run_id: uuid.UUID) -> None:
     status_code=202,
     response_model=RunReport,
     dependencies=[Authorized],
-    responses=errors(401, 404, 409),
+    responses=errors(401, 404, 409, 413, 415),
     summary="Cancel a run for good (status cancelled; it cannot be resumed)",
 )
 async def cancel_run(run_id: str, engine: EngineDep, runs: RunsDep) -> Any:
