@@ -84,8 +84,11 @@ class _Skeleton:
     # -- Python ------------------------------------------------------------------
 
     def py_body(self, block: Node) -> None:
-        """Keep a module or class body's interface, elide function bodies."""
+        """Keep a module or class body's interface, elide function bodies. A class
+        body that keeps nothing (only `pass`, calls, loops) becomes one `...`: its
+        statements are not removed one by one, or the class would have no body."""
         kept = 0
+        dropped: list[Node] = []
         for member in block.named_children:
             kind = member.type
             if kind == "comment":
@@ -121,9 +124,12 @@ class _Skeleton:
             if self.statements:
                 kept += 1
                 continue
-            self.remove(member)
+            dropped.append(member)
         if kept == 0 and block.type == "block":
             self.edits.append((block.start_byte, block.end_byte, b"..."))
+            return
+        for member in dropped:
+            self.remove(member)
 
     def py_function(self, function: Node, body: Node) -> None:
         statements = body.named_children

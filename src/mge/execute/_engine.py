@@ -1499,12 +1499,11 @@ def _measured(verdict: AtomVerdict) -> dict[str, Any]:
 
 
 def _skeleton_problems(text: str, file: str, language: str, plan_files: Iterable[str]) -> list[str]:
-    """What makes a skeleton answer unusable beyond its own plan's grammar: no code
-    at all (a package's `__init__.py` may be empty), or imports of project modules
-    that the plan does not have (the answer plans a different set of files)."""
-    if not text.strip():
-        return [] if Path(file).name == "__init__.py" else ["the answer held no code"]
-    if language != "python":
+    """What makes a skeleton answer unusable beyond its own plan's grammar: imports
+    of project modules that the plan does not have (it plans other files)."""
+    if not text.strip() or language != "python":
+        # An empty answer is an empty file (a package's `__init__.py`, a module of
+        # only comments): a valid module with no atoms, not a failed answer.
         return []
     try:
         tree = ast.parse(text, file)
