@@ -21,7 +21,8 @@ from pyflakes.api import check as pyflakes_check
 from pyflakes.reporter import Reporter
 
 from mge.errors import ConfigError
-from mge.llm import FAULT_KINDS, Purpose, apply_fault, choose_fault, extract_code, parse_fault_kinds
+from mge.llm import FAULT_KINDS, Purpose, extract_code, parse_fault_kinds
+from mge.llm._faults import apply_fault, choose_fault
 
 
 @dataclass(frozen=True)

@@ -19,13 +19,13 @@ from mge.llm import (
     Purpose,
     ReplayModel,
     StaticReference,
-    choose_fault,
     count_request_tokens,
     count_tokens,
     load_prices,
     make_model,
     simulated_latency,
 )
+from mge.llm._faults import choose_fault
 from mge.llm.testing import SleepRecorder
 
 SKELETON = '''"""Accounts."""

@@ -16,7 +16,7 @@ from mge.llm._budget import Budget, BudgetedModel
 from mge.llm._errors import MalformedResponse, NoReferenceAnswer, RequestRejected, TransportError
 from mge.llm._extract import extract_code
 from mge.llm._factory import LOCAL_API_KEY, make_model
-from mge.llm._faults import FAULT_KINDS, FaultOutcome, apply_fault, choose_fault, parse_fault_kinds
+from mge.llm._faults import FAULT_KINDS, parse_fault_kinds
 from mge.llm._prices import Price, PriceTable, load_prices
 from mge.llm._providers import AnthropicModel, OpenAIModel
 from mge.llm._replay import DEFAULT_REPLAY_PRICING, ReplayModel, simulated_latency
@@ -39,7 +39,6 @@ __all__ = [
     "AnthropicModel",
     "Budget",
     "BudgetedModel",
-    "FaultOutcome",
     "MalformedResponse",
     "Message",
     "Model",
@@ -56,8 +55,6 @@ __all__ = [
     "RetryPolicy",
     "StaticReference",
     "TransportError",
-    "apply_fault",
-    "choose_fault",
     "count_request_tokens",
     "count_tokens",
     "extract_code",

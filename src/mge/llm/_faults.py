@@ -39,6 +39,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from mge.errors import ConfigError
+from mge.llm._plan_faults import PLAN_FAULT_KINDS, apply_plan_fault
 from mge.llm._types import Purpose
 
 __all__ = ["FAULT_KINDS", "FaultOutcome", "apply_fault", "choose_fault", "parse_fault_kinds"]
@@ -55,6 +56,7 @@ FAULT_KINDS: tuple[str, ...] = (
 )
 
 _WRAPPER = "if True:\n"
+_SKELETON_CODE_KINDS = frozenset({"syntax_error", "truncated", "prose_fences"})
 _Edit = tuple[int, int, str]
 
 
@@ -102,10 +104,18 @@ def choose_fault(
     draw = _rng(seed, purpose, "decide")
     if draw.random() >= rate:
         return FaultOutcome(code, None)
+    # A skeleton is a plan: most of its faults are planning mistakes, the rest the
+    # code faults that fit a whole file (a bracket, a cut-off, chat around it).
+    if purpose.kind == "skeleton":
+        kinds = [*PLAN_FAULT_KINDS, *(k for k in kinds if k in _SKELETON_CODE_KINDS)]
     first = draw.randrange(len(kinds))
     for kind in [*kinds[first:], *kinds[:first]]:
-        damaged = apply_fault(code, kind, _rng(seed, purpose, kind), purpose.language)
-        if damaged is not None:
+        rng = _rng(seed, purpose, kind)
+        if kind in PLAN_FAULT_KINDS:
+            damaged = apply_plan_fault(code, kind, rng)
+        else:
+            damaged = apply_fault(code, kind, rng, purpose.language)
+        if damaged is not None and damaged != code:
             return FaultOutcome(damaged, kind)
     return FaultOutcome(code, None)
 
