@@ -48,6 +48,7 @@ from mge.db.migrate import upgrade
 from mge.db.models import GenerationRun
 from mge.execute import RunSettings, create_run, execute_run, run_report
 from mge.plan import load_plan
+from mge.review import rank_after_run
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "BENCHMARKS.md"
 SECTION = "## Precision"
@@ -102,7 +103,7 @@ def run_one(project: Project, rate: float, config: str, scratch: Path) -> Row:
         )
         run_id = create_run(engine, project.plan, settings)
         began = time.perf_counter()
-        status = asyncio.run(execute_run(engine, run_id))
+        status = asyncio.run(execute_run(engine, run_id, after_run=rank_after_run))
         seconds = time.perf_counter() - began
         report = run_report(engine, run_id)
         with Session(engine) as session:

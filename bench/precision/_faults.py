@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from mge.atomize import same_code
 from mge.db.models import AtomicUnit, AtomRetryHistory
-from mge.execute._output import same_code
 from mge.llm import Purpose
 from mge.llm._faults import FAULT_KINDS, choose_fault
 

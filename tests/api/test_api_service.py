@@ -80,14 +80,16 @@ def test_decompose_code_partitions_it(client: TestClient) -> None:
     assert len([n for n in names if n.startswith("grade")]) >= 2  # split under max_loc 8
 
 
-def test_decompose_a_task_before_any_run_reads_the_reference(client: TestClient) -> None:
+def test_a_task_has_no_atoms_before_its_plan_runs(client: TestClient) -> None:
+    """Atoms are planned from the model's skeleton when the plan runs: the API never
+    shows reference code as a task's atoms."""
     masterplan_id = import_shop(client)
-    body = client.post(
+    response = client.post(
         "/api/v2/atomization/decompose", json={"masterplan_id": masterplan_id, "task_id": "prices"}
-    ).json()
-    assert body["source"] == "reference"
-    assert [f["path"] for f in body["files"]] == ["shop/__init__.py", "shop/prices.py"]
-    assert {a["name"] for a in body["atoms"]} >= {"discounted", "with_tax"}
+    )
+    assert response.status_code == 422
+    assert response.json()["error"] == "PlanError"
+    assert "no atoms yet" in response.json()["detail"]
 
 
 def test_bad_decompose_requests_are_4xx(client: TestClient) -> None:

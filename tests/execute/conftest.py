@@ -12,6 +12,7 @@ import pytest
 from mge.db import make_engine, migrate
 from mge.execute import build_settings, create_run, execute_run
 from mge.llm import Model, ModelRequest, ModelResponse
+from mge.review import rank_after_run
 
 EXAMPLE_PLAN = Path(__file__).resolve().parents[2] / "examples" / "inventory" / "plan.yaml"
 
@@ -29,7 +30,7 @@ def run_plan(
     engine = make_engine(url)
     try:
         run_id = create_run(engine, plan, build_settings(out_dir=str(out), **settings))
-        asyncio.run(execute_run(engine, run_id, model=model))
+        asyncio.run(execute_run(engine, run_id, model=model, after_run=rank_after_run))
     finally:
         engine.dispose()
     return run_id

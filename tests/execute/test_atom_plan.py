@@ -10,8 +10,11 @@ same run in every respect but the labelled reference measurements.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import importlib
 import json
 import re
+import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -133,6 +136,18 @@ def server() -> Iterator[str]:
     httpd.server_close()
 
 
+@contextlib.contextmanager
+def _imported(out: Path, module: str) -> Iterator[Any]:
+    """A module of the generated project, imported from `out` and forgotten after."""
+    sys.path.insert(0, str(out))
+    try:
+        yield importlib.import_module(module)
+    finally:
+        sys.path.remove(str(out))
+        for name in [m for m in sys.modules if m == "shop" or m.startswith("shop.")]:
+            del sys.modules[name]
+
+
 def _plan(tmp_path: Path) -> Path:
     tasks = [
         {
@@ -211,19 +226,8 @@ def test_atoms_edges_and_output_are_what_the_skeleton_answers_imply(
         file = f"shop/m{k}.py"
         expected = "".join(code for key, code in bodies.items() if key.startswith(file + "::"))
         assert (out / file).read_text() == expected
-    namespace: dict[str, Any] = {}
-    import sys
-
-    sys.path.insert(0, str(out))
-    try:
-        from shop.m4 import g4_1  # type: ignore[import-not-found]
-
-        assert g4_1(3) == sum(4 + 1 + i for i in range(3))
-    finally:
-        sys.path.remove(str(out))
-        for name in [m for m in sys.modules if m == "shop" or m.startswith("shop.")]:
-            del sys.modules[name]
-    assert namespace == {}
+    with _imported(out, "shop.m4") as m4:
+        assert m4.g4_1(3) == sum(4 + 1 + i for i in range(3))
     # Each step's intent reaches the prompt of the atom that writes it.
     step = next(p for p in _Server.prompts if "atom `shop/m1.py::g1_0#1`" in p)
     assert "add f1_0 of each number below x" in step
@@ -359,3 +363,28 @@ def test_the_engine_runs_the_same_without_the_reference_path(
     assert with_reference["attempts"] == without["attempts"]
     assert with_reference["files"] == without["files"]
     assert with_reference["report"] == without["report"]
+
+
+def test_a_failed_atom_blocks_only_what_needs_its_behaviour(
+    sqlite_url: str, tmp_path: Path, server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    broken = "def {0}(x: int) -> int:\n    return (x\n"
+    _Server.bodies["shop/m2.py::f2_0#0"] = broken.format("f2_0")
+    _Server.bodies["shop/m1.py::g1_0#0"] = broken.format("g1_0")
+    engine, out = _run(sqlite_url, tmp_path, server)
+    with Session(engine) as session:
+        status = {row.atom_key: row.status.value for row in session.scalars(select(AtomicUnit))}
+    engine.dispose()
+    assert status["shop/m2.py::f2_0#0"] == status["shop/m1.py::g1_0#0"] == "failed"
+    # The later steps of a failed body need its behaviour: they wait.
+    assert status["shop/m1.py::g1_0#1"] == status["shop/m1.py::g1_0#2"] == "blocked"
+    # Callers need only the signature: they are generated, here and across an import.
+    for caller in ("shop/m2.py::f2_1#0", "shop/m2.py::g2_0#1", "shop/m3.py::f3_0#0"):
+        assert status[caller] == "completed", caller
+    assert sum(value == "blocked" for value in status.values()) == 2
+    # The output still imports: the failed atoms are stubs.
+    with _imported(out, "shop.m1") as m1:
+        with pytest.raises(NotImplementedError):
+            m1.g1_0(2)
+        assert m1.f1_4(0) == 6

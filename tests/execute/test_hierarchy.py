@@ -22,6 +22,7 @@ from mge.db.models import (
 from mge.execute import build_settings, create_run, execute_run, run_report
 from mge.llm import Model, ModelRequest, ModelResponse, make_model
 from mge.llm._reference import PlanReference
+from mge.review import rank_after_run
 
 PLAN = Path(__file__).parent / "fixtures" / "calc" / "plan.yaml"
 SCALE = "calc/ops.py::scale#0"
@@ -77,7 +78,7 @@ def _run(sqlite_url: str, out: Path, model: Model) -> uuid.UUID:
     migrate.upgrade(sqlite_url)
     engine = make_engine(sqlite_url)
     run_id = create_run(engine, PLAN, build_settings(out_dir=str(out)))
-    asyncio.run(execute_run(engine, run_id, model=model))
+    asyncio.run(execute_run(engine, run_id, model=model, after_run=rank_after_run))
     engine.dispose()
     return run_id
 

@@ -18,6 +18,7 @@ from mge.db import make_engine, migrate
 from mge.execute import build_settings, create_run, execute_run
 from mge.llm import Model, ModelRequest, ModelResponse, make_model
 from mge.llm._reference import PlanReference
+from mge.review import rank_after_run
 
 PLAN = Path(__file__).parent / "fixtures" / "shop" / "plan.yaml"
 WITH_TAX = "shop/money.py::with_tax#0"
@@ -84,7 +85,7 @@ def run_shop(url: str, out: Path) -> uuid.UUID:
     try:
         run_id = create_run(engine, PLAN, build_settings(out_dir=str(out)))
         model = Scripted({WITH_TAX: (BROKEN_WITH_TAX, {1, 2, 3}), DISCOUNT: (WRONG_DISCOUNT, {1})})
-        asyncio.run(execute_run(engine, run_id, model=model))
+        asyncio.run(execute_run(engine, run_id, model=model, after_run=rank_after_run))
     finally:
         engine.dispose()
     return run_id

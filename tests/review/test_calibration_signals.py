@@ -19,6 +19,7 @@ from tests.review.conftest import DISCOUNT, LABEL, PLAN, TOTAL, WITH_TAX, WRONG_
 from mge.db import make_engine, migrate, session_scope
 from mge.db.models import AtomicUnit
 from mge.execute import build_settings, create_run, execute_run
+from mge.review import rank_after_run
 from mge.review.calibration import measure
 from mge.review.confidence import score_run
 from mge.review.suggestions import _skeleton_drift, project_findings
@@ -34,7 +35,14 @@ def _silent_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     engine = make_engine(url)
     try:
         run_id = create_run(engine, PLAN, build_settings(out_dir=str(root / "out")))
-        asyncio.run(execute_run(engine, run_id, model=Scripted({DISCOUNT: (WRONG_DISCOUNT, {1})})))
+        asyncio.run(
+            execute_run(
+                engine,
+                run_id,
+                model=Scripted({DISCOUNT: (WRONG_DISCOUNT, {1})}),
+                after_run=rank_after_run,
+            )
+        )
     finally:
         engine.dispose()
     return root / "mge.db"

@@ -30,6 +30,7 @@ from mge.db.models import GenerationRun, RunStatus
 from mge.errors import Conflict
 from mge.execute import FanOut, execute_run, run_report
 from mge.monitoring import MetricsProgress, MgeMetrics
+from mge.review import rank_after_run
 
 __all__ = ["ActiveRun", "EventLog", "RunManager"]
 
@@ -241,7 +242,9 @@ class RunManager:
         async def main() -> RunStatus:
             stop = asyncio.Event()
             active._attach(asyncio.get_running_loop(), stop)
-            return await execute_run(self.engine, active.run_id, progress=progress, stop=stop)
+            return await execute_run(
+                self.engine, active.run_id, progress=progress, stop=stop, after_run=rank_after_run
+            )
 
         return asyncio.run(main())
 

@@ -26,8 +26,7 @@ from mge.db.models import (
 )
 from mge.errors import AtomizeError, ConfigError, Conflict, NotFound, PlanError
 from mge.execute import build_settings
-from mge.execute._output import check_out_dir
-from mge.execute.service import probe_model
+from mge.execute.service import store_run
 from mge.plan import Plan, PlanInvalid, PlanIssue, check_reference, validate_plan
 from mge.plan._load import parse_data
 from mge.store import load_graph
@@ -507,20 +506,7 @@ def create_run(
         masterplan = _store_plan(session, plan, place)
     out = (runs_dir / uuid.uuid4().hex).resolve()
     settings = build_settings(**options, out_dir=str(out))
-    reference = Path(masterplan.reference_path) if masterplan.reference_path else None
-    simulated = probe_model(settings, reference, AtomizeConfig(**plan.atomization.model_dump()))
-    check_out_dir(out, force=False)
-    run = GenerationRun(
-        masterplan=masterplan,
-        model=settings.model,
-        simulated=simulated,
-        settings=settings.model_dump(mode="json"),
-        plan_path=masterplan.source_path,
-        out_dir=str(out),
-    )
-    session.add(run)
-    session.commit()
-    return run.id
+    return store_run(session, masterplan, settings, plan_path=masterplan.source_path)
 
 
 def encode_event(seq: int, kind: str, payload: str) -> bytes:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from mge.atomize._api import atomize_paths, atomize_source, check_partition, measure_source
 from mge.atomize._atomicity import CRITERIA
+from mge.atomize._compare import code_tokens, same_code
 from mge.atomize._complexity import complexity_of
 from mge.atomize._languages import EXTENSIONS, LANGUAGES, detect_language
 from mge.atomize._model import Atom, AtomizeConfig, FileResult
@@ -32,9 +33,11 @@ __all__ = [
     "atomize_paths",
     "atomize_source",
     "check_partition",
+    "code_tokens",
     "complexity_of",
     "detect_language",
     "measure_source",
+    "same_code",
     "skeleton",
     "summarize",
     "walk_paths",

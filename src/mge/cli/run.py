@@ -27,6 +27,7 @@ from mge.execute import (
     run_report,
 )
 from mge.monitoring import MetricsExporter, MetricsProgress, default_metrics, start_exporter
+from mge.review import rank_after_run
 
 STATUS_EXIT = {
     RunStatus.COMPLETED: 0,
@@ -118,7 +119,9 @@ def _execute(
             pass
         with _ConsoleProgress(quiet=quiet) as progress:
             sink = progress if metrics is None else FanOut(progress, metrics)
-            return await execute_run(engine, run_id, progress=sink, stop=stop)
+            return await execute_run(
+                engine, run_id, progress=sink, stop=stop, after_run=rank_after_run
+            )
 
     try:
         return asyncio.run(main())

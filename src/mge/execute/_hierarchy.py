@@ -31,7 +31,7 @@ from mge.db.models import AtomicUnit, AtomStatus, HumanReviewQueue, TestType, Va
 from mge.db.models import ValidationResult as ResultRow
 from mge.execute._assembly import assemble
 from mge.execute._output import module_name, write_files
-from mge.review.queue import priority_of
+from mge.store.review_items import priority_of
 from mge.validate import Limits, run_python
 from mge.validate.blame import AtomSpan, SpanIndex, Suspect, blame_traceback, ochiai_scores
 from mge.validate.coverage import atom_coverage, executed_lines

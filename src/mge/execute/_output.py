@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import io
 import keyword
 import shutil
-import textwrap
-import tokenize
 from pathlib import Path
 
 from mge.errors import ConfigError
@@ -78,37 +75,6 @@ def copy_tests(reference: Path | None, out: Path, tests: list[str]) -> list[str]
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(source, target)
     return copied
-
-
-_SKIPPED_TOKENS = {
-    tokenize.COMMENT,
-    tokenize.NL,
-    tokenize.NEWLINE,
-    tokenize.INDENT,
-    tokenize.DEDENT,
-    tokenize.ENCODING,
-    tokenize.ENDMARKER,
-}
-
-
-def code_tokens(code: str) -> list[str] | None:
-    """The code's tokens without layout and comments, or None when it does not tokenize."""
-    try:
-        tokens = tokenize.generate_tokens(io.StringIO(textwrap.dedent(code)).readline)
-        return [token.string for token in tokens if token.type not in _SKIPPED_TOKENS]
-    except (tokenize.TokenError, IndentationError, SyntaxError):
-        return None
-
-
-def same_code(generated: str | None, reference: str | None) -> bool:
-    """Equal up to layout and comments: the same token stream (for an atom, which may be a
-    fragment of a body, this stands in for AST equality, which needs a whole unit)."""
-    if generated is None or reference is None:
-        return False
-    ours, theirs = code_tokens(generated), code_tokens(reference)
-    if ours is None or theirs is None:
-        return generated.strip() == reference.strip()
-    return ours == theirs
 
 
 def module_name(file: str) -> str | None:

@@ -20,9 +20,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from mge.atomize import AtomizeConfig
+from mge.atomize import AtomizeConfig, same_code
 from mge.db.models import AtomicUnit, AtomStatus
-from mge.execute._output import same_code
 from mge.llm._reference import PlanReference
 
 __all__ = ["ReferenceMeasure", "measure_against_reference"]

@@ -1,7 +1,7 @@
 """Human review: confidence per atom, the review queue, suggestions and actions.
 
-The engine queues what it could not fix; `queue_doubtful` adds what it fixed but
-should not be trusted unseen; a person then approves, edits, regenerates, skips
+The engine queues what it could not fix; after the run, `rank_after_run` adds what
+it fixed but should not be trusted unseen; a person then approves, edits, regenerates, skips
 or rejects each item through the CLI, the API or the review page, with static
 findings and, when a real model is configured, the model's own review beside them.
 """
@@ -28,6 +28,7 @@ from mge.review.queue import (
     list_queue,
     priority_of,
     queue_doubtful,
+    rank_after_run,
     summary_view,
 )
 from mge.review.suggestions import Suggestion, atom_suggestions, unified_diff
@@ -53,6 +54,7 @@ __all__ = [
     "model_review_view",
     "priority_of",
     "queue_doubtful",
+    "rank_after_run",
     "regenerate",
     "reject",
     "release",

@@ -335,7 +335,7 @@ def edit(
     refused with the errors and nothing changes. Accepted code is stored as a new
     attempt (trigger `review:edit`).
     """
-    from mge.execute.service import validate_atom_code
+    from mge.execute.one_atom import validate_one
 
     settings = settings or ReviewSettings()
     actor = _actor(actor)
@@ -350,7 +350,7 @@ def edit(
     run_id = _run_id(session, item)
     bind = session.get_bind()
     engine = bind if isinstance(bind, Engine) else bind.engine
-    verdict = validate_atom_code(engine, run_id, atom.atom_key, code)
+    verdict = validate_one(engine, run_id, atom.atom_key, code)
     if not verdict.passed:
         raise ValidationFailed(
             f"the edit fails atomic validation, nothing changed:\n{verdict.feedback()[:2000]}"
@@ -415,7 +415,7 @@ def regenerate(
     with the evidence, and the atom keeps its previous state. The session is
     committed before the engine runs (it writes with its own session).
     """
-    from mge.execute.service import regenerate_for_review
+    from mge.execute.one_atom import regenerate_one
 
     settings = settings or ReviewSettings()
     actor = _actor(actor)
@@ -433,7 +433,7 @@ def regenerate(
     engine = bind if isinstance(bind, Engine) else bind.engine
     atom_key, item_id = atom.atom_key, item.id
     session.commit()
-    passed = asyncio.run(regenerate_for_review(engine, run_id, atom_key, feedback=feedback))
+    passed = asyncio.run(regenerate_one(engine, run_id, atom_key, feedback=feedback))
     session.expire_all()
     item = get_item(session, review_id=item_id)
     atom = item.atom

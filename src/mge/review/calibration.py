@@ -14,8 +14,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from mge.atomize import same_code
 from mge.db.models import AtomicUnit, AtomStatus
-from mge.execute._output import same_code
 from mge.review.confidence import score_run
 
 __all__ = ["Calibration", "auroc", "measure"]

@@ -31,6 +31,7 @@ from mge.db.models import (
 from mge.errors import ConfigError, NotFound
 from mge.review.confidence import score_run
 from mge.review.suggestions import atom_suggestions, previous_diff, project_findings
+from mge.store.review_items import priority_of
 
 __all__ = [
     "DEFAULT_SLA_HOURS",
@@ -44,6 +45,7 @@ __all__ = [
     "list_queue",
     "priority_of",
     "queue_doubtful",
+    "rank_after_run",
     "run_of",
     "summary_view",
 ]
@@ -56,10 +58,6 @@ MODEL_SOURCE = "model"
 PRIORITIES = (1, 2, 3, 4, 5)
 #: Hours from queueing to the due time, per priority.
 DEFAULT_SLA_HOURS: dict[int, float] = {1: 4.0, 2: 8.0, 3: 24.0, 4: 72.0, 5: 168.0}
-#: Under this confidence a blamed atom is priority 2 and a doubtful one priority 3.
-LOW_CONFIDENCE = 0.5
-#: From this confidence up a doubtful atom (queued only for its share) is priority 5.
-HIGH_CONFIDENCE = 0.8
 
 
 @dataclass(frozen=True)
@@ -98,25 +96,6 @@ def run_of(session: Session, run_id: str | uuid.UUID) -> GenerationRun:
     if run is None:
         raise NotFound(f"no run {run_id}")
     return run
-
-
-def priority_of(*, failed: bool, blamed: bool, blocked: int, confidence: float) -> int:
-    """The priority of an open item, 1 (most urgent) to 5.
-
-    1: the atom failed atomic validation and other atoms are blocked behind it.
-    2: it failed with nothing waiting on it, or a level above (L2-L4) blamed it and
-       its confidence is low.
-    3: blamed with a fair confidence, or a completed atom with a low confidence.
-    4: a completed atom with a middling confidence.
-    5: a completed atom queued only because it is in the bottom share.
-    """
-    if failed:
-        return 1 if blocked > 0 else 2
-    if blamed:
-        return 2 if confidence < LOW_CONFIDENCE else 3
-    if confidence < LOW_CONFIDENCE:
-        return 3
-    return 4 if confidence < HIGH_CONFIDENCE else 5
 
 
 def effective_priority(stored: int) -> int:
@@ -178,13 +157,20 @@ def _rank_item(session: Session, item: HumanReviewQueue, atom: AtomicUnit) -> No
     item.evidence = {**item.evidence, "blocked_dependents": blocked}
 
 
+def rank_after_run(session: Session, run_id: uuid.UUID) -> None:
+    """The step after a run: score its atoms, queue the doubtful, rank every open
+    item. The CLI and the API hand it to `execute_run(after_run=...)`."""
+    queue_doubtful(session, run_id=run_id)
+
+
 def queue_doubtful(
     session: Session, *, run_id: str | uuid.UUID, settings: ReviewSettings | None = None
 ) -> list[HumanReviewQueue]:
     """Score the run's atoms, queue the doubtful ones, rank every open item.
 
-    Called at the end of a run (the engine's `_finish`) and by `mge review list
-    --refresh`; safe to call again: an atom already queued is updated, not repeated.
+    Called by the step after a run (the `after_run` of `execute_run`, as the CLI
+    and the API run it) and by `mge review list --refresh`; safe to call again: an
+    atom already queued is updated, not repeated.
     Returns the open items. Flushes; the caller commits.
     """
     settings = settings or ReviewSettings()

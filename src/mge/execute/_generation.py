@@ -1,0 +1,283 @@
+"""Generating one atom: its prompt, its attempts, their atomic verdicts (here or in
+validation workers), retries with feedback, failure and the review it leads to."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from mge.db.models import (
+    AtomicUnit,
+    AtomStatus,
+    HumanReviewQueue,
+    ReviewStatus,
+)
+from mge.errors import ModelError, ProviderUnavailable
+from mge.execute._judge import judge
+from mge.execute._judge_pool import JudgePool
+from mge.execute._planning import Planning
+from mge.execute._prompts import Prerequisite, atom_prompt
+from mge.execute.settings import AUTO_JUDGE_ATOMS
+from mge.llm import ModelRequest, Purpose, extract_code
+from mge.store.review_items import open_review_item, priority_of
+from mge.validate import (
+    AtomSpec,
+    AtomVerdict,
+    declared_class_names,
+    validate_atom,
+)
+
+#: How long generation waits for validation workers to take the files' layouts.
+JUDGES_READY_SECONDS = 1.0
+
+
+class Generation(Planning):
+    """The generation part of a `Runner` (see the module docstring)."""
+
+    def _prompt_for(self, key: str, attempt: int, previous: str | None, errors: str | None) -> str:
+        state = self.states[key]
+        prerequisites = [
+            Prerequisite(atom_id=other, code=self.states[other].code or "")
+            for other in state.prerequisites
+            if self.states[other].status is AtomStatus.COMPLETED
+        ]
+        return atom_prompt(
+            atom_id=key,
+            file=state.planned.file,
+            kind=state.planned.kind,
+            qualname=state.planned.qualname,
+            language=state.language,
+            signature=state.planned.signature,
+            preconditions=state.preconditions,
+            postconditions=state.postconditions,
+            callees=state.callees,
+            intent=state.intent,
+            prerequisites=prerequisites,
+            attempt=attempt,
+            previous=previous,
+            errors=errors,
+        )
+
+    def _validate(self, key: str, candidate: str) -> AtomVerdict:
+        """Runs on the event loop's thread: CPython 3.11's parser is not safe to use from
+        two threads at once, and the replay model parses code too."""
+        import tempfile
+
+        spec = self._spec_for(key)
+        if self._needs_workspace(key, candidate):
+            assembly = self._assembly_for(key, candidate, compact=False)
+            with tempfile.TemporaryDirectory(prefix="mge-workspace-") as scratch:
+                root = Path(scratch)
+                self._workspace(self._closure(key), key, candidate, root)
+                with_path = dataclasses.replace(assembly, pythonpath=(root,))
+                return validate_atom(candidate, spec, with_path)
+        return judge(
+            candidate,
+            spec,
+            self._layout(self.states[key].planned.file),
+            self._view(key),
+        )
+
+    def _needs_workspace(self, key: str, candidate: str) -> bool:
+        """Doctests of a whole definition run against the project laid out on disk."""
+        return ">>>" in candidate and self.states[key].whole_definition
+
+    async def _judged(self, key: str, candidate: str) -> AtomVerdict:
+        """`_validate`, by a validation worker when there is one (see `_judge_pool`)."""
+        if self._judges is None or self._needs_workspace(key, candidate):
+            return self._validate(key, candidate)
+        return await self._judges.judge(candidate, self._spec_for(key), self._view(key))
+
+    async def _start_judges(self, pending: int) -> None:
+        """Start the validation workers as soon as the number of atoms to generate
+        is known, before the atoms are stored and loaded: they are ready (and the
+        engine's core free of L1) by the time the first atoms are."""
+        workers = self.settings.validation_workers
+        if workers is None:
+            cores = os.cpu_count() or 1
+            workers = min(cores - 1, 4) if pending >= AUTO_JUDGE_ATOMS else 0
+        if workers > 0:
+            self._judges = await JudgePool.start(workers)
+
+    async def _load_judges(self) -> None:
+        """Hand the workers the files' layouts and give them a moment to take them:
+        once generation starts the loop has little time to feed a large message into
+        the pipe, and until a worker has it, the engine judges every attempt itself."""
+        if self._judges is not None:
+            self._judges.load({file: self._layout(file) for file in self.files})
+            await self._judges.wait_ready(timeout=JUDGES_READY_SECONDS)
+
+    async def _stop_judges(self) -> None:
+        if self._judges is not None:
+            judges, self._judges = self._judges, None
+            await judges.aclose()
+            self._set_report(
+                validation_workers={
+                    "workers": judges.workers,
+                    "remote": judges.remote,
+                    "local": judges.local,
+                    "cpu_seconds": round(judges.judging_cpu_seconds, 3),
+                }
+            )
+
+    def _spec_for(self, key: str) -> AtomSpec:
+        state = self.states[key]
+        return AtomSpec(
+            atom_id=key,
+            kind=state.planned.kind,
+            name=state.planned.name,
+            qualname=state.planned.qualname,
+            language=state.language,
+            file=state.planned.file,
+            signature=state.planned.signature,
+            max_loc=self.config.max_loc,
+            max_complexity=self.config.max_complexity,
+            whole_definition=state.whole_definition,
+            piece=state.piece,
+            declared_names=(
+                declared_class_names(
+                    self._skeletons.get(state.planned.file, ""), state.planned.qualname
+                )
+                if state.planned.kind == "class_header" and state.language == "python"
+                else frozenset()
+            ),
+        )
+
+    async def regenerate(self, key: str, *, feedback: str, trigger: str) -> bool:
+        """Generate a completed atom again because a higher level blamed it.
+
+        A regeneration never leaves the atom worse: if no new attempt passes atomic
+        validation, the atom keeps its previous code, stays completed, and goes to
+        review with the evidence. Returns whether new code replaced the old.
+        """
+        state = self.states[key]
+        kept = state.code
+        passed = await self._generate(key, feedback=feedback, trigger=trigger)
+        if not passed:
+            row = self._row(state)
+            row.code = kept
+            row.status = AtomStatus.COMPLETED
+            row.needs_review = True
+            state.code = kept
+            state.status = AtomStatus.COMPLETED
+            self._queue_review(
+                row,
+                reason=f"regeneration after {trigger} failed atomic validation",
+                priority=priority_of(
+                    failed=False, blamed=True, blocked=0, confidence=row.confidence_score or 0.0
+                ),
+            )
+            self.session.commit()
+            self.report_review_queue()
+        self.progress.event("atom_regenerated", atom=key, replaced=passed)
+        return passed
+
+    async def _generate(
+        self, key: str, *, feedback: str | None = None, trigger: str = "generation"
+    ) -> bool:
+        """Attempts until one passes atomic validation (True) or none are left (False)."""
+        state = self.states[key]
+        row = self._set(state, status=AtomStatus.RUNNING)
+        state.status = AtomStatus.RUNNING
+        self._commit_soon()
+        previous: str | None = state.code
+        errors: str | None = feedback or row.last_error
+        for attempt in range(state.attempts + 1, self.settings.max_attempts + 1):
+            self._check_can_call()
+            temperature = self.settings.temperature_for(attempt)
+            prompt = self._prompt_for(key, attempt, previous, errors)
+            prefix = self._prefix(state.planned.file, self._skeletons.get(state.planned.file, ""))
+            request = ModelRequest.single(
+                prompt,
+                system=self._system,
+                cacheable_prefix=prefix,
+                purpose=Purpose("atom", key, attempt, state.language),
+                temperature=temperature,
+            )
+            started = time.perf_counter()
+            try:
+                response = await self._call(request)
+            except ProviderUnavailable:
+                raise
+            except ModelError as error:
+                self._record_attempt(
+                    state,
+                    trigger=trigger,
+                    attempt=attempt,
+                    temperature=temperature,
+                    prompt=prompt,
+                    response=None,
+                    code=None,
+                    verdict=None,
+                    error_type="provider",
+                    error_message=str(error),
+                    started=started,
+                )
+                errors = f"- [provider] {error}"
+                continue
+            code = extract_code(response.text, state.language)
+            if code and not code.endswith("\n"):
+                code += "\n"
+            verdict = await self._judged(key, code)
+            self._record_attempt(
+                state,
+                trigger=trigger,
+                attempt=attempt,
+                temperature=temperature,
+                prompt=prompt,
+                response=response,
+                code=code,
+                verdict=verdict,
+                error_type=None if verdict.passed else (verdict.error_classes or ["unknown"])[0],
+                error_message=None if verdict.passed else verdict.feedback()[:2000],
+                started=started,
+            )
+            self.progress.event(
+                "attempt",
+                atom=key,
+                attempt=attempt,
+                passed=verdict.passed,
+                cost_usd=self.run_row.cost_usd,
+            )
+            if verdict.passed:
+                return True
+            previous, errors = code, verdict.feedback()
+        return False
+
+    def _fail(self, key: str) -> None:
+        state = self.states[key]
+        row = self._row(state)
+        row.status = AtomStatus.FAILED
+        row.needs_review = True
+        row.confidence_score = 0.0
+        state.status = AtomStatus.FAILED
+        blocked = self._block_dependents(key)
+        self._queue_review(
+            row,
+            reason=f"failed atomic validation after {state.attempts} attempts",
+            priority=priority_of(failed=True, blamed=False, blocked=len(blocked), confidence=0.0),
+        )
+        self._commit_soon()
+        self.progress.event("atom_failed", atom=key, blocked=len(blocked))
+        self.report_review_queue()
+
+    def report_review_queue(self) -> None:
+        """Tell watchers how many atoms of this masterplan wait for a person."""
+        size = self.session.scalar(
+            select(func.count())
+            .select_from(HumanReviewQueue)
+            .where(
+                HumanReviewQueue.masterplan_id == self.masterplan.id,
+                HumanReviewQueue.status.in_([ReviewStatus.PENDING, ReviewStatus.IN_REVIEW]),
+            )
+        )
+        self.progress.event("review_queue", size=int(size or 0))
+
+    def _queue_review(self, row: AtomicUnit, *, reason: str, priority: int) -> None:
+        open_review_item(
+            self.session, row, masterplan_id=self.masterplan.id, reason=reason, priority=priority
+        )

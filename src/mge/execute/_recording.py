@@ -1,0 +1,284 @@
+"""Recording attempts: the group commit, the atom rows' generation columns, the
+run's totals and budget. An atom's new status and the attempt that earned it always
+land in one transaction; with a hundred atoms in flight, one transaction per burst
+of attempts keeps the database off the critical path."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any, cast
+
+from sqlalchemy import Table, bindparam, event, insert, update
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+
+from mge.db.base import Base, sequential_id
+from mge.db.bulk import BulkWrite
+from mge.db.models import (
+    AtomicUnit,
+    AtomRetryHistory,
+    AtomStatus,
+    RunStatus,
+    TestType,
+    ValidationLevel,
+    ValidationResult,
+)
+from mge.errors import BudgetExhausted
+from mge.execute._run_state import (
+    AtomState,
+    RunCore,
+    RunStopped,
+    utcnow,
+)
+from mge.llm import ModelRequest, ModelResponse
+from mge.validate import (
+    AtomVerdict,
+)
+
+#: How long a recorded attempt may wait for the group commit that includes it.
+GROUP_COMMIT_SECONDS = 0.01
+
+#: The atom row's columns an attempt changes, written by the group commit.
+_GENERATION_COLUMNS = (
+    "status",
+    "attempts",
+    "code",
+    "generated_at",
+    "completed_at",
+    "last_error",
+    "loc",
+    "complexity",
+    "atomicity_score",
+    "atomicity_violations",
+    "is_atomic",
+)
+
+
+def _table(model: type[Base]) -> Table:
+    """The model's table, for the group commit's bulk writes: rows given as dicts
+    with every value set need none of the ORM's per-object bookkeeping."""
+    return cast(Table, model.__table__)
+
+
+_ROW_UPDATE = BulkWrite(
+    update(_table(AtomicUnit))
+    .where(_table(AtomicUnit).c.id == bindparam("row_id"))
+    .values({name: bindparam(name) for name in (*_GENERATION_COLUMNS, "updated_at")})
+)
+_ATTEMPT_INSERT = BulkWrite(insert(_table(AtomRetryHistory)))
+_RESULT_INSERT = BulkWrite(insert(_table(ValidationResult)))
+
+
+class Recording(RunCore):
+    """The recording part of a `Runner` (see the module docstring)."""
+
+    def _listen(self) -> None:
+        event.listen(self.session, "before_commit", self._write_pending)
+        event.listen(self.session, "after_rollback", self._drop_pending)
+
+    def _write_pending(self, session: Session) -> None:
+        """Insert the attempts recorded since the last commit, in one statement per
+        table, inside the transaction being committed: an atom's new status and the
+        attempt that earned it always land together."""
+        if self._pending_attempts:
+            attempts, self._pending_attempts = self._pending_attempts, []
+            _ATTEMPT_INSERT.execute(session.connection(), attempts)
+        if self._pending_results:
+            results, self._pending_results = self._pending_results, []
+            _RESULT_INSERT.execute(session.connection(), results)
+        if self._pending_rows:
+            rows, self._pending_rows = self._pending_rows, {}
+            now = utcnow()
+            _ROW_UPDATE.execute(
+                session.connection(),
+                [
+                    {"row_id": row.id, "updated_at": now}
+                    | {name: getattr(row, name) for name in _GENERATION_COLUMNS}
+                    for row in rows.values()
+                ],
+            )
+
+    def _drop_pending(self, _session: Session) -> None:
+        self._pending_attempts.clear()
+        self._pending_results.clear()
+        self._pending_rows.clear()
+
+    def _set(self, state: AtomState, **values: Any) -> AtomicUnit:
+        """Change generation columns of the atom's row without the ORM's unit of work:
+        the in-memory row takes the values as already stored, and the group commit
+        writes all changed rows in one executemany UPDATE. Per attempt, the ORM's
+        change tracking and per-row flush cost more than the attempt's inserts. The
+        values written are the row's at commit time, so a change made through the ORM
+        in between (a flush included) is never overwritten by an older one."""
+        row = self._row(state)
+        for name, value in values.items():
+            set_committed_value(row, name, value)
+        self._pending_rows[row.id] = row
+        return row
+
+    def _commit_soon(self) -> None:
+        """Commit within `GROUP_COMMIT_SECONDS`, together with whatever else finishes
+        by then. With a hundred atoms in flight, attempts end in bursts; one
+        transaction per burst instead of one per attempt is what keeps the database
+        off the critical path. Every recorded attempt is committed before the run
+        ends or stops (see `run`), and a crash loses at most the last few
+        milliseconds of attempts, which `resume` simply generates again."""
+        if self._commit_timer is None:
+            loop = asyncio.get_running_loop()
+            self._commit_timer = loop.call_later(GROUP_COMMIT_SECONDS, self.commit)
+
+    def commit(self) -> None:
+        """Commit now, with every attempt still waiting for the group commit."""
+        if self._commit_timer is not None:
+            self._commit_timer.cancel()
+            self._commit_timer = None
+        self.session.commit()
+
+    def _row(self, state: AtomState) -> AtomicUnit:
+        """The atom's row, held for the whole run (the session's identity map keeps
+        rows only while something refers to them, and a reload is a query)."""
+        row = self._rows.get(state.row_id)
+        if row is None:
+            row = self._rows[state.row_id] = self.session.get_one(AtomicUnit, state.row_id)
+        return row
+
+    def _commit_totals(self, response: ModelResponse | None = None, attempts: int = 0) -> None:
+        run = self.run_row
+        if response is not None:
+            run.input_tokens += response.input_tokens
+            run.output_tokens += response.output_tokens
+            run.cached_tokens += response.cached_tokens
+            run.cost_usd += response.cost_usd
+            self.progress.event(
+                "tokens",
+                input_tokens=response.input_tokens,
+                output_tokens=response.output_tokens,
+                cached_tokens=response.cached_tokens,
+            )
+            self.progress.event("cost", cost_usd=float(run.cost_usd))
+        run.attempts_total += attempts
+
+    def _set_report(self, **values: Any) -> None:
+        report = dict(self.run_row.report or {})
+        report.update(values)
+        self.run_row.report = report
+
+    def _check_can_call(self) -> None:
+        if self.stop.is_set():
+            raise RunStopped(RunStatus.INTERRUPTED, "stopped by the user")
+        try:
+            self.budget.check()
+        except BudgetExhausted as error:
+            self.stop.set()
+            raise RunStopped(RunStatus.BUDGET_EXHAUSTED, str(error)) from None
+
+    async def _call(self, request: ModelRequest) -> ModelResponse:
+        response = await self.model.complete(request)
+        self.budget.charge(response)
+        return response
+
+    def _record_attempt(
+        self,
+        state: AtomState,
+        *,
+        trigger: str,
+        attempt: int,
+        temperature: float,
+        prompt: str,
+        response: ModelResponse | None,
+        code: str | None,
+        verdict: AtomVerdict | None,
+        error_type: str | None,
+        error_message: str | None,
+        started: float,
+    ) -> None:
+        row = self._row(state)
+        succeeded = verdict is not None and verdict.passed
+        now = utcnow()
+        self._pending_attempts.append(
+            {
+                "id": sequential_id(),
+                "created_at": now,
+                "updated_at": now,
+                "atom_id": row.id,
+                "run_id": self.run_id,
+                "attempt_number": attempt,
+                "temperature": temperature,
+                "model": self.model.name,
+                "trigger": trigger,
+                "prompt": prompt,
+                "generated_code": code,
+                "succeeded": succeeded,
+                "error_type": error_type,
+                "error_message": error_message,
+                "error_analysis": {
+                    "classes": verdict.error_classes
+                    if verdict
+                    else ([error_type] if error_type else []),
+                    "failures": [
+                        {"check": f.check, "class": f.error_class, "output": f.output}
+                        for f in (verdict.failures if verdict else [])
+                    ],
+                },
+                "feedback": verdict.feedback() if verdict and not succeeded else None,
+                "input_tokens": response.input_tokens if response else 0,
+                "output_tokens": response.output_tokens if response else 0,
+                "cached_tokens": response.cached_tokens if response else 0,
+                "cost_usd": response.cost_usd if response else 0.0,
+                "duration_seconds": time.perf_counter() - started,
+            }
+        )
+        for result in verdict.results if verdict else ():
+            self._pending_results.append(
+                {
+                    "id": sequential_id(),
+                    "created_at": now,
+                    "updated_at": now,
+                    "masterplan_id": self.masterplan.id,
+                    "atom_id": row.id,
+                    "run_id": self.run_id,
+                    "level": ValidationLevel.ATOMIC,
+                    "test_type": TestType(result.test_type),
+                    "check_name": result.check,
+                    "scope": state.planned.file,
+                    "attempt_number": attempt,
+                    "passed": result.passed,
+                    "output": result.output[:4000] or None,
+                    "error_message": None if result.passed else result.output[:1000],
+                    "details": dict(result.details),
+                    "duration_seconds": result.duration_seconds,
+                }
+            )
+        state.attempts = attempt
+        changes: dict[str, Any] = {"attempts": attempt, "generated_at": now}
+        if code is not None:
+            changes["code"] = state.code = code
+        if succeeded:
+            assert verdict is not None
+            changes |= {"status": AtomStatus.COMPLETED, "completed_at": now, "last_error": None}
+            changes |= _measured(verdict)
+            state.status = AtomStatus.COMPLETED
+        else:
+            changes["last_error"] = (verdict.feedback() if verdict else error_message) or None
+        self._set(state, **changes)
+        self._commit_totals(response, attempts=1)
+        self._commit_soon()
+
+
+def _measured(verdict: AtomVerdict) -> dict[str, Any]:
+    """An accepted atom's size, complexity and atomicity, measured on its code by the
+    checks that accepted it (the plan predicts none of them)."""
+    details = {result.check: result.details for result in verdict.results}
+    loc = int(cast(int, details.get("size", {}).get("loc", 0)))
+    complexity = float(cast(float, details.get("complexity", {}).get("complexity", 1.0)))
+    violations = [
+        name for name in ("size", "complexity") if details.get(name, {}).get("over_limit")
+    ]
+    return {
+        "loc": loc,
+        "complexity": complexity,
+        "atomicity_score": 1.0 - 0.5 * len(violations),
+        "atomicity_violations": violations,
+        "is_atomic": not violations,
+    }

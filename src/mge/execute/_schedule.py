@@ -1,0 +1,191 @@
+"""The schedules: eager (each atom starts the moment its last prerequisite
+completes, longest chain of dependents first) and the seed's wave barriers, and the
+waves' bookkeeping."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import heapq
+import time
+from collections import deque
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import select
+
+from mge.db.models import (
+    AtomicUnit,
+    AtomRetryHistory,
+    AtomStatus,
+    ExecutionWave,
+    WaveStatus,
+)
+from mge.execute._generation import Generation
+from mge.execute._run_state import (
+    FINAL_STATUSES,
+)
+
+
+class Scheduling(Generation):
+    """The schedule part of a `Runner` (see the module docstring)."""
+
+    async def _run_atom(self, key: str, limit: asyncio.Semaphore) -> None:
+        async with limit:
+            if self.stop.is_set():
+                return
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+            self.progress.event("atom_started", atom=key)
+            self._wave_started.setdefault(self.states[key].wave or 1, time.perf_counter())
+            try:
+                passed = await self._generate(key)
+                self.progress.event(
+                    "validation", level="atomic", scope=key, check="atomic", passed=passed
+                )
+                if not passed:
+                    self._fail(key)
+            finally:
+                self.in_flight -= 1
+        self.progress.event("atom_done", atom=key, status=self.states[key].status.value)
+        self._report_finished_waves()
+
+    def _report_finished_waves(self) -> None:
+        """Send `wave_done` for every started wave whose atoms are all final, once."""
+        if not self._wave_members:
+            for state in self.states.values():
+                self._wave_members.setdefault(state.wave or 1, []).append(state)
+        for number, began in list(self._wave_started.items()):
+            members = self._wave_members.get(number, [])
+            # While atoms are scheduled a final status stays final, so members once
+            # seen final are skipped: each completion costs O(1) amortised, not O(atoms).
+            seen = self._wave_final.get(number, 0)
+            while seen < len(members) and members[seen].status in FINAL_STATUSES:
+                seen += 1
+            self._wave_final[number] = seen
+            if seen == len(members):
+                del self._wave_started[number]
+                self.progress.event(
+                    "wave_done", wave=number, duration_seconds=time.perf_counter() - began
+                )
+
+    async def _eager(self) -> None:
+        """Start each atom the moment its last prerequisite completes."""
+        limit = asyncio.Semaphore(self.settings.concurrency)
+        for key, state in self.states.items():
+            if state.status in (
+                AtomStatus.PENDING,
+                AtomStatus.READY,
+            ) and self._lost_prerequisite(key):
+                self._block_dependents_of_failed(key)
+        self.session.commit()
+        # Ready atoms start longest chain of dependents first (then in plan order), so
+        # the critical path never queues behind atoms with slack; and never more at
+        # once than the concurrency allows: a task per ready atom waiting on the
+        # semaphore would make every completion walk all of them (10,000 on a wide plan).
+        priority = {
+            key: (-height, index) for index, (key, height) in enumerate(self._heights().items())
+        }
+        ready: list[tuple[tuple[int, int], str]] = []
+        started: set[str] = set()
+        running: set[asyncio.Task[None]] = set()
+        finished: deque[tuple[str, asyncio.Task[None]]] = deque()
+        wake = asyncio.Event()
+
+        def consider(candidates: Iterable[str]) -> None:
+            # Only an atom whose prerequisite just finished can have become ready, so
+            # each completion looks at its dependents, not at every atom of the run.
+            for key in candidates:
+                if key not in started and self._ready(key):
+                    started.add(key)
+                    heapq.heappush(ready, (priority[key], key))
+
+        def on_done(key: str, task: asyncio.Task[None]) -> None:
+            finished.append((key, task))
+            wake.set()
+
+        def launch() -> None:
+            while ready and len(running) < self.settings.concurrency and not self.stop.is_set():
+                _, key = heapq.heappop(ready)
+                task = asyncio.ensure_future(self._run_atom(key, limit))
+                task.add_done_callback(functools.partial(on_done, key))
+                running.add(task)
+
+        self._newly_blocked.clear()
+        consider(self.states)
+        launch()
+        try:
+            while running:
+                await wake.wait()
+                wake.clear()
+                done: list[str] = []
+                while finished:
+                    key, task = finished.popleft()
+                    running.discard(task)
+                    task.result()
+                    done.append(key)
+                # An atom blocked meanwhile never finishes: what needs only its
+                # interface is looked at now.
+                done.extend(self._newly_blocked)
+                self._newly_blocked.clear()
+                consider(d for key in done for d in self.states[key].dependents)
+                launch()
+        except BaseException:
+            for task in running:
+                task.cancel()
+            await asyncio.gather(*running, return_exceptions=True)
+            raise
+
+    async def _waves(self) -> None:
+        """The seed's barrier schedule: a wave starts when the previous one is done."""
+        limit = asyncio.Semaphore(self.settings.concurrency)
+        by_wave: dict[int, list[str]] = {}
+        for key, state in self.states.items():
+            by_wave.setdefault(state.wave or 1, []).append(key)
+        for number in sorted(by_wave):
+            keys = [k for k in by_wave[number] if self.states[k].status not in FINAL_STATUSES]
+            ready = []
+            for key in keys:
+                if self._ready(key):
+                    ready.append(key)
+                elif self._lost_prerequisite(key):
+                    self._block_dependents_of_failed(key)
+            self.session.commit()
+            if self.stop.is_set():
+                return
+            await self._gather([self._run_atom(key, limit) for key in ready])
+
+    def _update_waves(self) -> None:
+        waves = self.session.scalars(
+            select(ExecutionWave).where(ExecutionWave.graph_id == self.masterplan.graph_id)
+        )
+        for wave in waves:
+            statuses = [self.states[k].status for k in wave.atom_ids if k in self.states]
+            wave.atoms_completed = sum(s is AtomStatus.COMPLETED for s in statuses)
+            wave.atoms_failed = sum(s in (AtomStatus.FAILED, AtomStatus.BLOCKED) for s in statuses)
+            if all(s is AtomStatus.COMPLETED for s in statuses):
+                wave.status = WaveStatus.COMPLETED
+            elif all(s in FINAL_STATUSES for s in statuses):
+                wave.status = WaveStatus.FAILED if wave.atoms_completed == 0 else WaveStatus.PARTIAL
+            elif any(s in FINAL_STATUSES for s in statuses):
+                wave.status = WaveStatus.RUNNING
+
+    def _record_wave_timing(self) -> None:
+        """Wave start and end times from the attempts of their atoms."""
+        rows = self.session.execute(
+            select(AtomicUnit.wave_number, AtomRetryHistory.created_at)
+            .join(AtomRetryHistory, AtomRetryHistory.atom_id == AtomicUnit.id)
+            .where(AtomicUnit.masterplan_id == self.masterplan.id)
+        ).all()
+        spans: dict[int, list[datetime]] = {}
+        for wave_number, created in rows:
+            if wave_number is not None:
+                spans.setdefault(wave_number, []).append(created)
+        waves = self.session.scalars(
+            select(ExecutionWave).where(ExecutionWave.graph_id == self.masterplan.graph_id)
+        )
+        for wave in waves:
+            times = spans.get(wave.wave_number)
+            if times:
+                wave.started_at, wave.completed_at = min(times), max(times)
+                wave.duration_seconds = (max(times) - min(times)).total_seconds()
