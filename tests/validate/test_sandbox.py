@@ -33,10 +33,17 @@ def test_memory_is_capped() -> None:
 
 
 def test_file_size_is_capped(tmp_path: Path) -> None:
-    script = "open('big', 'wb').write(b'x' * (8 * 1024 * 1024))"
+    script = (
+        "import os\n"
+        "try:\n"
+        "    open('big', 'wb').write(b'x' * (8 * 1024 * 1024))\n"
+        "finally:\n"
+        "    print(os.path.getsize('big'))\n"
+    )
     result = run_python(["-c", script], cwd=tmp_path, limits=Limits(file_size_bytes=1024 * 1024))
     assert not result.ok
-    assert (tmp_path / "big").stat().st_size <= 1024 * 1024
+    assert "File too large" in result.stderr
+    assert int(result.stdout) <= 1024 * 1024
 
 
 def test_secrets_do_not_reach_the_child() -> None:
