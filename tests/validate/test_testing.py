@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 from mge.validate.testing import run_pytest
@@ -55,3 +60,71 @@ def test_coverage_is_recorded_per_test_only_for_project_files(tmp_path: Path) ->
     outcome = run_pytest(tmp_path, ["tests/test_calc.py"], timeout=60, coverage=True)
     assert outcome.verdicts == {"tests/test_calc.py::test_double": True}
     assert outcome.coverage["tests/test_calc.py::test_double"]["calc.py"] == [1, 2]
+
+
+CONFIGURED = Path(__file__).parent / "fixtures" / "configured"
+_SUMMARY = re.compile(r"^(PASSED|FAILED|ERROR|XPASS|XFAIL) (\S+)", re.MULTILINE)
+
+
+def _independent_run(project: Path) -> tuple[dict[str, str], int]:
+    """The project's suite as its developers run it: `python -m pytest` in the
+    project, no arguments, in an environment without MGE's plugins. Returns each
+    test's outcome and the number skipped."""
+    env = {key: os.environ[key] for key in ("PATH", "LANG") if key in os.environ}
+    env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-rA", "-q", "-p", "no:cacheprovider"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    outcomes: dict[str, str] = {}
+    for kind, nodeid in _SUMMARY.findall(result.stdout):
+        outcomes[nodeid] = "failed" if "failed" in (outcomes.get(nodeid), kind.lower()) else kind
+    skipped = re.search(r"(\d+) skipped", result.stdout)
+    return outcomes, int(skipped.group(1)) if skipped else 0
+
+
+def test_the_project_runs_as_its_developers_run_it(tmp_path: Path) -> None:
+    """setup.cfg sets filterwarnings = error, two python_files patterns, testpaths
+    and --doctest-modules; a conftest fixture, unittest classes and a test that
+    fails if MGE's plugins or settings reach it. MGE's count must equal an
+    independent `python -m pytest` run's, test by test."""
+    project = tmp_path / "configured"
+    shutil.copytree(CONFIGURED, project)
+    planned = [
+        "tests/test_area.py",
+        "tests/test_unit.py",
+        "tests/check_area.py",
+        "tests/scratch_notes.py",  # planned, but the configuration does not collect it
+    ]
+    outcome = run_pytest(
+        project, planned, timeout=120, modules=["shapes/__init__.py", "shapes/area.py"]
+    )
+    expected, skipped = _independent_run(project)
+    assert expected, "the independent run found no tests"
+    mine = {nodeid: "PASSED" if ok else "failed" for nodeid, ok in outcome.verdicts.items()}
+    theirs = {
+        nodeid: "failed" if kind in ("FAILED", "ERROR") else kind
+        for nodeid, kind in expected.items()
+    }
+    assert mine == theirs
+    assert outcome.skipped == skipped == 1
+    assert (outcome.total, outcome.passed, outcome.failed) == (9, 8, 1)
+    assert "shapes/area.py::shapes.area.square" in outcome.verdicts
+    assert "tests/test_unit.py::RectangleTest::test_wide" in outcome.verdicts
+    (failure,) = outcome.failures
+    assert failure.nodeid == "tests/test_area.py::test_a_known_bug"
+
+
+def test_doctests_run_only_when_the_configuration_asks(tmp_path: Path) -> None:
+    project = tmp_path / "configured"
+    shutil.copytree(CONFIGURED, project)
+    config = project / "setup.cfg"
+    config.write_text(config.read_text().replace("addopts = --doctest-modules\n", ""))
+    outcome = run_pytest(project, ["tests/check_area.py"], timeout=60, modules=["shapes/area.py"])
+    assert list(outcome.verdicts) == ["tests/check_area.py::test_zero"]

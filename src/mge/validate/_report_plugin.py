@@ -54,9 +54,10 @@ def _channel() -> Callable[[dict[str, Any]], None]:
 
 
 _send = _channel()
-_TRACE_ROOT = os.environ.get("MGE_TRACE_ROOT", "")
+# MGE's settings leave the environment the project's tests see.
+_TRACE_ROOT = os.environ.pop("MGE_TRACE_ROOT", "")
 _ROOT = os.path.realpath(_TRACE_ROOT) + os.sep if _TRACE_ROOT else ""
-_SCOPE = bool(os.environ.get("MGE_SCOPE"))
+_SCOPE = bool(os.environ.pop("MGE_SCOPE", ""))
 _lines: dict[str, set[int]] = {}
 _raised: dict[str, bool] = {}
 _covered: dict[str, dict[str, list[int]]] = {}
@@ -129,11 +130,15 @@ def pytest_collectreport(report: pytest.CollectReport) -> None:
 
 def _matches(patterns: list[str], path: Path) -> bool:
     """pytest's rule: a pattern with a separator matches the whole path, else the name."""
-    return any(
-        fnmatch.fnmatch(str(path) if os.sep in pattern else path.name, pattern)
-        or fnmatch.fnmatch(str(path), "*" + os.sep + pattern)
-        for pattern in patterns
-    )
+    for pattern in patterns:
+        if os.sep not in pattern:
+            found = fnmatch.fnmatch(path.name, pattern)
+        else:
+            anchored = pattern if os.path.isabs(pattern) else "*" + os.sep + pattern
+            found = fnmatch.fnmatch(str(path), anchored)
+        if found:
+            return True
+    return False
 
 
 def _collected_by_config(config: pytest.Config, item: pytest.Item) -> bool:
