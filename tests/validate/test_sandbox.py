@@ -87,3 +87,11 @@ def test_each_run_gets_its_own_scratch_directory_removed_afterwards() -> None:
     assert first.ok and second.ok
     assert "mge-sandbox-" in first.stdout and first.stdout != second.stdout
     assert not Path(first.stdout.strip()).exists()
+
+
+def test_code_without_a_project_writes_only_its_own_scratch(tmp_path: Path) -> None:
+    target = tmp_path / "planted.txt"
+    script = f"open({str(target)!r}, 'w').write('x')"
+    result = run_python(["-c", script])
+    assert not result.ok
+    assert not target.exists()

@@ -9,7 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from mge.validate.testing import run_pytest
+import pytest
+
+from mge.validate.testing import project_config, run_pytest
 
 
 def _project(root: Path, files: dict[str, str]) -> None:
@@ -128,3 +130,41 @@ def test_doctests_run_only_when_the_configuration_asks(tmp_path: Path) -> None:
     config.write_text(config.read_text().replace("addopts = --doctest-modules\n", ""))
     outcome = run_pytest(project, ["tests/check_area.py"], timeout=60, modules=["shapes/area.py"])
     assert list(outcome.verdicts) == ["tests/check_area.py::test_zero"]
+
+
+_WARNINGS_ARE_ERRORS = {
+    "pytest.ini": "[pytest]\nfilterwarnings = error\n",
+    "pyproject.toml": '[tool.pytest.ini_options]\nfilterwarnings = ["error"]\n',
+    "tox.ini": "[tox]\nenvlist = py311\n\n[pytest]\nfilterwarnings = error\n",
+    "setup.cfg": "[metadata]\nname = x\n\n[tool:pytest]\nfilterwarnings = error\n",
+}
+
+
+@pytest.mark.parametrize("config", sorted(_WARNINGS_ARE_ERRORS))
+def test_each_kind_of_configuration_file_is_honoured(tmp_path: Path, config: str) -> None:
+    _project(
+        tmp_path,
+        {
+            config: _WARNINGS_ARE_ERRORS[config],
+            "tests/test_w.py": "import warnings\n\nimport pytest\n\n\n"
+            "def test_warnings_are_errors():\n"
+            "    with pytest.raises(UserWarning):\n"
+            "        warnings.warn('boom', UserWarning, stacklevel=1)\n",
+        },
+    )
+    assert project_config(tmp_path).inifile == tmp_path / config
+    outcome = run_pytest(tmp_path, ["tests/test_w.py"], timeout=60)
+    assert (outcome.passed, outcome.failed) == (1, 0)
+
+
+def test_without_a_configuration_file_warnings_stay_warnings(tmp_path: Path) -> None:
+    _project(
+        tmp_path,
+        {
+            "tests/test_w.py": "import warnings\n\n\ndef test_warns():\n"
+            "    warnings.warn('boom', UserWarning, stacklevel=1)\n",
+        },
+    )
+    assert project_config(tmp_path).inifile is None
+    outcome = run_pytest(tmp_path, ["tests/test_w.py"], timeout=60)
+    assert (outcome.passed, outcome.failed) == (1, 0)
