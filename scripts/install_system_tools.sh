@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# System tools the tests need that pip cannot provide: bubblewrap (the sandbox),
-# promtool (and the Prometheus
-# server, from the same Debian package) for the alert-rule and dashboard tests.
+# System tools the tests need that pip cannot provide: bubblewrap (the sandbox
+# generated code runs in), promtool (and the Prometheus server, from the same
+# Debian package) for the alert-rule and dashboard tests.
 #
 # Idempotent: when promtool is already on PATH this does nothing and needs no
 # network. Otherwise it installs Debian's `prometheus` package as root, without
