@@ -108,15 +108,6 @@ class SandboxResult:
         return self.returncode == 0 and not self.timed_out
 
 
-@dataclass(frozen=True)
-class _Channel:
-    """The report channel's descriptors, as the sandboxed process sees them."""
-
-    report_fd: int
-    key_fd: int
-    key: str
-
-
 @dataclass
 class _Layout:
     """One run's private directories on the host, and who owns them."""
@@ -294,13 +285,11 @@ def _layout(scratch: Path, project: Path | None, readable: Sequence[Path]) -> _L
     return layout
 
 
-def _readable(
-    pythonpath: Sequence[Path], readable: Sequence[Path], project: Path | None
-) -> list[Path]:
+def _readable(pythonpath: Sequence[Path], project: Path | None) -> list[Path]:
     """The extra paths to show read-only: existing ones, outside the project (which
     is there, writable, anyway)."""
     found: list[Path] = []
-    for path in (Path(p).resolve() for p in [*pythonpath, *readable]):
+    for path in (Path(p).resolve() for p in pythonpath):
         inside = project is not None and (path == project or project in path.parents)
         if path.exists() and not inside and path not in found:
             found.append(path)
@@ -433,14 +422,13 @@ def run_python(
     limits: Limits | None = None,
     stdin: str | None = None,
     extra_env: Mapping[str, str] | None = None,
-    readable: Sequence[Path] = (),
     report: bool = False,
-    python_flags: Sequence[str] = ("-s",),
 ) -> SandboxResult:
     """Run `python ARGS...` in the sandbox and collect what it printed.
 
     `cwd` is the project: the run works in a private, writable copy of it mounted at
-    the same path. `pythonpath` entries and `readable` paths are visible read-only.
+    the same path. `pythonpath` entries are visible read-only. The interpreter runs
+    with `-s`: no user site-packages.
     With `report`, the process gets a report channel (`MGE_REPORT_FD`, and the key
     on `MGE_REPORT_KEY_FD`); what it wrote comes back in `SandboxResult.report`.
     """
@@ -448,27 +436,25 @@ def run_python(
     sandboxed = ensure_available()
     extra = {"PYTHONPATH": os.pathsep.join(str(path) for path in pythonpath)} if pythonpath else {}
     env = clean_environment({**extra, **(extra_env or {})})
-    interpreter = [sys.executable, *python_flags, *args]
+    interpreter = [sys.executable, "-s", *args]
     with tempfile.TemporaryDirectory(prefix="mge-sandbox-") as scratch_name:
         scratch = Path(scratch_name)
-        os.chmod(scratch, 0o700)
         channel_fds: list[int] = []
-        channel: _Channel | None = None
+        report_key = ""
         report_read = -1
         if report:
             report_read, report_write = os.pipe()
             key_read, key_write = os.pipe()
-            key = secrets.token_hex(16)
-            os.write(key_write, key.encode("ascii"))
+            report_key = secrets.token_hex(16)
+            os.write(key_write, report_key.encode("ascii"))
             os.close(key_write)
-            channel = _Channel(report_write, key_read, key)
             channel_fds = [report_write, key_read]
             env["MGE_REPORT_FD"] = str(report_write)
             env["MGE_REPORT_KEY_FD"] = str(key_read)
         try:
             if sandboxed:
                 project = cwd.resolve() if cwd else None
-                layout = _layout(scratch, project, _readable(pythonpath, readable, project))
+                layout = _layout(scratch, project, _readable(pythonpath, project))
                 env["HOME"] = env["TMPDIR"] = "/tmp"
                 command = _bwrap_command(layout, interpreter)
                 workdir = layout.scratch
@@ -514,7 +500,7 @@ def run_python(
         timed_out=timed_out,
         network_isolated=sandboxed or _probe_isolation(),
         report=bytes(readers.get(report_read, b"")) if report_read >= 0 else b"",
-        report_key=channel.key if channel else "",
+        report_key=report_key,
         sandboxed=sandboxed,
     )
 
