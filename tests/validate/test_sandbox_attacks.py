@@ -118,7 +118,7 @@ def test_lines_written_to_the_report_pipe_are_noticed(tmp_path: Path) -> None:
     out = _project(tmp_path, ["test_forge_stream.py"])
     outcome = run_pytest(out, ["tests/test_forge_stream.py"], timeout=60)
     assert outcome.tampered and not outcome.ok
-    assert outcome.passed == 0
+    assert outcome.passed == 0 and not any(outcome.verdicts.values())
     assert any(f.test == "<report>" for f in outcome.failures)
 
 

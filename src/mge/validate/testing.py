@@ -265,8 +265,10 @@ def read_outcome(result: SandboxResult, planned: int) -> TestOutcome:
     if outcome.collection_error and outcome.total == 0:
         outcome.total = outcome.failed = max(planned, 1)
     if outcome.tampered:
+        # Nothing in a tampered stream vouches for a test: none passed.
         outcome.failed, outcome.passed = outcome.total or 1, 0
         outcome.total = outcome.failed
+        outcome.verdicts = dict.fromkeys(outcome.verdicts, False)
     return outcome
 
 
