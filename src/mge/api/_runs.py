@@ -30,6 +30,7 @@ from mge.db.models import GenerationRun, RunStatus
 from mge.errors import Conflict
 from mge.execute import FanOut, execute_run, run_report
 from mge.monitoring import MetricsProgress, MgeMetrics
+from mge.validate.sandbox import ensure_available
 
 __all__ = ["ActiveRun", "EventLog", "RunManager"]
 
@@ -199,7 +200,10 @@ class RunManager:
 
         Raises:
             Conflict: another run of this masterplan is executing.
+            SandboxUnavailable: generated code cannot be sandboxed here (said at once,
+                not after the generation it would have cost).
         """
+        ensure_available()
         loop = asyncio.get_running_loop()
         with self._lock:
             for other in self._active.values():
