@@ -168,3 +168,16 @@ def test_without_a_configuration_file_warnings_stay_warnings(tmp_path: Path) -> 
     assert project_config(tmp_path).inifile is None
     outcome = run_pytest(tmp_path, ["tests/test_w.py"], timeout=60)
     assert (outcome.passed, outcome.failed) == (1, 0)
+
+
+def test_without_a_configuration_file_conftest_fixtures_still_load(tmp_path: Path) -> None:
+    _project(
+        tmp_path,
+        {
+            "conftest.py": "import pytest\n\n\n@pytest.fixture\ndef top():\n    return 1\n",
+            "tests/conftest.py": "import pytest\n\n\n@pytest.fixture\ndef inner():\n    return 2\n",
+            "tests/test_f.py": "def test_fixtures(top, inner):\n    assert top + inner == 3\n",
+        },
+    )
+    outcome = run_pytest(tmp_path, ["tests/test_f.py"], timeout=60)
+    assert (outcome.passed, outcome.failed) == (1, 0), outcome.failures
