@@ -95,3 +95,20 @@ def test_code_without_a_project_writes_only_its_own_scratch(tmp_path: Path) -> N
     result = run_python(["-c", script])
     assert not result.ok
     assert not target.exists()
+
+
+def test_what_ordinary_tests_use_works_inside() -> None:
+    """Multiprocessing (semaphores in /dev/shm), the user's name, `localhost` on the
+    loopback device: ordinary test suites use them, and the sandbox must not break
+    them while it hides everything else."""
+    script = (
+        "import getpass, multiprocessing, socket\n"
+        "with multiprocessing.Pool(2) as pool:\n"
+        "    print(pool.map(abs, [-1, -2]))\n"
+        "print(getpass.getuser())\n"
+        "server = socket.create_server((socket.gethostbyname('localhost'), 0))\n"
+        "print(server.getsockname()[0])\n"
+    )
+    result = run_python(["-c", script])
+    assert result.ok, result.stderr
+    assert result.stdout.split() == ["[1,", "2]", "sandbox", "127.0.0.1"]

@@ -75,6 +75,8 @@ _ETC = (
 )
 #: Skipped when the project is copied into the sandbox: large, and not the project's.
 _NOT_COPIED = shutil.ignore_patterns(".git", ".venv", "__pycache__", ".pytest_cache", ".mypy_cache")
+#: The size of the sandbox's /dev/shm (a tmpfs: memory, so bounded).
+_SHM_BYTES = 64 * 1024**2
 #: How long output still read after the process ended (or was killed) may take:
 #: a detached child holding the pipes open must not hold up the verdict.
 _DRAIN_SECONDS = 1.0
@@ -189,6 +191,8 @@ def _system_mounts() -> list[str]:
             args += ["--symlink", os.readlink(top), top]
         elif os.path.isdir(top):
             args += ["--ro-bind", top, top]
+    # bwrap would make /etc 0700 (as every mount point it makes): readable first.
+    args += ["--perms", "0755", "--dir", "/etc"]
     for name in _ETC:
         args += ["--ro-bind-try", name, name]
     return [*args, "--proc", "/proc", "--dev", "/dev"]
@@ -322,6 +326,8 @@ def _bwrap_command(layout: _Layout, command: Sequence[str]) -> list[str]:
 
     tmp_host, tmp_inside = layout.binds[0]
     args += ["--bind", str(tmp_host), str(tmp_inside)]
+    # Shared memory for multiprocessing's semaphores and queues, bounded in size.
+    args += ["--perms", "1777", "--size", str(_SHM_BYTES), "--tmpfs", "/dev/shm"]
     for host, inside in [(path, path) for path in _interpreter_paths()] + layout.readable:
         parents(inside)
         args += ["--ro-bind", str(host), str(inside)]
