@@ -157,6 +157,8 @@ def _probe_bwrap() -> str:
     binary = shutil.which("bwrap")
     if binary is None:
         return "bwrap is not installed"
+    if os.geteuid() == 0 and shutil.which("setpriv") is None:
+        return "setpriv (util-linux) is not installed"
     command = [binary, *_namespaces(), *_system_mounts(), "--", "/bin/true"]
     try:
         probe = subprocess.run(command, capture_output=True, text=True, timeout=30, check=False)
