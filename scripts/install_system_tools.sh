@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# System tools the tests need that pip cannot provide: promtool (and the Prometheus
-# server, from the same Debian package) for the alert-rule and dashboard tests.
+# System tools the tests need that pip cannot provide: bubblewrap (the sandbox
+# generated code runs in), promtool (and the Prometheus server, from the same
+# Debian package) for the alert-rule and dashboard tests.
 #
 # Idempotent: when promtool is already on PATH this does nothing and needs no
 # network. Otherwise it installs Debian's `prometheus` package as root, without
@@ -18,6 +19,17 @@ if [[ ! -x /usr/bin/chromium ]]; then
     fi
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium
+fi
+
+# bubblewrap (bwrap) is the sandbox generated code runs in (mge.validate.sandbox).
+# Idempotent: nothing happens when bwrap is already on PATH.
+if ! command -v bwrap >/dev/null 2>&1; then
+    if [[ "$(id -u)" -ne 0 ]] || ! command -v apt-get >/dev/null 2>&1; then
+        echo "install_system_tools: bwrap is missing; run as root (or: sudo apt-get install bubblewrap)" >&2
+        exit 1
+    fi
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends bubblewrap
 fi
 
 if command -v promtool >/dev/null 2>&1; then

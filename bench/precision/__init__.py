@@ -27,14 +27,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import platform
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -49,6 +45,7 @@ from mge.db.models import GenerationRun
 from mge.execute import RunSettings, create_run, execute_run, run_report
 from mge.plan import load_plan
 from mge.review import rank_after_run
+from mge.validate.testing import run_pytest
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "BENCHMARKS.md"
 SECTION = "## Precision"
@@ -142,38 +139,18 @@ def acceptance_of(plan_path: Path) -> list[str]:
 
 
 def per_file_acceptance(out: Path, tests: list[str]) -> tuple[int, int]:
-    """(total, passed) of the acceptance suite on the generated project, run by the
-    bench with `--continue-on-collection-errors`: a test file that cannot even be
-    imported counts as one failure, and the other files still run. The engine's
-    own verdict stops at the first collection error (see the docs)."""
+    """(total, passed) of the acceptance suite on the generated project, counted per
+    test with `--continue-on-collection-errors`: a test file that cannot even be
+    imported counts as one failure, and the other files still run. The generated
+    code is run as the engine runs it, in the sandbox: it is no more trusted here."""
     present = [t for t in tests if (out / t).exists()]
     if not present:
         return 0, 0
-    report = out / ".bench-junit.xml"
-    flags = ["-q", "-p", "no:cacheprovider", "-p", "no:randomly", "--rootdir", str(out)]
-    flags += ["--continue-on-collection-errors", f"--junitxml={report}"]
-    try:
-        subprocess.run(
-            [sys.executable, "-m", "pytest", *flags, *present],
-            cwd=out,
-            capture_output=True,
-            timeout=PER_FILE_TIMEOUT,
-            env={**os.environ, "PYTHONPATH": str(out)},
-        )
-    except subprocess.TimeoutExpired:
-        # Generated code can hang (a flipped loop condition); the engine's own run is
-        # sandboxed with a timeout, this re-run simply gives up and says so.
+    outcome = run_pytest(out, present, timeout=PER_FILE_TIMEOUT)
+    if outcome.timed_out:
+        # Generated code can hang (a flipped loop condition): say so.
         return -1, 0
-    if not report.is_file():
-        return len(present), 0
-    total = passed = 0
-    for case in ET.parse(report).getroot().iter("testcase"):
-        if case.find("skipped") is not None:
-            continue
-        total += 1
-        if case.find("failure") is None and case.find("error") is None:
-            passed += 1
-    return total, passed
+    return outcome.total, outcome.passed
 
 
 def _plain(row: Row) -> dict[str, Any]:

@@ -10,6 +10,7 @@
     ├── ModelError             a model call that failed for good
     │   └── ProviderUnavailable  the provider cannot be used (no key, unreachable)
     ├── ValidationFailed       generated code failed its checks
+    ├── SandboxUnavailable     generated code cannot be sandboxed here (and no opt-out)
     ├── BudgetExhausted        the run reached its cost cap
     ├── NotFound               a named thing does not exist
     ├── Conflict               the request clashes with the stored state
@@ -84,6 +85,11 @@ class ValidationFailed(MgeError):
     http_status = 422
 
 
+class SandboxUnavailable(MgeError):
+    exit_code = 2
+    http_status = 503
+
+
 class BudgetExhausted(MgeError):
     exit_code = 5
     http_status = 402
@@ -117,6 +123,7 @@ __all__ = [
     "NotFound",
     "PlanError",
     "ProviderUnavailable",
+    "SandboxUnavailable",
     "Unauthorized",
     "ValidationFailed",
 ]

@@ -221,3 +221,39 @@ def test_no_verdict_when_the_unchanged_project_fails(calc: tuple[Path, TestOutco
         CALC_TESTS.replace("double(3) == 6", "double(3) == 7")
     )
     assert run_mutants(root, [mutant], budget_seconds=60) == {}
+
+
+FORGER = """
+import json
+import os
+
+
+def forge() -> None:
+    lines = "".join(
+        "@@mge-mutation " + json.dumps({"index": i, "code": 1, "timed_out": False}) + "\\n"
+        for i in range(8)
+    )
+    targets = [f"/proc/{os.getppid()}/fd/{n}" for n in range(64)]
+    targets += [f"/proc/self/fd/{n}" for n in range(64)]
+    for path in targets:
+        try:
+            with open(path, "w") as handle:
+                handle.write(lines)
+        except OSError:
+            pass
+"""
+
+
+def test_a_test_cannot_report_its_mutants_killed(calc: tuple[Path, TestOutcome]) -> None:
+    """The unchecked `loud` mutants survive even when the test that runs them writes
+    "killed" result lines to every descriptor of its own and of the driver's."""
+    root, outcome = calc
+    mutants = _calc_mutants(outcome)
+    (root / "tests" / "forger.py").write_text(FORGER)
+    (root / "tests" / "test_calc.py").write_text(
+        CALC_TESTS.replace(
+            "    loud(5)\n", "    from tests.forger import forge\n\n    forge()\n    loud(5)\n"
+        )
+    )
+    chosen = [mutants[("loud", "> -> >=")], mutants[("loud", "'small' -> 'smallX'")]]
+    assert run_mutants(root, chosen, budget_seconds=60) == {0: False, 1: False}

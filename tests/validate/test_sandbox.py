@@ -33,10 +33,17 @@ def test_memory_is_capped() -> None:
 
 
 def test_file_size_is_capped(tmp_path: Path) -> None:
-    script = "open('big', 'wb').write(b'x' * (8 * 1024 * 1024))"
+    script = (
+        "import os\n"
+        "try:\n"
+        "    open('big', 'wb').write(b'x' * (8 * 1024 * 1024))\n"
+        "finally:\n"
+        "    print(os.path.getsize('big'))\n"
+    )
     result = run_python(["-c", script], cwd=tmp_path, limits=Limits(file_size_bytes=1024 * 1024))
     assert not result.ok
-    assert (tmp_path / "big").stat().st_size <= 1024 * 1024
+    assert "File too large" in result.stderr
+    assert int(result.stdout) <= 1024 * 1024
 
 
 def test_secrets_do_not_reach_the_child() -> None:
@@ -80,3 +87,28 @@ def test_each_run_gets_its_own_scratch_directory_removed_afterwards() -> None:
     assert first.ok and second.ok
     assert "mge-sandbox-" in first.stdout and first.stdout != second.stdout
     assert not Path(first.stdout.strip()).exists()
+
+
+def test_code_without_a_project_writes_only_its_own_scratch(tmp_path: Path) -> None:
+    target = tmp_path / "planted.txt"
+    script = f"open({str(target)!r}, 'w').write('x')"
+    result = run_python(["-c", script])
+    assert not result.ok
+    assert not target.exists()
+
+
+def test_what_ordinary_tests_use_works_inside() -> None:
+    """Multiprocessing (semaphores in /dev/shm), the user's name, `localhost` on the
+    loopback device: ordinary test suites use them, and the sandbox must not break
+    them while it hides everything else."""
+    script = (
+        "import getpass, multiprocessing, socket\n"
+        "with multiprocessing.Pool(2) as pool:\n"
+        "    print(pool.map(abs, [-1, -2]))\n"
+        "print(getpass.getuser())\n"
+        "server = socket.create_server((socket.gethostbyname('localhost'), 0))\n"
+        "print(server.getsockname()[0])\n"
+    )
+    result = run_python(["-c", script])
+    assert result.ok, result.stderr
+    assert result.stdout.split() == ["[1,", "2]", "sandbox", "127.0.0.1"]

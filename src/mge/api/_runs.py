@@ -31,6 +31,7 @@ from mge.errors import Conflict
 from mge.execute import FanOut, execute_run, run_report
 from mge.monitoring import MetricsProgress, MgeMetrics
 from mge.review import rank_after_run
+from mge.validate.sandbox import ensure_available
 
 __all__ = ["ActiveRun", "EventLog", "RunManager"]
 
@@ -200,7 +201,10 @@ class RunManager:
 
         Raises:
             Conflict: another run of this masterplan is executing.
+            SandboxUnavailable: generated code cannot be sandboxed here (said at once,
+                not after the generation it would have cost).
         """
+        ensure_available()
         loop = asyncio.get_running_loop()
         with self._lock:
             for other in self._active.values():

@@ -28,6 +28,7 @@ from mge.execute import (
 )
 from mge.monitoring import MetricsExporter, MetricsProgress, default_metrics, start_exporter
 from mge.review import rank_after_run
+from mge.validate.sandbox import ensure_available
 
 STATUS_EXIT = {
     RunStatus.COMPLETED: 0,
@@ -258,6 +259,7 @@ def run(
         mutation=mutation,
         validation_workers=validation_workers,
     )
+    ensure_available()  # before anything is stored: without a sandbox nothing can run
     url = database_url(db)
     migrate.upgrade(url)
     engine = make_engine(url)
@@ -281,6 +283,7 @@ def resume(
     as_json: JsonOption = False,
 ) -> None:
     """Continue a run that was interrupted, crashed or hit its budget."""
+    ensure_available()
     url = database_url(db)
     engine = make_engine(url)
     try:

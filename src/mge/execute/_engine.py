@@ -75,7 +75,12 @@ class Runner(Scheduling):
         write_files(out, files)
         acceptance = [test for test in (self.plan.acceptance or copied) if test in copied]
         if final is None and self.settings.run_tests:
-            final = run_pytest(out, acceptance, timeout=self.settings.test_timeout_seconds)
+            final = run_pytest(
+                out,
+                acceptance,
+                timeout=self.settings.test_timeout_seconds,
+                modules=sorted(files),
+            )
         accepted = final or TestOutcome()
         outcome = accepted
         precision = 100.0 * accepted.passed / accepted.total if accepted.total else None

@@ -138,15 +138,22 @@ class Hierarchy:
         return CheckOutcome(False, TestType.INTEGRATION, "import", text, [text])
 
     def _tests(
-        self, tests: list[str], test_type: TestType, *, traced: bool = False
+        self,
+        tests: list[str],
+        test_type: TestType,
+        modules: Sequence[str] = (),
+        *,
+        traced: bool = False,
     ) -> CheckOutcome:
         """`traced` records the lines each test ran even when all pass (the acceptance
         run: its coverage is stored for review); otherwise only a failing run is
-        traced, a second time, for blame."""
-        outcome = run_pytest(self.out, tests, timeout=self.timeout, coverage=traced)
+        traced, a second time, for blame. `modules` are the scope's source files:
+        their doctests count when the project's configuration collects doctests."""
+        run = partial(run_pytest, self.out, tests, timeout=self.timeout, modules=list(modules))
+        outcome = run(coverage=traced)
         if not traced and not outcome.ok and not outcome.collection_error:
             # Only a failing run needs per-test coverage, for blame; tracing costs time.
-            outcome = run_pytest(self.out, tests, timeout=self.timeout, coverage=True)
+            outcome = run(coverage=True)
         summary = f"{outcome.passed}/{outcome.total} passed" + (
             ", timed out" if outcome.timed_out else ""
         )
@@ -400,7 +407,7 @@ class Hierarchy:
                 await self._check_with_blame(
                     ValidationLevel.MODULE,
                     task.id,
-                    partial(self._tests, runnable, TestType.UNIT),
+                    partial(self._tests, runnable, TestType.UNIT, task.files),
                     runnable,
                 )
                 if runnable
@@ -416,7 +423,12 @@ class Hierarchy:
                 await self._check_with_blame(
                     ValidationLevel.COMPONENT,
                     milestone.name,
-                    partial(self._tests, tests, TestType.INTEGRATION),
+                    partial(
+                        self._tests,
+                        tests,
+                        TestType.INTEGRATION,
+                        [file for task in milestone.tasks for file in task.files],
+                    ),
                     tests,
                 )
         files = list(runner.files)
@@ -434,7 +446,7 @@ class Hierarchy:
         final = await self._check_with_blame(
             ValidationLevel.SYSTEM,
             "acceptance",
-            lambda: self._tests(acceptance, TestType.ACCEPTANCE, traced=True),
+            lambda: self._tests(acceptance, TestType.ACCEPTANCE, files, traced=True),
             acceptance,
         )
         index = self.write_project()

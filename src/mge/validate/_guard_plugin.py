@@ -12,7 +12,7 @@ from types import FrameType
 
 import pytest
 
-_LIMIT = float(os.environ.get("MGE_TEST_TIMEOUT", "0") or 0)
+_LIMIT = float(os.environ.pop("MGE_TEST_TIMEOUT", "0") or 0)  # read, then gone from the tests' view
 
 
 class TestTimedOut(Exception):

@@ -16,6 +16,7 @@ what it finished. Kept free of MGE imports: it runs in the project's interpreter
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import gc
 import importlib.abc
 import importlib.machinery
@@ -89,7 +90,7 @@ def _child(root: str, tests: list[str], path: str | None, source: str | None) ->
             sys.meta_path.insert(0, _Serve(path, source))
         import pytest
 
-        args = ["-x", "-q", "-p", "no:cacheprovider", "-p", "no:randomly", "--rootdir", root]
+        args = ["-x", "-q", "-p", "no:cacheprovider", "--rootdir", root]
         code = int(pytest.main([*args, *tests]))
     finally:
         os._exit(code)
@@ -190,10 +191,21 @@ def _warm_up() -> None:
         sys.stdout.flush()
         os.dup2(saved[0], 1)
         os.dup2(saved[1], 2)
-        os.close(quiet)
+        # No spare copy of the output pipe may reach a child: results go through it.
+        for fd in (*saved, quiet):
+            os.close(fd)
+
+
+def _private() -> None:
+    """Children run generated tests as this process's uid: without this they could
+    open /proc/<driver>/fd/1 and write result lines of their own. A non-dumpable
+    process's descriptors are closed to them (and the children inherit the flag)."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE, 0
 
 
 def main() -> None:
+    _private()
     spec = json.load(sys.stdin)
     root = str(spec["root"])
     started = time.monotonic()

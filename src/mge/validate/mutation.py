@@ -398,16 +398,25 @@ def run_mutants(
         pythonpath=[root],
         stdin=json.dumps(payload),
         limits=Limits(timeout_seconds=budget_seconds + 30.0, cpu_seconds=int(budget_seconds) + 60),
+        # As the acceptance run: the project's configuration, none of MGE's plugins.
+        extra_env={"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"},
     )
     killed: dict[int, bool] = {}
+    reported: set[int] = set()
+    baseline_passed = False
     for line in result.stdout.splitlines():
         if not line.startswith(_MARK):
             continue
         entry = json.loads(line[len(_MARK) :])
         if "index" not in entry:
-            if entry.get("baseline") != 0:
+            if entry.get("baseline") != 0 or baseline_passed:
                 return {}
+            baseline_passed = True
             continue
+        if not baseline_passed or int(entry["index"]) in reported:
+            # Results before the baseline, or twice: lines the driver did not write.
+            return {}
+        reported.add(int(entry["index"]))
         code = int(entry["code"])
         if code in _NO_VERDICT and not entry.get("timed_out"):
             continue
