@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import platform
 import tempfile
@@ -62,6 +63,7 @@ CONFIGS: dict[str, dict[str, Any]] = {
 @dataclass
 class Row:
     project: str
+    profile: str
     rate: float
     config: str
     status: str
@@ -83,7 +85,9 @@ class Row:
         return self.attempts / self.atoms if self.atoms else 0.0
 
 
-def run_one(project: Project, rate: float, config: str, scratch: Path) -> Row:
+def run_one(
+    project: Project, rate: float, config: str, scratch: Path, profile: str = "uniform"
+) -> Row:
     workdir = scratch / f"run-{uuid.uuid4().hex[:8]}"
     workdir.mkdir(parents=True)
     url = f"sqlite:///{workdir / 'mge.db'}"
@@ -93,6 +97,7 @@ def run_one(project: Project, rate: float, config: str, scratch: Path) -> Row:
         settings = RunSettings(
             model="replay",
             fault_rate=rate,
+            fault_profile=profile,
             seed=SEED,
             run_tests=True,
             out_dir=str(workdir / "out"),
@@ -106,13 +111,14 @@ def run_one(project: Project, rate: float, config: str, scratch: Path) -> Row:
         with Session(engine) as session:
             run = session.get_one(GenerationRun, run_id)
             raw = dict(run.report or {})
-        ledger = account(engine, run_id, seed=SEED, rate=rate)
+        ledger = account(engine, run_id, seed=SEED, rate=rate, profile=profile)
         per_file = per_file_acceptance(workdir / "out", acceptance_of(project.plan))
     finally:
         engine.dispose()
     tests = report.get("tests") or {}
     return Row(
         project=project.label,
+        profile=profile,
         rate=rate,
         config=config,
         status=status.value,
@@ -174,10 +180,10 @@ def _pct(value: float | None) -> str:
 
 def table(rows: list[Row]) -> str:
     lines = [
-        "| project | fault rate | configuration | acceptance passed | per file | reference match % "
-        "| silent faults | attempts/atom | cost USD | faults injected | caught L1 % "
+        "| project | profile | fault rate | configuration | acceptance passed | per file "
+        "| reference match % | silent faults | attempts/atom | cost USD | faults injected | caught L1 % "
         "| L2 % | L3 % | L4 % | harmless % | silent % |",
-        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         shares = [_pct(r.ledger.share(o)) for o in OUTCOMES]
@@ -192,7 +198,7 @@ def table(rows: list[Row]) -> str:
             else "n/a"
         )
         lines.append(
-            f"| {r.project} | {r.rate:g} | {r.config} | {passed} | {per_file} "
+            f"| {r.project} | {r.profile} | {r.rate:g} | {r.config} | {passed} | {per_file} "
             f"| {_pct(r.reference_match)} "
             f"| {r.silent_faults if r.silent_faults is not None else 'n/a'} "
             f"| {r.attempts_per_atom:.2f} | {r.cost_usd:.4f} | {r.ledger.injected} | "
@@ -262,6 +268,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rates", default=None, help="comma-separated fault rates")
     parser.add_argument("--projects", default=None, help="inventory,inflection,cachetools")
     parser.add_argument("--configs", default=None, help="comma-separated configuration names")
+    parser.add_argument("--profiles", default="uniform", help="fault profiles: uniform,realistic")
     parser.add_argument("--json", type=Path, default=None, help="also write every row here")
     parser.add_argument("--write-docs", action="store_true", help="update docs/BENCHMARKS.md")
     args, _unknown = parser.parse_known_args(argv or [])
@@ -279,18 +286,19 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="mge-bench-precision-") as scratch:
         root = Path(scratch)
         for project in projects(root, names=names):
-            for rate in rates:
-                for config in configs:
-                    row = run_one(project, rate, config, root)
-                    print(
-                        f"  {row.project} rate={rate:g} {config}: {row.status}, "
-                        f"{row.tests_passed}/{row.tests_total} tests "
-                        f"({row.per_file_passed}/{row.per_file_total} per file), match "
-                        f"{_pct(row.reference_match)}%, {row.seconds:.0f} s, "
-                        f"faults {dict(row.ledger.outcomes)}",
-                        flush=True,
-                    )
-                    rows.append(row)
+            for profile, rate, config in itertools.product(
+                args.profiles.split(","), rates, configs
+            ):
+                row = run_one(project, rate, config, root, profile)
+                print(
+                    f"  {row.project} {profile} rate={rate:g} {config}: {row.status}, "
+                    f"{row.tests_passed}/{row.tests_total} tests "
+                    f"({row.per_file_passed}/{row.per_file_total} per file), match "
+                    f"{_pct(row.reference_match)}%, {row.seconds:.0f} s, "
+                    f"faults {dict(row.ledger.outcomes)}",
+                    flush=True,
+                )
+                rows.append(row)
     rendered = table(rows)
     print(rendered)
     print("Silent faults with all levels:\n" + slips(rows))

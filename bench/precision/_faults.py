@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from mge.atomize import same_code
 from mge.db.models import AtomicUnit, AtomRetryHistory
 from mge.llm import Purpose
+from mge.llm._fault_profiles import FAULT_PROFILES
 from mge.llm._faults import FAULT_KINDS, choose_fault
 
 LEVELS = {"blame:module": "L2", "blame:component": "L3", "blame:system": "L4"}
@@ -66,8 +67,11 @@ def account(
     rate: float,
     kinds: tuple[str, ...] = FAULT_KINDS,
     language: str = "python",
+    profile: str = "uniform",
 ) -> FaultLedger:
     ledger = FaultLedger()
+    weights = FAULT_PROFILES[profile].weights
+    chosen_kinds = tuple(weights) if weights and kinds == FAULT_KINDS else kinds
     with Session(engine) as session:
         rows = session.execute(
             select(
@@ -107,7 +111,14 @@ def account(
             kind = None
             if reference is not None:
                 purpose = Purpose("atom", key, attempt, language)
-                kind = choose_fault(reference, purpose, seed=seed, rate=rate, kinds=kinds).kind
+                kind = choose_fault(
+                    reference,
+                    purpose,
+                    seed=seed,
+                    rate=rate,
+                    kinds=chosen_kinds,
+                    profile=FAULT_PROFILES[profile],
+                ).kind
             if kind is None:
                 if succeeded:
                     current = None

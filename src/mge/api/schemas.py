@@ -263,6 +263,7 @@ class RunOptions(BaseModel):
     )
     fault_rate: float = Field(default=0.0, ge=0.0, le=1.0)
     fault_kinds: list[str] | None = Field(default=None, max_length=20)
+    fault_profile: Literal["uniform", "realistic"] = "uniform"
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
     latency_ms: float | None = Field(default=None, ge=0.0, le=60_000.0)
     concurrency: int = Field(default=100, ge=1, le=10_000)

@@ -210,6 +210,10 @@ def run(
     fault_kinds: Annotated[
         str | None, typer.Option(help="Replay: fault kinds, comma-separated.")
     ] = None,
+    fault_profile: Annotated[
+        str,
+        typer.Option(help="Replay: uniform, or realistic (the mix of studies, repeats, size)."),
+    ] = "uniform",
     seed: Annotated[int, typer.Option(help="Replay: seed of the faults.")] = 0,
     latency_ms: Annotated[
         float | None, typer.Option(help="Replay: mean simulated latency.")
@@ -247,6 +251,7 @@ def run(
         base_url=base_url,
         fault_rate=fault_rate,
         fault_kinds=fault_kinds.split(",") if fault_kinds else None,
+        fault_profile=fault_profile,
         seed=seed,
         latency_ms=latency_ms,
         concurrency=concurrency,

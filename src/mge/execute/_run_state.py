@@ -180,6 +180,7 @@ class RunCore:
             atomization=self.config,
             fault_rate=self.settings.fault_rate,
             fault_kinds=self.settings.fault_kinds,
+            fault_profile=self.settings.fault_profile,
             seed=self.settings.seed,
             latency_ms=self.settings.latency_ms,
         )

@@ -51,6 +51,7 @@ def probe_model(
         atomization=atomization,
         fault_rate=settings.fault_rate,
         fault_kinds=settings.fault_kinds,
+        fault_profile=settings.fault_profile,
         seed=settings.seed,
         latency_ms=settings.latency_ms,
     )

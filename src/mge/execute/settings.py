@@ -28,6 +28,7 @@ class RunSettings(BaseModel):
     base_url: str | None = None
     fault_rate: float = Field(default=0.0, ge=0.0, le=1.0)
     fault_kinds: list[str] | None = None
+    fault_profile: Literal["uniform", "realistic"] = "uniform"
     seed: int = 0
     latency_ms: float | None = Field(default=None, ge=0.0)
     concurrency: int = Field(default=100, ge=1, le=10_000)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from mge.atomize import AtomizeConfig
 from mge.errors import ConfigError, ProviderUnavailable
+from mge.llm._fault_profiles import FAULT_PROFILES
 from mge.llm._faults import parse_fault_kinds
 from mge.llm._prices import PricesInput, load_prices
 from mge.llm._providers import AnthropicModel, OpenAIModel
@@ -40,6 +41,7 @@ def make_model(
     atomization: AtomizeConfig | None = None,
     fault_rate: float = 0.0,
     fault_kinds: str | Iterable[str] | None = None,
+    fault_profile: str = "uniform",
     seed: int = 0,
     latency_ms: float | None = None,
     prices: PricesInput | None = None,
@@ -59,7 +61,8 @@ def make_model(
         reference_dir, atomization: the plan's reference code and atom sizes, for
             `replay` to answer from. Only the replay model reads that directory:
             callers hand over the path and never read the code themselves.
-        fault_rate, fault_kinds, seed, latency_ms: replay only (see `ReplayModel`).
+        fault_rate, fault_kinds, fault_profile, seed, latency_ms: replay only (see
+            `ReplayModel` and `mge.llm._fault_profiles`).
         prices: overrides of the shipped price table.
         timeout: seconds per HTTP attempt.
         max_transport_retries: bound on repeated HTTP attempts per call.
@@ -81,7 +84,16 @@ def make_model(
         raise ConfigError(f"timeout must be > 0 seconds, got {timeout}")
     if max_transport_retries < 0:
         raise ConfigError(f"transport retries must be >= 0, got {max_transport_retries}")
-    kinds = parse_fault_kinds(fault_kinds)
+    profile = FAULT_PROFILES.get(fault_profile)
+    if profile is None:
+        raise ConfigError(
+            f"unknown fault profile {fault_profile!r}; choose from {', '.join(FAULT_PROFILES)}"
+        )
+    kinds = (
+        parse_fault_kinds(fault_kinds)
+        if fault_kinds is not None or not profile.weights
+        else tuple(profile.weights)
+    )
     table = load_prices(prices)
     policy = RetryPolicy(max_retries=max_transport_retries)
 
@@ -99,6 +111,7 @@ def make_model(
             pricing_model=name or DEFAULT_REPLAY_PRICING,
             fault_rate=fault_rate,
             fault_kinds=kinds,
+            fault_profile=profile,
             seed=seed,
             latency_ms=latency_ms,
         )

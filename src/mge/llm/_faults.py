@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import dataclasses
 import hashlib
 import io
 import itertools
@@ -38,7 +39,9 @@ import tokenize
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from mge.errors import ConfigError
+from mge.atomize import measure_source
+from mge.errors import AtomizeError, ConfigError
+from mge.llm._fault_profiles import UNIFORM, FaultProfile
 from mge.llm._plan_faults import PLAN_FAULT_KINDS, apply_plan_fault
 from mge.llm._types import Purpose
 
@@ -54,6 +57,9 @@ FAULT_KINDS: tuple[str, ...] = (
     "truncated",
     "prose_fences",
 )
+#: Kinds a run may ask for: the uniform profile's eight, and those only the
+#: realistic profile draws by default.
+KNOWN_FAULT_KINDS: tuple[str, ...] = (*FAULT_KINDS, "missing_corner_case")
 
 _WRAPPER = "if True:\n"
 _SKELETON_CODE_KINDS = frozenset({"syntax_error", "truncated", "prose_fences"})
@@ -76,11 +82,11 @@ def parse_fault_kinds(kinds: str | Iterable[str] | None) -> tuple[str, ...]:
     names = [n for n in names if n]
     if names == ["all"]:
         return FAULT_KINDS
-    unknown = [n for n in names if n not in FAULT_KINDS]
+    unknown = [n for n in names if n not in KNOWN_FAULT_KINDS]
     if unknown or not names:
         raise ConfigError(
             f"unknown fault kind {', '.join(map(repr, unknown)) or '(none given)'}; "
-            f"choose from {', '.join(FAULT_KINDS)}"
+            f"choose from {', '.join(KNOWN_FAULT_KINDS)}"
         )
     return tuple(dict.fromkeys(names))
 
@@ -97,27 +103,60 @@ def choose_fault(
     seed: int,
     rate: float,
     kinds: Sequence[str] = FAULT_KINDS,
+    profile: FaultProfile = UNIFORM,
 ) -> FaultOutcome:
     """Decide, deterministically, whether and how to damage this answer."""
     if rate <= 0 or not kinds:
         return FaultOutcome(code, None)
+    if purpose.kind == "skeleton":
+        # A skeleton is a plan: most of its faults are planning mistakes, the rest
+        # the code faults that fit a whole file (a bracket, a cut-off, chat around).
+        kinds = [*PLAN_FAULT_KINDS, *(k for k in kinds if k in _SKELETON_CODE_KINDS)]
+    elif profile.size_scaled:
+        loc, complexity = _measure(code, purpose.language)
+        rate = profile.rate_for(rate, loc, complexity)
+    if profile.repeat and purpose.attempt > 1:
+        before = dataclasses.replace(purpose, attempt=purpose.attempt - 1)
+        previous = choose_fault(code, before, seed=seed, rate=rate, kinds=kinds, profile=profile)
+        if previous.kind is not None and _rng(seed, purpose, "repeat").random() < profile.repeat:
+            damaged = _damaged(code, previous.kind, _rng(seed, purpose, previous.kind), purpose)
+            if damaged is not None:
+                return FaultOutcome(damaged, previous.kind)
     draw = _rng(seed, purpose, "decide")
     if draw.random() >= rate:
         return FaultOutcome(code, None)
-    # A skeleton is a plan: most of its faults are planning mistakes, the rest the
-    # code faults that fit a whole file (a bracket, a cut-off, chat around it).
-    if purpose.kind == "skeleton":
-        kinds = [*PLAN_FAULT_KINDS, *(k for k in kinds if k in _SKELETON_CODE_KINDS)]
-    first = draw.randrange(len(kinds))
-    for kind in [*kinds[first:], *kinds[:first]]:
-        rng = _rng(seed, purpose, kind)
-        if kind in PLAN_FAULT_KINDS:
-            damaged = apply_plan_fault(code, kind, rng)
-        else:
-            damaged = apply_fault(code, kind, rng, purpose.language)
-        if damaged is not None and damaged != code:
+    for kind in _order(kinds, profile, draw):
+        damaged = _damaged(code, kind, _rng(seed, purpose, kind), purpose)
+        if damaged is not None:
             return FaultOutcome(damaged, kind)
     return FaultOutcome(code, None)
+
+
+def _order(kinds: Sequence[str], profile: FaultProfile, draw: random.Random) -> list[str]:
+    """The kinds to try, the drawn one first: uniformly drawn then a fixed rotation,
+    or (with weights) drawn by weight, then the rest by weight."""
+    weighted = [k for k in kinds if profile.weights.get(k, 0.0) > 0]
+    if not weighted:
+        first = draw.randrange(len(kinds))
+        return [*kinds[first:], *kinds[:first]]
+    chosen = draw.choices(weighted, weights=[profile.weights[k] for k in weighted])[0]
+    rest = sorted((k for k in kinds if k != chosen), key=lambda k: -profile.weights.get(k, 0.0))
+    return [chosen, *rest]
+
+
+def _damaged(code: str, kind: str, rng: random.Random, purpose: Purpose) -> str | None:
+    if kind in PLAN_FAULT_KINDS:
+        damaged = apply_plan_fault(code, kind, rng)
+    else:
+        damaged = apply_fault(code, kind, rng, purpose.language)
+    return damaged if damaged is not None and damaged != code else None
+
+
+def _measure(code: str, language: str) -> tuple[int, float]:
+    try:
+        return measure_source(code.encode("utf-8", errors="surrogateescape"), language or "python")
+    except AtomizeError:
+        return len([line for line in code.splitlines() if line.strip()]), 1.0
 
 
 def apply_fault(code: str, kind: str, rng: random.Random, language: str = "python") -> str | None:
@@ -463,7 +502,32 @@ def _missing_return_edits(src: _PySource, rng: random.Random) -> list[_Edit]:
     return edits
 
 
+_GUARD_EXITS = (ast.Return, ast.Raise, ast.Continue, ast.Break)
+
+
+def _missing_corner_case_edits(src: _PySource, rng: random.Random) -> list[_Edit]:
+    """A guard clause left out (`if not items: return 0`): the corner case it
+    handled is missing. Only where the block keeps another statement, so the code
+    still parses and only the behaviour is wrong."""
+    edits: list[_Edit] = []
+    for parent in ast.walk(src.tree):
+        for field in ("body", "orelse", "finalbody"):
+            block = getattr(parent, field, None)
+            if not isinstance(block, list) or len(block) < 2:
+                continue
+            for node in block:
+                if (
+                    isinstance(node, ast.If)
+                    and not node.orelse
+                    and len(node.body) == 1
+                    and isinstance(node.body[0], _GUARD_EXITS)
+                ):
+                    edits.append((src.start(node), src.end(node), ""))
+    return edits
+
+
 _PY_EDITS: dict[str, Callable[[_PySource, random.Random], list[_Edit]]] = {
+    "missing_corner_case": _missing_corner_case_edits,
     "undefined_name": _undefined_name_edits,
     "wrong_attribute": _wrong_attribute_edits,
     "wrong_operator": _wrong_operator_edits,
@@ -490,6 +554,8 @@ _TEXT_FLIP = {
 
 
 def _text_fault(code: str, kind: str, rng: random.Random) -> str | None:
+    if kind == "missing_corner_case":
+        return None  # needs the syntax tree: Python only
     edits: list[_Edit] = []
     taken = set(_WORD.findall(code))
     if kind == "syntax_error":

@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
 
 from mge.llm._errors import NoReferenceAnswer
+from mge.llm._fault_profiles import UNIFORM, FaultProfile
 from mge.llm._faults import FAULT_KINDS, choose_fault
 from mge.llm._prices import PriceTable
 from mge.llm._tokens import count_request_tokens, count_tokens
@@ -60,6 +61,7 @@ class ReplayModel:
         pricing_model: str = DEFAULT_REPLAY_PRICING,
         fault_rate: float = 0.0,
         fault_kinds: Sequence[str] = FAULT_KINDS,
+        fault_profile: FaultProfile = UNIFORM,
         seed: int = 0,
         latency_ms: float | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
@@ -68,6 +70,7 @@ class ReplayModel:
         self.pricing_model = pricing_model
         self.fault_rate = fault_rate
         self.fault_kinds = tuple(fault_kinds)
+        self.fault_profile = fault_profile
         self.seed = seed
         self.latency_ms = latency_ms
         self._prices = prices
@@ -121,6 +124,7 @@ class ReplayModel:
             seed=self.seed,
             rate=self.fault_rate,
             kinds=self.fault_kinds,
+            profile=self.fault_profile,
         ).code
         delay = simulated_latency(self.latency_ms or 0.0, self.seed, request.purpose)
         if delay:
