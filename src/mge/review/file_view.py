@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from mge.db.models import AtomicUnit, AtomRetryHistory
 from mge.execute._assembly import PlannedAtom, assemble
 
-__all__ = ["FileView", "file_view", "previous_attempt"]
+__all__ = ["FileView", "file_view", "in_file_lines", "previous_attempt"]
 
 _ATOM_LINE = re.compile(r"\bline (-?\d+)")
 
@@ -46,16 +46,20 @@ class FileView:
         return self.first_line + atom_line - 1
 
     def in_file_lines(self, message: str) -> str:
-        """A check's message with each `line N` (counted in the atom, where 0 or less
-        is a line before it) rewritten as the file's line."""
-        first = self.first_line
-        if first is None:
-            return message
+        """A check's message with each `line N` rewritten as the file's line."""
+        return in_file_lines(message, self.first_line)
 
-        def shifted(match: re.Match[str]) -> str:
-            return f"line {max(1, first + int(match.group(1)) - 1)}"
 
-        return _ATOM_LINE.sub(shifted, message)
+def in_file_lines(message: str, first_line: int | None) -> str:
+    """`message` with each `line N` (counted in an atom starting at `first_line` of
+    its file, where 0 or less is a line before it) as the file's line, never below 1."""
+    if first_line is None:
+        return message
+
+    def shifted(match: re.Match[str]) -> str:
+        return f"line {max(1, first_line + int(match.group(1)) - 1)}"
+
+    return _ATOM_LINE.sub(shifted, message)
 
 
 def file_view(session: Session, atom: AtomicUnit) -> FileView:
