@@ -181,8 +181,8 @@ def _pct(value: float | None) -> str:
 def table(rows: list[Row]) -> str:
     lines = [
         "| project | profile | fault rate | configuration | acceptance passed | per file "
-        "| reference match % | silent faults | attempts/atom | cost USD | faults injected | caught L1 % "
-        "| L2 % | L3 % | L4 % | harmless % | silent % |",
+        "| reference match % | silent faults | attempts/atom | cost USD | faults injected "
+        "| caught L1 % | L2 % | L3 % | L4 % | harmless % | silent % |",
         "|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:

@@ -82,3 +82,21 @@ def test_serve_refuses_a_public_address_without_a_token(
     result = CliRunner().invoke(cli_app, ["serve", "--port", "70000", "--db", sqlite_url])
     assert result.exit_code != 0
     assert "--port" in str(result.exception)
+
+
+def test_serve_says_when_a_public_address_would_refuse_every_host_name(
+    monkeypatch: pytest.MonkeyPatch, sqlite_url: str
+) -> None:
+    import uvicorn
+
+    served: list[str] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, host, **_: served.append(host))
+    monkeypatch.setenv("MGE_API_TOKEN", TOKEN)
+    monkeypatch.delenv("MGE_ALLOWED_HOSTS", raising=False)
+    result = CliRunner().invoke(cli_app, ["serve", "--host", "0.0.0.0", "--db", sqlite_url])
+    assert result.exit_code == 0, result.output
+    assert served == ["0.0.0.0"]
+    assert "MGE_ALLOWED_HOSTS names only loopback hosts" in " ".join(result.output.split())
+    monkeypatch.setenv("MGE_ALLOWED_HOSTS", "mge.example.org")
+    result = CliRunner().invoke(cli_app, ["serve", "--host", "0.0.0.0", "--db", sqlite_url])
+    assert "MGE_ALLOWED_HOSTS" not in result.output

@@ -205,3 +205,23 @@ def test_concurrent_decisions_on_sqlite_wait_instead_of_failing(
     if action == "approve":  # a skip only passes the item on; one approval wins
         for item in items:
             assert [s for i, s in statuses if i == item].count(200) == 1
+
+
+def test_the_item_panel_is_rendered_on_the_server(client: TestClient, shop: ShopRun) -> None:
+    client.post(f"{API}/runs/{shop.run_id}/refresh", json={"bottom_share": 0.3}, headers=AUTH)
+    first = _items(client)[0]
+    assert first["atom"] == WITH_TAX
+    detail = client.get(f"{API}/items/{first['id']}").json()
+    assert detail["lines"] == {"first": 6, "last": 8}
+    assert [s["file_line"] for s in detail["suggestions"]] == [None]
+    panel = client.get(f"/review/items/{first['id']}")
+    assert panel.status_code == 200
+    assert panel.headers["content-type"].startswith("text/html")
+    assert "frame-ancestors 'none'" in panel.headers["content-security-policy"]
+    assert '<span class="linenos">6</span><span class="k">def</span>' in panel.text
+    assert "shop/money.py, lines 6&ndash;8" in panel.text
+    assert "line 8: invalid syntax" in panel.text and "line 0" not in panel.text
+    style = client.get("/review/review.css").text
+    assert ".hl .k" in style  # the highlighting's colours come with the page's style
+    missing = client.get("/review/items/00000000-0000-0000-0000-000000000000")
+    assert missing.status_code == 404 and missing.json()["error"] == "NotFound"

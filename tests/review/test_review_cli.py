@@ -55,6 +55,13 @@ def test_list_refresh_show_claim_edit_and_the_audit_trail(shop: ShopRun, tmp_pat
     code, out, _ = _mge("review", "show", str(first["id"])[:8], "--db", shop.url, "--json")
     assert code == 0
     assert json.loads(out)["atom"] == WITH_TAX
+    # for a person: lines of the file (with_tax starts at line 6), never "line 0"
+    code, out, _ = _mge("review", "show", str(first["id"]), "--db", shop.url)
+    assert code == 0
+    assert "[error] this atom: the code does not parse on its own" in out
+    assert "syntax: line 8: invalid syntax" in out and "line 0" not in out
+    numbered = [line.strip() for line in out.splitlines()]
+    assert any(line.startswith("8 ") and "RATE // 100 +" in line for line in numbered)
 
     code, out, err = _mge("review", "claim", str(first["id"]), "--as", "ana", "--db", shop.url)
     assert code == 0, err

@@ -100,7 +100,30 @@ def test_claim_edit_and_approve_in_the_browser(served: str, shop: ShopRun, page:
     expect(rows.first).to_contain_text(WITH_TAX)
     # the most urgent item opens by itself
     expect(page.locator("#item-atom")).to_have_text(WITH_TAX)
-    expect(page.locator("#suggestions li").first).to_contain_text("does not parse")
+    expect(page.locator("#suggestions li").first).to_have_text(
+        "[error] this atom: the code does not parse on its own (check)"
+    )
+    # the code highlighted on the server, numbered by its lines in the file
+    code = page.locator("#item-code .hl")
+    expect(code.locator("span.k").first).to_have_text("def")
+    expect(code.locator(".linenos").first).to_have_text("6")
+    expect(page.locator(".last-error")).to_contain_text("line 8: invalid syntax")
+    expect(page.locator("#item-view")).not_to_contain_text("line 0")
+    # the file around the atom, folded until asked for
+    around = page.locator("#surroundings")
+    expect(around).not_to_have_attribute("open", "")
+    expect(around.locator("summary")).to_contain_text("shop/money.py around the atom: lines 1")
+    expect(around.locator(".hll").first).to_be_hidden()
+    around.locator("summary").click()
+    expect(around.locator(".hl")).to_contain_text("RATE = 20")
+    expect(around.locator(".hll").first).to_contain_text("def with_tax")
+    expect(page.locator("#item-view")).to_contain_text("Attempt 2 gave the same code.")
+    # context and evidence as fields to read, not JSON
+    context = page.locator("#item-context")
+    expect(context.locator("dt").first).to_have_text("signature")
+    expect(context).to_contain_text("def with_tax(net: int) -> int")
+    expect(context).not_to_contain_text("{")
+    expect(page.locator("#item-evidence")).to_contain_text("blocked dependents")
     expect(rows.first.locator("td").first).to_have_text("P1")
     expect(page.locator("#item-priority")).to_have_text("P1")
     expect(page.locator("#model-review")).to_contain_text("not made: the run's model")
@@ -189,7 +212,7 @@ def test_the_model_review_is_shown_and_asked_again_from_the_page(
     review = page.locator("#model-review")
     expect(review).to_contain_text("Model review (openai:gpt-4.1): wrong")
     expect(page.locator("#suggestions li.src-model")).to_have_text(
-        "[warning] line 3: a dangling + (model)"
+        "[warning] line 8: a dangling + (model)"  # line 3 of the atom, line 8 of the file
     )
     page.click("#btn-model-review")
     expect(review).to_contain_text("suspect — check the rounding")

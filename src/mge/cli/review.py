@@ -32,6 +32,7 @@ from mge.review import (
     queue_doubtful,
     summary_view,
 )
+from mge.review.file_view import in_file_lines
 
 app = typer.Typer(
     help="Review the atoms MGE is not sure of: list, show, claim, approve, edit, ...",
@@ -184,16 +185,22 @@ def show_command(
     console.print(f"reason: {view['reason']}")
     if view["assigned_to"]:
         console.print(f"claimed by {view['assigned_to']} until {view['claim_expires_at']}")
-    console.print(Syntax(view["code"] or "", "python", line_numbers=True))
+    # Lines are the file's, as on the review page: the code numbered from where it
+    # sits, findings and check messages moved there, none of them "line 0".
+    first = view["lines"]["first"]
+    console.print(
+        Syntax(view["code"] or "", view["language"], line_numbers=True, start_line=first or 1)
+    )
     console.print(_model_review_line(view["model_review"]), markup=False)
     for suggestion in view["suggestions"]:
+        where = f"line {suggestion['file_line']}" if suggestion["file_line"] else "this atom"
         console.print(
-            f"  [{suggestion['severity']}] line {suggestion['line']}: {suggestion['message']}"
+            f"  [{suggestion['severity']}] {where}: {suggestion['message']}"
             f"  ({suggestion['source']})",
             markup=False,
         )
     if view["last_error"]:
-        console.print(f"last errors:\n{view['last_error']}")
+        console.print(f"last errors:\n{in_file_lines(view['last_error'], first)}", markup=False)
     if view["diff_previous"]:
         console.print(Syntax(view["diff_previous"], "diff"))
     for event in view["events"]:

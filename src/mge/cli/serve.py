@@ -34,6 +34,11 @@ def serve(
             "MGE_API_TOKEN is not set: mutating endpoints are open to local callers; "
             f"serving on {host} only"
         )
+    elif host not in LOOPBACK_HOSTS and set(settings.allowed_hosts) <= LOOPBACK_HOSTS:
+        console.print(
+            f"MGE_ALLOWED_HOSTS names only loopback hosts: requests to {host} under any "
+            "other name get 400; list the names clients use (docs/API.md)"
+        )
     # Polling clients reuse connections; a longer keep-alive avoids reset races.
     uvicorn.run(
         create_app(settings), host=host, port=port, log_level=log_level, timeout_keep_alive=30

@@ -13,8 +13,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from mge.validate import STUB_MARK
+
+if TYPE_CHECKING:
+    from mge.db.models import AtomicUnit
 
 _DEF_LINE = re.compile(r"^([ \t]*)(?:@|async\s+def\b|def\b|class\b)")
 
@@ -31,6 +35,21 @@ class PlannedAtom:
     signature: str | None
     indent: str
     body_indent: str
+
+    @classmethod
+    def of_row(cls, row: AtomicUnit) -> PlannedAtom:
+        """The planned atom of a stored row (its indentation kept in `extra`)."""
+        extra = row.extra or {}
+        return cls(
+            atom_id=row.atom_key,
+            file=row.file_path,
+            kind=row.kind,
+            name=row.name,
+            qualname=row.qualname or row.name,
+            signature=row.signature,
+            indent=str(extra.get("indent", "")),
+            body_indent=str(extra.get("body_indent", "    ")),
+        )
 
 
 def indentation(code: str, kind: str) -> tuple[str, str]:

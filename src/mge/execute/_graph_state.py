@@ -60,16 +60,7 @@ class GraphState(Recording):
         for row in rows:
             if row.status is AtomStatus.RUNNING:
                 row.status = AtomStatus.PENDING
-            planned = PlannedAtom(
-                atom_id=row.atom_key,
-                file=row.file_path,
-                kind=row.kind,
-                name=row.name,
-                qualname=row.qualname or row.name,
-                signature=row.signature,
-                indent=str(row.extra.get("indent", "")),
-                body_indent=str(row.extra.get("body_indent", "    ")),
-            )
+            planned = PlannedAtom.of_row(row)
             state = AtomState(
                 row_id=row.id,
                 key=row.atom_key,

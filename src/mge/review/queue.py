@@ -350,11 +350,20 @@ def item_view(
 
     Shows the stored model review (or why there is none) but never asks a model:
     `mge.review.model_review.ensure_model_review` does that first where wanted.
+    `lines` are the atom's lines in its file as the atoms hold it now; each
+    suggestion keeps `line` (in the atom, 0 when unknown) and gets `file_line`, its
+    line in that file (None when unknown).
     """
+    from mge.review.file_view import file_view
     from mge.review.model_review import model_review_view
 
     atom = item.atom
     view = summary_view(item, settings=settings)
+    lines = file_view(session, atom)
+    suggestions = [
+        {**suggestion, "file_line": lines.file_line(int(suggestion.get("line") or 0))}
+        for suggestion in _suggestions(session, item)
+    ]
     view.update(
         {
             "code": atom.code,
@@ -373,7 +382,9 @@ def item_view(
             "attempts": atom.attempts,
             "last_error": atom.last_error,
             "evidence": item.evidence,
-            "suggestions": _suggestions(session, item),
+            "language": atom.language,
+            "lines": {"first": lines.first_line, "last": lines.last_line},
+            "suggestions": suggestions,
             "model_review": model_review_view(session, item, settings),
             "diff_previous": previous_diff(session, atom),
             "events": [

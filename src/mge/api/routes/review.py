@@ -16,6 +16,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 
+from mge.api._review_html import highlight_css, render_item
 from mge.api.deps import Authorized, EngineDep
 from mge.api.routes._common import errors
 from mge.db import session_scope
@@ -32,6 +33,7 @@ from mge.review import (
     summary_view,
     unified_diff,
 )
+from mge.review.file_view import file_view, previous_attempt
 
 __all__ = ["page_router", "router"]
 
@@ -242,4 +244,18 @@ def review_script() -> Response:
 
 @page_router.get("/review/review.css")
 def review_style() -> Response:
-    return Response(_static("review.css"), media_type="text/css", headers=PAGE_HEADERS)
+    style = _static("review.css") + "\n/* Pygments */\n" + highlight_css()
+    return Response(style, media_type="text/css", headers=PAGE_HEADERS)
+
+
+@page_router.get("/review/items/{review_id}", response_class=HTMLResponse)
+def review_item_panel(review_id: str, engine: EngineDep) -> HTMLResponse:
+    """The item panel of the page, rendered here (highlighting, the file around the
+    atom, the previous attempt); the page's script puts it in place as it is."""
+    with session_scope(engine) as session:
+        item = get_item(session, review_id=review_id)
+        view = item_view(session, item)
+        panel = render_item(
+            view, file_view(session, item.atom), previous_attempt(session, item.atom)
+        )
+    return HTMLResponse(panel, headers=PAGE_HEADERS)

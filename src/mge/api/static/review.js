@@ -83,7 +83,6 @@ async function openItem(id) {
   fill("item-due", item.due_at);
   fill("item-holder", item.assigned_to ? "claimed by " + item.assigned_to + " until " + item.claim_expires_at : "");
   fill("item-reason", item.reason);
-  fill("item-code", item.code);
   // Reloading the open item (after a claim, a release, the reload button) keeps an
   // edit in progress; another item, new code on the server (a regeneration) or an
   // untouched editor shows the item's code.
@@ -95,25 +94,24 @@ async function openItem(id) {
   }
   state.editorItem = id;
   state.editorCode = item.code || "";
-  fill("item-context", JSON.stringify(item.context, null, 2));
-  fill("item-evidence", JSON.stringify(item.evidence, null, 2));
-  renderDiff("item-previous", item.diff_previous || "(no earlier candidate)");
   renderModelReview(item.model_review);
-  const list = $("suggestions");
-  list.replaceChildren();
-  for (const s of item.suggestions) {
-    const li = document.createElement("li");
-    li.className = "sev-" + s.severity + (s.source === "model" ? " src-model" : "");
-    li.textContent = "[" + s.severity + "] line " + s.line + ": " + s.message + " (" + s.source + ")";
-    list.append(li);
-  }
-  const events = $("events");
-  events.replaceChildren();
-  for (const e of item.events) {
-    const li = document.createElement("li");
-    li.textContent = e.at + " " + e.actor + " " + e.action + " → " + e.to_status + (e.note ? " — " + e.note : "");
-    events.append(li);
-  }
+  await loadPanel(id);
+}
+
+// The panel (highlighted code, the file around it, problems by file line, the
+// previous attempt, context, evidence, audit trail) is rendered by the server, every
+// text in it escaped there; it is put in place as it comes.
+async function loadPanel(id) {
+  const response = await fetch("/review/items/" + encodeURIComponent(id));
+  if (!response.ok) throw new Error("the item panel: HTTP " + response.status);
+  const template = document.createElement("template");
+  template.innerHTML = await response.text();
+  if (state.current !== id) return;  // another item was opened meanwhile
+  const open = state.panelItem === id && $("surroundings") !== null && $("surroundings").open;
+  state.panelItem = id;
+  $("item-view").replaceChildren(template.content.getElementById("panel-main"));
+  $("item-more").replaceChildren(template.content.getElementById("panel-more"));
+  if (open && $("surroundings")) $("surroundings").open = true;
 }
 
 function renderModelReview(review) {
