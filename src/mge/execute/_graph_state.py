@@ -95,7 +95,7 @@ class GraphState(Recording):
             self.states[target].prerequisites.append(source)
             self.states[source].dependents.append(target)
             types = set(edge.edge_metadata.get("types") or [edge.dependency_type.value])
-            if types & _BEHAVIOUR_EDGES:
+            if types & _BEHAVIOUR_EDGES or self.settings.wait_on_failure == "any":
                 self.states[target].needs_behaviour.add(source)
         self.session.commit()
 

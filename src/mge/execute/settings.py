@@ -29,6 +29,10 @@ class RunSettings(BaseModel):
     fault_rate: float = Field(default=0.0, ge=0.0, le=1.0)
     fault_kinds: list[str] | None = None
     fault_profile: Literal["uniform", "realistic"] = "uniform"
+    # What waits when an atom fails: only what needs its behaviour (the later steps
+    # of its body, the readers of what it assigns), or every dependent ("any": no
+    # code is generated against a stub, at the cost of leaving callers undone).
+    wait_on_failure: Literal["behaviour", "any"] = "behaviour"
     seed: int = 0
     latency_ms: float | None = Field(default=None, ge=0.0)
     concurrency: int = Field(default=100, ge=1, le=10_000)
