@@ -11,9 +11,10 @@ and other top-level code is left out. Fillers are built from the plan's structur
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from mge.execute._structure import Line, Structure, first_line
 from mge.validate import STUB_MARK
 
 _DEF_LINE = re.compile(r"^([ \t]*)(?:@|async\s+def\b|def\b|class\b)")
@@ -79,24 +80,6 @@ def _bare_signature(signature: str | None) -> str | None:
         return None
     match = _SIGNATURE_START.search(signature)
     return signature[match.start() :] if match else None
-
-
-def _fit_block_filler(text: str, parts: list[str]) -> str:
-    """Indent a body piece's `pass` so it is valid where it lands: one level under a
-    line that opens a block, otherwise no deeper than the line before it."""
-    previous = ""
-    for part in reversed(parts):
-        lines = [line for line in part.splitlines() if line.strip()]
-        if lines:
-            previous = lines[-1]
-            break
-    planned = len(text) - len(text.lstrip(" \t"))
-    before = len(previous) - len(previous.lstrip(" \t"))
-    if previous.split("#", 1)[0].rstrip().endswith(":"):
-        width = max(planned, before + 4)
-    else:
-        width = min(planned, before)
-    return " " * width + "pass\n"
 
 
 def _decorators(signature: str | None) -> list[str]:
@@ -168,6 +151,7 @@ def assemble(
     code_of: Callable[[PlannedAtom], str | None],
     *,
     around: str | None = None,
+    defines: Mapping[str, Sequence[str]] | None = None,
 ) -> Assembled:
     """Join a file's atoms; `code_of` gives an atom's text, or None for a filler.
 
@@ -181,6 +165,9 @@ def assemble(
     contents bind nothing KEY can see, so the verdict is the same as on the whole
     file, while parsing and checking cost what the atom's own definition costs
     instead of growing with the file.
+
+    `defines` (atom key -> names) lets the stand-in for a piece of a body bind the
+    names the planned piece binds (see `Structure.block_filler`).
     """
     parts: list[str] = []
     spans: dict[str, tuple[int, int]] = {}
@@ -188,18 +175,42 @@ def assemble(
     skipped_heads: set[str] = set()
     seen_heads: set[str] = set()
     collapsed = _collapsed(atoms, code_of, around) if around is not None else {}
+    # The statements the text leaves open, so that each piece (and the end of the
+    # file) lands where it is valid: see `_structure`.
+    structure = Structure()
     # Consecutive stand-ins become one chained binding (`a = b = c = None`): the
     # same names bound at the same point, at a fraction of the statements to parse,
     # compile and check.
     chained: list[str] = []
     chained_indent = ""
 
-    def close_chain() -> None:
+    def emit(text: str) -> int:
+        """Append `text` after what it needs to be valid there; its first line."""
         nonlocal line
+        closing = structure.closing(first_line(text)) if text else ""
+        for piece in (closing, text):
+            if piece:
+                parts.append(piece)
+                line += piece.count("\n")
+        structure.feed(text)
+        return line - text.count("\n")
+
+    def close_chain() -> None:
         if chained:
-            parts.append(f"{chained_indent}{' = '.join(chained)} = None\n")
-            line += 1
+            emit(f"{chained_indent}{' = '.join(chained)} = None\n")
             chained.clear()
+
+    def following(position: int) -> Line | None:
+        """The first line of the written piece that continues the body a stand-in
+        for the block at `position` is in, if one does."""
+        for later in range(position + 1, len(atoms)):
+            atom = atoms[later]
+            if atom.kind != "block" or later in collapsed or atom.qualname in skipped_heads:
+                return None
+            code = code_of(atom)
+            if code is not None:
+                return first_line(code)
+        return None
 
     for position, atom in enumerate(atoms):
         first_piece = atom.qualname not in seen_heads
@@ -216,16 +227,20 @@ def assemble(
         if atom.kind == "block" and atom.qualname in skipped_heads:
             continue
         if code is None:
-            text = filler(atom, first_piece=first_piece)
-            if atom.kind == "block" and text:
-                text = _fit_block_filler(text, parts)
+            if atom.kind == "block":
+                names = defines.get(atom.atom_id, ()) if defines else ()
+                text = structure.block_filler(atom.indent, following(position), names)
+            else:
+                text = filler(atom, first_piece=first_piece)
             if atom.kind in ("function", "method"):
                 skipped_heads.add(atom.qualname)
+            emit(text)
         else:
             text = code if code.endswith("\n") or not code else code + "\n"
-            count = max(text.count("\n"), 1)
-            spans[atom.atom_id] = (line, line + count - 1)
-        parts.append(text)
-        line += text.count("\n")
+            start = emit(text)
+            spans[atom.atom_id] = (start, start + max(text.count("\n"), 1) - 1)
     close_chain()
+    emit_end = structure.closing(None)
+    if emit_end:
+        parts.append(emit_end)
     return Assembled(text="".join(parts), spans=spans)

@@ -22,6 +22,14 @@ from mge.validate import Assembly, AtomSpec, AtomVerdict, validate_atom
 _MODULE_LEVEL = ("statement", "module_header")
 
 
+def _module_level(planned: PlannedAtom) -> bool:
+    """A piece of a long top-level statement (a `for` over a table) runs at import
+    too: it is a block whose qualname is the module's."""
+    return planned.kind in _MODULE_LEVEL or (
+        planned.kind == "block" and planned.qualname == "<module>"
+    )
+
+
 @dataclass(frozen=True)
 class FileAtom:
     """One planned atom of a file, as an assembly of the file needs it."""
@@ -41,10 +49,13 @@ def atom_assembly(
     that do not hold the atom to bindings (see `assemble`); doctests need the whole
     file, since their tracebacks name lines of the real one."""
     assembled = assemble(
-        [atom.planned for atom in layout], code_of, around=key if compact else None
+        [atom.planned for atom in layout],
+        code_of,
+        around=key if compact else None,
+        defines={atom.planned.atom_id: atom.defines for atom in layout if atom.defines},
     )
     first, last = assembled.spans[key]
-    module_level = [atom for atom in layout if atom.planned.kind in _MODULE_LEVEL]
+    module_level = [atom for atom in layout if _module_level(atom.planned)]
     return Assembly(
         text=assembled.text,
         first_line=first,
