@@ -29,9 +29,9 @@ REPO = Path(__file__).resolve().parents[2]
 INVENTORY = REPO / "examples" / "inventory" / "reference"
 STDLIB = Path(sysconfig.get_paths()["stdlib"])
 CONFIG = AtomizeConfig()
-# Every 12th module of the standard library outside its tests, sorted: ~60 files and
-# ~3,000 atoms of every style, in about 20 s on one core.
-SAMPLE_STEP = 12
+# Every 20th module of the standard library outside its tests, sorted: ~37 files and
+# ~2,000 atoms of every style, in about 10 s on one core.
+SAMPLE_STEP = 20
 GOLDEN_ENV = "MGE_UPDATE_GOLDEN"
 
 
@@ -107,6 +107,7 @@ def _one_missing_compiles(source: bytes, path: str) -> list[str]:
             lambda planned, missing=missing: (
                 None if planned.atom_id == missing else code[planned.atom_id]
             ),
+            whole_definitions=True,
         ).text
         try:
             compile(text, path, "exec", dont_inherit=True)
@@ -173,7 +174,7 @@ def test_stdlib_sample_passes_in_context() -> None:
             continue
         rejected += _rejections(source, rel)
         checked += 1
-    assert checked > 50
+    assert checked > 30
     assert rejected == []
 
 

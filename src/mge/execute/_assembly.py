@@ -10,11 +10,12 @@ and other top-level code is left out. Fillers are built from the plan's structur
 
 from __future__ import annotations
 
+import ast
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from mge.execute._structure import Line, Structure, first_line
+from mge.execute._structure import Line, Structure, continues_statement, first_line
 from mge.validate import STUB_MARK
 
 _DEF_LINE = re.compile(r"^([ \t]*)(?:@|async\s+def\b|def\b|class\b)")
@@ -53,14 +54,17 @@ def indentation(code: str, kind: str) -> tuple[str, str]:
     return indent, indent + "    "
 
 
-def filler(atom: PlannedAtom, *, first_piece: bool) -> str:
-    """The stand-in text for an atom left out of an assembly."""
+def filler(atom: PlannedAtom, *, first_piece: bool, missing: str | None = None) -> str:
+    """The stand-in text for an atom left out of an assembly. A stub names the atom
+    that is not there (`missing`, a piece of its body, or the definition itself), so
+    a call that reaches it says which atom to look at."""
     if atom.kind in ("function", "method") and first_piece:
         signature = _bare_signature(atom.signature) or f"def {atom.name}(*args, **kwargs)"
         decorators = "".join(f"{atom.indent}{d}\n" for d in _decorators(atom.signature))
+        message = f"{STUB_MARK}: {missing or atom.atom_id}"
         return (
             f"{decorators}{atom.indent}{signature.rstrip(':')}:\n"
-            f"{atom.body_indent}raise NotImplementedError({STUB_MARK!r})\n"
+            f"{atom.body_indent}raise NotImplementedError({message!r})\n"
         )
     if atom.kind == "class_header" and first_piece:
         return f"{atom.indent}class {atom.name}:\n{atom.body_indent}pass\n"
@@ -146,12 +150,70 @@ def _collapsed(
     return result
 
 
+def top_level_piece(atom: PlannedAtom) -> bool:
+    """A top-level statement or a piece of one (a long `if` at module level is cut
+    into blocks of the module, definitions under it included)."""
+    return atom.kind in ("statement", "module_header") or (
+        atom.kind == "block" and atom.qualname == "<module>"
+    )
+
+
+def _statement_stand_in(atoms: Sequence[PlannedAtom], position: int, names: Sequence[str]) -> str:
+    """In the written project, a top-level statement left out binds the names it
+    would have bound to None, so that the definitions after it that read them at
+    import (defaults, decorators) still load; unless its body is in the atoms after
+    it (they are left out with it, see `assemble`)."""
+    atom = atoms[position]
+    after = atoms[position + 1] if position + 1 < len(atoms) else None
+    opens = after is not None and len(after.indent.expandtabs(8)) > len(atom.indent.expandtabs(8))
+    return "" if opens or not names else f"{atom.indent}{' = '.join(names)} = None\n"
+
+
+def skeleton_stand_in(skeleton: str, names: Sequence[str]) -> str:
+    """The top-level imports and assignments of a file's skeleton that bind any of
+    `names`, as written there: the stand-in for a module header or statement that
+    failed, so that the file's written definitions still find the names they
+    annotate and call with. The skeleton is the model's own plan of the file."""
+    wanted = set(names)
+    if not wanted:
+        return ""
+    try:
+        tree = ast.parse(skeleton)
+    except SyntaxError:
+        return ""
+    lines = skeleton.splitlines(keepends=True)
+    kept: list[str] = []
+    for node in tree.body:
+        bound: set[str] = set()
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            bound = {(alias.asname or alias.name).partition(".")[0] for alias in node.names}
+        elif isinstance(node, ast.Assign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            bound = {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+        if bound & wanted:
+            kept.append("".join(lines[node.lineno - 1 : node.end_lineno]))
+    return "".join(kept)
+
+
+def _incomplete(
+    atoms: Sequence[PlannedAtom], code_of: Callable[[PlannedAtom], str | None]
+) -> dict[str, str]:
+    """Functions and methods with a piece left out: qualname -> the first such piece."""
+    functions = {atom.qualname for atom in atoms if atom.kind in ("function", "method")}
+    found: dict[str, str] = {}
+    for atom in atoms:
+        if atom.qualname in functions and atom.qualname not in found and code_of(atom) is None:
+            found[atom.qualname] = atom.atom_id
+    return found
+
+
 def assemble(
     atoms: Sequence[PlannedAtom],
     code_of: Callable[[PlannedAtom], str | None],
     *,
     around: str | None = None,
     defines: Mapping[str, Sequence[str]] | None = None,
+    whole_definitions: bool = False,
 ) -> Assembled:
     """Join a file's atoms; `code_of` gives an atom's text, or None for a filler.
 
@@ -168,6 +230,12 @@ def assemble(
 
     `defines` (atom key -> names) lets the stand-in for a piece of a body bind the
     names the planned piece binds (see `Structure.block_filler`).
+
+    With `whole_definitions` (the written project) a function or method with any
+    piece left out is a stub as a whole, naming that piece: what was written of it
+    would run without the rest and return a wrong answer instead of failing. What
+    lies inside a top-level statement that is left out (the body of an `if` or a
+    `for`, definitions under it) is left out too.
     """
     parts: list[str] = []
     spans: dict[str, tuple[int, int]] = {}
@@ -212,9 +280,25 @@ def assemble(
                 return first_line(code)
         return None
 
+    incomplete = _incomplete(atoms, code_of) if whole_definitions else {}
+    left_out_under: int | None = None
     for position, atom in enumerate(atoms):
         first_piece = atom.qualname not in seen_heads
         seen_heads.add(atom.qualname)
+        if left_out_under is not None:
+            width = len(atom.indent.expandtabs(8))
+            if width > left_out_under or (
+                width == left_out_under and continues_statement(code_of(atom) or "")
+            ):
+                continue  # inside (or a clause of) a top-level statement left out
+            left_out_under = None
+        if whole_definitions and top_level_piece(atom) and code_of(atom) is None:
+            left_out_under = len(atom.indent.expandtabs(8))
+        if atom.qualname in incomplete:
+            if first_piece:
+                skipped_heads.add(atom.qualname)
+                emit(filler(atom, first_piece=True, missing=incomplete[atom.qualname]))
+            continue
         if position in collapsed:
             if collapsed[position]:
                 if chained and chained_indent != atom.indent:
@@ -230,6 +314,8 @@ def assemble(
             if atom.kind == "block":
                 names = defines.get(atom.atom_id, ()) if defines else ()
                 text = structure.block_filler(atom.indent, following(position), names)
+            elif whole_definitions and atom.kind == "statement" and defines:
+                text = _statement_stand_in(atoms, position, defines.get(atom.atom_id, ()))
             else:
                 text = filler(atom, first_piece=first_piece)
             if atom.kind in ("function", "method"):

@@ -13,21 +13,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from mge.execute._assembly import PlannedAtom, assemble
+from mge.execute._assembly import PlannedAtom, assemble, top_level_piece
 from mge.execute._output import module_name
 from mge.validate import Assembly, AtomSpec, AtomVerdict, validate_atom
-
-#: Atom kinds whose code runs at import, in file order: names they define are
-#: "planned" (reading them is no error) while they are left out of a view.
-_MODULE_LEVEL = ("statement", "module_header")
-
-
-def _module_level(planned: PlannedAtom) -> bool:
-    """A piece of a long top-level statement (a `for` over a table) runs at import
-    too: it is a block whose qualname is the module's."""
-    return planned.kind in _MODULE_LEVEL or (
-        planned.kind == "block" and planned.qualname == "<module>"
-    )
 
 
 @dataclass(frozen=True)
@@ -55,7 +43,9 @@ def atom_assembly(
         defines={atom.planned.atom_id: atom.defines for atom in layout if atom.defines},
     )
     first, last = assembled.spans[key]
-    module_level = [atom for atom in layout if _module_level(atom.planned)]
+    # Top-level code runs at import, in file order: names it defines are "planned"
+    # (reading them is no error) while it is left out of a view.
+    module_level = [atom for atom in layout if top_level_piece(atom.planned)]
     return Assembly(
         text=assembled.text,
         first_line=first,

@@ -18,7 +18,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-__all__ = ["Line", "Structure", "first_line", "logical_lines"]
+__all__ = ["Line", "Structure", "continues_statement", "first_line", "logical_lines"]
 
 _KEYWORD = re.compile(r"(?:async\s+)?([A-Za-z_]\w*)")
 # Statements that take a body: hard keywords always, soft ones (`match`, `case`) only
@@ -120,6 +120,13 @@ def _scan(raw: str, quote: str, depth: int) -> tuple[str, str, int, bool]:
 def first_line(text: str) -> Line | None:
     lines = logical_lines(text)
     return lines[0] if lines else None
+
+
+def continues_statement(text: str) -> bool:
+    """Whether `text` starts with a clause that continues a statement (`else:`,
+    `except ...:`, ...), which cannot stand without the statement's start."""
+    line = first_line(text)
+    return line is not None and line.keyword in _CONTINUES
 
 
 @dataclass(slots=True)
