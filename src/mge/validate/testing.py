@@ -95,7 +95,9 @@ def run_pytest(
     ]
     plugin_dir = root / ".mge-plugin"
     plugin_dir.mkdir(exist_ok=True)
-    pythonpath = [root, plugin_dir]
+    # A src layout's packages are imported from `src/`, as an editable install would.
+    source = [root / "src"] if (root / "src").is_dir() else []
+    pythonpath = [root, *source, plugin_dir]
     shutil.copyfile(_GUARD, plugin_dir / f"{_GUARD_MODULE}.py")
     args += ["-p", _GUARD_MODULE]
     if coverage:
