@@ -190,3 +190,16 @@ def test_stdlib_sample_passes_in_context() -> None:
 )
 def test_logical_lines(code: str, expected: list[tuple[str, str, bool]]) -> None:
     assert [(line.indent, line.keyword, line.opens) for line in logical_lines(code)] == expected
+
+
+def test_a_name_defined_twice_starts_a_new_definition() -> None:
+    # Test modules redefine helper classes; the second `class Loader` is no later
+    # piece of the first, so its methods are not stood in for as the first one's.
+    source = (
+        b"class Loader:\n    kind = 1\n\n\n"
+        b"class Tests:\n    def test_a(self):\n        return Loader.kind\n\n\n"
+        b"class Loader(Tests):\n    def get(self, path):\n        return path\n\n\n"
+        b"class More:\n    def test_b(self):\n        return Loader().get('x')\n"
+    )
+    assert _rejections(source, "redefined.py") == []
+    assert _one_missing_compiles(source, "redefined.py") == []

@@ -105,6 +105,19 @@ class Assembled:
 _DEFINITION_KINDS = frozenset({"function", "method", "class_header"})
 
 
+def starts_definition(atoms: Sequence[PlannedAtom], position: int, seen: set[str]) -> bool:
+    """Whether the atom at `position` starts its definition: its qualname is new, or it
+    is a definition whose name comes back after other code (a class defined twice
+    in a file, as tests do), not a later piece of the one before it."""
+    atom = atoms[position]
+    if atom.qualname not in seen:
+        return True
+    if atom.kind not in _DEFINITION_KINDS or position == 0:
+        return False
+    before = atoms[position - 1].qualname
+    return before != atom.qualname and not before.startswith(atom.qualname + ".")
+
+
 def _collapsed(
     atoms: Sequence[PlannedAtom], code_of: Callable[[PlannedAtom], str | None], around: str
 ) -> dict[int, bool]:
@@ -119,7 +132,7 @@ def _collapsed(
     while index < count:
         atom = atoms[index]
         qualname = atom.qualname
-        if atom.kind not in _DEFINITION_KINDS or qualname in seen:
+        if atom.kind not in _DEFINITION_KINDS or not starts_definition(atoms, index, seen):
             seen.add(qualname)
             index += 1
             continue
@@ -283,7 +296,7 @@ def assemble(
     incomplete = _incomplete(atoms, code_of) if whole_definitions else {}
     left_out_under: int | None = None
     for position, atom in enumerate(atoms):
-        first_piece = atom.qualname not in seen_heads
+        first_piece = starts_definition(atoms, position, seen_heads)
         seen_heads.add(atom.qualname)
         if left_out_under is not None:
             width = len(atom.indent.expandtabs(8))
