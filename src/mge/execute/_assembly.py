@@ -105,14 +105,12 @@ class Assembled:
 _DEFINITION_KINDS = frozenset({"function", "method", "class_header"})
 
 
-def starts_definition(atoms: Sequence[PlannedAtom], position: int, seen: set[str]) -> bool:
-    """Whether the atom at `position` starts its definition: its qualname is new, or it
-    is a definition whose name comes back after other code (a class defined twice
-    in a file, as tests do), not a later piece of the one before it."""
+def _comes_back(atoms: Sequence[PlannedAtom], position: int) -> bool:
+    """For a definition whose qualname was seen before: whether it starts one of its
+    own all the same, a name that comes back after other code (a class defined
+    twice in a file, as tests do) rather than a later piece of the one before it."""
     atom = atoms[position]
-    if atom.qualname not in seen:
-        return True
-    if atom.kind not in _DEFINITION_KINDS or position == 0:
+    if position == 0:
         return False
     before = atoms[position - 1].qualname
     return before != atom.qualname and not before.startswith(atom.qualname + ".")
@@ -132,7 +130,9 @@ def _collapsed(
     while index < count:
         atom = atoms[index]
         qualname = atom.qualname
-        if atom.kind not in _DEFINITION_KINDS or not starts_definition(atoms, index, seen):
+        if atom.kind not in _DEFINITION_KINDS or (
+            qualname in seen and not _comes_back(atoms, index)
+        ):
             seen.add(qualname)
             index += 1
             continue
@@ -296,7 +296,9 @@ def assemble(
     incomplete = _incomplete(atoms, code_of) if whole_definitions else {}
     left_out_under: int | None = None
     for position, atom in enumerate(atoms):
-        first_piece = starts_definition(atoms, position, seen_heads)
+        first_piece = atom.qualname not in seen_heads or (
+            atom.kind in _DEFINITION_KINDS and _comes_back(atoms, position)
+        )
         seen_heads.add(atom.qualname)
         if left_out_under is not None:
             width = len(atom.indent.expandtabs(8))
