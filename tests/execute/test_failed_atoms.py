@@ -16,6 +16,7 @@ from tests.execute.conftest import run_plan
 from mge.atomize import AtomizeConfig
 from mge.db import make_engine
 from mge.db.models import AtomicUnit, AtomStatus
+from mge.execute import run_report
 from mge.execute._reference import PlanReference
 from mge.llm import Model, ModelRequest, ModelResponse, make_model
 from mge.plan import dump_plan, from_code
@@ -25,11 +26,14 @@ FIXTURES = Path(__file__).parent / "fixtures"
 
 
 def _project(root: Path) -> Path:
-    """A small package of what trips a generator up: an empty `__init__.py`, a class
-    of only `pass`, compound statements cut into blocks. Returns its plan."""
+    """A small package of what trips a generator up: an empty `__init__.py`, files of
+    only a comment or a docstring, a class of only `pass`, compound statements cut
+    into blocks. Returns its plan."""
     package = root / "reference" / "tricky"
     package.mkdir(parents=True)
     (package / "__init__.py").write_text("")
+    (package / "notes.py").write_text("# Only a comment.\n")
+    (package / "doc.py").write_text('"""Only a docstring."""\n')
     (package / "marker.py").write_text('"""Markers."""\n\n\nclass Marker:\n    pass\n')
     (package / "compound.py").write_bytes((FIXTURES / "blocks" / "compound.py.txt").read_bytes())
     plan = root / "plan.yaml"
@@ -85,7 +89,12 @@ def _imports(out: Path, modules: list[str]) -> subprocess.CompletedProcess[str]:
 def test_a_fault_free_run_of_odd_constructs_completes(sqlite_url: str, tmp_path: Path) -> None:
     plan = _project(tmp_path)
     out = tmp_path / "out"
-    run_plan(sqlite_url, plan, out, fault_rate=0.0, levels="atomic", run_tests=False)
+    run_id = run_plan(sqlite_url, plan, out, fault_rate=0.0, levels="atomic", run_tests=False)
+    engine = make_engine(sqlite_url)
+    report = run_report(engine, run_id)
+    engine.dispose()
+    # An empty skeleton (the empty `__init__.py`) is an empty file, not a failed stage.
+    assert report["status"] == "completed", report.get("error")
     reference = tmp_path / "reference"
     for path in sorted(reference.rglob("*.py")):
         assert (out / path.relative_to(reference)).read_bytes() == path.read_bytes(), path
