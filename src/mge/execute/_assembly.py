@@ -2,10 +2,13 @@
 
 A file is its atoms in order. An atom that is not part of an assembly is replaced
 by a filler that keeps the file valid code: a definition becomes a stub with its
-signature whose body raises `NotImplementedError(STUB_MARK)`, a piece of a body
-becomes `pass` at its indentation, a class header becomes `class Name:` with `pass`,
-and other top-level code is left out. Fillers are built from the plan's structure
-(names, signatures, indentation), never from code the model has not written.
+signature whose body raises `NotImplementedError(STUB_MARK: atom id)`, a piece of a
+body becomes a statement that is valid where it lands and binds the names the piece
+plans to bind (`_structure` closes a `try` or `match` the written code leaves open),
+a class header becomes `class Name:` with `pass`, and other top-level code is left
+out. Fillers are built from the plan's structure (names, signatures, indentation,
+the names each atom binds) and the code written around them, never from code the
+model has not written.
 """
 
 from __future__ import annotations
