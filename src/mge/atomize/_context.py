@@ -272,6 +272,22 @@ def _doc_conditions(doc: str) -> tuple[list[str], list[str]]:
     return pre, post
 
 
+def _comments_in(root: Node, start: int, end: int) -> list[Node]:
+    """The comment nodes under `root` that lie within [start, end)."""
+    found: list[Node] = []
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node.end_byte <= start or node.start_byte >= end:
+            continue
+        if node.type == "comment":
+            if node.end_byte <= end:
+                found.append(node)
+            continue
+        stack.extend(node.children)
+    return found
+
+
 def _signature(definition: Node, source: bytes) -> str:
     body = definition.child_by_field_name("body")
     if definition.type == "variable_declarator":
@@ -284,7 +300,14 @@ def _signature(definition: Node, source: bytes) -> str:
         if parent is not None and parent.type in {"decorated_definition", "export_statement"}:
             start = parent.start_byte
     end = body.start_byte if body is not None else definition.end_byte
-    text = source[start:end].decode("utf-8", errors="replace").rstrip()
+    # Comments between the parameters (and before the first statement of the body)
+    # are left out: squashed onto one line, a comment would swallow what follows it.
+    header = bytearray(source[start:end])
+    for comment in _comments_in(definition.parent or definition, start, end):
+        header[comment.start_byte - start : comment.end_byte - start] = b" " * (
+            comment.end_byte - comment.start_byte
+        )
+    text = header.decode("utf-8", errors="replace").rstrip()
     if text.endswith(":") and definition.type in {"function_definition", "class_definition"}:
         text = text[:-1].rstrip()
     if text.endswith("=>"):

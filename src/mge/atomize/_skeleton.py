@@ -6,7 +6,9 @@ classes with their attributes, and every function and method signature with its
 docstring. Function bodies become `...` in Python and
 `{ throw new Error("not implemented"); }` in TypeScript/JavaScript, so the
 skeleton parses and each body can be generated as its own atom later. Any other
-top-level statement (calls, loops, `if __name__ == "__main__":`) is dropped.
+top-level statement (calls, loops, `if __name__ == "__main__":`) is dropped; a class
+body left with nothing (only `pass`, calls, loops) becomes `...`, and a file left
+with nothing (an empty `__init__.py`) has an empty skeleton, which is valid.
 
 The skeleton is built by byte edits on the original text, never by printing the
 tree, so everything kept keeps its exact spelling, comments and layout.

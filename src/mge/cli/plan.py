@@ -88,7 +88,12 @@ def from_code_command(
     src: Annotated[Path, typer.Argument(help="A package, a project directory or one .py file.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the plan.")],
     tests: Annotated[
-        Path | None, typer.Option("--tests", help="A test directory inside the project.")
+        Path | None,
+        typer.Option(
+            "--tests",
+            help="A test directory or file inside the project (tests under SRC are found"
+            " without it).",
+        ),
     ] = None,
     name: Annotated[str | None, typer.Option("--name", help="The plan's name.")] = None,
 ) -> None:

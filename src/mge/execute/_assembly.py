@@ -2,19 +2,24 @@
 
 A file is its atoms in order. An atom that is not part of an assembly is replaced
 by a filler that keeps the file valid code: a definition becomes a stub with its
-signature whose body raises `NotImplementedError(STUB_MARK)`, a piece of a body
-becomes `pass` at its indentation, a class header becomes `class Name:` with `pass`,
-and other top-level code is left out. Fillers are built from the plan's structure
-(names, signatures, indentation), never from code the model has not written.
+signature whose body raises `NotImplementedError(STUB_MARK: atom id)`, a piece of a
+body becomes a statement that is valid where it lands and binds the names the piece
+plans to bind (`_structure` closes a `try` or `match` the written code leaves open),
+a class header becomes `class Name:` with `pass`, and other top-level code is left
+out. Fillers are built from the plan's structure (names, signatures, indentation,
+the names each atom binds) and the code written around them, never from code the
+model has not written.
 """
 
 from __future__ import annotations
 
+import ast
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from mge.execute._structure import Line, Structure, continues_statement, first_line
 from mge.validate import STUB_MARK
 
 if TYPE_CHECKING:
@@ -71,14 +76,17 @@ def indentation(code: str, kind: str) -> tuple[str, str]:
     return indent, indent + "    "
 
 
-def filler(atom: PlannedAtom, *, first_piece: bool) -> str:
-    """The stand-in text for an atom left out of an assembly."""
+def filler(atom: PlannedAtom, *, first_piece: bool, missing: str | None = None) -> str:
+    """The stand-in text for an atom left out of an assembly. A stub names the atom
+    that is not there (`missing`, a piece of its body, or the definition itself), so
+    a call that reaches it says which atom to look at."""
     if atom.kind in ("function", "method") and first_piece:
         signature = _bare_signature(atom.signature) or f"def {atom.name}(*args, **kwargs)"
         decorators = "".join(f"{atom.indent}{d}\n" for d in _decorators(atom.signature))
+        message = f"{STUB_MARK}: {missing or atom.atom_id}"
         return (
             f"{decorators}{atom.indent}{signature.rstrip(':')}:\n"
-            f"{atom.body_indent}raise NotImplementedError({STUB_MARK!r})\n"
+            f"{atom.body_indent}raise NotImplementedError({message!r})\n"
         )
     if atom.kind == "class_header" and first_piece:
         return f"{atom.indent}class {atom.name}:\n{atom.body_indent}pass\n"
@@ -100,24 +108,6 @@ def _bare_signature(signature: str | None) -> str | None:
     return signature[match.start() :] if match else None
 
 
-def _fit_block_filler(text: str, parts: list[str]) -> str:
-    """Indent a body piece's `pass` so it is valid where it lands: one level under a
-    line that opens a block, otherwise no deeper than the line before it."""
-    previous = ""
-    for part in reversed(parts):
-        lines = [line for line in part.splitlines() if line.strip()]
-        if lines:
-            previous = lines[-1]
-            break
-    planned = len(text) - len(text.lstrip(" \t"))
-    before = len(previous) - len(previous.lstrip(" \t"))
-    if previous.split("#", 1)[0].rstrip().endswith(":"):
-        width = max(planned, before + 4)
-    else:
-        width = min(planned, before)
-    return " " * width + "pass\n"
-
-
 def _decorators(signature: str | None) -> list[str]:
     """Decorators written before `def` in a one-line signature (`@property def x(self)`):
     a stub keeps them, so a property stays a property."""
@@ -137,6 +127,17 @@ class Assembled:
 _DEFINITION_KINDS = frozenset({"function", "method", "class_header"})
 
 
+def _comes_back(atoms: Sequence[PlannedAtom], position: int) -> bool:
+    """For a definition whose qualname was seen before: whether it starts one of its
+    own all the same, a name that comes back after other code (a class defined
+    twice in a file, as tests do) rather than a later piece of the one before it."""
+    atom = atoms[position]
+    if position == 0:
+        return False
+    before = atoms[position - 1].qualname
+    return before != atom.qualname and not before.startswith(atom.qualname + ".")
+
+
 def _collapsed(
     atoms: Sequence[PlannedAtom], code_of: Callable[[PlannedAtom], str | None], around: str
 ) -> dict[int, bool]:
@@ -151,7 +152,9 @@ def _collapsed(
     while index < count:
         atom = atoms[index]
         qualname = atom.qualname
-        if atom.kind not in _DEFINITION_KINDS or qualname in seen:
+        if atom.kind not in _DEFINITION_KINDS or (
+            qualname in seen and not _comes_back(atoms, index)
+        ):
             seen.add(qualname)
             index += 1
             continue
@@ -182,11 +185,70 @@ def _collapsed(
     return result
 
 
+def top_level_piece(atom: PlannedAtom) -> bool:
+    """A top-level statement or a piece of one (a long `if` at module level is cut
+    into blocks of the module, definitions under it included)."""
+    return atom.kind in ("statement", "module_header") or (
+        atom.kind == "block" and atom.qualname == "<module>"
+    )
+
+
+def _statement_stand_in(atoms: Sequence[PlannedAtom], position: int, names: Sequence[str]) -> str:
+    """In the written project, a top-level statement left out binds the names it
+    would have bound to None, so that the definitions after it that read them at
+    import (defaults, decorators) still load; unless its body is in the atoms after
+    it (they are left out with it, see `assemble`)."""
+    atom = atoms[position]
+    after = atoms[position + 1] if position + 1 < len(atoms) else None
+    opens = after is not None and len(after.indent.expandtabs(8)) > len(atom.indent.expandtabs(8))
+    return "" if opens or not names else f"{atom.indent}{' = '.join(names)} = None\n"
+
+
+def skeleton_stand_in(skeleton: str, names: Sequence[str]) -> str:
+    """The top-level imports and assignments of a file's skeleton that bind any of
+    `names`, as written there: the stand-in for a module header or statement that
+    failed, so that the file's written definitions still find the names they
+    annotate and call with. The skeleton is the model's own plan of the file."""
+    wanted = set(names)
+    if not wanted:
+        return ""
+    try:
+        tree = ast.parse(skeleton)
+    except SyntaxError:
+        return ""
+    lines = skeleton.splitlines(keepends=True)
+    kept: list[str] = []
+    for node in tree.body:
+        bound: set[str] = set()
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            bound = {(alias.asname or alias.name).partition(".")[0] for alias in node.names}
+        elif isinstance(node, ast.Assign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            bound = {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+        if bound & wanted:
+            kept.append("".join(lines[node.lineno - 1 : node.end_lineno]))
+    return "".join(kept)
+
+
+def _incomplete(
+    atoms: Sequence[PlannedAtom], code_of: Callable[[PlannedAtom], str | None]
+) -> dict[str, str]:
+    """Functions and methods with a piece left out: qualname -> the first such piece."""
+    functions = {atom.qualname for atom in atoms if atom.kind in ("function", "method")}
+    found: dict[str, str] = {}
+    for atom in atoms:
+        if atom.qualname in functions and atom.qualname not in found and code_of(atom) is None:
+            found[atom.qualname] = atom.atom_id
+    return found
+
+
 def assemble(
     atoms: Sequence[PlannedAtom],
     code_of: Callable[[PlannedAtom], str | None],
     *,
     around: str | None = None,
+    defines: Mapping[str, Sequence[str]] | None = None,
+    whole_definitions: bool = False,
 ) -> Assembled:
     """Join a file's atoms; `code_of` gives an atom's text, or None for a filler.
 
@@ -200,6 +262,15 @@ def assemble(
     contents bind nothing KEY can see, so the verdict is the same as on the whole
     file, while parsing and checking cost what the atom's own definition costs
     instead of growing with the file.
+
+    `defines` (atom key -> names) lets the stand-in for a piece of a body bind the
+    names the planned piece binds (see `Structure.block_filler`).
+
+    With `whole_definitions` (the written project) a function or method with any
+    piece left out is a stub as a whole, naming that piece: what was written of it
+    would run without the rest and return a wrong answer instead of failing. What
+    lies inside a top-level statement that is left out (the body of an `if` or a
+    `for`, definitions under it) is left out too.
     """
     parts: list[str] = []
     spans: dict[str, tuple[int, int]] = {}
@@ -207,22 +278,64 @@ def assemble(
     skipped_heads: set[str] = set()
     seen_heads: set[str] = set()
     collapsed = _collapsed(atoms, code_of, around) if around is not None else {}
+    # The statements the text leaves open, so that each piece (and the end of the
+    # file) lands where it is valid: see `_structure`.
+    structure = Structure()
     # Consecutive stand-ins become one chained binding (`a = b = c = None`): the
     # same names bound at the same point, at a fraction of the statements to parse,
     # compile and check.
     chained: list[str] = []
     chained_indent = ""
 
-    def close_chain() -> None:
+    def emit(text: str) -> int:
+        """Append `text` after what it needs to be valid there; its first line."""
         nonlocal line
+        closing = structure.closing(first_line(text)) if text else ""
+        for piece in (closing, text):
+            if piece:
+                parts.append(piece)
+                line += piece.count("\n")
+        structure.feed(text)
+        return line - text.count("\n")
+
+    def close_chain() -> None:
         if chained:
-            parts.append(f"{chained_indent}{' = '.join(chained)} = None\n")
-            line += 1
+            emit(f"{chained_indent}{' = '.join(chained)} = None\n")
             chained.clear()
 
+    def following(position: int) -> Line | None:
+        """The first line of the written piece that continues the body a stand-in
+        for the block at `position` is in, if one does."""
+        for later in range(position + 1, len(atoms)):
+            atom = atoms[later]
+            if atom.kind != "block" or later in collapsed or atom.qualname in skipped_heads:
+                return None
+            code = code_of(atom)
+            if code is not None:
+                return first_line(code)
+        return None
+
+    incomplete = _incomplete(atoms, code_of) if whole_definitions else {}
+    left_out_under: int | None = None
     for position, atom in enumerate(atoms):
-        first_piece = atom.qualname not in seen_heads
+        first_piece = atom.qualname not in seen_heads or (
+            atom.kind in _DEFINITION_KINDS and _comes_back(atoms, position)
+        )
         seen_heads.add(atom.qualname)
+        if left_out_under is not None:
+            width = len(atom.indent.expandtabs(8))
+            if width > left_out_under or (
+                width == left_out_under and continues_statement(code_of(atom) or "")
+            ):
+                continue  # inside (or a clause of) a top-level statement left out
+            left_out_under = None
+        if whole_definitions and top_level_piece(atom) and code_of(atom) is None:
+            left_out_under = len(atom.indent.expandtabs(8))
+        if atom.qualname in incomplete:
+            if first_piece:
+                skipped_heads.add(atom.qualname)
+                emit(filler(atom, first_piece=True, missing=incomplete[atom.qualname]))
+            continue
         if position in collapsed:
             if collapsed[position]:
                 if chained and chained_indent != atom.indent:
@@ -235,16 +348,22 @@ def assemble(
         if atom.kind == "block" and atom.qualname in skipped_heads:
             continue
         if code is None:
-            text = filler(atom, first_piece=first_piece)
-            if atom.kind == "block" and text:
-                text = _fit_block_filler(text, parts)
+            if atom.kind == "block":
+                names = defines.get(atom.atom_id, ()) if defines else ()
+                text = structure.block_filler(atom.indent, following(position), names)
+            elif whole_definitions and atom.kind == "statement" and defines:
+                text = _statement_stand_in(atoms, position, defines.get(atom.atom_id, ()))
+            else:
+                text = filler(atom, first_piece=first_piece)
             if atom.kind in ("function", "method"):
                 skipped_heads.add(atom.qualname)
+            emit(text)
         else:
             text = code if code.endswith("\n") or not code else code + "\n"
-            count = max(text.count("\n"), 1)
-            spans[atom.atom_id] = (line, line + count - 1)
-        parts.append(text)
-        line += text.count("\n")
+            start = emit(text)
+            spans[atom.atom_id] = (start, start + max(text.count("\n"), 1) - 1)
     close_chain()
+    emit_end = structure.closing(None)
+    if emit_end:
+        parts.append(emit_end)
     return Assembled(text="".join(parts), spans=spans)

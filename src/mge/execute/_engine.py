@@ -25,7 +25,7 @@ from mge.db.models import (
 )
 from mge.db.wal import background_checkpoints
 from mge.errors import MgeError
-from mge.execute._assembly import PlannedAtom, assemble
+from mge.execute._assembly import PlannedAtom, assemble, skeleton_stand_in
 from mge.execute._gc import collector_frozen as _collector_frozen
 from mge.execute._hierarchy import Hierarchy
 from mge.execute._output import copy_tests, write_files
@@ -46,7 +46,13 @@ class Runner(Scheduling):
         # A failed atom's last candidate stays in the database for review; the project
         # gets its stub, so one bad atom cannot stop the rest from importing.
         state = self.states[planned.atom_id]
-        return state.code if state.status is AtomStatus.COMPLETED else None
+        if state.status is AtomStatus.COMPLETED:
+            return state.code
+        if planned.kind in ("module_header", "statement") and not planned.indent:
+            # The skeleton's imports and constants for the names it was to bind.
+            skeleton = self._skeletons.get(planned.file, "")
+            return skeleton_stand_in(skeleton, state.defines) or None
+        return None
 
     def planned_tests(self) -> list[str]:
         """Every test file the plan names, in plan order, each once."""
@@ -67,7 +73,12 @@ class Runner(Scheduling):
         """Write the project, take the acceptance verdict, compare with the reference."""
         out = self.settings.out_path
         files = {
-            file: assemble([self.states[k].planned for k in keys], self._final_code).text
+            file: assemble(
+                [self.states[k].planned for k in keys],
+                self._final_code,
+                defines={k: self.states[k].defines for k in keys},
+                whole_definitions=True,
+            ).text
             for file, keys in self.files.items()
         }
         for file in self._skeletons:

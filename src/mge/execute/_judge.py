@@ -13,13 +13,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from mge.execute._assembly import PlannedAtom, assemble
+from mge.execute._assembly import PlannedAtom, assemble, top_level_piece
 from mge.execute._output import module_name
 from mge.validate import Assembly, AtomSpec, AtomVerdict, validate_atom
-
-#: Atom kinds whose code runs at import, in file order: names they define are
-#: "planned" (reading them is no error) while they are left out of a view.
-_MODULE_LEVEL = ("statement", "module_header")
 
 
 @dataclass(frozen=True)
@@ -41,10 +37,15 @@ def atom_assembly(
     that do not hold the atom to bindings (see `assemble`); doctests need the whole
     file, since their tracebacks name lines of the real one."""
     assembled = assemble(
-        [atom.planned for atom in layout], code_of, around=key if compact else None
+        [atom.planned for atom in layout],
+        code_of,
+        around=key if compact else None,
+        defines={atom.planned.atom_id: atom.defines for atom in layout if atom.defines},
     )
     first, last = assembled.spans[key]
-    module_level = [atom for atom in layout if atom.planned.kind in _MODULE_LEVEL]
+    # Top-level code runs at import, in file order: names it defines are "planned"
+    # (reading them is no error) while it is left out of a view.
+    module_level = [atom for atom in layout if top_level_piece(atom.planned)]
     return Assembly(
         text=assembled.text,
         first_line=first,

@@ -2,15 +2,23 @@
 
 The rules, in the order they are applied:
 
-- **Project root.** If SRC is a package (it has `__init__.py`) the root is its
-  parent, so the package keeps its name in the plan's paths (`h11/_util.py`);
-  otherwise SRC itself is the root. `files` and `tests` are relative to the root and
-  `reference` points at the root, relative to the plan file's directory, so the
-  original file for `files: [x]` is `<plan dir>/<reference>/x`.
+- **Project root.** If SRC is a package (it has `__init__.py`), a namespace package
+  (a folder without one whose modules import it by name) or a single `.py` file,
+  the root is its parent, so the package keeps its name in the plan's paths
+  (`h11/_util.py`); otherwise SRC itself is the root. In a src layout (SRC under a
+  folder `src`, `--tests` beside that folder) the root is the folder above `src`.
+  `files` and `tests` are relative to the root and `reference` points at the root,
+  relative to the plan file's directory, so the original file for `files: [x]` is
+  `<plan dir>/<reference>/x`.
+- **Module names** follow `__init__.py` files up, then folders without one up to
+  the root when the top one is a namespace package; a `src` folder is never part of
+  a name (`src/pkg/a.py` is `pkg.a`).
 - **Modules and tests.** Every `.py` file under SRC is a module, except test code:
   files named `test_*.py` / `*_test.py`, `conftest.py`, anything in a directory
-  called `tests` or `test`, and anything under `--tests DIR`. Hidden directories,
-  `__pycache__`, virtual environments and build output are skipped.
+  called `tests` or `test` (inside the package too: `pkg/tests/`), and the
+  `--tests` directory or file. Hidden directories, `__pycache__`, virtual
+  environments and build output are skipped. Empty files are modules like any
+  other (an empty `__init__.py` is a task with nothing to generate).
 - **Tasks.** One task per module, its id the dotted module name (a path-based id
   when two files would share a name), its name the first line of the module
   docstring, its complexity from its size: up to 40 lines of code `low`, 150
@@ -34,10 +42,11 @@ The rules, in the order they are applied:
 
 from __future__ import annotations
 
+import functools
 import heapq
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -98,15 +107,36 @@ def _is_test_file(path: Path) -> bool:
     return path.name.startswith("test_") or path.name.endswith("_test.py")
 
 
-def _module_name(file: Path) -> tuple[str, bool]:
-    """The dotted name Python would import the file by, found from `__init__.py` files."""
+def _module_name(file: Path, root: Path, is_namespace: Callable[[Path], bool]) -> tuple[str, bool]:
+    """The dotted name Python would import the file by: up through `__init__.py`
+    files, then up through folders without one as far as the project root when the
+    top one is a namespace package (see `_namespace_package`); a `src` folder is
+    never part of a name (its packages are imported without it)."""
     is_package = file.name == "__init__.py"
     parts = [] if is_package else [file.stem]
     folder = file.parent
     while (folder / "__init__.py").is_file() and folder.parent != folder:
         parts.insert(0, folder.name)
         folder = folder.parent
-    return ".".join(parts) or file.stem, is_package
+    namespace: list[str] = []
+    while folder != root and root in folder.parents and folder.name.isidentifier():
+        if folder.name == "src":
+            namespace = []
+            break
+        namespace.insert(0, folder.name)
+        folder = folder.parent
+    if folder != root or (namespace and not is_namespace(root / namespace[0])):
+        namespace = []  # a plain folder of scripts, not a package that is imported
+    return ".".join(namespace + parts) or file.stem, is_package
+
+
+def _namespace_package(folder: Path) -> bool:
+    """A folder without `__init__.py` whose own modules import it by its name (`from
+    ns.sub import x` inside `ns/`): a namespace package, not a project folder."""
+    if not folder.is_dir() or not folder.name.isidentifier():
+        return False
+    own = re.compile(rf"^\s*(?:from|import)\s+{folder.name}[.\s]".encode(), re.MULTILINE)
+    return any(own.search(file.read_bytes()) for file in _python_files(folder))
 
 
 def _relative(path: Path, root: Path) -> str:
@@ -127,6 +157,7 @@ def _collect(src: Path, root: Path, tests_dir: Path | None) -> tuple[list[_Sourc
     tests: list[_Source] = []
     conftests: list[_Source] = []
     files = _python_files(src)
+    is_namespace = functools.cache(_namespace_package)  # one scan per folder and plan
     if tests_dir is not None:
         files += [f for f in _python_files(tests_dir) if not _inside(f, src)]
     for file in files:
@@ -138,7 +169,7 @@ def _collect(src: Path, root: Path, tests_dir: Path | None) -> tuple[list[_Sourc
             or file.name == "conftest.py"
             or any(part in _TEST_DIRS for part in Path(rel).parts[:-1])
         )
-        name, is_package = _module_name(file)
+        name, is_package = _module_name(file, root, is_namespace)
         info = analyse(name, is_package, file.read_bytes())
         if not is_test_code:
             modules.append(_Source(rel, info))
@@ -243,10 +274,12 @@ def _defines(info: ModuleInfo) -> str:
 
 
 def _default_name(src: Path, modules: list[_Source]) -> str:
-    """The one top-level package of the project if there is one, else SRC's name."""
+    """The one top-level package (regular or namespace) of the project if there is
+    one, else SRC's name."""
     tops = {s.info.name.partition(".")[0] for s in modules}
     packages = {s.info.name for s in modules if s.info.is_package}
-    if len(tops) == 1 and tops <= packages:
+    inside = all("." in s.info.name for s in modules)  # a namespace package has no module
+    if len(tops) == 1 and (tops <= packages or inside):
         return tops.pop()
     return src.stem if src.is_file() else src.name
 
@@ -439,8 +472,8 @@ def from_code(
 
     Args:
         src: a package directory, a project directory or a single `.py` file.
-        tests: a directory of tests inside the project root, in addition to the test
-            files found under `src`.
+        tests: a directory or file of tests inside the project root, in addition to
+            the test files found under `src`.
         name: the plan's name; defaults to the package or directory name.
         plan_dir: where the plan file will be written, so that `reference` can be
             relative to it; without it `reference` is an absolute path.
@@ -457,15 +490,23 @@ def from_code(
     src_path = Path(src).resolve()
     if not src_path.exists():
         raise PlanError(f"source not found: {src}")
-    is_package = (src_path / "__init__.py").is_file() or src_path.is_file()
+    is_package = (
+        (src_path / "__init__.py").is_file() or src_path.is_file() or _namespace_package(src_path)
+    )
     root = src_path.parent if is_package else src_path
     tests_path: Path | None = None
     if tests is not None:
         tests_path = Path(tests).resolve()
-        if not tests_path.is_dir():
-            raise PlanError(f"tests directory not found: {tests}")
+        if not tests_path.exists():
+            raise PlanError(f"tests not found: {tests}")
+        if (
+            root.name == "src"
+            and not _inside(tests_path, root)
+            and _inside(tests_path, root.parent)
+        ):
+            root = root.parent  # src layout: the project is the folder above `src`
         if not _inside(tests_path, root):
-            raise PlanError(f"tests directory {tests} is outside the project root {root}")
+            raise PlanError(f"tests {tests} are outside the project root {root}")
 
     modules, test_files = _collect(src_path, root, tests_path)
     if not modules:

@@ -175,7 +175,9 @@ def run_pytest(
         result = run_python(
             args,
             cwd=root,
-            pythonpath=[plugins],
+            # A src layout's packages are imported from `src/`, as an editable
+            # install would have them.
+            pythonpath=[plugins, *([root / "src"] if (root / "src").is_dir() else [])],
             limits=Limits(timeout_seconds=timeout, cpu_seconds=int(timeout) + 5),
             extra_env={
                 "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
