@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from mge.execute._reference import PlanReference
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from tests.execute.conftest import run_plan
@@ -19,6 +18,7 @@ from mge.db import make_engine
 from mge.db.models import AtomicUnit, AtomStatus
 from mge.execute import run_report
 from mge.llm import Model, ModelRequest, ModelResponse, make_model
+from mge.llm._reference import PlanReference
 from mge.plan import dump_plan, from_code
 from mge.validate import STUB_MARK
 

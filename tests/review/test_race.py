@@ -55,6 +55,7 @@ def test_the_public_names() -> None:
         "model_review_view",
         "priority_of",
         "queue_doubtful",
+        "rank_after_run",
         "regenerate",
         "reject",
         "release",

@@ -182,3 +182,29 @@ def test_without_a_configuration_file_conftest_fixtures_still_load(tmp_path: Pat
     )
     outcome = run_pytest(tmp_path, ["tests/test_f.py"], timeout=60)
     assert (outcome.passed, outcome.failed) == (1, 0), outcome.failures
+
+
+def test_subtests_count_as_their_test_and_a_failing_one_fails_it(tmp_path: Path) -> None:
+    """unittest's `subTest` blocks report on their own; a test is still one test
+    (as pytest counts it), failed when one of its blocks fails."""
+    _project(
+        tmp_path,
+        {
+            "tests/test_sub.py": (
+                "import unittest\n\n\n"
+                "class T(unittest.TestCase):\n"
+                "    def test_all_even(self):\n"
+                "        for n in (2, 4, 6):\n"
+                "            with self.subTest(n=n):\n"
+                "                self.assertEqual(n % 2, 0)\n\n"
+                "    def test_one_odd(self):\n"
+                "        for n in (2, 3, 4):\n"
+                "            with self.subTest(n=n):\n"
+                "                self.assertEqual(n % 2, 0)\n"
+            )
+        },
+    )
+    outcome = run_pytest(tmp_path, ["tests/test_sub.py"], timeout=120)
+    assert not outcome.tampered
+    assert (outcome.total, outcome.passed, outcome.failed) == (2, 1, 1)
+    assert [f.test for f in outcome.failures] == ["tests/test_sub.py::T::test_one_odd"]

@@ -99,7 +99,25 @@ def _message(report: pytest.TestReport | pytest.CollectReport) -> str:
     return str(getattr(crash, "message", "") or "")
 
 
+def _is_subtest(report: pytest.TestReport) -> bool:
+    """A report of one `subTest` (or `subtests` fixture) block inside a test: the
+    test is counted once, and a failing block fails it."""
+    return type(report).__name__ == "SubtestReport"
+
+
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if _is_subtest(report):
+        if report.failed:
+            _send(
+                {
+                    "t": "subtest",
+                    "id": report.nodeid,
+                    "outcome": "failed",
+                    "text": report.longreprtext[-6000:],
+                    "msg": _message(report)[:800],
+                }
+            )
+        return
     record: dict[str, Any] = {
         "t": "test",
         "id": report.nodeid,

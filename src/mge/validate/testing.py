@@ -231,6 +231,9 @@ def read_outcome(result: SandboxResult, planned: int) -> TestOutcome:
                 break
             seen.add(phase)
             _phase(tests.setdefault(nodeid, _Test()), record)
+        elif kind == "subtest":
+            # A failing block of a test's subtests fails the test; it is not a test.
+            _phase(tests.setdefault(nodeid, _Test()), record)
         elif kind == "done" and nodeid in tests:
             tests[nodeid].done = True
     for nodeid, test in tests.items():
