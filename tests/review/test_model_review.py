@@ -334,7 +334,8 @@ def test_review_show_in_the_cli_asks_once_and_prints_the_model_review(
     shown = runner.invoke(app, ["review", "show", item_id, "--db", shop.url])
     assert shown.exit_code == 0, shown.output
     assert "model review (anthropic:claude-haiku-4-5): wrong" in shown.output
-    assert "line 3: a stray + at the end of the return  (model)" in shown.output
+    # The model counts from the atom's first line (file line 6): file line 8.
+    assert "line 8: a stray + at the end of the return  (model)" in shown.output
     as_json = runner.invoke(app, ["review", "show", item_id[:8], "--db", shop.url, "--json"])
     view = json.loads(as_json.stdout)
     assert view["model_review"]["status"] == "done"
