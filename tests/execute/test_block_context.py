@@ -67,8 +67,6 @@ def _layout(result: FileResult) -> tuple[list[FileAtom], dict[str, AtomSpec]]:
             language=atom.language,
             file=atom.file,
             signature=planned.signature,
-            planned_loc=atom.loc,
-            planned_complexity=atom.complexity,
             max_loc=CONFIG.max_loc,
             max_complexity=CONFIG.max_complexity,
             whole_definition=pieces[atom.qualname] == 1,

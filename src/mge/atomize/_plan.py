@@ -16,7 +16,8 @@ A skeleton answer is the file's interface with every function body elided to
 
 `# calls:` lists the names a body will call or read; a body longer than the
 max LOC is planned as `# step:` lines instead, each one line of intent with the
-names that step calls or reads. The grammar is line-based so a model can write
+names that step calls or reads and, after ` | binds: `, the local names it binds
+that other steps use. The grammar is line-based so a model can write
 it inside ordinary code and a parser can hold it to the letter: anything that
 starts like a plan line but does not follow the grammar is a problem, never
 silently dropped.
@@ -61,6 +62,8 @@ _PLAN_LIKE = re.compile(r"#\s*(?:steps?|calls?)\s*[:=-]", re.IGNORECASE)
 _CALLS_LINE = re.compile(r"# calls: (.*)")
 _STEP_LINE = re.compile(r"# step: (.*)")
 _STEP_CALLS = " | calls: "
+_STEP_BINDS = " | binds: "
+_IDENTIFIER = re.compile(_NAME)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +72,9 @@ class Step:
 
     intent: str
     calls: tuple[str, ...] = ()
+    #: Local names the step binds that later steps (or functions nested in earlier
+    #: ones) use: until the step is written, what stands in for it binds them.
+    binds: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +124,7 @@ def render_body_plan(calls: Sequence[str], steps: Sequence[Step], indent: str) -
         return [
             f"{indent}# step: {step.intent}"
             + (f"{_STEP_CALLS}{', '.join(step.calls)}" if step.calls else "")
+            + (f"{_STEP_BINDS}{', '.join(step.binds)}" if step.binds else "")
             for step in steps
         ]
     return [f"{indent}# calls: {', '.join(calls)}"] if calls else []
@@ -265,10 +272,15 @@ def _parse_body(
         elif match := _STEP_LINE.fullmatch(text):
             if seen_calls:
                 problems.append(f"line {number}: {where}: steps after `# calls:`")
-            intent, _, named = match.group(1).partition(_STEP_CALLS)
+            rest, _, bound = match.group(1).partition(_STEP_BINDS)
+            intent, _, named = rest.partition(_STEP_CALLS)
             if not intent.strip():
                 problems.append(f"line {number}: {where}: a step without intent")
-            steps.append(Step(intent.strip(), _names(named)))
+            binds = _names(bound)
+            for name in binds:
+                if not _IDENTIFIER.fullmatch(name):
+                    problems.append(f"line {number}: {where}: binds {name!r}, not a name")
+            steps.append(Step(intent.strip(), _names(named), binds))
         else:
             problems.append(
                 f"line {number}: {where}: malformed plan line {text[:60]!r} (write "
@@ -371,6 +383,8 @@ def _split_bodies(
             code = source[begin:finish]
             context = dict(atom.context)
             context["callees"] = list(plan.calls_of(piece))
+            if len(plan.steps) > 1 and piece:
+                context["defines"] = sorted(plan.steps[piece].binds)
             intent = plan.intent_of(piece)
             if intent is not None:
                 context["intent"] = intent

@@ -143,6 +143,8 @@ class Generation(Planning):
                     self._skeletons.get(state.planned.file, ""), state.planned.qualname
                 )
                 if state.planned.kind == "class_header" and state.language == "python"
+                else frozenset(state.defines)
+                if state.planned.kind == "module_header" and state.language == "python"
                 else frozenset()
             ),
         )

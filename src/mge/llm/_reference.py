@@ -146,8 +146,9 @@ def _with_body_plans(text: str, source: bytes, result: FileResult) -> str:
                 Step(
                     _intent(reference_lines, statements, atom.start_line, atom.end_line),
                     declared(atom),
+                    tuple(sorted(set(atom.context.get("defines", [])))) if index else (),
                 )
-                for atom in pieces
+                for index, atom in enumerate(pieces)
             ]
             rendered = render_body_plan((), steps, body.indent)
         else:

@@ -60,7 +60,8 @@ class AtomSpec:
     whole_definition: bool = True
     piece: int = 0
     # For a class header: the class-level names the skeleton declares (fields, enum
-    # members, constants); an answer cut short after the docstring loses them.
+    # members, constants); an answer cut short after the docstring loses them. For a
+    # module header: the names the skeleton's header binds (imports, constants).
     declared_names: frozenset[str] = frozenset()
 
 
@@ -361,8 +362,46 @@ def declared_class_names(skeleton: str, qualname: str) -> frozenset[str]:
     return frozenset(class_level_names(found) - methods)
 
 
+def _header_binds(candidate: str) -> set[str] | None:
+    """Names a module header's code binds at module level; None when it does not parse
+    alone."""
+    try:
+        tree = ast.parse(textwrap.dedent(candidate))
+    except SyntaxError:
+        return None
+    bound: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            bound.update((a.asname or a.name).split(".")[0] for a in node.names)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            bound.add(node.name)
+        else:
+            bound.update(
+                n.id
+                for n in ast.walk(node)
+                if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
+            )
+    return bound
+
+
 def _contract(spec: AtomSpec, assembly: Assembly, module: ast.Module) -> CheckResult | None:
-    if spec.language != "python" or spec.piece > 0:
+    if spec.language != "python":
+        return None
+    if spec.kind == "module_header" and spec.declared_names:
+        # The skeleton wrote the header: an answer that lost an import or a constant
+        # of it would leave every user of the name broken.
+        lines = assembly.text.splitlines(keepends=True)
+        bound = _header_binds("".join(lines[assembly.first_line - 1 : assembly.last_line]))
+        missing = sorted(spec.declared_names - bound) if bound is not None else []
+        timer = _timed("contract", "types")
+        if missing:
+            return timer.done(
+                False,
+                f"the header does not bind {', '.join(missing)}, which the skeleton's does",
+                "contract",
+            )
+        return timer.done(True)
+    if spec.piece > 0:
         return None
     timer = _timed("contract", "types")
     if spec.kind in _DEFINITION_KINDS and spec.signature:
