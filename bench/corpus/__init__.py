@@ -36,9 +36,9 @@ def table(outcomes: list[Outcome]) -> str:
     from bench.corpus._projects import by_name
 
     lines = [
-        "| project | features | plans | atoms | rejected / blocked | byte-equal "
-        "| engine tests | independent tests | invariant | reason |",
-        "|---|---|---|---:|---:|---|---:|---:|---|---|",
+        "| project | features | reference tests | plans | atoms | rejected / blocked "
+        "| byte-equal | engine tests | independent tests | invariant | reason |",
+        "|---|---|---:|---|---:|---:|---|---:|---:|---|---|",
     ]
     for o in outcomes:
         features = by_name(o.project.split(" ")[0]).features
@@ -55,7 +55,8 @@ def table(outcomes: list[Outcome]) -> str:
         verdict = "holds" if o.holds else ("left out" if o.left_out else "broken")
         reason = o.broken.replace("|", "\\|").replace("\n", " ")
         lines.append(
-            f"| {o.project} | {features} | {'yes' if o.planned else 'no'} | "
+            f"| {o.project} | {features} | {o.reference_tests} "
+            f"| {'yes' if o.planned else 'no'} | "
             + " | ".join(measured)
             + f" | {verdict} | {reason} |"
         )
@@ -89,10 +90,12 @@ no mutation testing). The invariant: the project plans, no atom is rejected by
 L1 or blocked, every planned file equals the reference byte for byte, and the
 run report's `tests` (passed/total; skipped not counted) equal an independent
 `python -m pytest` of the suite on the output (errors counted as failures,
-plugin autoloading off as in the engine). A project whose suite fails on its
-reference, or needs a package MGE does not install, is *left out* of the pooled
-figure with its reason; a project that breaks the invariant is *broken*, with
-the first rejected atom and the check that rejected it, or the refusal."""
+plugin autoloading off as in the engine), which in turn equals the suite's
+verdict on the reference (a test helper the output lacks shows up there). A
+project whose suite fails on its reference, or needs a package MGE does not
+install, is *left out* of the pooled figure with its reason; a project that
+breaks the invariant is *broken*, with the first rejected atom and the check
+that rejected it, the crash, or the refusal."""
 
 
 def _document(outcomes: list[Outcome], planned: int) -> None:

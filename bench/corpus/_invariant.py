@@ -5,8 +5,8 @@ the project plans (`mge plan from-code`, the real CLI), every atom passes L1 on
 its first attempt (none rejected, none blocked), every planned file equals the
 reference byte for byte, and the engine's own test verdict (the run report's
 `tests`) equals an independent `python -m pytest` of the project's suite on the
-output. Each step that fails says why, so a broken project is reported, never
-special-cased.
+output, which gives the same verdict as on the reference. Each step that fails
+says why, so a broken project is reported, never special-cased.
 
 The independent run is a plain pytest process outside the sandbox and outside
 the engine's reporter, counted from pytest's own summary line. Third-party
@@ -39,7 +39,8 @@ from mge.plan import load_plan
 
 _SUMMARY = re.compile(r"(\d+) (passed|failed|errors?|skipped|xfailed|xpassed|deselected)")
 _MISSING = re.compile(r"No module named '([^']+)'")
-_UNKNOWN_OPTION = re.compile(r"unrecognized arguments: (.+)")
+# pytest's own usage error, not that of a test module calling `unittest.main()`.
+_UNKNOWN_OPTION = re.compile(r"pytest: error: unrecognized arguments: (.+)")
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,7 @@ class Outcome:
     blocked: int = 0
     byte_equal: bool = False
     differing: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)  # reference files the output lacks
     engine_tests: Counts = field(default_factory=Counts)
     independent_tests: Counts = field(default_factory=Counts)
     left_out: str = ""  # why the project cannot be measured at all
@@ -80,6 +82,7 @@ class Outcome:
             and self.blocked == 0
             and self.byte_equal
             and self.engine_tests == self.independent_tests
+            and self.independent_tests == self.reference_tests
             and self.engine_tests.total > 0
         )
 
@@ -101,6 +104,13 @@ class Outcome:
             reasons.append(
                 f"engine {self.engine_tests} vs independent {self.independent_tests} tests"
             )
+        if self.planned and self.independent_tests != self.reference_tests:
+            reasons.append(
+                f"suite on the output {self.independent_tests} vs {self.reference_tests} "
+                "on the reference"
+            )
+        if reasons and self.missing:
+            reasons.append("not in the output: " + ", ".join(self.missing[:3]))
         return "; ".join(reasons)
 
 
@@ -244,4 +254,11 @@ def _measure(sdist: Sdist, scratch: Path, outcome: Outcome) -> None:
         if not (out / f).is_file() or (out / f).read_bytes() != (root / f).read_bytes()
     ]
     outcome.byte_equal = not outcome.differing
+    outcome.missing = sorted(
+        path.relative_to(root).as_posix()
+        for path in root.rglob("*")
+        if path.is_file()
+        and "__pycache__" not in path.parts
+        and not (out / path.relative_to(root)).exists()
+    )
     outcome.independent_tests, _output = pytest_counts(out, [])

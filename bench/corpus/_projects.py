@@ -9,9 +9,10 @@ file is the published source with its tests) into `.test-corpora/pypi/`, which
 git ignores; a file already there with the pinned hash is reused without network.
 
 A project is staged as a plan's reference is laid out: `<stage>/<package>` (or
-`<stage>/<module>.py`), its tests under `<stage>/tests/` unless they live inside
-the package, and its pytest configuration files at `<stage>/`, since the engine
-honours them and they change what a suite collects and how warnings are treated.
+`<stage>/<module>.py`), its tests under `<stage>/tests/` (or the name of its one
+test directory) unless they live inside the package, and its pytest configuration
+files at `<stage>/`, since the engine honours them and they change what a suite
+collects and how warnings are treated.
 
 This module needs only the standard library and pip: `make system-deps` runs it
 (`python bench/corpus/_projects.py fetch --subset`) before MGE is importable.
@@ -92,7 +93,6 @@ CORPUS: tuple[Sdist, ...] = (
         ("test_mccabe.py",),
         features="single top-level module; ast visitor classes, optparse plugin "
         "registration, try/except imports",
-        subset=True,
     ),
     Sdist(
         "six",
@@ -194,6 +194,7 @@ CORPUS: tuple[Sdist, ...] = (
         ("test_addict.py",),
         features="package whose `__init__` only re-exports; dict subclass with "
         "__getattr__/__setattr__ magic; unittest suite",
+        subset=True,
     ),
     Sdist(
         "schema",
@@ -240,6 +241,7 @@ CORPUS: tuple[Sdist, ...] = (
         ("test",),
         features="one 2.7k-line `__init__.py`; namedtuples, long functions; tests "
         "import a helper by bare name and skip on optional packages",
+        subset=True,
     ),
     Sdist(
         "more-itertools",
@@ -257,6 +259,90 @@ CORPUS: tuple[Sdist, ...] = (
         "toolz",
         features="tests inside the package (toolz/tests); curried namespace package "
         "built at import time, sandbox subpackage; currying decorators",
+    ),
+    Sdist(
+        "exceptiongroup",
+        "1.2.2",
+        "47c2edf7c6738fafb49fd34290706d1a1a2f4d1c6df275526b62cbb4aa5393cc",
+        "src/exceptiongroup",
+        ("tests",),
+        ("pyproject.toml",),
+        features="src layout; pyproject [tool.pytest.ini_options] with --strict-config; "
+        "conftest.py; version-gated test modules; generics, context managers, "
+        "`if sys.version_info` branches",
+    ),
+    Sdist(
+        "sqlparse",
+        "0.5.1",
+        "bb6b4df465655ef332548e24f08e205afc81b9ab86cb1c45657a7ff173a3a00e",
+        "sqlparse",
+        ("tests",),
+        features="subpackages (engine/, filters/); conftest.py fixtures reading SQL "
+        "files; keyword tables, token classes, generators",
+    ),
+    Sdist(
+        "semantic-version",
+        "2.10.0",
+        "bdabb6d336998cbb378d4b9db3a4b56a1e3235701dc05ea2690d9a997ed5041c",
+        "semantic_version",
+        ("tests",),
+        features="package with an optional Django module; unittest suite whose Django "
+        "tests skip; total ordering by hand, class-level registries of clause types",
+    ),
+    Sdist(
+        "shortuuid",
+        "1.0.13",
+        "3bb9cf07f606260584b1df46399c0b87dd84773e7b25912b7e391e30797c5e72",
+        "shortuuid",
+        features="test module inside the package; optional Django field module; "
+        "argparse CLI, type hints",
+        subset=True,
+    ),
+    Sdist(
+        "simpleeval",
+        "0.9.13",
+        "4a30f9cc01825fe4c719c785e3762623e350c4840d5e6855c2a8496baaa65fac",
+        "simpleeval.py",
+        ("test_simpleeval.py",),
+        features="single module; ast-walking evaluator with a dispatch dict built in "
+        "__init__, module-level constants and warnings; unittest suite",
+    ),
+    Sdist(
+        "boolean.py",
+        "4.0",
+        "17b9a181630e43dde1851d42bef546d616d5d9b4480357514597e78b203d06e4",
+        "boolean",
+        config=("setup.cfg",),
+        features="test module inside the package; setup.cfg [tool:pytest]; "
+        "operator-overloading class hierarchy, a tokenizer generator, long parse()",
+    ),
+    Sdist(
+        "munch",
+        "4.0.0",
+        "542cb151461263216a4e37c3fd9afc425feeaf38aaa3025cd2a981fadb422235",
+        "munch",
+        ("tests",),
+        ("setup.cfg",),
+        features="one `__init__.py` package; setup.cfg testpaths; conftest.py fixtures; "
+        "__getattr__/__setattr__ magic, optional yaml registration at import time",
+    ),
+    Sdist(
+        "pyhumps",
+        "3.8.0",
+        "498026258f7ee1a8e447c2e28526c0bea9407f9a59c03260aee4bd6c04d681a3",
+        "humps",
+        ("tests",),
+        features="package named unlike its distribution; small regex functions with "
+        "recursion over dicts and lists; parametrized pytest tests",
+    ),
+    Sdist(
+        "rfc3986",
+        "2.0.0",
+        "97aacf9dbd4bfd829baad6e6309fa6573aaf1be3f6fa735c8ab05e46cecb261c",
+        "src/rfc3986",
+        ("tests",),
+        features="src layout; conftest.py fixtures parametrizing many files; "
+        "namedtuple subclasses with mixins, compiled ABNF regexes",
     ),
 )
 
@@ -345,7 +431,11 @@ def stage(sdist: Sdist, scratch: Path) -> tuple[Path, Path | None]:
         shutil.copy2(unpacked / name, root / Path(name).name)
     if not sdist.tests:
         return source, None
-    tests = root / "tests"
+    # A single test directory keeps its name: `testpaths` in the project's own
+    # configuration names it, and pytest warns (an error under
+    # `filterwarnings = error`) when testpaths matches nothing.
+    (only,) = sdist.tests if len(sdist.tests) == 1 else ("",)
+    tests = root / (only if only and (unpacked / only).is_dir() else "tests")
     tests.mkdir()
     for item in sdist.tests:
         found = unpacked / item

@@ -10,13 +10,13 @@ whose own suite does not pass there is reported, not benchmarked.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.corpus._projects import Sdist, by_name, unpack
+from bench.corpus._projects import Sdist, by_name
+from bench.corpus._projects import stage as corpus_stage
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_PLAN = ROOT / "examples" / "inventory" / "plan.yaml"
@@ -38,28 +38,13 @@ def _mge() -> str:
     return str(found) if found.exists() else "mge"
 
 
-def fetch(sdist: Sdist, scratch: Path) -> Path:
-    """The sdist from the corpus cache (downloaded and checked first if need be), unpacked."""
-    return unpack(sdist, scratch)
-
-
-def stage(sdist: Sdist, unpacked: Path, scratch: Path) -> Path:
-    """`<stage>/<package>` + `<stage>/tests/`, then the plan from `mge plan from-code`."""
-    root = scratch / "stage" / sdist.name
-    if root.exists():
-        shutil.rmtree(root)
-    package = unpacked / sdist.package
-    shutil.copytree(package, root / package.name)
-    tests = root / "tests"
-    tests.mkdir(parents=True)
-    for item in sdist.tests:
-        source = unpacked / item
-        if source.is_dir():
-            shutil.copytree(source, tests, dirs_exist_ok=True)
-        else:
-            shutil.copy2(source, tests / source.name)
-    plan = root / "plan.yaml"
-    command = [_mge(), "plan", "from-code", str(root / package.name), "--tests", str(tests)]
+def stage(sdist: Sdist, scratch: Path) -> Path:
+    """The corpus's layout of the project, then the plan from `mge plan from-code`."""
+    source, tests = corpus_stage(sdist, scratch)
+    plan = source.parent / "plan.yaml"
+    command = [_mge(), "plan", "from-code", str(source)]
+    if tests is not None:
+        command += ["--tests", str(tests)]
     subprocess.run(
         [*command, "-o", str(plan)],
         check=True,
@@ -91,7 +76,7 @@ def projects(scratch: Path, *, names: list[str] | None = None) -> list[Project]:
     for sdist in SDISTS:
         if names is not None and sdist.name not in names:
             continue
-        plan = stage(sdist, fetch(sdist, scratch), scratch)
+        plan = stage(sdist, scratch)
         passes, summary = reference_suite_passes(plan)
         label = f"{sdist.label} (PyPI)"
         print(f"  {label}: own tests on the reference: {summary}", flush=True)
