@@ -241,7 +241,6 @@ CORPUS: tuple[Sdist, ...] = (
         ("test",),
         features="one 2.7k-line `__init__.py`; namedtuples, long functions; tests "
         "import a helper by bare name and skip on optional packages",
-        subset=True,
     ),
     Sdist(
         "more-itertools",
@@ -334,6 +333,7 @@ CORPUS: tuple[Sdist, ...] = (
         ("tests",),
         features="package named unlike its distribution; small regex functions with "
         "recursion over dicts and lists; parametrized pytest tests",
+        subset=True,
     ),
     Sdist(
         "rfc3986",
