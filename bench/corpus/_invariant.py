@@ -70,6 +70,7 @@ class Outcome:
     independent_tests: Counts = field(default_factory=Counts)
     left_out: str = ""  # why the project cannot be measured at all
     error: str = ""  # the engine raised instead of finishing the run
+    notes: list[str] = field(default_factory=list)  # what else the table should say
     seconds: float = 0.0
 
     @property
@@ -109,29 +110,34 @@ class Outcome:
                 f"suite on the output {self.independent_tests} vs {self.reference_tests} "
                 "on the reference"
             )
+        reasons += self.notes
         if reasons and self.missing:
             reasons.append("not in the output: " + ", ".join(self.missing[:3]))
         return "; ".join(reasons)
 
 
-def pytest_counts(root: Path, targets: list[str], timeout: float = 900.0) -> tuple[Counts, str]:
+def pytest_counts(root: Path, targets: list[str], timeout: float = 300.0) -> tuple[Counts, str]:
     """The project's suite under plain pytest in `root`: (counts, last lines of output).
 
     Errors count as failures and xpassed as passed, as the engine counts them;
     skipped and xfailed tests are not counted."""
-    done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *targets],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env={
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "PYTHONPATH": str(root),
-            "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
-            "HOME": str(root),
-        },
-    )
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *targets],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env={
+                "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+                "PYTHONPATH": str(root),
+                "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
+                "HOME": str(root),
+            },
+        )
+    except subprocess.TimeoutExpired:
+        # Code that hangs is a verdict too: no counts, and the reason says so.
+        return Counts(), f"the pytest run timed out after {timeout:.0f} s"
     found = dict.fromkeys(("passed", "failed", "error", "xpassed"), 0)
     lines = done.stdout.strip().splitlines()
     for number, word in _SUMMARY.findall(lines[-1] if lines else ""):
@@ -261,4 +267,6 @@ def _measure(sdist: Sdist, scratch: Path, outcome: Outcome) -> None:
         and "__pycache__" not in path.parts
         and not (out / path.relative_to(root)).exists()
     )
-    outcome.independent_tests, _output = pytest_counts(out, [])
+    outcome.independent_tests, output = pytest_counts(out, [])
+    if output.startswith("the pytest run timed out"):
+        outcome.notes.append(f"independent {output}")
