@@ -95,7 +95,8 @@ verdict on the reference (a test helper the output lacks shows up there). A
 project whose suite fails on its reference, or needs a package MGE does not
 install, is *left out* of the pooled figure with its reason; a project that
 breaks the invariant is *broken*, with the first rejected atom and the check
-that rejected it, the crash, or the refusal."""
+that rejected it, the crash, or the refusal. `make test` checks the projects
+marked `subset=True` that hold it today (`tests/corpus/test_fault_zero.py`)."""
 
 
 def _document(outcomes: list[Outcome], planned: int) -> None:
