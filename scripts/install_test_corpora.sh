@@ -6,6 +6,9 @@
 # version is left alone, so a second run costs a few stat calls and no network.
 #   rxjs      7.8.1    TypeScript sources (src/**/*.ts) of a large real library
 #   lodash-es 4.17.21  plain ES-module JavaScript, one function per file
+# Then the fast subset of the PyPI corpus (bench/corpus/_projects.py, sdists pinned
+# by sha256) that tests/corpus checks, cached under .test-corpora/pypi/: a file
+# already there with the pinned hash costs a hash and no network.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -38,3 +41,7 @@ for entry in "${CORPORA[@]}"; do
         || npm install --prefix "$CORPORA_DIR/$name" --no-save --no-package-lock \
             --ignore-scripts --no-audit --no-fund --loglevel=error "$name@$version"
 done
+
+PYTHON=.venv/bin/python
+[[ -x "$PYTHON" ]] || PYTHON=python3
+"$PYTHON" bench/corpus/_projects.py fetch --subset

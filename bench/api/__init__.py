@@ -40,6 +40,8 @@ from typing import Any
 
 import httpx
 
+from bench._docs import write_section
+
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs" / "BENCHMARKS.md"
 EXAMPLE = ROOT / "examples" / "inventory" / "plan.yaml"
@@ -312,16 +314,7 @@ def render(alone: RunResult, loaded: RunResult, load: Load, clients: int, interv
 
 
 def write_docs(body: str) -> None:
-    """Replace (or append) the `## API` section, leaving the others untouched."""
-    text = DOCS.read_text(encoding="utf-8") if DOCS.exists() else "# Benchmarks\n"
-    start = text.find("\n" + SECTION + "\n")
-    if start == -1:
-        text = text.rstrip("\n") + "\n\n" + body
-    else:
-        start += 1
-        following = text.find("\n## ", start + len(SECTION))
-        text = text[:start] + body + ("\n" + text[following + 1 :] if following != -1 else "")
-    DOCS.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
+    write_section(SECTION, body, DOCS)
 
 
 def main(argv: list[str] | None = None) -> int:

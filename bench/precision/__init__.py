@@ -38,6 +38,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from bench._docs import write_section
 from bench.precision._faults import OUTCOMES, FaultLedger, account
 from bench.precision._projects import Project, projects
 from mge.db import make_engine
@@ -222,16 +223,7 @@ def slips(rows: list[Row]) -> str:
 
 
 def write_docs(body: str) -> None:
-    """Replace (or append) the `## Precision` section, leaving the others untouched."""
-    text = DOCS.read_text(encoding="utf-8") if DOCS.exists() else "# Benchmarks\n"
-    start = text.find("\n" + SECTION + "\n")
-    if start == -1:
-        text = text.rstrip("\n") + "\n\n" + body
-    else:
-        start += 1
-        following = text.find("\n## ", start + len(SECTION))
-        text = text[:start] + body + ("\n" + text[following + 1 :] if following != -1 else "")
-    DOCS.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
+    write_section(SECTION, body, DOCS)
 
 
 METHOD = """\

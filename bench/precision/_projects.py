@@ -1,7 +1,7 @@
 """The projects the precision table regenerates: the bundled example and real ones.
 
 The real projects are pure-Python packages with their own test suites, fetched as
-source distributions from PyPI when the bench runs (`pip download --no-binary`),
+source distributions from PyPI (pinned in `bench.corpus._projects`, cached),
 laid out as `<stage>/<package>/` and `<stage>/tests/`, and turned into plans by
 the real CLI: `mge plan from-code <stage>/<package> --tests <stage>/tests`.
 Their original tests are run once against the reference code first; a project
@@ -10,37 +10,21 @@ whose own suite does not pass there is reported, not benchmarked.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
-import tarfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from bench.corpus._projects import Sdist, by_name
+from bench.corpus._projects import stage as corpus_stage
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_PLAN = ROOT / "examples" / "inventory" / "plan.yaml"
 
 
-@dataclass(frozen=True)
-class Sdist:
-    """A PyPI source distribution and where its package and tests sit inside it."""
-
-    name: str
-    version: str
-    package: str  # path of the package (or module) inside the unpacked sdist
-    tests: tuple[str, ...]  # test files or directories inside the unpacked sdist
-
-    @property
-    def label(self) -> str:
-        return f"{self.name} {self.version} (PyPI)"
-
-
-# Small pure-Python projects whose sdists ship their test suites, with no runtime
-# dependencies, so their tests need nothing but pytest.
-SDISTS = (
-    Sdist("inflection", "0.5.1", "inflection", ("test_inflection.py",)),
-    Sdist("cachetools", "8.0.0", "src/cachetools", ("tests",)),
-)
+# Two projects of the corpus (`bench.corpus._projects`, where each sdist is pinned
+# by sha256): small, pure Python, no runtime dependencies, own suites pass.
+SDISTS = (by_name("inflection"), by_name("cachetools"))
 
 
 @dataclass(frozen=True)
@@ -54,51 +38,13 @@ def _mge() -> str:
     return str(found) if found.exists() else "mge"
 
 
-def fetch(sdist: Sdist, scratch: Path) -> Path:
-    """Download and unpack the sdist; returns the unpacked directory."""
-    downloads = scratch / "downloads"
-    downloads.mkdir(parents=True, exist_ok=True)
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "download",
-            "--quiet",
-            "--no-deps",
-            "--no-binary",
-            ":all:",
-            f"{sdist.name}=={sdist.version}",
-            "-d",
-            str(downloads),
-        ],
-        check=True,
-        timeout=300,
-        capture_output=True,
-    )
-    archive = next(downloads.glob(f"{sdist.name}-{sdist.version}.tar.gz"))
-    with tarfile.open(archive) as tar:
-        tar.extractall(scratch / "unpacked", filter="data")
-    return scratch / "unpacked" / f"{sdist.name}-{sdist.version}"
-
-
-def stage(sdist: Sdist, unpacked: Path, scratch: Path) -> Path:
-    """`<stage>/<package>` + `<stage>/tests/`, then the plan from `mge plan from-code`."""
-    root = scratch / "stage" / sdist.name
-    if root.exists():
-        shutil.rmtree(root)
-    package = unpacked / sdist.package
-    shutil.copytree(package, root / package.name)
-    tests = root / "tests"
-    tests.mkdir(parents=True)
-    for item in sdist.tests:
-        source = unpacked / item
-        if source.is_dir():
-            shutil.copytree(source, tests, dirs_exist_ok=True)
-        else:
-            shutil.copy2(source, tests / source.name)
-    plan = root / "plan.yaml"
-    command = [_mge(), "plan", "from-code", str(root / package.name), "--tests", str(tests)]
+def stage(sdist: Sdist, scratch: Path) -> Path:
+    """The corpus's layout of the project, then the plan from `mge plan from-code`."""
+    source, tests = corpus_stage(sdist, scratch)
+    plan = source.parent / "plan.yaml"
+    command = [_mge(), "plan", "from-code", str(source)]
+    if tests is not None:
+        command += ["--tests", str(tests)]
     subprocess.run(
         [*command, "-o", str(plan)],
         check=True,
@@ -130,9 +76,10 @@ def projects(scratch: Path, *, names: list[str] | None = None) -> list[Project]:
     for sdist in SDISTS:
         if names is not None and sdist.name not in names:
             continue
-        plan = stage(sdist, fetch(sdist, scratch), scratch)
+        plan = stage(sdist, scratch)
         passes, summary = reference_suite_passes(plan)
-        print(f"  {sdist.label}: own tests on the reference: {summary}", flush=True)
+        label = f"{sdist.label} (PyPI)"
+        print(f"  {label}: own tests on the reference: {summary}", flush=True)
         if passes:
-            found.append(Project(sdist.label, plan))
+            found.append(Project(label, plan))
     return found

@@ -1,0 +1,467 @@
+"""The corpus: real pure-Python projects from PyPI, pinned, fetched and staged.
+
+One list, `CORPUS`, used by the fault-0 bench (`bench.corpus`), the precision
+bench (`bench.precision._projects`) and the tests (`tests/corpus`). Each entry
+pins a source distribution by name, version and sha256, so that a project that
+changes on PyPI (a re-upload, a yanked file) fails loudly instead of silently
+moving a figure. The sdists are downloaded with pip (`--no-binary :all:`, so the
+file is the published source with its tests) into `.test-corpora/pypi/`, which
+git ignores; a file already there with the pinned hash is reused without network.
+
+A project is staged as a plan's reference is laid out: `<stage>/<package>` (or
+`<stage>/<module>.py`), its tests under `<stage>/tests/` (or the name of its one
+test directory) unless they live inside the package, and its pytest configuration
+files at `<stage>/`, since the engine honours them and they change what a suite
+collects and how warnings are treated.
+
+This module needs only the standard library and pip: `make system-deps` runs it
+(`python bench/corpus/_projects.py fetch --subset`) before MGE is importable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+CACHE = ROOT / ".test-corpora" / "pypi"
+CONFIG_FILES = ("pytest.ini", "pyproject.toml", "tox.ini", "setup.cfg")
+
+
+@dataclass(frozen=True)
+class Sdist:
+    """A pinned PyPI source distribution and where its code and tests sit inside it."""
+
+    name: str
+    version: str
+    sha256: str
+    package: str  # the package directory or single module, inside the unpacked sdist
+    tests: tuple[str, ...] = ()  # test files or directories; empty: they are in `package`
+    config: tuple[str, ...] = ()  # pytest configuration files to keep beside the package
+    features: str = ""  # what the project brings to the corpus (layout, config, code)
+    subset: bool = False  # part of the fast subset `make test` checks
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} {self.version}"
+
+    @property
+    def archive(self) -> Path:
+        return CACHE / f"{self.name}-{self.version}.tar.gz"
+
+
+CORPUS: tuple[Sdist, ...] = (
+    Sdist(
+        "inflection",
+        "0.5.1",
+        "1a29730d366e996aaacffb2f1f1cb9593dc38e2ddd30c91250c6dde09ea9b417",
+        "inflection",
+        ("test_inflection.py",),
+        features="one-module package, one top-level test file; parametrized tests, regexes",
+        subset=True,
+    ),
+    Sdist(
+        "cachetools",
+        "8.0.0",
+        "5ed01bd676800d51f0025605e4fd8ad0891550513e7b0a4c3da478463764e5c3",
+        "src/cachetools",
+        ("tests",),
+        features="src layout; unittest suite with shared base classes; decorators, "
+        "descriptors, locks, MutableMapping subclasses",
+    ),
+    Sdist(
+        "first",
+        "2.0.2",
+        "ff285b08c55f8c97ce4ea7012743af2495c9f1291785f163722bd36f6af6d3bf",
+        "first.py",
+        ("test_first.py",),
+        features="single top-level module; unittest suite; `__all__`, dunder metadata",
+        subset=True,
+    ),
+    Sdist(
+        "mccabe",
+        "0.7.0",
+        "348e0240c33b60bbdf4e523192ef919f28cb2c3d7d5c7794f74009290f236325",
+        "mccabe.py",
+        ("test_mccabe.py",),
+        features="single top-level module; ast visitor classes, optparse plugin "
+        "registration, try/except imports",
+    ),
+    Sdist(
+        "six",
+        "1.16.0",
+        "1e61c37477a1626458e36f7b1d82aa5c9b094fa4802892072e49de9c60c4c926",
+        "six.py",
+        ("test_six.py",),
+        ("setup.cfg",),
+        features="single module; setup.cfg [tool:pytest]; metaclasses, module-level "
+        "registration loops, lazy module objects, version branches",
+    ),
+    Sdist(
+        "parse",
+        "1.20.2",
+        "b41d604d16503c79d81af5165155c0b20f6c8d6c559efa66b4b695c3e5a0a0ce",
+        "parse.py",
+        ("tests",),
+        features="single module with a tests/ directory; long functions, regex building, "
+        "tzinfo subclass",
+    ),
+    Sdist(
+        "ordered-set",
+        "4.1.0",
+        "694a8e44c87657c59292ede72891eb91d34131f6531463aab3009191c77364a8",
+        "ordered_set",
+        ("test",),
+        ("pytest.ini",),
+        features="one-module package; pytest.ini with --doctest-modules; @overload, "
+        "generics, MutableSet",
+    ),
+    Sdist(
+        "pathspec",
+        "0.12.1",
+        "a482d51503a1ab33b1c67a6c3813a26953dbdc71c31dacaef9a838c4e29f5712",
+        "pathspec",
+        ("tests",),
+        features="subpackage (patterns/); unittest suite with a helper module; "
+        "dataclasses, pattern registry at import time",
+    ),
+    Sdist(
+        "tinydb",
+        "4.8.0",
+        "6dd686a9c5a75dfa9280088fd79a419aefe19cd7f4bd85eba203540ef856d564",
+        "tinydb",
+        ("tests",),
+        features="package with conftest.py fixtures; abstract base classes, generics, "
+        "`if TYPE_CHECKING`, a mypy plugin module",
+    ),
+    Sdist(
+        "semver",
+        "3.0.2",
+        "6253adb39c70f6e51afed2fa7152bcd414c411286088fb4b9effb133885ab4cc",
+        "src/semver",
+        ("tests",),
+        ("setup.cfg",),
+        features="src layout; setup.cfg with --doctest-modules, pythonpath, coverage "
+        "options; conftest.py; total_ordering, properties, `__main__`",
+    ),
+    Sdist(
+        "isodate",
+        "0.6.1",
+        "48c5881de7e8b0a0d648cb024c8062dc84e7b840ed81e864c7614fd3c127bde9",
+        "src/isodate",
+        features="src layout with tests inside the package; unittest suites built by "
+        "load_tests; arithmetic dunders",
+    ),
+    Sdist(
+        "funcy",
+        "2.0",
+        "3963315d59d41c6f30c04bc910e10ab50a3ac4a225868bfa96feed133df075cb",
+        "funcy",
+        ("tests",),
+        features="many small modules re-exported by `__init__`; decorator factories, "
+        "`__all__` built at import time",
+    ),
+    Sdist(
+        "jmespath",
+        "1.0.1",
+        "90261b206d6defd58fdd5e85f478bf633a2901798906be2ad389150c5c60edbe",
+        "jmespath",
+        ("tests",),
+        features="lexer/parser/visitor; tests read JSON compliance data files",
+    ),
+    Sdist(
+        "pluggy",
+        "1.5.0",
+        "2cffa88e94fdc978c4c574f15f9e59b7f4201d439195c3715ca9e2486f1d0cf1",
+        "src/pluggy",
+        ("testing",),
+        ("tox.ini",),
+        features="src layout; tox.ini [pytest] with filterwarnings = error; "
+        "conftest.py; generators as hook wrappers, `if TYPE_CHECKING`, final classes",
+    ),
+    Sdist(
+        "addict",
+        "2.4.0",
+        "b3b2210e0e067a281f5646c8c5db92e99b7231ea8b0eb5f74dbdf9e259d4e494",
+        "addict",
+        ("test_addict.py",),
+        features="package whose `__init__` only re-exports; dict subclass with "
+        "__getattr__/__setattr__ magic; unittest suite",
+        subset=True,
+    ),
+    Sdist(
+        "schema",
+        "0.7.7",
+        "7da553abd2958a19dc2547c388cde53398b39196175a9be59ea1caf5ab0a1807",
+        "schema.py",
+        ("test_schema.py",),
+        features="single module; long validate() with nested try/except and "
+        "isinstance chains, a class hierarchy of validators",
+    ),
+    Sdist(
+        "toposort",
+        "1.10",
+        "bfbb479c53d0a696ea7402601f4e693c97b0367837c8898bc6471adfca37a6bd",
+        "src/toposort.py",
+        ("test",),
+        features="src layout with a single module; generator with while/else; "
+        "unittest suite in a test/ package",
+    ),
+    Sdist(
+        "xmltodict",
+        "0.13.0",
+        "341595a488e3e01a85a9d8911d8912fd922ede5fecc4dce437eb4b6c8d037e56",
+        "xmltodict.py",
+        ("tests",),
+        features="single module; SAX handler class, generators, try/except imports, "
+        "`if __name__ == '__main__'` block",
+    ),
+    Sdist(
+        "wcwidth",
+        "0.2.13",
+        "72ea0c06399eb286d978fdedb6923a9eb47e1c486ce63e9b4e64fc18303972b5",
+        "wcwidth",
+        ("tests",),
+        ("tox.ini",),
+        features="large generated tables; tox.ini [pytest] with filterwarnings = error "
+        "and coverage options; lru_cache functions",
+    ),
+    Sdist(
+        "tabulate",
+        "0.9.0",
+        "0095b12bf5966de529c0feb1fa08671671b3368eec77d7ef7ab114be2c068b3c",
+        "tabulate",
+        ("test",),
+        features="one 2.7k-line `__init__.py`; namedtuples, long functions; tests "
+        "import a helper by bare name and skip on optional packages",
+    ),
+    Sdist(
+        "more-itertools",
+        "10.3.0",
+        "e5d93ef411224fbcef366a6e8ddc4c5781bc6359d43412a65dd5964e46111463",
+        "more_itertools",
+        ("tests",),
+        features="large (4.6k-line more.py); generators everywhere, `__all__`, "
+        "doctest-loading unittest suite",
+    ),
+    Sdist(
+        "toolz",
+        "0.12.1",
+        "ecca342664893f177a13dac0e6b41cbd8ac25a358e5f215316d43e2100224f4d",
+        "toolz",
+        features="tests inside the package (toolz/tests); curried namespace package "
+        "built at import time, sandbox subpackage; currying decorators",
+    ),
+    Sdist(
+        "exceptiongroup",
+        "1.2.2",
+        "47c2edf7c6738fafb49fd34290706d1a1a2f4d1c6df275526b62cbb4aa5393cc",
+        "src/exceptiongroup",
+        ("tests",),
+        ("pyproject.toml",),
+        features="src layout; pyproject [tool.pytest.ini_options] with --strict-config; "
+        "conftest.py; version-gated test modules; generics, context managers, "
+        "`if sys.version_info` branches",
+    ),
+    Sdist(
+        "sqlparse",
+        "0.5.1",
+        "bb6b4df465655ef332548e24f08e205afc81b9ab86cb1c45657a7ff173a3a00e",
+        "sqlparse",
+        ("tests",),
+        features="subpackages (engine/, filters/); conftest.py fixtures reading SQL "
+        "files; keyword tables, token classes, generators",
+    ),
+    Sdist(
+        "semantic-version",
+        "2.10.0",
+        "bdabb6d336998cbb378d4b9db3a4b56a1e3235701dc05ea2690d9a997ed5041c",
+        "semantic_version",
+        ("tests",),
+        features="package with an optional Django module; unittest suite whose Django "
+        "tests skip; total ordering by hand, class-level registries of clause types",
+    ),
+    Sdist(
+        "shortuuid",
+        "1.0.13",
+        "3bb9cf07f606260584b1df46399c0b87dd84773e7b25912b7e391e30797c5e72",
+        "shortuuid",
+        features="test module inside the package; optional Django field module; "
+        "argparse CLI, type hints",
+        subset=True,
+    ),
+    Sdist(
+        "simpleeval",
+        "0.9.13",
+        "4a30f9cc01825fe4c719c785e3762623e350c4840d5e6855c2a8496baaa65fac",
+        "simpleeval.py",
+        ("test_simpleeval.py",),
+        features="single module; ast-walking evaluator with a dispatch dict built in "
+        "__init__, module-level constants and warnings; unittest suite",
+    ),
+    Sdist(
+        "boolean.py",
+        "4.0",
+        "17b9a181630e43dde1851d42bef546d616d5d9b4480357514597e78b203d06e4",
+        "boolean",
+        config=("setup.cfg",),
+        features="test module inside the package; setup.cfg [tool:pytest]; "
+        "operator-overloading class hierarchy, a tokenizer generator, long parse()",
+    ),
+    Sdist(
+        "munch",
+        "4.0.0",
+        "542cb151461263216a4e37c3fd9afc425feeaf38aaa3025cd2a981fadb422235",
+        "munch",
+        ("tests",),
+        ("setup.cfg",),
+        features="one `__init__.py` package; setup.cfg testpaths; conftest.py fixtures; "
+        "__getattr__/__setattr__ magic, optional yaml registration at import time",
+    ),
+    Sdist(
+        "pyhumps",
+        "3.8.0",
+        "498026258f7ee1a8e447c2e28526c0bea9407f9a59c03260aee4bd6c04d681a3",
+        "humps",
+        ("tests",),
+        features="package named unlike its distribution; small regex functions with "
+        "recursion over dicts and lists; parametrized pytest tests",
+        subset=True,
+    ),
+    Sdist(
+        "rfc3986",
+        "2.0.0",
+        "97aacf9dbd4bfd829baad6e6309fa6573aaf1be3f6fa735c8ab05e46cecb261c",
+        "src/rfc3986",
+        ("tests",),
+        features="src layout; conftest.py fixtures parametrizing many files; "
+        "namedtuple subclasses with mixins, compiled ABNF regexes",
+    ),
+)
+
+SUBSET = tuple(sdist for sdist in CORPUS if sdist.subset)
+
+
+def by_name(name: str) -> Sdist:
+    for sdist in CORPUS:
+        if sdist.name == name:
+            return sdist
+    raise KeyError(f"{name} is not in the corpus")
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 16), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def fetch(sdist: Sdist) -> Path:
+    """The sdist's archive in the cache, downloaded first if missing or not the pinned file.
+
+    Raises:
+        RuntimeError: pip could not download it, or what it downloaded is not the
+            pinned file (the hash differs): the corpus must not move silently.
+    """
+    if sdist.archive.is_file() and _sha256(sdist.archive) == sdist.sha256:
+        return sdist.archive
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="mge-corpus-") as scratch:
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--quiet",
+                "--no-deps",
+                "--no-binary",
+                ":all:",
+                f"{sdist.name}=={sdist.version}",
+                "-d",
+                scratch,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+        found = sorted(Path(scratch).iterdir())
+        if done.returncode != 0 or len(found) != 1:
+            raise RuntimeError(f"pip download {sdist.label} failed: {done.stderr.strip()[-500:]}")
+        digest = _sha256(found[0])
+        if digest != sdist.sha256:
+            raise RuntimeError(f"{sdist.label}: sha256 {digest} is not the pinned {sdist.sha256}")
+        shutil.move(found[0], sdist.archive)
+    return sdist.archive
+
+
+def unpack(sdist: Sdist, scratch: Path) -> Path:
+    """The fetched sdist unpacked under `scratch`; returns its top directory."""
+    target = scratch / "unpacked" / sdist.name
+    if target.exists():
+        shutil.rmtree(target)
+    with tarfile.open(fetch(sdist)) as tar:
+        tar.extractall(target, filter="data")
+    (top,) = target.iterdir()  # an sdist holds one `<name>-<version>/` directory
+    return top
+
+
+def stage(sdist: Sdist, scratch: Path) -> tuple[Path, Path | None]:
+    """Lay the project out as a reference; returns (source path, tests directory)."""
+    unpacked = unpack(sdist, scratch)
+    root = scratch / "stage" / sdist.name
+    if root.exists():
+        shutil.rmtree(root)
+    root.mkdir(parents=True)
+    package = unpacked / sdist.package
+    source = root / package.name
+    if package.is_dir():
+        shutil.copytree(package, source)
+    else:
+        shutil.copy2(package, source)
+    for name in sdist.config:
+        shutil.copy2(unpacked / name, root / Path(name).name)
+    if not sdist.tests:
+        return source, None
+    # A single test directory keeps its name: `testpaths` in the project's own
+    # configuration names it, and pytest warns (an error under
+    # `filterwarnings = error`) when testpaths matches nothing.
+    (only,) = sdist.tests if len(sdist.tests) == 1 else ("",)
+    tests = root / (only if only and (unpacked / only).is_dir() else "tests")
+    tests.mkdir()
+    for item in sdist.tests:
+        found = unpacked / item
+        if found.is_dir():
+            shutil.copytree(found, tests, dirs_exist_ok=True)
+        else:
+            shutil.copy2(found, tests / found.name)
+    return source, tests
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bench/corpus/_projects.py")
+    parser.add_argument("command", choices=["fetch"])
+    parser.add_argument("--subset", action="store_true", help="only the projects make test uses")
+    args = parser.parse_args(argv)
+    chosen = SUBSET if args.subset else CORPUS
+    failed = 0
+    for sdist in chosen:
+        try:
+            fetch(sdist)
+        except (RuntimeError, subprocess.TimeoutExpired) as error:
+            print(f"corpus: {error}", file=sys.stderr)
+            failed += 1
+    print(f"corpus: {len(chosen) - failed}/{len(chosen)} sdists in {CACHE.relative_to(ROOT)}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

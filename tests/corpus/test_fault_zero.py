@@ -1,0 +1,53 @@
+"""The fault-0 invariant on a fast subset of the real PyPI corpus.
+
+At fault rate 0 the replay model answers with the reference, so each project must
+plan, pass L1 atom by atom, come back byte for byte, and get the same test verdict
+from the engine as from an independent pytest run. These are projects nobody
+tuned the engine for: a regression in planning, atomization, assembly or the
+sandboxed test run shows up here as a named atom, file or count. The sdists are
+fetched (sha256-checked) by `make system-deps`; the full corpus is `make bench`.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+# `bench` is the repository's benchmark package, not an installed one: the corpus
+# list lives there so that the bench and these tests measure the same projects.
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from bench.corpus._invariant import measure  # noqa: E402
+from bench.corpus._projects import SUBSET, Sdist  # noqa: E402
+
+
+def test_the_subset_mixes_layouts() -> None:
+    """Single modules and packages, tests beside or inside the code: each layout
+    takes its own path through `plan from-code` and the test copying."""
+    assert len(SUBSET) >= 5
+    assert {sdist.package.endswith(".py") for sdist in SUBSET} == {True, False}
+    assert {bool(sdist.tests) for sdist in SUBSET} == {True, False}
+
+
+@pytest.mark.parametrize("sdist", SUBSET, ids=lambda s: s.name)
+def test_fault_zero_gives_back_the_reference(sdist: Sdist, tmp_path: Path) -> None:
+    if not sdist.archive.is_file():
+        pytest.skip(f"{sdist.archive} missing: run scripts/install_test_corpora.sh")
+    outcome = measure(sdist, tmp_path)
+
+    assert not outcome.left_out, outcome.left_out
+    assert outcome.reference_tests.total > 0 and outcome.reference_tests.failed == 0
+    assert outcome.planned
+    assert not outcome.error, outcome.error
+    assert outcome.atoms > 0
+    assert outcome.rejected == []
+    assert outcome.blocked == 0
+    assert outcome.differing == []
+    assert outcome.engine_tests == outcome.independent_tests
+    # Same counts on the output as the suite gave on the reference itself.
+    assert outcome.engine_tests == outcome.reference_tests
+    assert outcome.holds
