@@ -37,7 +37,7 @@ def _faulted(skeleton: str, kind: str, seed: int) -> str:
 
 
 @pytest.mark.parametrize("kind", ["extra_callee", "malformed_plan"])
-@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize("seed", range(12))
 def test_grammar_and_name_faults_are_caught_by_the_parser(
     skeleton: str, kind: str, seed: int
 ) -> None:
@@ -47,7 +47,7 @@ def test_grammar_and_name_faults_are_caught_by_the_parser(
     assert any(expected in problem for problem in problems), problems
 
 
-@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize("seed", range(12))
 def test_a_missing_callee_plans_one_name_fewer(skeleton: str, seed: int) -> None:
     def declared(text: str) -> int:
         planned = plan_file(text, FILE, config=CONFIG)
@@ -57,7 +57,7 @@ def test_a_missing_callee_plans_one_name_fewer(skeleton: str, seed: int) -> None
     assert declared(_faulted(skeleton, "missing_callee", seed)) == declared(skeleton) - 1
 
 
-@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize("seed", range(12))
 def test_a_missing_function_loses_its_atoms_or_is_caught(skeleton: str, seed: int) -> None:
     whole = plan_file(skeleton, FILE, config=CONFIG)
     damaged = plan_file(_faulted(skeleton, "missing_function", seed), FILE, config=CONFIG)
@@ -68,15 +68,21 @@ def test_a_missing_function_loses_its_atoms_or_is_caught(skeleton: str, seed: in
     assert bool(damaged.problems) == bool(callers)
 
 
-@pytest.mark.parametrize("seed", range(5))
-def test_a_changed_signature_surfaces_at_the_contract_check(skeleton: str, seed: int) -> None:
+@pytest.mark.parametrize("seed", range(12))
+def test_a_changed_signature_is_caught_or_surfaces_at_the_contract_check(
+    skeleton: str, seed: int
+) -> None:
     whole = {a.id: a for a in plan_file(skeleton, FILE, config=CONFIG).result.atoms}
     damaged = plan_file(_faulted(skeleton, "changed_signature", seed), FILE, config=CONFIG)
-    assert damaged.problems == []
+    if damaged.problems:
+        # The body declared a name through the old parameter: caught at once.
+        assert all("exists nowhere" in problem for problem in damaged.problems)
+        return
     changed = [
         atom
         for atom in damaged.result.atoms
         if atom.context.get("signature") != whole[atom.id].context.get("signature")
+        and atom.kind != "block"  # a body's later pieces carry its signature too
     ]
     assert len(changed) == 1
     atom = changed[0]

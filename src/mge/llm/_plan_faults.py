@@ -31,7 +31,10 @@ PLAN_FAULT_KINDS: tuple[str, ...] = (
     "malformed_plan",
 )
 
-_CALLS = re.compile(r"(?m)^(?P<head>[ \t]*# (?:calls: |step: .*? \| calls: ))(?P<names>.+)$")
+_CALLS = re.compile(
+    r"(?m)^(?P<head>[ \t]*# (?:calls: |step: .*? \| calls: ))(?P<names>[^|\n]+?)"
+    r"(?= \| binds: |$)"
+)
 _STEP = re.compile(r"(?m)^[ \t]*# step: ")
 
 
@@ -49,9 +52,14 @@ def apply_plan_fault(skeleton: str, kind: str, rng: random.Random) -> str | None
         else:
             word = rng.choice(names).split(".")[0]
             names.append(_misspelt(word, rng))
+        if not names and found.group("head").lstrip().startswith("# step: "):
+            # The step keeps its intent (and what it binds), with no calls.
+            cut = found.start("names") - len(" | calls: ")
+            return skeleton[:cut] + skeleton[found.end() :]
         if not names:
             start = skeleton.rfind("\n", 0, found.start()) + 1
-            return skeleton[:start] + skeleton[found.end() + 1 :]
+            end = skeleton.find("\n", found.end())
+            return skeleton[:start] + skeleton[end + 1 if end != -1 else len(skeleton) :]
         return skeleton[: found.start("names")] + ", ".join(names) + skeleton[found.end() :]
     if kind == "malformed_plan":
         steps = list(_STEP.finditer(skeleton))
