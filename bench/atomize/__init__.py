@@ -32,6 +32,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench._docs import write_section
 from mge.atomize import AtomizeConfig, atomize_paths
 from mge.atomize._languages import parse
 from mge.atomize._text import nws_count
@@ -179,15 +180,8 @@ def table(rows: list[Row], floor: Row) -> str:
 
 
 def write_docs(body: str) -> None:
-    text = DOCS.read_text(encoding="utf-8") if DOCS.exists() else "# Benchmarks\n"
-    start = text.find(SECTION)
-    if start == -1:
-        text = text.rstrip("\n") + "\n\n" + body
-    else:
-        following = text.find("\n## ", start + len(SECTION))
-        text = text[:start] + body + (text[following + 1 :] if following != -1 else "")
-    DOCS.parent.mkdir(parents=True, exist_ok=True)
-    DOCS.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
+    """Replace (or append) the atomization section, leaving the others untouched."""
+    write_section(SECTION, body, DOCS)
 
 
 def main(argv: list[str] | None = None) -> int:

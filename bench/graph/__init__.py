@@ -43,6 +43,7 @@ from pathlib import Path
 
 import networkx as nx
 
+from bench._docs import write_section
 from mge.atomize import atomize_paths
 from mge.graph import Edge, EdgeType, GraphAnalysis, analyze, build_edges
 from mge.graph._resolve import paused_gc
@@ -203,19 +204,7 @@ def table(rows: list[Row]) -> str:
 
 def write_docs(body: str) -> None:
     """Replace (or append) the `## Graph` section, leaving the others untouched."""
-    text = DOCS.read_text(encoding="utf-8") if DOCS.exists() else "# Benchmarks\n"
-    start = text.find("\n" + SECTION + "\n")
-    if start == -1 and text.startswith(SECTION + "\n"):
-        start = 0
-    elif start != -1:
-        start += 1
-    if start == -1:
-        text = text.rstrip("\n") + "\n\n" + body
-    else:
-        following = text.find("\n## ", start + len(SECTION))
-        text = text[:start] + body + ("\n" + text[following + 1 :] if following != -1 else "")
-    DOCS.parent.mkdir(parents=True, exist_ok=True)
-    DOCS.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
+    write_section(SECTION, body, DOCS)
 
 
 def main(argv: list[str] | None = None) -> int:

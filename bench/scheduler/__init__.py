@@ -33,6 +33,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench._docs import write_section
 from bench.scheduler._drive import EngineRun, run_engine
 from bench.scheduler._peer import Work, run_dask, work_of
 from bench.scheduler._synth import SHAPES, module_sources, write_project
@@ -153,24 +154,8 @@ def overhead_table(rows: list[Overhead]) -> str:
 
 
 def write_docs(body: str, section: str = SECTION, after: str | None = None) -> None:
-    """Replace `section`, or add it after section `after` (else at the end), leaving
-    the others untouched."""
-    text = DOCS.read_text(encoding="utf-8") if DOCS.exists() else "# Benchmarks\n"
-    start = text.find("\n" + section + "\n")
-    anchor = text.find("\n" + after + "\n") if after else -1
-    if start == -1 and anchor != -1:
-        following = text.find("\n## ", anchor + 1 + len(str(after)))
-        if following == -1:
-            text = text.rstrip("\n") + "\n\n" + body
-        else:
-            text = text[: following + 1] + body + "\n" + text[following + 1 :]
-    elif start == -1:
-        text = text.rstrip("\n") + "\n\n" + body
-    else:
-        start += 1
-        following = text.find("\n## ", start + len(section))
-        text = text[:start] + body + ("\n" + text[following + 1 :] if following != -1 else "")
-    DOCS.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
+    """Replace `section`, or add it after section `after` (else at the end)."""
+    write_section(section, body, DOCS, after=after)
 
 
 METHOD = """\
