@@ -111,10 +111,9 @@ class _Body:
 
 @dataclass
 class PlannedFile:
-    """A file's planned atoms (over the plan source), body plans and problems."""
+    """A file's planned atoms (over the plan source) and the answer's problems."""
 
     result: FileResult
-    bodies: dict[str, BodyPlan] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
 
 
@@ -321,7 +320,6 @@ def plan_file(
     lines = text.splitlines(keepends=True)
     known = known_names(tree)
     bodies = elided_bodies(tree, lines)
-    plans: dict[str, BodyPlan] = {}
     out: list[str] = []
     # Per planned body, by the offset (in the plan source) of its first body line:
     # its plan and the offsets where each step after the first begins. Keyed by
@@ -331,7 +329,6 @@ def plan_file(
     cursor = 0
     for body in sorted(bodies, key=lambda b: b.first_line):
         plan = _parse_body(lines, body, known, problems)
-        plans.setdefault(body.qualname, plan)
         kept = "".join(lines[cursor : body.first_line])
         out.append(kept)
         position += len(kept.encode("utf-8", errors="surrogateescape"))
@@ -349,7 +346,7 @@ def plan_file(
     source = "".join(out).encode("utf-8", errors="surrogateescape")
     result = atomize_source(source, file, language=language, config=config)
     result.atoms = _split_bodies(result.atoms, source, placed)
-    return PlannedFile(result, plans, problems)
+    return PlannedFile(result, problems)
 
 
 def _split_bodies(
