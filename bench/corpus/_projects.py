@@ -4,9 +4,10 @@ One list, `CORPUS`, used by the fault-0 bench (`bench.corpus`), the precision
 bench (`bench.precision._projects`) and the tests (`tests/corpus`). Each entry
 pins a source distribution by name, version and sha256, so that a project that
 changes on PyPI (a re-upload, a yanked file) fails loudly instead of silently
-moving a figure. The sdists are downloaded with pip (`--no-binary :all:`, so the
-file is the published source with its tests) into `.test-corpora/pypi/`, which
-git ignores; a file already there with the pinned hash is reused without network.
+moving a figure. Each sdist (the published source with its tests) is downloaded
+from the package index's simple page by its hash into `.test-corpora/pypi/`,
+which git ignores; a file already there with the pinned hash is reused without
+network.
 
 A project is staged as a plan's reference is laid out: `<stage>/<package>` (or
 `<stage>/<module>.py`), its tests under `<stage>/tests/` (or the name of its one
@@ -14,7 +15,7 @@ test directory) unless they live inside the package, and its pytest configuratio
 files at `<stage>/`, since the engine honours them and they change what a suite
 collects and how warnings are treated.
 
-This module needs only the standard library and pip: `make system-deps` runs it
+This module needs only the standard library: `make system-deps` runs it
 (`python bench/corpus/_projects.py fetch --subset`) before MGE is importable.
 """
 
@@ -22,11 +23,15 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import html
+import os
+import re
 import shutil
 import subprocess
 import sys
 import tarfile
-import tempfile
+import urllib.parse
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -367,39 +372,39 @@ def _sha256(path: Path) -> str:
 def fetch(sdist: Sdist) -> Path:
     """The sdist's archive in the cache, downloaded first if missing or not the pinned file.
 
+    The file is found in the package index's simple page (PEP 503) by its pinned
+    sha256 and downloaded as is. pip is not used: it builds an sdist's metadata
+    before saving it, and recent pips refuse some published sdists' metadata
+    (tinydb 4.8.0), although the file itself is exactly what the corpus wants.
+
     Raises:
-        RuntimeError: pip could not download it, or what it downloaded is not the
-            pinned file (the hash differs): the corpus must not move silently.
+        RuntimeError: the index has no file with the pinned hash, or the download
+            failed or does not match it: the corpus must not move silently.
     """
     if sdist.archive.is_file() and _sha256(sdist.archive) == sdist.sha256:
         return sdist.archive
     CACHE.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="mge-corpus-") as scratch:
-        done = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "download",
-                "--quiet",
-                "--no-deps",
-                "--no-binary",
-                ":all:",
-                f"{sdist.name}=={sdist.version}",
-                "-d",
-                scratch,
-            ],
-            capture_output=True,
-            text=True,
-            timeout=900,
+    index = os.environ.get("MGE_CORPUS_INDEX", "https://pypi.org/simple").rstrip("/")
+    page = f"{index}/{re.sub(r'[-_.]+', '-', sdist.name).lower()}/"
+    try:
+        with urllib.request.urlopen(page, timeout=60) as response:
+            links = re.findall(r'href="([^"]+)"', response.read().decode("utf-8"))
+        url = next(
+            (html.unescape(link) for link in links if link.endswith(f"#sha256={sdist.sha256}")),
+            None,
         )
-        found = sorted(Path(scratch).iterdir())
-        if done.returncode != 0 or len(found) != 1:
-            raise RuntimeError(f"pip download {sdist.label} failed: {done.stderr.strip()[-500:]}")
-        digest = _sha256(found[0])
-        if digest != sdist.sha256:
-            raise RuntimeError(f"{sdist.label}: sha256 {digest} is not the pinned {sdist.sha256}")
-        shutil.move(found[0], sdist.archive)
+        if url is None:
+            raise RuntimeError(f"{sdist.label}: {page} has no file with sha256 {sdist.sha256}")
+        partial = sdist.archive.with_suffix(".part")
+        with urllib.request.urlopen(urllib.parse.urljoin(page, url), timeout=600) as response:
+            partial.write_bytes(response.read())
+    except OSError as error:
+        raise RuntimeError(f"download of {sdist.label} failed: {error}") from error
+    digest = _sha256(partial)
+    if digest != sdist.sha256:
+        partial.unlink()
+        raise RuntimeError(f"{sdist.label}: sha256 {digest} is not the pinned {sdist.sha256}")
+    partial.replace(sdist.archive)
     return sdist.archive
 
 
