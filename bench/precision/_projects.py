@@ -11,6 +11,7 @@ pooled figures, since no regenerated code can be judged against a failing ceilin
 
 from __future__ import annotations
 
+import random
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -24,6 +25,25 @@ from bench.corpus._projects import stage as corpus_stage
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_PLAN = ROOT / "examples" / "inventory" / "plan.yaml"
 EXAMPLE = "inventory"
+# The corpus is split once into two halves for review calibration: confidence
+# signals and weights may be chosen looking at the development half only.
+SPLIT_SEED = 20261204
+HALVES = ("development", "held-out")
+
+
+def members_of(half: str) -> list[str]:
+    """The projects of one half: the corpus shuffled once with `SPLIT_SEED`, the first
+    half (rounded down) for development; the bundled example is development."""
+    names = sorted(sdist.name for sdist in CORPUS)
+    random.Random(SPLIT_SEED).shuffle(names)
+    development = [EXAMPLE, *names[: len(names) // 2]]
+    if half == HALVES[0]:
+        return development
+    return [name for name in names if name not in development]
+
+
+def half_of(project: str) -> str:
+    return HALVES[0] if project in members_of(HALVES[0]) else HALVES[1]
 
 
 @dataclass(frozen=True)

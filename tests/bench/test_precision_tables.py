@@ -14,6 +14,7 @@ REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from bench.corpus._projects import CORPUS  # noqa: E402
 from bench.precision import (  # noqa: E402
     Row,
     append_result,
@@ -21,6 +22,7 @@ from bench.precision import (  # noqa: E402
     load_results,
     pooled_table,
 )
+from bench.precision._projects import members_of  # noqa: E402
 
 
 def _row(project: str, rate: float, *, passed: int, total: int, **extra: object) -> Row:
@@ -84,11 +86,25 @@ def test_a_suite_that_hung_counts_as_failed_not_missing() -> None:
     assert "| 1/2 |" in lines[0]
 
 
-def test_calibration_pools_wrong_atoms_and_skips_fault_free_runs() -> None:
+def test_calibration_pools_wrong_atoms_per_half_and_skips_fault_free_runs() -> None:
+    development, held_out = members_of("development")[1], members_of("held-out")[0]
     rows = [
-        _row("a", 0.0, passed=1, total=1, wrong=0),
-        _row("a", 0.1, passed=1, total=1, wrong=4, wrong_in_bottom_20=3, auroc=0.9),
-        _row("b", 0.1, passed=1, total=1, wrong=1, wrong_in_bottom_20=1, auroc=0.7),
+        _row(development, 0.0, passed=1, total=1, wrong=0),
+        _row(development, 0.1, passed=1, total=1, wrong=4, wrong_in_bottom_20=3, auroc=0.9),
+        _row(held_out, 0.1, passed=1, total=1, wrong=1, wrong_in_bottom_20=1, auroc=0.7),
+        _row(held_out, 0.1, passed=1, total=1, wrong=3, wrong_in_bottom_20=1, auroc=0.5),
     ]
     lines = calibration_table(rows).splitlines()[2:]
-    assert lines == ["| 0.1 | uniform | L1-L4 + blame | 2 | 5 | 4/5 (80%) | 0.800 |"]
+    cells = [[c.strip() for c in line.split("|")[1:-1]] for line in lines]
+    assert [(c[0], c[4], c[5], c[7], c[8]) for c in cells] == [
+        ("development", "1/1", "4", "3/4 (75%)", "0.900"),
+        ("held-out", "2/2", "4", "2/4 (50%)", "0.600"),
+    ]
+
+
+def test_the_halves_split_the_corpus_once_and_completely() -> None:
+    development, held_out = members_of("development"), members_of("held-out")
+    corpus = {sdist.name for sdist in CORPUS}
+    assert not set(development) & set(held_out)
+    assert set(development) | set(held_out) == corpus | {"inventory"}
+    assert abs(len(set(development) & corpus) - len(held_out)) <= 1
