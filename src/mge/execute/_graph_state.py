@@ -74,6 +74,7 @@ class GraphState(Recording):
                 callees=list(row.context_callees),
                 defines=list(row.extra.get("defines", [])),
                 intent=row.extra.get("intent"),
+                returns=row.extra.get("returns"),
                 status=row.status,
                 attempts=row.attempts,
                 code=row.code,

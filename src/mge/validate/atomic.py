@@ -13,6 +13,7 @@ Checks, each stored as one `validation_results` row:
 | `syntax` | ERROR/MISSING nodes in the atom; `compile()` of the assembled file | syntax |
 | `names` | names the atom reads that nothing defines (pyflakes on the assembled file) | name |
 | `contract` | a definition whose name or signature differs from the skeleton's | contract |
+| `plan` | code that never uses a name its plan declares, or returns no planned value | contract |
 | `doctest` | failing `>>>` examples in the atom's docstring, run in the sandbox | test / timeout |
 | `size`, `complexity` | an atom over the plan's limits *and* over its planned size | size |
 
@@ -36,6 +37,7 @@ import pyflakes.messages
 
 from mge.atomize import measure_source
 from mge.atomize._languages import parse
+from mge.atomize._plan import returns_value
 from mge.validate.sandbox import Limits, run_python
 
 STUB_MARK = "mge: not generated yet"
@@ -63,6 +65,12 @@ class AtomSpec:
     # members, constants); an answer cut short after the docstring loses them. For a
     # module header: the names the skeleton's header binds (imports, constants).
     declared_names: frozenset[str] = frozenset()
+    # For a body or a step of one: what its plan says it uses and whether it returns
+    # a value. `plan_binding` False (the last attempt) records a disagreement without
+    # failing on it: the plan may be what is wrong, and a person then judges it.
+    declared_calls: tuple[str, ...] = ()
+    returns: bool = False
+    plan_binding: bool = True
 
 
 @dataclass(frozen=True)
@@ -437,6 +445,36 @@ def _contract(spec: AtomSpec, assembly: Assembly, module: ast.Module) -> CheckRe
     return None
 
 
+def _uses(candidate: str, dotted: str) -> bool:
+    """Whether the code mentions a declared name, as a name or attribute chain."""
+    parts = [re.escape(part) for part in dotted.split(".")]
+    return re.search(r"(?<![\w])" + r"\s*\.\s*".join(parts) + r"(?!\w)", candidate) is not None
+
+
+def _plan_agreement(candidate: str, spec: AtomSpec) -> CheckResult | None:
+    """The code against its own plan: a body or step that never mentions a name its
+    plan declares, or returns nothing where the plan says it returns a value, most
+    often lost part of itself (an answer cut short, a `return` dropped, an
+    attribute misspelt) while staying valid code that nothing else would flag."""
+    if spec.language != "python" or spec.kind not in (*_DEFINITION_KINDS, "block"):
+        return None
+    if not spec.declared_calls and not spec.returns:
+        return None
+    timer = _timed("plan", "types")
+    problems = []
+    unused = [name for name in spec.declared_calls if not _uses(candidate, name)]
+    if unused:
+        problems.append(f"it never uses {', '.join(unused)}, which its plan declares")
+    if spec.returns and returns_value(candidate) is False:
+        problems.append("it returns no value, where its plan says it returns one")
+    if not problems:
+        return timer.done(True)
+    message = "; ".join(problems)
+    if not spec.plan_binding:
+        return timer.done(True, f"accepted on the last attempt although {message}")
+    return timer.done(False, message, "contract")
+
+
 _DOCTEST_SCRIPT = """
 import doctest, importlib, sys
 module = importlib.import_module({module!r})
@@ -569,6 +607,9 @@ def validate_atom(
         results.append(_names(spec, assembly, module))
         if contract is not None:
             results.append(contract)
+        agreement = _plan_agreement(candidate, spec)
+        if agreement is not None:
+            results.append(agreement)
     results.extend(_size(candidate, spec))
     if all(result.passed for result in results):
         doctest = _doctest(candidate, spec, assembly, doctest_limits)
