@@ -124,6 +124,7 @@ def test_the_cli_writes_the_same_plan(name: str, tmp_path: Path) -> None:
         (["single_module/tool.py", "--tests", "single_module/nope.py"], "tests not found: "),
         (["src_layout/src/shapes", "--tests", "tests_inside/clock/tests"], "are outside the"),
         (["empty_files/marks/notes.py", "--tests", "src_layout/tests"], "are outside the"),
+        (["single_module/tool.py", "--support", "src_layout/tests"], "is not inside the"),
     ],
 )
 def test_bad_input_is_one_line_and_a_non_zero_exit(

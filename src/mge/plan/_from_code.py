@@ -46,6 +46,8 @@ The rules, in the order they are applied:
   `assets` lists every other file inside the project's packages (`py.typed`,
   data files) and the `.pyi` stub beside a planned module, with its sha256.
   Compiled files (`.pyc`) and the folders skipped above are left out.
+  `--support PATH` adds what these rules cannot know: a file at the root the
+  suite reads, the package's installed metadata (`pkg.egg-info/`).
 """
 
 from __future__ import annotations
@@ -269,6 +271,28 @@ def _copied(
             assets[rel] = Asset(path=rel, sha256=file_sha256(file))
     support.update(name for name in _ROOT_SUPPORT if (root / name).is_file() and name not in taken)
     return sorted(support), [assets[path] for path in sorted(assets)]
+
+
+def _extra_support(paths: Iterable[str | Path], root: Path, taken: set[str]) -> set[str]:
+    """The files of the `support` paths given by hand (a directory: all its files,
+    hidden, build and metadata folders included, since it was named on purpose),
+    but planned modules and test files."""
+    found: set[str] = set()
+    for given in paths:
+        path = Path(given).resolve()
+        if not path.exists():
+            raise PlanError(f"support path not found: {given}")
+        if not _inside(path, root) or path == root:
+            raise PlanError(f"support path {given} is not inside the project root {root}")
+        files = [path] if path.is_file() else [f for f in path.rglob("*") if f.is_file()]
+        found.update(
+            rel
+            for rel in (_relative(f, root) for f in files)
+            if rel not in taken
+            and not rel.endswith(_COMPILED)
+            and "__pycache__" not in Path(rel).parts
+        )
+    return found
 
 
 def _safe_id(text: str) -> str:
@@ -553,6 +577,7 @@ def from_code(
     name: str | None = None,
     *,
     plan_dir: str | Path | None = None,
+    support: Iterable[str | Path] = (),
 ) -> Plan:
     """Make a plan from a Python project; the project becomes the plan's reference.
 
@@ -563,13 +588,16 @@ def from_code(
         name: the plan's name; defaults to the package or directory name.
         plan_dir: where the plan file will be written, so that `reference` can be
             relative to it; without it `reference` is an absolute path.
+        support: more files or directories inside the project root that the tests
+            need and the rules below do not find (a data file at the root the
+            suite reads, the package's installed metadata); added to `support`.
 
     Returns:
         A plan that passes `check_plan`.
 
     Raises:
-        PlanError: `src` or `tests` do not exist, `tests` is outside the project root,
-            or there is no Python module to plan.
+        PlanError: `src`, `tests` or a `support` path do not exist, one of them is
+            outside the project root, or there is no Python module to plan.
     """
     if name is not None and not name.strip():
         raise PlanError("the plan name must not be empty")
@@ -598,7 +626,10 @@ def from_code(
     if not modules:
         raise PlanError(f"no Python modules found in {src}")
     project = _analyse_project(modules, test_files)
-    support, assets = _copied(src_path, root, tests_path, modules, test_files)
+    found, assets = _copied(src_path, root, tests_path, modules, test_files)
+    extra = _extra_support(support, root, {s.path for s in [*modules, *test_files]})
+    support_files = sorted(set(found) | extra)
+    assets = [asset for asset in assets if asset.path not in extra]
     levels = sorted({project.level_of(s) for s in modules})
     phases: list[Phase] = []
     done: set[str] = set()
@@ -617,7 +648,7 @@ def from_code(
         atomization=Atomization(),
         reference=reference,
         acceptance=sorted(project.test_targets),
-        support=support,
+        support=support_files,
         assets=assets,
         phases=phases,
     )
