@@ -208,12 +208,12 @@ def _measure(sdist: Sdist, scratch: Path, outcome: Outcome) -> None:
     outcome.reference_tests, output = pytest_counts(root, [])
     if outcome.reference_tests.failed or not outcome.reference_tests.total:
         outcome.left_out = _why_not(output, output.splitlines()[-1] if output else "no output")
+        if sdist.note:
+            outcome.left_out += f"; {sdist.note}"
         return
     plan = scratch / "plans" / sdist.name / "plan.yaml"
     plan.parent.mkdir(parents=True, exist_ok=True)
-    command = [_mge(), "plan", "from-code", str(source), "-o", str(plan)]
-    if tests is not None:
-        command[4:4] = ["--tests", str(tests)]
+    command = [_mge(), "plan", "from-code", *sdist.from_code_args(source, tests), "-o", str(plan)]
     done = subprocess.run(command, capture_output=True, text=True, timeout=600)
     if done.returncode != 0:
         last = (done.stderr.strip() or done.stdout.strip()).splitlines()[-1:]

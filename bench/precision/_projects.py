@@ -42,9 +42,7 @@ def stage(sdist: Sdist, scratch: Path) -> Path:
     """The corpus's layout of the project, then the plan from `mge plan from-code`."""
     source, tests = corpus_stage(sdist, scratch)
     plan = source.parent / "plan.yaml"
-    command = [_mge(), "plan", "from-code", str(source)]
-    if tests is not None:
-        command += ["--tests", str(tests)]
+    command = [_mge(), "plan", "from-code", *sdist.from_code_args(source, tests)]
     subprocess.run(
         [*command, "-o", str(plan)],
         check=True,
