@@ -125,7 +125,8 @@ def pytest_counts(root: Path, targets: list[str], timeout: float = 300.0) -> tup
     subtest as a failure of its own and a test whose subtests failed as passed: a
     test fails if its setup, call, teardown or any of its subtests failed (a file
     that cannot be collected is one failed test), xpassed counts as passed, and
-    skipped and xfailed tests are not counted."""
+    skipped and xfailed tests are not counted; a session that ran no test and
+    failed is one failure."""
     try:
         done = subprocess.run(
             [sys.executable, "-m", "pytest", "-q", "-rA", "-p", "no:cacheprovider", *targets],
@@ -145,6 +146,10 @@ def pytest_counts(root: Path, targets: list[str], timeout: float = 300.0) -> tup
         return Counts(), f"the pytest run timed out after {timeout:.0f} s"
     lines = done.stdout.strip().splitlines()
     counts = _per_test(lines)
+    if counts.total == 0 and done.returncode not in (0, 5):
+        # The session never reached a test (a conftest that does not import, an
+        # internal error): one failure, as the engine counts a session that failed.
+        counts = Counts(1, 0, 1)
     shown = [line for line in lines if not line.startswith(("PASSED ", "SUBPASSED"))]
     tail = "\n".join(shown[-15:]) + done.stderr[-500:]
     return counts, tail

@@ -85,6 +85,18 @@ def test_the_independent_count_is_per_test_like_the_engine_s(tmp_path: Path) -> 
     assert Counts(engine.total, engine.passed, engine.failed) == independent
 
 
+def test_a_suite_that_cannot_start_is_one_failure_in_both_counts(tmp_path: Path) -> None:
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "conftest.py").write_text("import not_installed_anywhere\n")
+    for name in ("a", "b"):
+        (tmp_path / "tests" / f"test_{name}.py").write_text(f"def test_{name}():\n    pass\n")
+    independent, output = pytest_counts(tmp_path, [])
+    assert independent == Counts(total=1, passed=0, failed=1)
+    assert "ImportError while loading conftest" in output
+    engine = run_pytest(tmp_path, ["tests/test_a.py", "tests/test_b.py"], timeout=120)
+    assert Counts(engine.total, engine.passed, engine.failed) == independent
+
+
 @pytest.mark.parametrize("sdist", SUBSET, ids=lambda s: s.name)
 def test_fault_zero_gives_back_the_reference(sdist: Sdist, tmp_path: Path) -> None:
     if not sdist.archive.is_file():
