@@ -11,9 +11,11 @@ network.
 
 A project is staged as a plan's reference is laid out: `<stage>/<package>` (or
 `<stage>/<module>.py`), its tests under `<stage>/tests/` (or the name of its one
-test directory) unless they live inside the package, and its pytest configuration
+test directory) unless they live inside the package, its pytest configuration
 files at `<stage>/`, since the engine honours them and they change what a suite
-collects and how warnings are treated.
+collects and how warnings are treated, and the other files its suite reads
+(`data`: a README it runs, the package's `.egg-info` metadata, which stands for
+the installed distribution a package may read its version from) at `<stage>/`.
 
 This module needs only the standard library: `make system-deps` runs it
 (`python bench/corpus/_projects.py fetch --subset`) before MGE is importable.
@@ -52,6 +54,13 @@ class Sdist:
     config: tuple[str, ...] = ()  # pytest configuration files to keep beside the package
     features: str = ""  # what the project brings to the corpus (layout, config, code)
     subset: bool = False  # part of the fast subset `make test` checks
+    # Files or directories outside the code and tests that the suite reads, kept at
+    # the stage root as in the sdist (a README it runs, the package's installed
+    # metadata), and named to `plan from-code --support` so the output has them.
+    data: tuple[str, ...] = ()
+    # Why the suite fails on its reference even when staged as its developers
+    # lay it out, when it does: added to the reason the project is left out.
+    note: str = ""
 
     @property
     def label(self) -> str:
@@ -60,6 +69,15 @@ class Sdist:
     @property
     def archive(self) -> Path:
         return CACHE / f"{self.name}-{self.version}.tar.gz"
+
+    def from_code_args(self, source: Path, tests: Path | None) -> list[str]:
+        """The arguments of `mge plan from-code` for the project as `stage` laid it out."""
+        args = [str(source)]
+        if tests is not None:
+            args += ["--tests", str(tests)]
+        for item in self.data:
+            args += ["--support", str(source.parent / Path(item).name)]
+        return args
 
 
 CORPUS: tuple[Sdist, ...] = (
@@ -98,6 +116,8 @@ CORPUS: tuple[Sdist, ...] = (
         ("test_mccabe.py",),
         features="single top-level module; ast visitor classes, optparse plugin "
         "registration, try/except imports",
+        note="upstream: without hypothesmith (not installed here) the module's "
+        "`@settings(...)` decorator is a NameError; its guard only sets hypothesmith = None",
     ),
     Sdist(
         "six",
@@ -108,6 +128,8 @@ CORPUS: tuple[Sdist, ...] = (
         ("setup.cfg",),
         features="single module; setup.cfg [tool:pytest]; metaclasses, module-level "
         "registration loops, lazy module objects, version branches",
+        note="this CPython is built without the `_dbm` extension, and "
+        "test_move_items[dbm_ndbm] skips only for missing gdbm, tkinter or winreg",
     ),
     Sdist(
         "parse",
@@ -209,6 +231,8 @@ CORPUS: tuple[Sdist, ...] = (
         ("test_schema.py",),
         features="single module; long validate() with nested try/except and "
         "isinstance chains, a class hierarchy of validators",
+        # Its tests validate `open('LICENSE-MIT')` from the project root.
+        data=("LICENSE-MIT",),
     ),
     Sdist(
         "toposort",
@@ -218,6 +242,8 @@ CORPUS: tuple[Sdist, ...] = (
         ("test",),
         features="src layout with a single module; generator with while/else; "
         "unittest suite in a test/ package",
+        note="its test module calls `unittest.main()` at import (run as "
+        "`python -m test.test_toposort`), which exits any pytest collection",
     ),
     Sdist(
         "xmltodict",
@@ -292,6 +318,8 @@ CORPUS: tuple[Sdist, ...] = (
         ("tests",),
         features="package with an optional Django module; unittest suite whose Django "
         "tests skip; total ordering by hand, class-level registries of clause types",
+        # `__init__` reads its version from the installed distribution's metadata.
+        data=("semantic_version.egg-info",),
     ),
     Sdist(
         "shortuuid",
@@ -329,6 +357,7 @@ CORPUS: tuple[Sdist, ...] = (
         ("setup.cfg",),
         features="one `__init__.py` package; setup.cfg testpaths; conftest.py fixtures; "
         "__getattr__/__setattr__ magic, optional yaml registration at import time",
+        data=("README.md",),  # tests/test_readme.py runs the README's examples
     ),
     Sdist(
         "pyhumps",
@@ -434,6 +463,12 @@ def stage(sdist: Sdist, scratch: Path) -> tuple[Path, Path | None]:
         shutil.copy2(package, source)
     for name in sdist.config:
         shutil.copy2(unpacked / name, root / Path(name).name)
+    for name in sdist.data:
+        found = unpacked / name
+        if found.is_dir():
+            shutil.copytree(found, root / found.name)
+        else:
+            shutil.copy2(found, root / found.name)
     if not sdist.tests:
         return source, None
     # A single test directory keeps its name: `testpaths` in the project's own

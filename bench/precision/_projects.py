@@ -75,9 +75,7 @@ def _prepare(sdist: Sdist, scratch: Path) -> Project | LeftOut:
         summary = output.splitlines()[-1] if output else "no output"
         return LeftOut(sdist.name, sdist.label, why_not(output, summary))
     plan = root / "plan.yaml"
-    command = [_mge(), "plan", "from-code", str(source), "-o", str(plan)]
-    if tests is not None:
-        command[4:4] = ["--tests", str(tests)]
+    command = [_mge(), "plan", "from-code", *sdist.from_code_args(source, tests), "-o", str(plan)]
     done = subprocess.run(command, capture_output=True, text=True, timeout=600)
     if done.returncode != 0:
         last = (done.stderr.strip() or done.stdout.strip()).splitlines()[-1:]

@@ -17,6 +17,7 @@ from mge.db.models import (
 )
 from mge.execute._assembly import PlannedAtom, assemble
 from mge.execute._judge import FileAtom, atom_assembly
+from mge.execute._output import copy_files
 from mge.execute._recording import Recording
 from mge.execute._run_state import (
     FINAL_STATUSES,
@@ -237,6 +238,8 @@ class GraphState(Recording):
             target = root / file
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text, encoding="utf-8", errors="surrogateescape")
+        # A doctest may read the package's data, as the tests do.
+        copy_files(self.tests_dir, root, [asset.path for asset in self.plan.assets])
         for folder in {Path(file).parent for file in self.files}:
             while folder != Path("."):
                 init = root / folder / "__init__.py"
