@@ -16,6 +16,8 @@ from mge.llm._reference import PlanReference
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "inventory" / "reference"
 STDLIB = Path(sysconfig.get_paths()["stdlib"])
+# Small real modules of constructs that once broke the fault-0 invariant on the corpus.
+CONSTRUCTS = Path(__file__).resolve().parents[1] / "execute" / "fixtures" / "constructs"
 CONFIG = AtomizeConfig()
 
 
@@ -23,7 +25,13 @@ def _sample() -> list[tuple[Path, str]]:
     example = [(EXAMPLE, str(p.relative_to(EXAMPLE))) for p in sorted(EXAMPLE.rglob("*.py"))]
     modules = sorted(p.name for p in STDLIB.glob("*.py"))
     chosen = random.Random(18).sample(modules, 40)
-    return example + [(STDLIB, name) for name in chosen]
+    constructs = [
+        (fixture, path.relative_to(fixture).as_posix())
+        for fixture in sorted(CONSTRUCTS.iterdir())
+        for path in sorted(fixture.rglob("*.py"))
+        if "tests" not in path.relative_to(fixture).parts
+    ]
+    return example + constructs + [(STDLIB, name) for name in chosen]
 
 
 @pytest.mark.parametrize(("root", "file"), _sample(), ids=lambda v: str(v)[-40:])
