@@ -21,11 +21,19 @@ from mge.plan import dump_plan, from_code
 CONSTRUCTS = Path(__file__).parent / "fixtures" / "constructs"
 
 
+def copy_construct(fixture: Path, target: Path) -> Path:
+    """The fixture project at `target`. A module the formatter must not touch (tabs,
+    layouts ruff would rewrite) is stored as `NAME.py.txt` and becomes `NAME.py`."""
+    shutil.copytree(fixture, target)
+    for stored in sorted(target.rglob("*.py.txt")):
+        stored.rename(stored.with_suffix(""))
+    return target
+
+
 def _regenerate(fixture: str, src: str, sqlite_url: str, tmp_path: Path) -> Path:
     """Plan `src` of the fixture project, regenerate it at fault rate 0 and check the
     invariant; returns the project copy (the reference)."""
-    project = tmp_path / "project"
-    shutil.copytree(CONSTRUCTS / fixture, project)
+    project = copy_construct(CONSTRUCTS / fixture, tmp_path / "project")
     plan = tmp_path / "plan.yaml"
     plan.write_text(dump_plan(from_code(project / src, plan_dir=tmp_path)))
     out = tmp_path / "out"
@@ -58,3 +66,9 @@ def test_overloaded_methods_are_each_a_definition(sqlite_url: str, tmp_path: Pat
     def before them; the concrete body after them is cut into blocks, and each block
     must be judged in place, not taken for a piece of an overload's body."""
     _regenerate("overloads", "seq.py", sqlite_url, tmp_path)
+
+
+def test_a_tab_indented_module_keeps_its_tabs(sqlite_url: str, tmp_path: Path) -> None:
+    """The plan of an elided body is indented as the body is; spaces there made the
+    assembled file mix tabs and spaces, and L1 rejected the module's own header."""
+    _regenerate("tabs", "text.py", sqlite_url, tmp_path)

@@ -192,11 +192,16 @@ def elided_bodies(tree: ast.Module, lines: Sequence[str]) -> list[_Body]:
                     qualname=qualname,
                     first_line=_region_start(body, lines),
                     ellipsis_line=last.lineno - 1,
-                    indent=" " * last.col_offset,
+                    # As written: a file indented with tabs keeps its tabs.
+                    indent=_leading_space(lines[last.lineno - 1]),
                     def_line=node.lineno - 1,
                 )
             )
     return found
+
+
+def _leading_space(line: str) -> str:
+    return line[: len(line) - len(line.lstrip(" \t\f"))]
 
 
 def _region_start(body: list[ast.stmt], lines: Sequence[str]) -> int:
