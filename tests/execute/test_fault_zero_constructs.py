@@ -72,3 +72,11 @@ def test_a_tab_indented_module_keeps_its_tabs(sqlite_url: str, tmp_path: Path) -
     """The plan of an elided body is indented as the body is; spaces there made the
     assembled file mix tabs and spaces, and L1 rejected the module's own header."""
     _regenerate("tabs", "text.py", sqlite_url, tmp_path)
+
+
+def test_a_package_deletes_the_submodules_its_imports_bound(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    """Importing `pkg.sub` (or `from .sub import f`) binds `sub` in the package's
+    namespace; the package's `__init__.py` may use or delete that name."""
+    _regenerate("submodules", "shapes", sqlite_url, tmp_path)

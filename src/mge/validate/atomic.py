@@ -29,7 +29,7 @@ import textwrap
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pyflakes.checker
 import pyflakes.messages
@@ -252,6 +252,44 @@ def _hollow(body: list[ast.stmt], assembly: Assembly, globals_used: bool) -> lis
     return kept
 
 
+def _submodule_bound(node: ast.stmt, package: str) -> list[str]:
+    """The names an import binds in `package`'s namespace as a side effect: importing
+    a submodule sets it as an attribute of its package, so in the package's
+    `__init__.py`, `from .sub import f`, `from pkg.sub import f` and
+    `import pkg.sub` all bind `sub` there, which pyflakes does not know."""
+    modules: list[str] = []
+    if isinstance(node, ast.ImportFrom) and node.module:
+        if node.level == 1:
+            modules.append(f"{package}.{node.module}")
+        elif node.level == 0:
+            modules.append(node.module)
+    elif isinstance(node, ast.Import):
+        modules.extend(alias.name for alias in node.names)
+    prefix = package + "."
+    return [m.removeprefix(prefix).split(".")[0] for m in modules if m.startswith(prefix)]
+
+
+def _bind_submodules(body: list[ast.stmt], package: str) -> list[ast.stmt]:
+    """`body` (module level, compound statements included) with a binding of each
+    submodule an import binds implicitly, right after that import."""
+    out: list[ast.stmt] = []
+    for node in body:
+        out.append(node)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            continue
+        for name in _submodule_bound(node, package):
+            target = ast.copy_location(ast.Name(id=name, ctx=ast.Store()), node)
+            value = ast.copy_location(ast.Constant(value=None), node)
+            out.append(ast.copy_location(ast.Assign(targets=[target], value=value), node))
+        for field_name in ("body", "orelse", "finalbody"):
+            inner = getattr(node, field_name, None)
+            if isinstance(inner, list) and inner and isinstance(inner[0], ast.stmt):
+                setattr(node, field_name, _bind_submodules(inner, package))
+        for handler in getattr(node, "handlers", ()) or ():
+            handler.body = _bind_submodules(handler.body, package)
+    return out
+
+
 _BUILTINS = frozenset(pyflakes.checker.builtin_vars)
 
 
@@ -276,6 +314,8 @@ def _names(spec: AtomSpec, assembly: Assembly, module: ast.Module) -> CheckResul
     timer = _timed("names", "types")
     # Every node keeps a location (stand-ins copy their originals'), so no fix-up pass.
     module.body = _hollow(module.body, assembly, "global" in assembly.text)
+    if assembly.module and PurePosixPath(spec.file).name == "__init__.py":
+        module.body = _bind_submodules(module.body, assembly.module)
     checker = _LeanChecker(module, filename=spec.file)
     undefined: list[str] = []
     for message in checker.messages:
