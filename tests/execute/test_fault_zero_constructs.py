@@ -80,3 +80,9 @@ def test_a_package_deletes_the_submodules_its_imports_bound(
     """Importing `pkg.sub` (or `from .sub import f`) binds `sub` in the package's
     namespace; the package's `__init__.py` may use or delete that name."""
     _regenerate("submodules", "shapes", sqlite_url, tmp_path)
+
+
+def test_names_of_another_python_in_its_branches(sqlite_url: str, tmp_path: Path) -> None:
+    """`str if PY3 else unicode`: the branch for the other Python never runs here,
+    so the name it reads is no error."""
+    _regenerate("version_gates", "compat.py", sqlite_url, tmp_path)

@@ -318,3 +318,35 @@ def test_a_submodule_is_bound_only_once_it_is_imported() -> None:
     passed, output = _module_names(text, "pkg/__init__.py", "pkg", 1)
     assert passed is False
     assert "extra" in output
+
+
+VERSION_GATED = """\
+import sys
+
+PY3 = sys.version_info[0] == 3
+OLD = PY3 and sys.version_info < (3, 2)
+TYPES = {"str": str if PY3 else unicode}
+if sys.version_info.major < 3:
+    text_type = basestring
+READER = OLD and raw_input
+"""
+
+
+@pytest.mark.parametrize("line", [5, 7, 8])
+def test_a_name_in_a_branch_this_python_never_takes_is_no_error(line: int) -> None:
+    assert _module_names(VERSION_GATED, "compat.py", "compat", line) == (True, "")
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        # The branch that runs here: its names are checked.
+        ("str if PY3 else unicode", "unicode if PY3 else str"),
+        # A gate that is not the Python version is not known statically.
+        ("PY3 = sys.version_info[0] == 3", "PY3 = sys.argv[0] == 3"),
+    ],
+)
+def test_a_name_in_a_branch_that_may_run_is_still_checked(old: str, new: str) -> None:
+    passed, output = _module_names(VERSION_GATED.replace(old, new), "compat.py", "compat", 5)
+    assert passed is False
+    assert "unicode" in output

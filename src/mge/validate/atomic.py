@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import ast
 import re
+import sys
 import textwrap
 import time
 from collections.abc import Iterable
@@ -290,6 +291,99 @@ def _bind_submodules(body: list[ast.stmt], package: str) -> list[ast.stmt]:
     return out
 
 
+_VERSION_ATTRIBUTES = frozenset({"version_info", "version", "hexversion"})
+_VERSION_NODES = (
+    ast.Name,
+    ast.Attribute,
+    ast.Subscript,
+    ast.Constant,
+    ast.Compare,
+    ast.BoolOp,
+    ast.UnaryOp,
+    ast.Tuple,
+    ast.Slice,
+    ast.Load,
+    ast.cmpop,
+    ast.boolop,
+    ast.Not,
+)
+
+
+def _version_attribute(node: ast.Attribute) -> bool:
+    """`sys.version_info`, or an attribute of it (`sys.version_info.major`)."""
+    if isinstance(node.value, ast.Attribute):
+        return _version_attribute(node.value)
+    return (
+        node.attr in _VERSION_ATTRIBUTES
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "sys"
+    )
+
+
+def _version_value(expression: ast.expr, flags: dict[str, object]) -> tuple[bool, object]:
+    """(True, value) when `expression` depends on nothing but the running Python's
+    version (`sys.version_info`, `sys.version`, `sys.hexversion`) and on flags made
+    from it, as `PY3 = sys.version_info[0] == 3`; (False, None) else."""
+    for node in ast.walk(expression):
+        if not isinstance(node, _VERSION_NODES):
+            return False, None
+        if isinstance(node, ast.Attribute) and not _version_attribute(node):
+            return False, None
+        if isinstance(node, ast.Name) and node.id != "sys" and node.id not in flags:
+            return False, None
+    names = dict(flags, sys=sys)
+    try:
+        code = compile(ast.Expression(expression), "<version>", "eval")
+        # Only version data and the node kinds checked above: nothing else can run.
+        return True, eval(code, {"__builtins__": {}}, names)
+    except Exception:  # a comparison that fails is not a usable gate
+        return False, None
+
+
+def _dead_code(module: ast.Module) -> list[ast.AST]:
+    """The parts of the module's top level that a version check skips on the running
+    Python: the branch of an `if`, a conditional expression or an `and`/`or` that
+    is never taken here (`str if PY3 else unicode`). They never run, so a name
+    read there cannot raise NameError."""
+    flags: dict[str, object] = {}
+    dead: list[ast.AST] = []
+
+    def gate(test: ast.expr) -> bool | None:
+        known, value = _version_value(test, flags)
+        return bool(value) if known else None
+
+    for statement in module.body:
+        if (
+            isinstance(statement, ast.Assign)
+            and len(statement.targets) == 1
+            and isinstance(statement.targets[0], ast.Name)
+        ):
+            known, value = _version_value(statement.value, flags)
+            if known:
+                flags[statement.targets[0].id] = value
+        if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            continue
+        for node in ast.walk(statement):
+            if isinstance(node, ast.If | ast.IfExp):
+                taken = gate(node.test)
+                if taken is not None:
+                    branch = node.orelse if taken else node.body
+                    dead.extend(branch if isinstance(branch, list) else [branch])
+            elif isinstance(node, ast.BoolOp):
+                for position, value in enumerate(node.values[:-1]):
+                    taken = gate(value)
+                    if taken is not None and taken == isinstance(node.op, ast.Or):
+                        dead.extend(node.values[position + 1 :])
+                        break
+    return dead
+
+
+def _within(node: ast.AST, line: int, column: int) -> bool:
+    start = (node.lineno, node.col_offset)  # type: ignore[attr-defined]
+    end = (node.end_lineno, node.end_col_offset)  # type: ignore[attr-defined]
+    return bool(start <= (line, column) < end)
+
+
 _BUILTINS = frozenset(pyflakes.checker.builtin_vars)
 
 
@@ -313,6 +407,7 @@ def _names(spec: AtomSpec, assembly: Assembly, module: ast.Module) -> CheckResul
     """Undefined names in the candidate's lines. Consumes `module` (it is hollowed)."""
     timer = _timed("names", "types")
     # Every node keeps a location (stand-ins copy their originals'), so no fix-up pass.
+    dead = _dead_code(module) if "sys" in assembly.text else []
     module.body = _hollow(module.body, assembly, "global" in assembly.text)
     if assembly.module and PurePosixPath(spec.file).name == "__init__.py":
         module.body = _bind_submodules(module.body, assembly.module)
@@ -326,6 +421,8 @@ def _names(spec: AtomSpec, assembly: Assembly, module: ast.Module) -> CheckResul
         if not assembly.first_line <= message.lineno <= assembly.last_line:
             continue
         name = str(message.message_args[0])
+        if any(_within(node, message.lineno, message.col) for node in dead):
+            continue
         if name in assembly.planned_names or (
             name in _BUILTINS and isinstance(message, pyflakes.messages.UndefinedName)
         ):
