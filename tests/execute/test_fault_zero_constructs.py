@@ -86,3 +86,9 @@ def test_names_of_another_python_in_its_branches(sqlite_url: str, tmp_path: Path
     """`str if PY3 else unicode`: the branch for the other Python never runs here,
     so the name it reads is no error."""
     _regenerate("version_gates", "compat.py", sqlite_url, tmp_path)
+
+
+def test_a_stub_body_on_the_line_that_closes_its_signature(sqlite_url: str, tmp_path: Path) -> None:
+    """`) -> T: ...` ends a multi-line signature with its body: the skeleton keeps it
+    as written, and the plan must not take that line for an elided body's `...`."""
+    _regenerate("long_signatures", "groups.py", sqlite_url, tmp_path)

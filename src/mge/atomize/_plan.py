@@ -185,6 +185,8 @@ def elided_bodies(tree: ast.Module, lines: Sequence[str]) -> list[_Body]:
             and (len(body) == 1 or _is_docstring(body[0]))
             and body[-1].lineno > node.lineno
             and body[-1].lineno == body[-1].end_lineno
+            # On a line of its own: not after a signature's closing `) -> T:`.
+            and not lines[body[-1].lineno - 1][: body[-1].col_offset].strip()
         ):
             last = body[-1]
             found.append(
