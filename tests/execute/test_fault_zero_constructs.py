@@ -92,3 +92,12 @@ def test_a_stub_body_on_the_line_that_closes_its_signature(sqlite_url: str, tmp_
     """`) -> T: ...` ends a multi-line signature with its body: the skeleton keeps it
     as written, and the plan must not take that line for an elided body's `...`."""
     _regenerate("long_signatures", "groups.py", sqlite_url, tmp_path)
+
+
+def test_a_doctest_calling_a_function_not_all_written_is_inconclusive(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    """`sieve`'s example calls `iter_index`, a generator cut into blocks: while its
+    later blocks are not written, it is a stub that says so, not a body that stops
+    short and makes `sieve`'s correct code fail its doctest."""
+    _regenerate("doctest_neighbours", "primes.py", sqlite_url, tmp_path)
