@@ -236,11 +236,11 @@ class GraphState(Recording):
         and the doctest would blame the candidate for a neighbour not written yet."""
         code_of = self._in_view(key, candidate, closure)
         for file, keys in self.files.items():
+            # No `defines`: a top-level statement not written yet is left out, not
+            # bound to None, so reading what it binds is a NameError the verdict
+            # knows for a planned name (inconclusive), not a wrong value.
             text = assemble(
-                [self.states[k].planned for k in keys],
-                code_of,
-                defines={k: self.states[k].defines for k in keys},
-                whole_definitions=True,
+                [self.states[k].planned for k in keys], code_of, whole_definitions=True
             ).text
             target = root / file
             target.parent.mkdir(parents=True, exist_ok=True)
