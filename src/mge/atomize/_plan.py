@@ -53,6 +53,7 @@ __all__ = [
     "Step",
     "callee_exists",
     "elided_bodies",
+    "functions",
     "known_names",
     "plan_file",
     "render_body_plan",
@@ -122,6 +123,7 @@ class _Body:
     first_line: int  # 0-based index of the first line after the docstring/header
     ellipsis_line: int  # 0-based index of the `...` line
     indent: str
+    def_line: int  # 0-based index of the `def` line
 
 
 @dataclass
@@ -190,34 +192,19 @@ def _is_ellipsis(node: ast.stmt) -> bool:
     )
 
 
-def elided_bodies(tree: ast.Module, lines: Sequence[str]) -> list[_Body]:
-    """Every function whose body is an optional docstring then `...` on a line of its
-    own, with the qualname the atomizer gives it (classes nest names, other
-    compound statements do not)."""
-    found: list[_Body] = []
+def functions(
+    tree: ast.Module,
+) -> list[tuple[str, ast.FunctionDef | ast.AsyncFunctionDef]]:
+    """Every function definition with the qualname the atomizer gives it (classes
+    nest names, other compound statements do not), in file order."""
+    found: list[tuple[str, ast.FunctionDef | ast.AsyncFunctionDef]] = []
 
     def visit(statements: Iterable[ast.stmt], prefix: str) -> None:
         for node in statements:
             if isinstance(node, ast.ClassDef):
                 visit(node.body, f"{prefix}{node.name}.")
             elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                body = node.body
-                if (
-                    1 <= len(body) <= 2
-                    and _is_ellipsis(body[-1])
-                    and (len(body) == 1 or _is_docstring(body[0]))
-                    and body[-1].lineno > node.lineno
-                    and body[-1].lineno == body[-1].end_lineno
-                ):
-                    last = body[-1]
-                    found.append(
-                        _Body(
-                            qualname=prefix + node.name,
-                            first_line=_region_start(body, lines),
-                            ellipsis_line=last.lineno - 1,
-                            indent=" " * last.col_offset,
-                        )
-                    )
+                found.append((prefix + node.name, node))
             else:
                 for child in ast.iter_child_nodes(node):
                     if isinstance(child, ast.stmt):
@@ -229,6 +216,39 @@ def elided_bodies(tree: ast.Module, lines: Sequence[str]) -> list[_Body]:
 
     visit(tree.body, "")
     return found
+
+
+def elided_bodies(tree: ast.Module, lines: Sequence[str]) -> list[_Body]:
+    """Every function whose body is an optional docstring then `...` on a line of its
+    own, with the qualname the atomizer gives it."""
+    found: list[_Body] = []
+    for qualname, node in functions(tree):
+        body = node.body
+        if (
+            1 <= len(body) <= 2
+            and _is_ellipsis(body[-1])
+            and (len(body) == 1 or _is_docstring(body[0]))
+            and body[-1].lineno > node.lineno
+            and body[-1].lineno == body[-1].end_lineno
+            # On a line of its own: not after a signature's closing `) -> T:`.
+            and not lines[body[-1].lineno - 1][: body[-1].col_offset].strip()
+        ):
+            last = body[-1]
+            found.append(
+                _Body(
+                    qualname=qualname,
+                    first_line=_region_start(body, lines),
+                    ellipsis_line=last.lineno - 1,
+                    # As written: a file indented with tabs keeps its tabs.
+                    indent=_leading_space(lines[last.lineno - 1]),
+                    def_line=node.lineno - 1,
+                )
+            )
+    return found
+
+
+def _leading_space(line: str) -> str:
+    return line[: len(line) - len(line.lstrip(" \t\f"))]
 
 
 def _region_start(body: list[ast.stmt], lines: Sequence[str]) -> int:

@@ -25,6 +25,7 @@ from mge.atomize._plan import (
     Step,
     callee_exists,
     elided_bodies,
+    functions,
     known_names,
     render_body_plan,
     returns_value,
@@ -145,13 +146,19 @@ def _with_body_plans(text: str, source: bytes, result: FileResult) -> str:
     lines = text.splitlines(keepends=True)
     known = known_names(tree)
     groups = _definitions(result)
-    taken: dict[str, int] = {}
+    # Which definition of its name each def is, counting every def: an elided body
+    # after defs of the same name that the skeleton writes whole (`@overload`
+    # variants on one line) is still the reference's matching definition.
+    occurrences: dict[int, int] = {}
+    counted: dict[str, int] = {}
+    for qualname, node in functions(tree):
+        occurrences[node.lineno - 1] = counted.get(qualname, 0)
+        counted[qualname] = occurrences[node.lineno - 1] + 1
     reference_lines = source.decode("utf-8", errors="replace").splitlines()
     statements = _statement_lines(source)
     inserts: dict[int, list[str]] = {}
     for body in sorted(elided_bodies(tree, lines), key=lambda b: b.first_line):
-        occurrence = taken.get(body.qualname, 0)
-        taken[body.qualname] = occurrence + 1
+        occurrence = occurrences[body.def_line]
         found = groups.get(body.qualname, [])
         if occurrence >= len(found):
             continue
