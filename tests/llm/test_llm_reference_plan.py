@@ -63,3 +63,20 @@ def _check(root: Path, file: str) -> None:
     answers = [reference.atom(a.id) for a in planned.result.atoms]
     joined = "".join(answer or "" for answer in answers)
     assert joined.encode("utf-8", errors="surrogateescape") == (root / file).read_bytes()
+
+
+def test_the_reference_plan_declares_the_attributes_a_piece_sets() -> None:
+    """A step that sets state is held to it: an answer cut off before
+    `self.data = []` still parses and passes every other check."""
+    from mge.llm._reference import _attributes_set
+
+    code = (
+        "    self.item = attrs or None\n"
+        "    self.data = []\n"
+        "    self.count += 1\n"
+        "    self.size: int = 3\n"
+        "    if self.ready == 3:\n"
+        "        cls.registry[key] = value\n"
+        "    print(self.other)\n"
+    )
+    assert _attributes_set(code) == ["self.item", "self.data", "self.count", "self.size"]

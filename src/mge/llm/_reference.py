@@ -111,6 +111,19 @@ def _returned(code: str) -> str | None:
     return text if len(text) <= _INTENT_WIDTH else text[: _INTENT_WIDTH - 3] + "..."
 
 
+# `self.total = ...`, `cls.registry[key] = ...` is a read; `self.count += 1` a set.
+_ATTRIBUTE_SET = re.compile(
+    r"^[ \t]*((?:self|cls)\.[A-Za-z_]\w*)[ \t]*(?::[^=\n]+)?(?:[-+*/%&|^@]|//|<<|>>|\*\*)?=(?!=)",
+    re.MULTILINE,
+)
+
+
+def _attributes_set(code: str) -> list[str]:
+    """The instance and class attributes a piece assigns, which its plan declares
+    beside what it calls and reads: state a step sets is part of what it is for."""
+    return _ATTRIBUTE_SET.findall(code)
+
+
 def _statement_lines(source: bytes) -> list[int]:
     """Line numbers where a statement starts, docstrings aside, sorted."""
     try:
@@ -166,7 +179,7 @@ def _with_body_plans(text: str, source: bytes, result: FileResult) -> str:
 
         def declared(atom: Atom) -> tuple[str, ...]:
             # Sorted: the order the atomizer's query yields names in is not stable.
-            names = atom.context.get("callees", [])
+            names = [*atom.context.get("callees", []), *_attributes_set(atom.text)]
             return tuple(sorted({n for n in names if callee_exists(n, known)}))
 
         if len(pieces) > 1:
