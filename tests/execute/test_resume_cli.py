@@ -12,16 +12,11 @@ import sys
 import time
 from pathlib import Path
 
+from tests.conftest import run_mge
+
 
 def _mge(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "mge", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=600,
-        env={**os.environ, "NO_COLOR": "1"},
-    )
+    return run_mge(*args, cwd=cwd)
 
 
 def _python_files(root: Path) -> dict[str, bytes]:

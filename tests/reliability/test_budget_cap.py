@@ -7,14 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from tests.execute.conftest import EXAMPLE_PLAN, run_plan
+from tests.conftest import run_mge
+from tests.execute.conftest import EXAMPLE_PLAN, InstrumentedModel, run_plan
 
 from mge.atomize import AtomizeConfig
 from mge.db import make_engine
@@ -24,42 +22,23 @@ from mge.llm import Budget, Model, ModelRequest, ModelResponse, Purpose, make_mo
 from mge.llm._reference import PlanReference
 
 
-class Watched:
-    """A model that records what was spent and how many calls were in flight, and
-    checks at every call that spent plus reserved stays within the cap."""
+class Watched(InstrumentedModel):
+    """The instrumented model (calls in flight, their peak) that also adds up what
+    its answers cost and says what a call may cost at most, like the model it wraps."""
 
-    def __init__(self, inner: Model, budget_usd: float) -> None:
-        self.inner = inner
-        self.budget_usd = budget_usd
+    def __init__(self, inner: Model) -> None:
+        super().__init__(inner)
         self.spent = 0.0
         self.calls = 0
-        self.in_flight = 0
-        self.peak = 0
-
-    @property
-    def name(self) -> str:
-        return self.inner.name
-
-    @property
-    def simulated(self) -> bool:
-        return self.inner.simulated
 
     def worst_case_usd(self, request: ModelRequest) -> float:
         return worst_case_usd(self.inner, request)
 
     async def complete(self, request: ModelRequest) -> ModelResponse:
-        self.in_flight += 1
-        self.peak = max(self.peak, self.in_flight)
-        try:
-            response = await self.inner.complete(request)
-        finally:
-            self.in_flight -= 1
+        response = await super().complete(request)
         self.spent += response.cost_usd
         self.calls += 1
         return response
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
 
 
 def _replay(pricing: str) -> Model:
@@ -82,7 +61,7 @@ def test_concurrent_skeleton_calls_stay_under_a_tiny_budget(
 ) -> None:
     """Thirteen skeleton calls start together; at $0.05 with Haiku prices they cost
     about $0.065 in all, so only a cap that counts calls in flight holds."""
-    model = Watched(_replay("claude-haiku-4-5"), 0.05)
+    model = Watched(_replay("claude-haiku-4-5"))
     run_id = run_plan(
         sqlite_url, EXAMPLE_PLAN, tmp_path / "out", model=model, budget_usd=0.05, levels="atomic"
     )
@@ -97,7 +76,7 @@ def test_concurrent_skeleton_calls_stay_under_a_tiny_budget(
 def test_atom_calls_stay_under_a_cent_and_resume_finishes_with_more(
     sqlite_url: str, tmp_path: Path
 ) -> None:
-    model = Watched(_replay("gpt-4.1-nano"), 0.01)
+    model = Watched(_replay("gpt-4.1-nano"))
     run_id = run_plan(
         sqlite_url, EXAMPLE_PLAN, tmp_path / "out", model=model, budget_usd=0.01, levels="atomic"
     )
@@ -109,7 +88,7 @@ def test_atom_calls_stay_under_a_cent_and_resume_finishes_with_more(
     engine = make_engine(sqlite_url)
     try:
         prepare_resume(engine, str(run_id), budget_usd=1.0)
-        more = Watched(_replay("gpt-4.1-nano"), 1.0)
+        more = Watched(_replay("gpt-4.1-nano"))
         assert asyncio.run(execute_run(engine, run_id, model=more)).value == "completed"
     finally:
         engine.dispose()
@@ -165,25 +144,14 @@ def test_fifty_concurrent_calls_never_hold_more_than_the_cap() -> None:
     assert not all(made)
 
 
-def _mge(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "mge", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=600,
-        env={**os.environ, "NO_COLOR": "1"},
-    )
-
-
 @pytest.mark.parametrize("amount", ["nan", "inf", "-inf", "-1"])
 def test_bad_amounts_on_run_and_resume_are_one_line(tmp_path: Path, amount: str) -> None:
     database = tmp_path / "never" / "mge.db"
     db = f"sqlite:///{database}"
-    started = _mge(
+    started = run_mge(
         "run", str(EXAMPLE_PLAN), "--budget-usd", amount, "--db", db, "--out", "o", cwd=tmp_path
     )
-    resumed = _mge("resume", "0123abcd", "--budget-usd", amount, "--db", db, cwd=tmp_path)
+    resumed = run_mge("resume", "0123abcd", "--budget-usd", amount, "--db", db, cwd=tmp_path)
     for result in (started, resumed):
         assert result.returncode == 2, result.stderr
         lines = result.stderr.strip().splitlines()
