@@ -110,7 +110,7 @@ def test_an_older_schema_asks_for_an_upgrade(tmp_path: Path, command: list[str])
     assert migrate.current_revision(f"sqlite:///{path}") == "0001"
 
 
-@pytest.mark.parametrize("command", WRITERS, ids=" ".join)
+@pytest.mark.parametrize("command", [*WRITERS, ["migrate-tasks", "--production"]], ids=" ".join)
 def test_a_newer_schema_is_refused_by_every_command_that_writes(
     tmp_path: Path, command: list[str]
 ) -> None:
