@@ -18,7 +18,6 @@ from mge.llm._budget import (
     BudgetedModel,
     PricedModel,
     Reservation,
-    check_dollars,
     worst_case_usd,
 )
 from mge.llm._errors import MalformedResponse, NoReferenceAnswer, RequestRejected, TransportError
@@ -65,7 +64,6 @@ __all__ = [
     "RetryPolicy",
     "StaticReference",
     "TransportError",
-    "check_dollars",
     "count_request_tokens",
     "count_tokens",
     "extract_code",
