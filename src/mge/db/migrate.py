@@ -203,6 +203,16 @@ def _ahead(revision: str) -> str:
     )
 
 
+def refuse_newer(url: str) -> str | None:
+    """The database's revision, refused when a newer mge wrote it (the check of a
+    command that writes); never creates a SQLite file."""
+    with _connection(url) as connection:
+        revision = _revision_of(connection)
+    if revision is not None and revision not in known_revisions():
+        raise MigrationError(_ahead(revision))
+    return revision
+
+
 def require_schema(url: str, *, write: bool) -> str | None:
     """Check the database a command is about to use, before it reads or writes.
 
@@ -212,12 +222,9 @@ def require_schema(url: str, *, write: bool) -> str | None:
     for a command that writes, a schema from a newer mge: rows written by code that
     does not know that schema could break it. Reading one is allowed. Returns the
     revision."""
-    with _connection(url) as connection:
-        revision = _revision_of(connection)
+    revision = refuse_newer(url) if write else current_revision(url)
     known = known_revisions()
     if revision is not None and revision not in known:
-        if write:
-            raise MigrationError(_ahead(revision))
         return revision
     if revision != known[-1]:
         raise MigrationError(
@@ -284,6 +291,7 @@ __all__ = [
     "downgrade_losses",
     "head_revision",
     "known_revisions",
+    "refuse_newer",
     "require_schema",
     "schema_drift",
     "table_names",
