@@ -8,8 +8,6 @@ default postgresql://postgres@127.0.0.1:5432/test) and dropped afterwards.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -63,17 +61,3 @@ def server() -> Iterator[ScriptedServer]:
     scripted.start()
     yield scripted
     scripted.stop()
-
-
-def run_mge(
-    *args: str, cwd: Path, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    """The real `mge` command, as a user runs it."""
-    return subprocess.run(
-        [sys.executable, "-m", "mge", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=600,
-        env={**os.environ, "NO_COLOR": "1", **(env or {})},
-    )

@@ -83,14 +83,17 @@ METHOD = """\
 Every project of the corpus (`bench/corpus/_projects.py`: real pure-Python
 projects from PyPI, each sdist pinned by version and sha256, fetched into
 `.test-corpora/pypi/`) is staged as `<package>` + `tests/` + its own pytest
-configuration files, its own suite is run on that reference with plain pytest,
-and then it is planned with the real CLI (`mge plan from-code`) and regenerated
+configuration files + the other files its suite reads (a README it runs, the
+package's `.egg-info` metadata), its own suite is run on that reference with plain
+pytest, and then it is planned with the real CLI (`mge plan from-code`, those
+files named with `--support`) and regenerated
 by the engine with the replay model at fault rate 0 (seed 0, `levels="atomic"`,
 no mutation testing). The invariant: the project plans, no atom is rejected by
 L1 or blocked, every planned file equals the reference byte for byte, and the
 run report's `tests` (passed/total; skipped not counted) equal an independent
-`python -m pytest` of the suite on the output (errors counted as failures,
-plugin autoloading off as in the engine), which in turn equals the suite's
+`python -m pytest` of the suite on the output (counted per test from its `-rA`
+outcomes: a test fails if its setup, call, teardown or a subtest failed; plugin
+autoloading off as in the engine), which in turn equals the suite's
 verdict on the reference (a test helper the output lacks shows up there). A
 project whose suite fails on its reference, or needs a package MGE does not
 install, is *left out* of the pooled figure with its reason; a project that

@@ -37,7 +37,8 @@ from mge.db.models import AtomicUnit, AtomRetryHistory
 from mge.execute import RunSettings, create_run, execute_run, run_report
 from mge.plan import load_plan
 
-_SUMMARY = re.compile(r"(\d+) (passed|failed|errors?|skipped|xfailed|xpassed|deselected)")
+# One line of `pytest -rA`'s short summary: outcome, (subtest), node id, - message.
+_OUTCOME = re.compile(r"^(PASSED|FAILED|ERROR|XPASS|SUBFAILED)(?:\(.*?\))? (.+?)(?: - .*)?$")
 _MISSING = re.compile(r"No module named '([^']+)'")
 # pytest's own usage error, not that of a test module calling `unittest.main()`.
 _UNKNOWN_OPTION = re.compile(r"pytest: error: unrecognized arguments: (.+)")
@@ -119,11 +120,16 @@ class Outcome:
 def pytest_counts(root: Path, targets: list[str], timeout: float = 300.0) -> tuple[Counts, str]:
     """The project's suite under plain pytest in `root`: (counts, last lines of output).
 
-    Errors count as failures and xpassed as passed, as the engine counts them;
-    skipped and xfailed tests are not counted."""
+    Counted per test, as the engine counts, from pytest's list of every test's
+    outcome (`-rA`) rather than its summary line, which counts each failing
+    subtest as a failure of its own and a test whose subtests failed as passed: a
+    test fails if its setup, call, teardown or any of its subtests failed (a file
+    that cannot be collected is one failed test), xpassed counts as passed, and
+    skipped and xfailed tests are not counted; a session that ran no test and
+    failed is one failure."""
     try:
         done = subprocess.run(
-            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *targets],
+            [sys.executable, "-m", "pytest", "-q", "-rA", "-p", "no:cacheprovider", *targets],
             cwd=root,
             capture_output=True,
             text=True,
@@ -138,16 +144,30 @@ def pytest_counts(root: Path, targets: list[str], timeout: float = 300.0) -> tup
     except subprocess.TimeoutExpired:
         # Code that hangs is a verdict too: no counts, and the reason says so.
         return Counts(), f"the pytest run timed out after {timeout:.0f} s"
-    found = dict.fromkeys(("passed", "failed", "error", "xpassed"), 0)
     lines = done.stdout.strip().splitlines()
-    for number, word in _SUMMARY.findall(lines[-1] if lines else ""):
-        word = "error" if word.startswith("error") else word
-        if word in found:
-            found[word] += int(number)
-    passed = found["passed"] + found["xpassed"]
-    failed = found["failed"] + found["error"]
-    tail = "\n".join(lines[-15:]) + done.stderr[-500:]
-    return Counts(passed + failed, passed, failed), tail
+    counts = _per_test(lines)
+    if counts.total == 0 and done.returncode not in (0, 5):
+        # The session never reached a test (a conftest that does not import, an
+        # internal error): one failure, as the engine counts a session that failed.
+        counts = Counts(1, 0, 1)
+    shown = [line for line in lines if not line.startswith(("PASSED ", "SUBPASSED"))]
+    tail = "\n".join(shown[-15:]) + done.stderr[-500:]
+    return counts, tail
+
+
+def _per_test(lines: list[str]) -> Counts:
+    """Counts from the short test summary of a `pytest -rA` run."""
+    start = next((i for i, line in enumerate(lines) if "short test summary info" in line), None)
+    failed: set[str] = set()
+    passed: set[str] = set()
+    for line in lines[start + 1 :] if start is not None else ():
+        match = _OUTCOME.match(line)
+        if match is None:
+            continue
+        kind, nodeid = match.groups()
+        (passed if kind in ("PASSED", "XPASS") else failed).add(nodeid)
+    passed -= failed
+    return Counts(len(passed) + len(failed), len(passed), len(failed))
 
 
 def _why_not(output: str, summary: str) -> str:
@@ -208,12 +228,12 @@ def _measure(sdist: Sdist, scratch: Path, outcome: Outcome) -> None:
     outcome.reference_tests, output = pytest_counts(root, [])
     if outcome.reference_tests.failed or not outcome.reference_tests.total:
         outcome.left_out = _why_not(output, output.splitlines()[-1] if output else "no output")
+        if sdist.note:
+            outcome.left_out += f"; {sdist.note}"
         return
     plan = scratch / "plans" / sdist.name / "plan.yaml"
     plan.parent.mkdir(parents=True, exist_ok=True)
-    command = [_mge(), "plan", "from-code", str(source), "-o", str(plan)]
-    if tests is not None:
-        command[4:4] = ["--tests", str(tests)]
+    command = [_mge(), "plan", "from-code", *sdist.from_code_args(source, tests), "-o", str(plan)]
     done = subprocess.run(command, capture_output=True, text=True, timeout=600)
     if done.returncode != 0:
         last = (done.stderr.strip() or done.stdout.strip()).splitlines()[-1:]

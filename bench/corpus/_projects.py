@@ -4,17 +4,20 @@ One list, `CORPUS`, used by the fault-0 bench (`bench.corpus`), the precision
 bench (`bench.precision._projects`) and the tests (`tests/corpus`). Each entry
 pins a source distribution by name, version and sha256, so that a project that
 changes on PyPI (a re-upload, a yanked file) fails loudly instead of silently
-moving a figure. The sdists are downloaded with pip (`--no-binary :all:`, so the
-file is the published source with its tests) into `.test-corpora/pypi/`, which
-git ignores; a file already there with the pinned hash is reused without network.
+moving a figure. Each sdist (the published source with its tests) is downloaded
+from the package index's simple page by its hash into `.test-corpora/pypi/`,
+which git ignores; a file already there with the pinned hash is reused without
+network.
 
 A project is staged as a plan's reference is laid out: `<stage>/<package>` (or
 `<stage>/<module>.py`), its tests under `<stage>/tests/` (or the name of its one
-test directory) unless they live inside the package, and its pytest configuration
+test directory) unless they live inside the package, its pytest configuration
 files at `<stage>/`, since the engine honours them and they change what a suite
-collects and how warnings are treated.
+collects and how warnings are treated, and the other files its suite reads
+(`data`: a README it runs, the package's `.egg-info` metadata, which stands for
+the installed distribution a package may read its version from) at `<stage>/`.
 
-This module needs only the standard library and pip: `make system-deps` runs it
+This module needs only the standard library: `make system-deps` runs it
 (`python bench/corpus/_projects.py fetch --subset`) before MGE is importable.
 """
 
@@ -22,11 +25,15 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import html
+import os
+import re
 import shutil
 import subprocess
 import sys
 import tarfile
-import tempfile
+import urllib.parse
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,6 +54,13 @@ class Sdist:
     config: tuple[str, ...] = ()  # pytest configuration files to keep beside the package
     features: str = ""  # what the project brings to the corpus (layout, config, code)
     subset: bool = False  # part of the fast subset `make test` checks
+    # Files or directories outside the code and tests that the suite reads, kept at
+    # the stage root as in the sdist (a README it runs, the package's installed
+    # metadata), and named to `plan from-code --support` so the output has them.
+    data: tuple[str, ...] = ()
+    # Why the suite fails on its reference even when staged as its developers
+    # lay it out, when it does: added to the reason the project is left out.
+    note: str = ""
 
     @property
     def label(self) -> str:
@@ -55,6 +69,15 @@ class Sdist:
     @property
     def archive(self) -> Path:
         return CACHE / f"{self.name}-{self.version}.tar.gz"
+
+    def from_code_args(self, source: Path, tests: Path | None) -> list[str]:
+        """The arguments of `mge plan from-code` for the project as `stage` laid it out."""
+        args = [str(source)]
+        if tests is not None:
+            args += ["--tests", str(tests)]
+        for item in self.data:
+            args += ["--support", str(source.parent / Path(item).name)]
+        return args
 
 
 CORPUS: tuple[Sdist, ...] = (
@@ -93,6 +116,8 @@ CORPUS: tuple[Sdist, ...] = (
         ("test_mccabe.py",),
         features="single top-level module; ast visitor classes, optparse plugin "
         "registration, try/except imports",
+        note="upstream: without hypothesmith (not installed here) the module's "
+        "`@settings(...)` decorator is a NameError; its guard only sets hypothesmith = None",
     ),
     Sdist(
         "six",
@@ -103,6 +128,8 @@ CORPUS: tuple[Sdist, ...] = (
         ("setup.cfg",),
         features="single module; setup.cfg [tool:pytest]; metaclasses, module-level "
         "registration loops, lazy module objects, version branches",
+        note="this CPython is built without the `_dbm` extension, and "
+        "test_move_items[dbm_ndbm] skips only for missing gdbm, tkinter or winreg",
     ),
     Sdist(
         "parse",
@@ -204,6 +231,8 @@ CORPUS: tuple[Sdist, ...] = (
         ("test_schema.py",),
         features="single module; long validate() with nested try/except and "
         "isinstance chains, a class hierarchy of validators",
+        # Its tests validate `open('LICENSE-MIT')` from the project root.
+        data=("LICENSE-MIT",),
     ),
     Sdist(
         "toposort",
@@ -213,6 +242,8 @@ CORPUS: tuple[Sdist, ...] = (
         ("test",),
         features="src layout with a single module; generator with while/else; "
         "unittest suite in a test/ package",
+        note="its test module calls `unittest.main()` at import (run as "
+        "`python -m test.test_toposort`), which exits any pytest collection",
     ),
     Sdist(
         "xmltodict",
@@ -287,6 +318,8 @@ CORPUS: tuple[Sdist, ...] = (
         ("tests",),
         features="package with an optional Django module; unittest suite whose Django "
         "tests skip; total ordering by hand, class-level registries of clause types",
+        # `__init__` reads its version from the installed distribution's metadata.
+        data=("semantic_version.egg-info",),
     ),
     Sdist(
         "shortuuid",
@@ -324,6 +357,7 @@ CORPUS: tuple[Sdist, ...] = (
         ("setup.cfg",),
         features="one `__init__.py` package; setup.cfg testpaths; conftest.py fixtures; "
         "__getattr__/__setattr__ magic, optional yaml registration at import time",
+        data=("README.md",),  # tests/test_readme.py runs the README's examples
     ),
     Sdist(
         "pyhumps",
@@ -367,39 +401,39 @@ def _sha256(path: Path) -> str:
 def fetch(sdist: Sdist) -> Path:
     """The sdist's archive in the cache, downloaded first if missing or not the pinned file.
 
+    The file is found in the package index's simple page (PEP 503) by its pinned
+    sha256 and downloaded as is. pip is not used: it builds an sdist's metadata
+    before saving it, and recent pips refuse some published sdists' metadata
+    (tinydb 4.8.0), although the file itself is exactly what the corpus wants.
+
     Raises:
-        RuntimeError: pip could not download it, or what it downloaded is not the
-            pinned file (the hash differs): the corpus must not move silently.
+        RuntimeError: the index has no file with the pinned hash, or the download
+            failed or does not match it: the corpus must not move silently.
     """
     if sdist.archive.is_file() and _sha256(sdist.archive) == sdist.sha256:
         return sdist.archive
     CACHE.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="mge-corpus-") as scratch:
-        done = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "download",
-                "--quiet",
-                "--no-deps",
-                "--no-binary",
-                ":all:",
-                f"{sdist.name}=={sdist.version}",
-                "-d",
-                scratch,
-            ],
-            capture_output=True,
-            text=True,
-            timeout=900,
+    index = os.environ.get("MGE_CORPUS_INDEX", "https://pypi.org/simple").rstrip("/")
+    page = f"{index}/{re.sub(r'[-_.]+', '-', sdist.name).lower()}/"
+    try:
+        with urllib.request.urlopen(page, timeout=60) as response:
+            links = re.findall(r'href="([^"]+)"', response.read().decode("utf-8"))
+        url = next(
+            (html.unescape(link) for link in links if link.endswith(f"#sha256={sdist.sha256}")),
+            None,
         )
-        found = sorted(Path(scratch).iterdir())
-        if done.returncode != 0 or len(found) != 1:
-            raise RuntimeError(f"pip download {sdist.label} failed: {done.stderr.strip()[-500:]}")
-        digest = _sha256(found[0])
-        if digest != sdist.sha256:
-            raise RuntimeError(f"{sdist.label}: sha256 {digest} is not the pinned {sdist.sha256}")
-        shutil.move(found[0], sdist.archive)
+        if url is None:
+            raise RuntimeError(f"{sdist.label}: {page} has no file with sha256 {sdist.sha256}")
+        partial = sdist.archive.with_suffix(".part")
+        with urllib.request.urlopen(urllib.parse.urljoin(page, url), timeout=600) as response:
+            partial.write_bytes(response.read())
+    except OSError as error:
+        raise RuntimeError(f"download of {sdist.label} failed: {error}") from error
+    digest = _sha256(partial)
+    if digest != sdist.sha256:
+        partial.unlink()
+        raise RuntimeError(f"{sdist.label}: sha256 {digest} is not the pinned {sdist.sha256}")
+    partial.replace(sdist.archive)
     return sdist.archive
 
 
@@ -429,6 +463,12 @@ def stage(sdist: Sdist, scratch: Path) -> tuple[Path, Path | None]:
         shutil.copy2(package, source)
     for name in sdist.config:
         shutil.copy2(unpacked / name, root / Path(name).name)
+    for name in sdist.data:
+        found = unpacked / name
+        if found.is_dir():
+            shutil.copytree(found, root / found.name)
+        else:
+            shutil.copy2(found, root / found.name)
     if not sdist.tests:
         return source, None
     # A single test directory keeps its name: `testpaths` in the project's own

@@ -1,36 +1,64 @@
-"""The projects the precision table regenerates: the bundled example and real ones.
+"""The projects the precision table regenerates: the bundled example and the corpus.
 
-The real projects are pure-Python packages with their own test suites, fetched as
-source distributions from PyPI (pinned in `bench.corpus._projects`, cached),
-laid out as `<stage>/<package>/` and `<stage>/tests/`, and turned into plans by
-the real CLI: `mge plan from-code <stage>/<package> --tests <stage>/tests`.
-Their original tests are run once against the reference code first; a project
-whose own suite does not pass there is reported, not benchmarked.
+The real projects are every entry of the corpus (`bench.corpus._projects`: pure
+Python packages from PyPI, each sdist pinned by sha256 and cached), staged as the
+fault-0 bench stages them and turned into plans by the real CLI (`mge plan
+from-code`). The project's own suite is run once on its reference first, with
+plain pytest as its developers would; a project whose suite does not pass there,
+or that `plan from-code` refuses, is reported with the reason and left out of the
+pooled figures, since no regenerated code can be judged against a failing ceiling.
 """
 
 from __future__ import annotations
 
+import random
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.corpus._projects import Sdist, by_name
+from bench.corpus._invariant import _why_not as why_not
+from bench.corpus._invariant import pytest_counts
+from bench.corpus._projects import CORPUS, Sdist
 from bench.corpus._projects import stage as corpus_stage
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_PLAN = ROOT / "examples" / "inventory" / "plan.yaml"
+EXAMPLE = "inventory"
+# The corpus is split once into two halves for review calibration: confidence
+# signals and weights may be chosen looking at the development half only.
+SPLIT_SEED = 20261204
+HALVES = ("development", "held-out")
 
 
-# Two projects of the corpus (`bench.corpus._projects`, where each sdist is pinned
-# by sha256): small, pure Python, no runtime dependencies, own suites pass.
-SDISTS = (by_name("inflection"), by_name("cachetools"))
+def members_of(half: str) -> list[str]:
+    """The projects of one half: the corpus shuffled once with `SPLIT_SEED`, the first
+    half (rounded down) for development; the bundled example is development."""
+    names = sorted(sdist.name for sdist in CORPUS)
+    random.Random(SPLIT_SEED).shuffle(names)
+    development = [EXAMPLE, *names[: len(names) // 2]]
+    if half == HALVES[0]:
+        return development
+    return [name for name in names if name not in development]
+
+
+def half_of(project: str) -> str:
+    return HALVES[0] if project in members_of(HALVES[0]) else HALVES[1]
 
 
 @dataclass(frozen=True)
 class Project:
+    name: str
     label: str
     plan: Path
+    reference_tests: int  # the own suite's tests that pass on the reference (0: not run)
+
+
+@dataclass(frozen=True)
+class LeftOut:
+    name: str
+    label: str
+    reason: str
 
 
 def _mge() -> str:
@@ -38,48 +66,41 @@ def _mge() -> str:
     return str(found) if found.exists() else "mge"
 
 
-def stage(sdist: Sdist, scratch: Path) -> Path:
-    """The corpus's layout of the project, then the plan from `mge plan from-code`."""
+def _prepare(sdist: Sdist, scratch: Path) -> Project | LeftOut:
+    """Stage the sdist, check its suite on the reference, then plan it with the CLI."""
     source, tests = corpus_stage(sdist, scratch)
-    plan = source.parent / "plan.yaml"
-    command = [_mge(), "plan", "from-code", str(source)]
-    if tests is not None:
-        command += ["--tests", str(tests)]
-    subprocess.run(
-        [*command, "-o", str(plan)],
-        check=True,
-        timeout=300,
-        capture_output=True,
-    )
-    return plan
+    root = source.parent
+    counts, output = pytest_counts(root, [])
+    if counts.failed or not counts.total:
+        summary = output.splitlines()[-1] if output else "no output"
+        return LeftOut(sdist.name, sdist.label, why_not(output, summary))
+    plan = root / "plan.yaml"
+    command = [_mge(), "plan", "from-code", *sdist.from_code_args(source, tests), "-o", str(plan)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    if done.returncode != 0:
+        last = (done.stderr.strip() or done.stdout.strip()).splitlines()[-1:]
+        reason = f"plan from-code refused: {last[0] if last else done.returncode}"
+        return LeftOut(sdist.name, sdist.label, reason)
+    return Project(sdist.name, sdist.label, plan, counts.passed)
 
 
-def reference_suite_passes(plan: Path) -> tuple[bool, str]:
-    """The project's own tests on its reference code: the ceiling of the table."""
-    root = plan.parent
-    done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(root)},
-    )
-    last = (done.stdout.strip().splitlines() or [""])[-1]
-    return done.returncode == 0, last
-
-
-def projects(scratch: Path, *, names: list[str] | None = None) -> list[Project]:
-    found = []
-    if names is None or "inventory" in names:
-        found.append(Project("inventory (bundled example)", EXAMPLE_PLAN))
-    for sdist in SDISTS:
+def projects(
+    scratch: Path, *, names: list[str] | None = None
+) -> tuple[list[Project], list[LeftOut]]:
+    """The measurable projects in corpus order (the example first), and the rest with
+    why each cannot be measured."""
+    found: list[Project] = []
+    left_out: list[LeftOut] = []
+    if names is None or EXAMPLE in names:
+        found.append(Project(EXAMPLE, "inventory (bundled example)", EXAMPLE_PLAN, 0))
+    for sdist in CORPUS:
         if names is not None and sdist.name not in names:
             continue
-        plan = stage(sdist, scratch)
-        passes, summary = reference_suite_passes(plan)
-        label = f"{sdist.label} (PyPI)"
-        print(f"  {label}: own tests on the reference: {summary}", flush=True)
-        if passes:
-            found.append(Project(label, plan))
-    return found
+        prepared = _prepare(sdist, scratch / sdist.name)
+        if isinstance(prepared, Project):
+            print(f"  {sdist.label}: {prepared.reference_tests} tests pass on the reference")
+            found.append(prepared)
+        else:
+            print(f"  {sdist.label}: left out, {prepared.reason}", flush=True)
+            left_out.append(prepared)
+    return found, left_out

@@ -162,3 +162,12 @@ def test_measuring_a_snippet_agrees_with_adding_up_its_atoms() -> None:
     loc, complexity = measure_source(source, "python")
     assert loc == sum(a.loc for a in atomize_source(source, "m.py").atoms) == 7
     assert complexity == complexity_of(source, "python") == 4.0
+
+
+def test_a_long_signature_is_kept_whole() -> None:
+    # The signature is code (a stand-in's `def` line, the atom's contract), so it is
+    # never clipped however long its annotations are.
+    parameters = ", ".join(f"parameter_number_{i}: dict[str, list[int]]" for i in range(20))
+    source = f"def wide({parameters}) -> int:\n    return 1\n"
+    (atom,) = atomize_source(source.encode(), "w.py").atoms
+    assert atom.context["signature"] == source.splitlines()[0].removesuffix(":")

@@ -2,6 +2,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import subprocess
+import sys
 import uuid
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -20,6 +23,18 @@ EXAMPLE_PLAN = Path(__file__).resolve().parents[2] / "examples" / "inventory" / 
 @pytest.fixture
 def example_plan() -> Path:
     return EXAMPLE_PLAN
+
+
+def mge_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """The real `mge` command in a fresh interpreter, as a user runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "mge", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=600,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
 
 
 def run_plan(

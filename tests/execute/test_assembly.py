@@ -139,3 +139,25 @@ def test_compact_and_whole_file_give_the_same_verdict_on_every_attempt(
     assert differences == []
     assert len(compared) > 150
     assert sum(shrunk) > len(shrunk) // 2
+
+
+def test_a_def_after_one_of_the_same_name_is_its_own_definition() -> None:
+    # Two `@overload` variants, then the concrete def cut into two pieces: with the
+    # variants left out, the concrete def's block is still judged in place.
+    atoms = [
+        _atom("C", "class_header", "C"),
+        _atom("C.get#0", "method", "C.get", "    "),
+        _atom("C.get#1", "method", "C.get", "    "),
+        _atom("C.get#2", "method", "C.get", "    "),
+        _atom("C.get#3", "block", "C.get", "        "),
+    ]
+    code = {
+        "C": "class C:\n",
+        "C.get#2": "    def get(self):\n        x = 1\n",
+        "C.get#3": "        return x\n",
+    }
+    assembled = assemble(atoms, lambda atom: code.get(atom.atom_id), around="C.get#3")
+    assert "C.get#3" in assembled.spans
+    first, last = assembled.spans["C.get#3"]
+    assert assembled.text.splitlines()[first - 1 : last] == ["        return x"]
+    ast.parse(assembled.text)

@@ -12,11 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from tests.conftest import run_mge
-
-
-def _mge(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return run_mge(*args, cwd=cwd)
+from tests.execute.conftest import mge_cli
 
 
 def _python_files(root: Path) -> dict[str, bytes]:
@@ -46,7 +42,7 @@ def test_kill_nine_then_resume_gives_the_uninterrupted_output(
     example_plan: Path, tmp_path: Path
 ) -> None:
     common = ["--fault-rate", "0.2", "--seed", "9", "--quiet", "--levels", "atomic"]
-    straight = _mge(
+    straight = mge_cli(
         "run",
         str(example_plan),
         "--db",
@@ -95,7 +91,7 @@ def test_kill_nine_then_resume_gives_the_uninterrupted_output(
     assert status == "running"
     assert done_before, "some atoms should have completed before the kill"
 
-    resumed = _mge(
+    resumed = mge_cli(
         "resume",
         str(run_id)[:8],
         "--db",
@@ -120,7 +116,7 @@ def test_kill_nine_then_resume_gives_the_uninterrupted_output(
 
 def test_status_and_resume_errors(example_plan: Path, tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'c.db'}"
-    done = _mge(
+    done = mge_cli(
         "run",
         str(example_plan),
         "--db",
@@ -134,15 +130,15 @@ def test_status_and_resume_errors(example_plan: Path, tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     run_id = json.loads(done.stdout)["run_id"]
-    status = _mge("status", run_id, "--db", db, "--json", cwd=tmp_path)
+    status = mge_cli("status", run_id, "--db", db, "--json", cwd=tmp_path)
     assert json.loads(status.stdout)["run_id"] == run_id
-    again = _mge("resume", run_id, "--db", db, cwd=tmp_path)
+    again = mge_cli("resume", run_id, "--db", db, cwd=tmp_path)
     assert again.returncode == 7 and "nothing to resume" in again.stderr
-    missing = _mge("status", "deadbeef", "--db", db, cwd=tmp_path)
+    missing = mge_cli("status", "deadbeef", "--db", db, cwd=tmp_path)
     assert missing.returncode == 6 and "no run deadbeef" in missing.stderr
-    busy = _mge("run", str(example_plan), "--db", db, "--out", str(tmp_path / "c"), cwd=tmp_path)
+    busy = mge_cli("run", str(example_plan), "--db", db, "--out", str(tmp_path / "c"), cwd=tmp_path)
     assert busy.returncode == 2 and "not empty" in busy.stderr
-    zero = _mge(
+    zero = mge_cli(
         "run",
         str(example_plan),
         "--db",

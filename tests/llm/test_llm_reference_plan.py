@@ -9,6 +9,7 @@ import sysconfig
 from pathlib import Path
 
 import pytest
+from tests.execute.test_fault_zero_constructs import copy_construct
 
 from mge.atomize import AtomizeConfig
 from mge.atomize._plan import plan_file
@@ -16,6 +17,8 @@ from mge.llm._reference import PlanReference
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "inventory" / "reference"
 STDLIB = Path(sysconfig.get_paths()["stdlib"])
+# Small real modules of constructs that once broke the fault-0 invariant on the corpus.
+CONSTRUCTS = Path(__file__).resolve().parents[1] / "execute" / "fixtures" / "constructs"
 CONFIG = AtomizeConfig()
 
 
@@ -28,6 +31,26 @@ def _sample() -> list[tuple[Path, str]]:
 
 @pytest.mark.parametrize(("root", "file"), _sample(), ids=lambda v: str(v)[-40:])
 def test_the_replay_plan_is_the_reference_atomization(root: Path, file: str) -> None:
+    _check(root, file)
+
+
+def _constructs() -> list[tuple[str, str]]:
+    return [
+        (fixture.name, path.relative_to(fixture).as_posix().removesuffix(".txt"))
+        for fixture in sorted(CONSTRUCTS.iterdir())
+        for path in sorted(fixture.rglob("*.py*"))
+        if path.name.endswith((".py", ".py.txt")) and "tests" not in path.relative_to(fixture).parts
+    ]
+
+
+@pytest.mark.parametrize(("fixture", "file"), _constructs())
+def test_the_replay_plan_of_each_construct_is_its_atomization(
+    fixture: str, file: str, tmp_path: Path
+) -> None:
+    _check(copy_construct(CONSTRUCTS / fixture, tmp_path / fixture), file)
+
+
+def _check(root: Path, file: str) -> None:
     reference = PlanReference(root, CONFIG)
     skeleton = reference.skeleton(file)
     assert skeleton is not None

@@ -382,3 +382,43 @@ def test_installed_packages_give_valid_layered_plans(tmp_path: Path, name: str) 
 
 def test_the_example_plan_is_layered() -> None:
     _check_layering(load_plan(EXAMPLE / "plan.yaml"))
+
+
+def test_support_given_by_hand_joins_what_is_found(tmp_path: Path) -> None:
+    """A root file the suite reads and the package's installed metadata are named
+    with `support`; a planned module or a test file named there stays what it is."""
+    project = _write(
+        tmp_path,
+        {
+            "README.md": "    >>> 1 + 1\n    2\n",
+            "pkg/__init__.py": "VERSION = 1\n",
+            "pkg.egg-info/PKG-INFO": "Name: pkg\nVersion: 1.0\n",
+            "pkg.egg-info/top_level.txt": "pkg\n",
+            "tests/test_readme.py": "import pkg\n",
+            "tests/helper.py": "",
+        },
+    )
+    plan = from_code(
+        project / "pkg",
+        tests=project / "tests",
+        support=[project / "README.md", project / "pkg.egg-info", project / "pkg/__init__.py"],
+    )
+    assert plan.support == [
+        "README.md",
+        "pkg.egg-info/PKG-INFO",
+        "pkg.egg-info/top_level.txt",
+        "tests/helper.py",
+    ]
+    assert plan.assets == []
+    assert check_plan(plan) == []
+
+
+@pytest.mark.parametrize(
+    ("support", "message"),
+    [("nope.txt", "support path not found: "), ("../elsewhere", "is not inside the project")],
+)
+def test_a_bad_support_path_is_a_plan_error(tmp_path: Path, support: str, message: str) -> None:
+    project = _write(tmp_path / "project", {"pkg/__init__.py": "", "tests/test_a.py": ""})
+    (tmp_path / "elsewhere").mkdir()
+    with pytest.raises(PlanError, match=message):
+        from_code(project / "pkg", tests=project / "tests", support=[project / support])

@@ -8,6 +8,7 @@ them after a deliberate change, then read the diff.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import sys
@@ -31,6 +32,7 @@ CASES: dict[str, tuple[str, str | None]] = {
     "namespace": ("namespace/plugins", None),
     "single_module": ("single_module/tool.py", "single_module/test_tool.py"),
     "empty_files": ("empty_files/marks", None),
+    "with_assets": ("with_assets/units", "with_assets/tests"),
 }
 # Other ways to point at the same projects, which must give the same plans.
 SAME_AS: dict[str, tuple[str, str | None]] = {
@@ -83,6 +85,20 @@ def test_what_each_layout_plans() -> None:
     single = load("single_module")
     assert single["tool"]["tests"] == ["test_tool.py"]
     assert set(load("empty_files")) == {"marks", "marks.blank", "marks.doc", "marks.notes"}
+    assert set(load("with_assets")) == {"units", "units.convert"}  # helpers are no task
+
+
+def test_files_that_are_not_generated_are_copied_with_their_hash() -> None:
+    """The test helper, its data and the configuration go with the suite; the
+    package's data, marker and stub go with the package, each with its sha256."""
+    plan = yaml.safe_load((LAYOUTS / "with_assets.plan.yaml").read_text())
+    assert plan["support"] == ["pyproject.toml", "tests/data/cases.csv", "tests/helpers.py"]
+    root = LAYOUTS / "with_assets"
+    assert plan["assets"] == [
+        {"path": path, "sha256": hashlib.sha256((root / path).read_bytes()).hexdigest()}
+        for path in ("units/convert.pyi", "units/factors.json", "units/py.typed")
+    ]
+    assert plan["acceptance"] == ["tests/test_convert.py"]
 
 
 @pytest.mark.parametrize("name", ["src_layout", "single_module"])
@@ -108,6 +124,7 @@ def test_the_cli_writes_the_same_plan(name: str, tmp_path: Path) -> None:
         (["single_module/tool.py", "--tests", "single_module/nope.py"], "tests not found: "),
         (["src_layout/src/shapes", "--tests", "tests_inside/clock/tests"], "are outside the"),
         (["empty_files/marks/notes.py", "--tests", "src_layout/tests"], "are outside the"),
+        (["single_module/tool.py", "--support", "src_layout/tests"], "is not inside the"),
     ],
 )
 def test_bad_input_is_one_line_and_a_non_zero_exit(

@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from tests.conftest import run_mge
-from tests.execute.conftest import EXAMPLE_PLAN, InstrumentedModel, run_plan
+from tests.execute.conftest import EXAMPLE_PLAN, InstrumentedModel, mge_cli, run_plan
 
 from mge.atomize import AtomizeConfig
 from mge.db import make_engine
@@ -148,10 +147,10 @@ def test_fifty_concurrent_calls_never_hold_more_than_the_cap() -> None:
 def test_bad_amounts_on_run_and_resume_are_one_line(tmp_path: Path, amount: str) -> None:
     database = tmp_path / "never" / "mge.db"
     db = f"sqlite:///{database}"
-    started = run_mge(
+    started = mge_cli(
         "run", str(EXAMPLE_PLAN), "--budget-usd", amount, "--db", db, "--out", "o", cwd=tmp_path
     )
-    resumed = run_mge("resume", "0123abcd", "--budget-usd", amount, "--db", db, cwd=tmp_path)
+    resumed = mge_cli("resume", "0123abcd", "--budget-usd", amount, "--db", db, cwd=tmp_path)
     for result in (started, resumed):
         assert result.returncode == 2, result.stderr
         lines = result.stderr.strip().splitlines()

@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import make_url
-from tests.conftest import run_mge
-from tests.execute.conftest import EXAMPLE_PLAN
+from tests.execute.conftest import EXAMPLE_PLAN, mge_cli
 
 from mge.db import migrate
 
@@ -41,7 +40,7 @@ def _one_line(result: object, code: int, *needles: str) -> str:
 
 def _at_head(path: Path) -> Path:
     migrate.upgrade(f"sqlite:///{path}")
-    run_mge("plan", "import", PLAN, "--db", f"sqlite:///{path}", cwd=path.parent)
+    mge_cli("plan", "import", PLAN, "--db", f"sqlite:///{path}", cwd=path.parent)
     return path
 
 
@@ -82,7 +81,7 @@ def test_a_mistyped_path_is_one_line_and_creates_nothing(
     tmp_path: Path, command: list[str]
 ) -> None:
     missing = tmp_path / "typo" / "deeper" / "mge.db"
-    result = run_mge(*command, "--db", f"sqlite:///{missing}", cwd=tmp_path)
+    result = mge_cli(*command, "--db", f"sqlite:///{missing}", cwd=tmp_path)
     _one_line(result, 3, "no database at", str(missing))
     assert not (tmp_path / "typo").exists()
 
@@ -98,14 +97,14 @@ def test_a_broken_file_is_one_line_with_exit_3(
 ) -> None:
     make, message = BROKEN[kind]
     path = make(tmp_path / "mge.db")
-    result = run_mge(*command, "--db", f"sqlite:///{path}", cwd=tmp_path)
+    result = mge_cli(*command, "--db", f"sqlite:///{path}", cwd=tmp_path)
     _one_line(result, 3, message)
 
 
 @pytest.mark.parametrize("command", READERS + WRITERS[:2], ids=" ".join)
 def test_an_older_schema_asks_for_an_upgrade(tmp_path: Path, command: list[str]) -> None:
     path = _older(tmp_path / "mge.db")
-    result = run_mge(*command, "--db", f"sqlite:///{path}", cwd=tmp_path)
+    result = mge_cli(*command, "--db", f"sqlite:///{path}", cwd=tmp_path)
     _one_line(result, 3, "behind this mge", "run `mge db upgrade`")
     assert migrate.current_revision(f"sqlite:///{path}") == "0001"
 
@@ -116,7 +115,7 @@ def test_a_newer_schema_is_refused_by_every_command_that_writes(
 ) -> None:
     path = _newer(tmp_path / "mge.db")
     before = path.read_bytes()
-    result = run_mge(*command, "--db", f"sqlite:///{path}", cwd=tmp_path)
+    result = mge_cli(*command, "--db", f"sqlite:///{path}", cwd=tmp_path)
     _one_line(result, 3, "'0999'", "newer than this mge")
     assert not (tmp_path / "out").exists()
     with sqlite3.connect(path) as connection:
@@ -126,14 +125,14 @@ def test_a_newer_schema_is_refused_by_every_command_that_writes(
 
 def test_a_newer_schema_can_still_be_read(tmp_path: Path) -> None:
     path = _newer(tmp_path / "mge.db")
-    listed = run_mge("plan", "list", "--db", f"sqlite:///{path}", "--json", cwd=tmp_path)
+    listed = mge_cli("plan", "list", "--db", f"sqlite:///{path}", "--json", cwd=tmp_path)
     assert listed.returncode == 0, listed.stderr
     assert "inventory" in listed.stdout
 
 
 def test_serving_a_newer_schema_is_refused_before_the_server_starts(tmp_path: Path) -> None:
     path = _newer(tmp_path / "mge.db")
-    result = run_mge("serve", "--port", "0", "--db", f"sqlite:///{path}", cwd=tmp_path)
+    result = mge_cli("serve", "--port", "0", "--db", f"sqlite:///{path}", cwd=tmp_path)
     _one_line(result, 3, "newer than this mge")
 
 
@@ -146,7 +145,7 @@ def test_an_unreachable_server_is_one_line_without_the_password(
     tmp_path: Path, command: list[str]
 ) -> None:
     url = "postgresql://mge:s3cret-pw@127.0.0.1:1/mge"
-    result = run_mge(*command, "--db", url, cwd=tmp_path)
+    result = mge_cli(*command, "--db", url, cwd=tmp_path)
     line = _one_line(result, 3, "Connection refused")
     assert "s3cret" not in result.stdout + result.stderr and "***" in line
 
@@ -154,13 +153,13 @@ def test_an_unreachable_server_is_one_line_without_the_password(
 def test_downgrade_asks_first_and_says_what_it_drops(tmp_path: Path) -> None:
     path = _at_head(tmp_path / "mge.db")
     url = f"sqlite:///{path}"
-    refused = run_mge("db", "downgrade", "0001", "--db", url, cwd=tmp_path)
+    refused = mge_cli("db", "downgrade", "0001", "--db", url, cwd=tmp_path)
     line = _one_line(refused, 2, "--yes", "atomic_units (0 rows)", "masterplans.v2_mode (1 row)")
     assert "generation_runs" in line
     assert migrate.current_revision(url) == "0002"  # the preview changed nothing
     with sqlite3.connect(path) as connection:
         assert connection.execute("SELECT COUNT(*) FROM masterplans").fetchone()[0] == 1
-    done = run_mge("db", "downgrade", "0001", "--db", url, "--yes", cwd=tmp_path)
+    done = mge_cli("db", "downgrade", "0001", "--db", url, "--yes", cwd=tmp_path)
     assert done.returncode == 0 and "0002 -> 0001" in done.stdout, done.stderr
     assert migrate.current_revision(url) == "0001"
 
@@ -170,7 +169,7 @@ def test_the_resume_hint_masks_the_password(postgres_url: str, tmp_path: Path) -
     ignored: the run works, and the password must not be printed back."""
     url = make_url(postgres_url).set(password="s3cret-pw")
     shown = url.render_as_string(hide_password=False)
-    result = run_mge(
+    result = mge_cli(
         "run", PLAN, "--budget-usd", "0.01", "--levels", "atomic", "--out", "out",
         "--db", shown, cwd=tmp_path,
     )  # fmt: skip

@@ -273,3 +273,80 @@ def test_a_long_correct_atom_is_measured_not_rejected() -> None:
     size = next(r for r in verdict.results if r.check == "size")
     assert size.details == {"loc": 32, "over_limit": True}
     assert "over the limit of 15" in size.output
+
+
+def _module_names(text: str, file: str, module: str, candidate_line: int) -> tuple[bool, str]:
+    lines = text.splitlines(keepends=True)
+    spec = AtomSpec(
+        atom_id=f"{file}::<module>#1",
+        kind="statement",
+        name="<module>",
+        qualname="<module>",
+        language="python",
+        file=file,
+    )
+    verdict = validate_atom(
+        lines[candidate_line - 1],
+        spec,
+        Assembly(text=text, first_line=candidate_line, last_line=candidate_line, module=module),
+    )
+    return next((r.passed, r.output) for r in verdict.results if r.check == "names")
+
+
+@pytest.mark.parametrize(
+    ("importing", "absolute"),
+    [
+        ("from .extra import merge\n", False),
+        ("from pkg.sub.extra import merge\n", True),
+        ("import pkg.sub.extra\n", True),
+        ("try:\n    from .extra.deep import merge\nexcept ImportError:\n    pass\n", False),
+    ],
+)
+def test_importing_a_submodule_binds_it_in_its_package(importing: str, absolute: bool) -> None:
+    text = importing + "del extra\n"
+    line = text.count("\n")
+    assert _module_names(text, "pkg/sub/__init__.py", "pkg.sub", line) == (True, "")
+    # Only in the package itself: a sibling module's import binds nothing there...
+    assert _module_names(text, "pkg/sub/mod.py", "pkg.sub.mod", line)[0] is False
+    # ...and a submodule of another package is not one of this package's.
+    if absolute:
+        assert _module_names(text, "pkg/other/__init__.py", "pkg.other", line)[0] is False
+
+
+def test_a_submodule_is_bound_only_once_it_is_imported() -> None:
+    text = "del extra\nfrom .extra import merge\n"
+    passed, output = _module_names(text, "pkg/__init__.py", "pkg", 1)
+    assert passed is False
+    assert "extra" in output
+
+
+VERSION_GATED = """\
+import sys
+
+PY3 = sys.version_info[0] == 3
+OLD = PY3 and sys.version_info < (3, 2)
+TYPES = {"str": str if PY3 else unicode}
+if sys.version_info.major < 3:
+    text_type = basestring
+READER = OLD and raw_input
+"""
+
+
+@pytest.mark.parametrize("line", [5, 7, 8])
+def test_a_name_in_a_branch_this_python_never_takes_is_no_error(line: int) -> None:
+    assert _module_names(VERSION_GATED, "compat.py", "compat", line) == (True, "")
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        # The branch that runs here: its names are checked.
+        ("str if PY3 else unicode", "unicode if PY3 else str"),
+        # A gate that is not the Python version is not known statically.
+        ("PY3 = sys.version_info[0] == 3", "PY3 = sys.argv[0] == 3"),
+    ],
+)
+def test_a_name_in_a_branch_that_may_run_is_still_checked(old: str, new: str) -> None:
+    passed, output = _module_names(VERSION_GATED.replace(old, new), "compat.py", "compat", 5)
+    assert passed is False
+    assert "unicode" in output

@@ -134,9 +134,9 @@ def _text(node: Node | None) -> str:
     return node.text.decode("utf-8", errors="replace")
 
 
-def _squash(text: str, limit: int = 200) -> str:
+def _squash(text: str, limit: int | None = 200) -> str:
     text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return text if limit is None or len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _import_bindings(node: Node, language: str) -> list[str]:
@@ -312,7 +312,9 @@ def _signature(definition: Node, source: bytes) -> str:
         text = text[:-1].rstrip()
     if text.endswith("=>"):
         text = text[:-2].rstrip()
-    return _squash(text, 400)
+    # Never clipped: the signature is code (a stand-in's `def` line, the contract
+    # the atom is held to), and a long return annotation is still all of it.
+    return _squash(text, None)
 
 
 def _parameter_conditions(definition: Node, language: str) -> tuple[list[str], list[str], bool]:

@@ -17,10 +17,12 @@ A skeleton answer is the file's interface with every function body elided to
 `# calls:` lists the names a body will call or read; a body longer than the
 max LOC is planned as `# step:` lines instead, each one line of intent with the
 names that step calls or reads and, after ` | binds: `, the local names it binds
-that other steps use. The grammar is line-based so a model can write
-it inside ordinary code and a parser can hold it to the letter: anything that
-starts like a plan line but does not follow the grammar is a problem, never
-silently dropped.
+that other steps use. A body (`# returns: what`) or a step (`| returns: what`,
+last) that hands back a value says so: the code written for it must then return
+a value, which an answer that lost its `return` does not. The grammar is
+line-based so a model can write it inside ordinary code and a parser can hold
+it to the letter: anything that starts like a plan line but does not follow the
+grammar is a problem, never silently dropped.
 
 That answer is the atom plan, for every model: module and class headers and
 module-level statements are atoms as the skeleton's own code atomizes; a body
@@ -38,6 +40,7 @@ import bisect
 import builtins
 import itertools
 import re
+import textwrap
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -50,19 +53,23 @@ __all__ = [
     "Step",
     "callee_exists",
     "elided_bodies",
+    "functions",
     "known_names",
     "plan_file",
     "render_body_plan",
+    "returns_value",
 ]
 
 _NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 _DOTTED = re.compile(rf"{_NAME}(?:\.{_NAME})*")
 # Anything a model might mean as a plan line: `# step`, `#Steps:`, `# CALLS -`.
-_PLAN_LIKE = re.compile(r"#\s*(?:steps?|calls?)\s*[:=-]", re.IGNORECASE)
+_PLAN_LIKE = re.compile(r"#\s*(?:steps?|calls?|returns?)\s*[:=-]", re.IGNORECASE)
 _CALLS_LINE = re.compile(r"# calls: (.*)")
+_RETURNS_LINE = re.compile(r"# returns: (.*)")
 _STEP_LINE = re.compile(r"# step: (.*)")
 _STEP_CALLS = " | calls: "
 _STEP_BINDS = " | binds: "
+_STEP_RETURNS = " | returns: "
 _IDENTIFIER = re.compile(_NAME)
 
 
@@ -75,6 +82,8 @@ class Step:
     #: Local names the step binds that later steps (or functions nested in earlier
     #: ones) use: until the step is written, what stands in for it binds them.
     binds: tuple[str, ...] = ()
+    #: What the step hands back, when it returns a value (None: it does not say so).
+    returns: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +93,7 @@ class BodyPlan:
     qualname: str
     calls: tuple[str, ...] = ()
     steps: tuple[Step, ...] = ()
+    returns: str | None = None
 
     @property
     def pieces(self) -> int:
@@ -98,6 +108,12 @@ class BodyPlan:
     def intent_of(self, piece: int) -> str | None:
         return self.steps[piece].intent if len(self.steps) > 1 else None
 
+    def returns_of(self, piece: int) -> str | None:
+        """What the body's `piece`-th atom is planned to return, if anything."""
+        if len(self.steps) > 1:
+            return self.steps[piece].returns
+        return self.returns if not self.steps else self.steps[0].returns
+
 
 @dataclass(frozen=True, slots=True)
 class _Body:
@@ -107,6 +123,7 @@ class _Body:
     first_line: int  # 0-based index of the first line after the docstring/header
     ellipsis_line: int  # 0-based index of the `...` line
     indent: str
+    def_line: int  # 0-based index of the `def` line
 
 
 @dataclass
@@ -117,16 +134,46 @@ class PlannedFile:
     problems: list[str] = field(default_factory=list)
 
 
-def render_body_plan(calls: Sequence[str], steps: Sequence[Step], indent: str) -> list[str]:
+def render_body_plan(
+    calls: Sequence[str], steps: Sequence[Step], indent: str, returns: str | None = None
+) -> list[str]:
     """The plan lines of one body, as a model writes them (without newlines)."""
     if len(steps) > 1:
         return [
             f"{indent}# step: {step.intent}"
             + (f"{_STEP_CALLS}{', '.join(step.calls)}" if step.calls else "")
             + (f"{_STEP_BINDS}{', '.join(step.binds)}" if step.binds else "")
+            + (f"{_STEP_RETURNS}{step.returns}" if step.returns else "")
             for step in steps
         ]
-    return [f"{indent}# calls: {', '.join(calls)}"] if calls else []
+    lines = [f"{indent}# calls: {', '.join(calls)}"] if calls else []
+    return lines + ([f"{indent}# returns: {returns}"] if returns else [])
+
+
+def returns_value(code: str) -> bool | None:
+    """Whether a piece of a function body hands back a value: a `return` with a
+    value at the function's own level (not in a nested function, class or lambda).
+
+    `code` is a whole definition or a run of its body's statements, indented as in
+    the file. None when it does not parse on its own (a piece that opens with
+    `elif` or `except`, say): nothing can be said, so nothing is held against it.
+    """
+    try:
+        tree = ast.parse(textwrap.dedent(code))
+    except SyntaxError:
+        return None
+    statements: list[ast.AST] = list(tree.body)
+    if len(tree.body) == 1 and isinstance(tree.body[0], ast.FunctionDef | ast.AsyncFunctionDef):
+        statements = list(tree.body[0].body)
+    pending = statements
+    while pending:
+        node = pending.pop()
+        if isinstance(node, ast.Return) and node.value is not None:
+            return True
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda):
+            continue
+        pending.extend(ast.iter_child_nodes(node))
+    return False
 
 
 def _is_docstring(node: ast.stmt) -> bool:
@@ -145,34 +192,19 @@ def _is_ellipsis(node: ast.stmt) -> bool:
     )
 
 
-def elided_bodies(tree: ast.Module, lines: Sequence[str]) -> list[_Body]:
-    """Every function whose body is an optional docstring then `...` on a line of its
-    own, with the qualname the atomizer gives it (classes nest names, other
-    compound statements do not)."""
-    found: list[_Body] = []
+def functions(
+    tree: ast.Module,
+) -> list[tuple[str, ast.FunctionDef | ast.AsyncFunctionDef]]:
+    """Every function definition with the qualname the atomizer gives it (classes
+    nest names, other compound statements do not), in file order."""
+    found: list[tuple[str, ast.FunctionDef | ast.AsyncFunctionDef]] = []
 
     def visit(statements: Iterable[ast.stmt], prefix: str) -> None:
         for node in statements:
             if isinstance(node, ast.ClassDef):
                 visit(node.body, f"{prefix}{node.name}.")
             elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                body = node.body
-                if (
-                    1 <= len(body) <= 2
-                    and _is_ellipsis(body[-1])
-                    and (len(body) == 1 or _is_docstring(body[0]))
-                    and body[-1].lineno > node.lineno
-                    and body[-1].lineno == body[-1].end_lineno
-                ):
-                    last = body[-1]
-                    found.append(
-                        _Body(
-                            qualname=prefix + node.name,
-                            first_line=_region_start(body, lines),
-                            ellipsis_line=last.lineno - 1,
-                            indent=" " * last.col_offset,
-                        )
-                    )
+                found.append((prefix + node.name, node))
             else:
                 for child in ast.iter_child_nodes(node):
                     if isinstance(child, ast.stmt):
@@ -184,6 +216,39 @@ def elided_bodies(tree: ast.Module, lines: Sequence[str]) -> list[_Body]:
 
     visit(tree.body, "")
     return found
+
+
+def elided_bodies(tree: ast.Module, lines: Sequence[str]) -> list[_Body]:
+    """Every function whose body is an optional docstring then `...` on a line of its
+    own, with the qualname the atomizer gives it."""
+    found: list[_Body] = []
+    for qualname, node in functions(tree):
+        body = node.body
+        if (
+            1 <= len(body) <= 2
+            and _is_ellipsis(body[-1])
+            and (len(body) == 1 or _is_docstring(body[0]))
+            and body[-1].lineno > node.lineno
+            and body[-1].lineno == body[-1].end_lineno
+            # On a line of its own: not after a signature's closing `) -> T:`.
+            and not lines[body[-1].lineno - 1][: body[-1].col_offset].strip()
+        ):
+            last = body[-1]
+            found.append(
+                _Body(
+                    qualname=qualname,
+                    first_line=_region_start(body, lines),
+                    ellipsis_line=last.lineno - 1,
+                    # As written: a file indented with tabs keeps its tabs.
+                    indent=_leading_space(lines[last.lineno - 1]),
+                    def_line=node.lineno - 1,
+                )
+            )
+    return found
+
+
+def _leading_space(line: str) -> str:
+    return line[: len(line) - len(line.lstrip(" \t\f"))]
 
 
 def _region_start(body: list[ast.stmt], lines: Sequence[str]) -> int:
@@ -248,6 +313,7 @@ def _parse_body(
     calls: tuple[str, ...] = ()
     steps: list[Step] = []
     seen_calls = False
+    returns: str | None = None
     where = body.qualname
     for index in range(body.first_line, body.ellipsis_line):
         raw = lines[index]
@@ -268,10 +334,22 @@ def _parse_body(
                 )
             seen_calls = True
             calls = _names(match.group(1))
+        elif match := _RETURNS_LINE.fullmatch(text):
+            if returns is not None or steps:
+                problems.append(
+                    f"line {number}: {where}: `# returns:` once per body, and not with steps "
+                    "(a step says what it returns after ` | returns: `)"
+                )
+            returns = match.group(1).strip()
+            if not returns:
+                problems.append(f"line {number}: {where}: `# returns:` without what it returns")
         elif match := _STEP_LINE.fullmatch(text):
-            if seen_calls:
-                problems.append(f"line {number}: {where}: steps after `# calls:`")
-            rest, _, bound = match.group(1).partition(_STEP_BINDS)
+            if seen_calls or returns is not None:
+                problems.append(f"line {number}: {where}: steps after `# calls:` or `# returns:`")
+            planned, said, returned = match.group(1).partition(_STEP_RETURNS.rstrip())
+            if said and not returned.strip():
+                problems.append(f"line {number}: {where}: ` | returns:` without what it returns")
+            rest, _, bound = planned.partition(_STEP_BINDS)
             intent, _, named = rest.partition(_STEP_CALLS)
             if not intent.strip():
                 problems.append(f"line {number}: {where}: a step without intent")
@@ -279,17 +357,17 @@ def _parse_body(
             for name in binds:
                 if not _IDENTIFIER.fullmatch(name):
                     problems.append(f"line {number}: {where}: binds {name!r}, not a name")
-            steps.append(Step(intent.strip(), _names(named), binds))
+            steps.append(Step(intent.strip(), _names(named), binds, returned.strip() or None))
         else:
             problems.append(
                 f"line {number}: {where}: malformed plan line {text[:60]!r} (write "
-                "`# calls: a, b.c` or `# step: intent | calls: a, b`)"
+                "`# calls: a, b.c`, `# returns: what` or `# step: intent | calls: a, b`)"
             )
     declared = [*calls, *(name for step in steps for name in step.calls)]
     for name in declared:
         if not callee_exists(name, known):
             problems.append(f"{where}: declares {name!r}, which exists nowhere in the file")
-    return BodyPlan(body.qualname, calls, tuple(steps))
+    return BodyPlan(body.qualname, calls, tuple(steps), returns)
 
 
 def _plan_line(indent: str, calls: Sequence[str]) -> str:
@@ -385,6 +463,9 @@ def _split_bodies(
             intent = plan.intent_of(piece)
             if intent is not None:
                 context["intent"] = intent
+            returned = plan.returns_of(piece)
+            if returned is not None:
+                context["returns"] = returned
             out.append(
                 replace(
                     atom,

@@ -96,9 +96,17 @@ def from_code_command(
         ),
     ] = None,
     name: Annotated[str | None, typer.Option("--name", help="The plan's name.")] = None,
+    support: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--support",
+            help="A file or directory inside the project that the tests need besides"
+            " what is found (a data file at the root, installed metadata); repeatable.",
+        ),
+    ] = None,
 ) -> None:
     """Make a plan from an existing Python project, which becomes its reference code."""
-    plan = from_code(src, tests=tests, name=name, plan_dir=output.parent)
+    plan = from_code(src, tests=tests, name=name, plan_dir=output.parent, support=support or ())
     text = dump_plan(plan)
     try:
         output.parent.mkdir(parents=True, exist_ok=True)

@@ -138,6 +138,24 @@ def _comes_back(atoms: Sequence[PlannedAtom], position: int) -> bool:
     return before != atom.qualname and not before.startswith(atom.qualname + ".")
 
 
+def _starts(atoms: Sequence[PlannedAtom]) -> list[bool]:
+    """Per atom, whether it starts a definition (or a run of top-level code) of its
+    own. A function or method atom always does: the pieces that continue a body are
+    `block` atoms, so a def that follows another of the same name (`@overload`
+    variants, a property's setter after its getter) is a definition in its own right,
+    not a later piece of the one before it."""
+    seen: set[str] = set()
+    starts: list[bool] = []
+    for position, atom in enumerate(atoms):
+        starts.append(
+            atom.qualname not in seen
+            or atom.kind in ("function", "method")
+            or (atom.kind in _DEFINITION_KINDS and _comes_back(atoms, position))
+        )
+        seen.add(atom.qualname)
+    return starts
+
+
 def _collapsed(
     atoms: Sequence[PlannedAtom], code_of: Callable[[PlannedAtom], str | None], around: str
 ) -> dict[int, bool]:
@@ -230,15 +248,34 @@ def skeleton_stand_in(skeleton: str, names: Sequence[str]) -> str:
     return "".join(kept)
 
 
+def _owners(atoms: Sequence[PlannedAtom], starts: Sequence[bool]) -> list[int]:
+    """Per atom, the position of the atom that starts its definition: the latest
+    start of its qualname (two defs of one name are two definitions)."""
+    latest: dict[str, int] = {}
+    owners: list[int] = []
+    for position, atom in enumerate(atoms):
+        if starts[position]:
+            latest[atom.qualname] = position
+        owners.append(latest.get(atom.qualname, position))
+    return owners
+
+
 def _incomplete(
-    atoms: Sequence[PlannedAtom], code_of: Callable[[PlannedAtom], str | None]
-) -> dict[str, str]:
-    """Functions and methods with a piece left out: qualname -> the first such piece."""
-    functions = {atom.qualname for atom in atoms if atom.kind in ("function", "method")}
-    found: dict[str, str] = {}
-    for atom in atoms:
-        if atom.qualname in functions and atom.qualname not in found and code_of(atom) is None:
-            found[atom.qualname] = atom.atom_id
+    atoms: Sequence[PlannedAtom],
+    code_of: Callable[[PlannedAtom], str | None],
+    owners: Sequence[int],
+) -> dict[int, str]:
+    """Functions and methods with a piece left out: the position of the definition's
+    first atom -> the first piece left out."""
+    found: dict[int, str] = {}
+    for position, atom in enumerate(atoms):
+        owner = owners[position]
+        if (
+            atoms[owner].kind in ("function", "method")
+            and owner not in found
+            and code_of(atom) is None
+        ):
+            found[owner] = atom.atom_id
     return found
 
 
@@ -275,8 +312,11 @@ def assemble(
     parts: list[str] = []
     spans: dict[str, tuple[int, int]] = {}
     line = 1
-    skipped_heads: set[str] = set()
-    seen_heads: set[str] = set()
+    # Definitions (by the position of their first atom) whose first atom is a
+    # stand-in: their later pieces would continue a body that is not there.
+    skipped_heads: set[int] = set()
+    starts = _starts(atoms)
+    owners = _owners(atoms, starts)
     collapsed = _collapsed(atoms, code_of, around) if around is not None else {}
     # The statements the text leaves open, so that each piece (and the end of the
     # file) lands where it is valid: see `_structure`.
@@ -308,20 +348,18 @@ def assemble(
         for the block at `position` is in, if one does."""
         for later in range(position + 1, len(atoms)):
             atom = atoms[later]
-            if atom.kind != "block" or later in collapsed or atom.qualname in skipped_heads:
+            if atom.kind != "block" or later in collapsed or owners[later] in skipped_heads:
                 return None
             code = code_of(atom)
             if code is not None:
                 return first_line(code)
         return None
 
-    incomplete = _incomplete(atoms, code_of) if whole_definitions else {}
+    incomplete = _incomplete(atoms, code_of, owners) if whole_definitions else {}
     left_out_under: int | None = None
     for position, atom in enumerate(atoms):
-        first_piece = atom.qualname not in seen_heads or (
-            atom.kind in _DEFINITION_KINDS and _comes_back(atoms, position)
-        )
-        seen_heads.add(atom.qualname)
+        first_piece = starts[position]
+        owner = owners[position]
         if left_out_under is not None:
             width = len(atom.indent.expandtabs(8))
             if width > left_out_under or (
@@ -331,10 +369,10 @@ def assemble(
             left_out_under = None
         if whole_definitions and top_level_piece(atom) and code_of(atom) is None:
             left_out_under = len(atom.indent.expandtabs(8))
-        if atom.qualname in incomplete:
+        if owner in incomplete:
             if first_piece:
-                skipped_heads.add(atom.qualname)
-                emit(filler(atom, first_piece=True, missing=incomplete[atom.qualname]))
+                skipped_heads.add(owner)
+                emit(filler(atom, first_piece=True, missing=incomplete[owner]))
             continue
         if position in collapsed:
             if collapsed[position]:
@@ -345,7 +383,7 @@ def assemble(
             continue
         close_chain()
         code = code_of(atom)
-        if atom.kind == "block" and atom.qualname in skipped_heads:
+        if atom.kind == "block" and owner in skipped_heads:
             continue
         if code is None:
             if atom.kind == "block":
@@ -356,7 +394,7 @@ def assemble(
             else:
                 text = filler(atom, first_piece=first_piece)
             if atom.kind in ("function", "method"):
-                skipped_heads.add(atom.qualname)
+                skipped_heads.add(owner)
             emit(text)
         else:
             text = code if code.endswith("\n") or not code else code + "\n"

@@ -28,7 +28,7 @@ from mge.errors import MgeError
 from mge.execute._assembly import PlannedAtom, assemble, skeleton_stand_in
 from mge.execute._gc import collector_frozen as _collector_frozen
 from mge.execute._hierarchy import Hierarchy
-from mge.execute._output import copy_tests, write_files
+from mge.execute._output import check_copied, copy_files, copy_tests, write_files
 from mge.execute._run_state import (
     FINAL_STATUSES,
     RunStopped,
@@ -64,9 +64,16 @@ class Runner(Scheduling):
             )
         )
 
+    def copied_files(self) -> list[str]:
+        """The files the plan has copied rather than generated: support, then assets."""
+        return [*self.plan.support, *(asset.path for asset in self.plan.assets)]
+
     def _prepare_output(self) -> list[str]:
+        """The tests and the files copied beside the generated code (support files,
+        assets), read where the tests are: L2 to L4 and the final run see them all."""
         out = self.settings.out_path
         out.mkdir(parents=True, exist_ok=True)
+        copy_files(self.tests_dir, out, self.copied_files())
         return copy_tests(self.tests_dir, out, self.planned_tests())
 
     def _finish(self, copied: list[str], final: TestOutcome | None) -> None:
@@ -143,6 +150,8 @@ class Runner(Scheduling):
             budget_usd=self.settings.budget_usd,
         )
         try:
+            # Before any model call: a resumed run may find its inputs changed.
+            check_copied(self.tests_dir, self.plan)
             self._skeletons = await self._skeleton_stage()
             graph = self._plan_graph(self._skeletons)
             await self._start_judges(len(graph[0]) if graph else self._pending_stored())

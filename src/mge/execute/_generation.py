@@ -56,18 +56,19 @@ class Generation(Planning):
             postconditions=state.postconditions,
             callees=state.callees,
             intent=state.intent,
+            returns=state.returns,
             prerequisites=prerequisites,
             attempt=attempt,
             previous=previous,
             errors=errors,
         )
 
-    def _validate(self, key: str, candidate: str) -> AtomVerdict:
+    def _validate(self, key: str, candidate: str, *, plan_binding: bool = True) -> AtomVerdict:
         """Runs on the event loop's thread: CPython 3.11's parser is not safe to use from
         two threads at once, and the replay model parses code too."""
         import tempfile
 
-        spec = self._spec_for(key)
+        spec = self._spec_for(key, plan_binding=plan_binding)
         if self._needs_workspace(key, candidate):
             assembly = self._assembly_for(key, candidate, compact=False)
             with tempfile.TemporaryDirectory(prefix="mge-workspace-") as scratch:
@@ -86,11 +87,12 @@ class Generation(Planning):
         """Doctests of a whole definition run against the project laid out on disk."""
         return ">>>" in candidate and self.states[key].whole_definition
 
-    async def _judged(self, key: str, candidate: str) -> AtomVerdict:
+    async def _judged(self, key: str, candidate: str, *, plan_binding: bool) -> AtomVerdict:
         """`_validate`, by a validation worker when there is one (see `_judge_pool`)."""
         if self._judges is None or self._needs_workspace(key, candidate):
-            return self._validate(key, candidate)
-        return await self._judges.judge(candidate, self._spec_for(key), self._view(key))
+            return self._validate(key, candidate, plan_binding=plan_binding)
+        spec = self._spec_for(key, plan_binding=plan_binding)
+        return await self._judges.judge(candidate, spec, self._view(key))
 
     async def _start_judges(self, pending: int) -> None:
         """Start the validation workers as soon as the number of atoms to generate
@@ -124,8 +126,9 @@ class Generation(Planning):
                 }
             )
 
-    def _spec_for(self, key: str) -> AtomSpec:
+    def _spec_for(self, key: str, *, plan_binding: bool = True) -> AtomSpec:
         state = self.states[key]
+        body = state.language == "python" and state.planned.kind in ("function", "method", "block")
         return AtomSpec(
             atom_id=key,
             kind=state.planned.kind,
@@ -147,6 +150,9 @@ class Generation(Planning):
                 if state.planned.kind == "module_header" and state.language == "python"
                 else frozenset()
             ),
+            declared_calls=tuple(state.callees) if body else (),
+            returns=body and bool(state.returns),
+            plan_binding=plan_binding,
         )
 
     async def regenerate(self, key: str, *, feedback: str, trigger: str) -> bool:
@@ -224,7 +230,10 @@ class Generation(Planning):
             code = extract_code(response.text, state.language)
             if code and not code.endswith("\n"):
                 code += "\n"
-            verdict = await self._judged(key, code)
+            # The last first-time attempt may disagree with the plan: the plan can be
+            # what is wrong. A regeneration keeps the old code when it fails instead.
+            binding = attempt < self.settings.max_attempts or trigger != "generation"
+            verdict = await self._judged(key, code, plan_binding=binding)
             self._record_attempt(
                 state,
                 trigger=trigger,

@@ -17,6 +17,7 @@ from mge.db.models import (
 )
 from mge.execute._assembly import PlannedAtom, assemble
 from mge.execute._judge import FileAtom, atom_assembly
+from mge.execute._output import copy_files
 from mge.execute._recording import Recording
 from mge.execute._run_state import (
     FINAL_STATUSES,
@@ -74,6 +75,7 @@ class GraphState(Recording):
                 callees=list(row.context_callees),
                 defines=list(row.extra.get("defines", [])),
                 intent=row.extra.get("intent"),
+                returns=row.extra.get("returns"),
                 status=row.status,
                 attempts=row.attempts,
                 code=row.code,
@@ -229,13 +231,24 @@ class GraphState(Recording):
         return atom_assembly(layout, key, code_of, compact=compact)
 
     def _workspace(self, closure: set[str], key: str, candidate: str, root: Path) -> None:
-        """Every project file as this atom may see it, for running its doctests."""
+        """Every project file as this atom may see it, for running its doctests. As in
+        the written project, a definition with a piece not in view is a stub as a
+        whole: run with stand-ins for its missing pieces it would return a wrong
+        answer (None from a generator cut short) instead of saying what is missing,
+        and the doctest would blame the candidate for a neighbour not written yet."""
         code_of = self._in_view(key, candidate, closure)
         for file, keys in self.files.items():
-            text = assemble([self.states[k].planned for k in keys], code_of).text
+            # No `defines`: a top-level statement not written yet is left out, not
+            # bound to None, so reading what it binds is a NameError the verdict
+            # knows for a planned name (inconclusive), not a wrong value.
+            text = assemble(
+                [self.states[k].planned for k in keys], code_of, whole_definitions=True
+            ).text
             target = root / file
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text, encoding="utf-8", errors="surrogateescape")
+        # A doctest may read the package's data, as the tests do.
+        copy_files(self.tests_dir, root, [asset.path for asset in self.plan.assets])
         for folder in {Path(file).parent for file in self.files}:
             while folder != Path("."):
                 init = root / folder / "__init__.py"

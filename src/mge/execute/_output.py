@@ -6,7 +6,8 @@ import keyword
 import shutil
 from pathlib import Path
 
-from mge.errors import ConfigError
+from mge.errors import ConfigError, PlanError
+from mge.plan import Plan, asset_problem
 
 
 def check_out_dir(out: Path, *, force: bool) -> None:
@@ -48,7 +49,15 @@ def write_files(out: Path, files: dict[str, str]) -> None:
         target.write_text(text, encoding="utf-8", errors="surrogateescape")
 
 
-SUPPORT_FILES = ("conftest.py", "pyproject.toml", "setup.cfg", "pytest.ini", "__init__.py")
+# Beside the tests, for plans that do not list their `support` files.
+SUPPORT_FILES = (
+    "conftest.py",
+    "pyproject.toml",
+    "setup.cfg",
+    "pytest.ini",
+    "tox.ini",
+    "__init__.py",
+)
 
 
 def copy_tests(reference: Path | None, out: Path, tests: list[str]) -> list[str]:
@@ -75,6 +84,43 @@ def copy_tests(reference: Path | None, out: Path, tests: list[str]) -> list[str]
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(source, target)
     return copied
+
+
+def check_copied(source: Path | None, plan: Plan) -> None:
+    """Refuse a run whose plan names files to copy (`support`, `assets`) that its
+    input directory does not hold, or holds with other content than planned, before
+    anything is generated rather than after.
+
+    Raises:
+        PlanError: the first such file, or files to copy and nowhere to copy from.
+    """
+    if not plan.support and not plan.assets:
+        return
+    if source is None:
+        raise PlanError(
+            "the plan names support files or assets to copy, but the run has no"
+            " directory to copy them from (set the plan's reference or tests_dir)"
+        )
+    for path in plan.support:
+        if not (source / path).is_file():
+            raise PlanError(f"support file {path!r} not found in {source}")
+    for asset in plan.assets:
+        problem = asset_problem(source, asset.path, asset.sha256)
+        if problem is not None:
+            raise PlanError(f"asset {problem} in {source}")
+
+
+def copy_files(source: Path | None, out: Path, paths: list[str]) -> None:
+    """Copy files byte for byte from `source` into `out` (support files, assets)."""
+    if source is None:
+        return
+    for path in paths:
+        found = source / path
+        if not found.resolve().is_relative_to(source.resolve()) or not found.is_file():
+            continue  # `check_copied` refused the run already; a file gone since is left out
+        target = safe_target(out, path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(found, target)
 
 
 def module_name(file: str) -> str | None:

@@ -177,11 +177,13 @@ class Planning(GraphState):
             planned = blueprint[row.atom_key]
             indent, body_indent = indentation(planned.text, planned.kind)
             intent = planned.context.get("intent")
+            returns = planned.context.get("returns")
             row.extra = {
                 **row.extra,
                 "indent": indent,
                 "body_indent": body_indent,
                 **({"intent": intent} if intent else {}),
+                **({"returns": returns} if returns else {}),
             }
             # Nothing is measured before there is code: sizes come with acceptance.
             row.loc = 0

@@ -59,6 +59,7 @@ def atom_prompt(
     callees: list[str],
     prerequisites: list[Prerequisite],
     intent: str | None = None,
+    returns: str | None = None,
     attempt: int,
     previous: str | None,
     errors: str | None,
@@ -88,7 +89,8 @@ def atom_prompt(
             f"This atom is one step of the body, as planned in the skeleton: {intent}\n"
             if intent
             else ""
-        ),
+        )
+        + (f"The skeleton plans it to return a value: {returns}\n" if returns else ""),
         prerequisites=prereq_text,
     )
     if attempt > 1 and previous is not None:

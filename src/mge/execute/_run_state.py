@@ -66,6 +66,7 @@ class AtomState:
     callees: list[str]
     defines: list[str]
     intent: str | None
+    returns: str | None
     status: AtomStatus
     attempts: int
     code: str | None

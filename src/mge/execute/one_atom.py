@@ -52,7 +52,9 @@ def validate_one(engine: Engine, run_id: uuid.UUID, atom_key: str, code: str) ->
     work = _OneAtom(engine, run_id, model=_NoModel())
     try:
         work.check(atom_key)
-        return work._validate(atom_key, code)
+        # A reviewer's code is held to everything but the plan: the person may be
+        # correcting the plan itself; a disagreement is still shown in the verdict.
+        return work._validate(atom_key, code, plan_binding=False)
     finally:
         work.session.close()
 

@@ -18,14 +18,14 @@ from mge.atomize import AtomizeConfig
 from mge.db.models import GenerationRun, MasterPlan, RunStatus
 from mge.errors import Conflict
 from mge.execute._engine import Runner
-from mge.execute._output import check_out_dir
+from mge.execute._output import check_copied, check_out_dir
 from mge.execute._run_state import AfterRun
 from mge.execute.progress import ProgressSink
 from mge.execute.report import build_report, get_run
 from mge.execute.settings import RunSettings, validated_settings
 from mge.llm import Model, make_model
 from mge.plan import load_plan
-from mge.store.plans import import_plan
+from mge.store.plans import export_plan, import_plan
 
 RESUMABLE = frozenset(
     {
@@ -80,6 +80,8 @@ def store_run(
         model.simulated if model is not None else probe_model(settings, reference, atomization)
     )
     check_out_dir(settings.out_path, force=force)
+    inputs = settings.tests_dir or masterplan.reference_path
+    check_copied(Path(inputs) if inputs else None, export_plan(masterplan))
     # Stored absolute: a resume may run from another working directory.
     settings = settings.model_copy(update={"out_dir": str(settings.out_path.resolve())})
     run = GenerationRun(

@@ -42,9 +42,10 @@ class RunSettings(BaseModel):
     temperatures: list[float] = Field(default_factory=lambda: list(DEFAULT_TEMPERATURES))
     budget_usd: float | None = None
     out_dir: str = "out"
-    # Where the plan's test files are read from; by default the plan's `reference:`
-    # directory, which holds the project's tests beside its code. Tests are inputs
-    # of the run (acceptance tests written first), never reference answers.
+    # Where the plan's test files, support files and assets are read from; by
+    # default the plan's `reference:` directory, which holds the project's tests
+    # beside its code. They are inputs of the run (acceptance tests written first,
+    # files copied verbatim), never reference answers.
     tests_dir: str | None = None
     run_tests: bool = True
     levels: Literal["atomic", "all"] = "all"

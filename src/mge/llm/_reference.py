@@ -16,11 +16,20 @@ found by the id the engine planned from that skeleton.
 from __future__ import annotations
 
 import ast
+import re
 from functools import cache
 from pathlib import Path
 
 from mge.atomize import Atom, AtomizeConfig, FileResult, atomize_source, skeleton
-from mge.atomize._plan import Step, callee_exists, elided_bodies, known_names, render_body_plan
+from mge.atomize._plan import (
+    Step,
+    callee_exists,
+    elided_bodies,
+    functions,
+    known_names,
+    render_body_plan,
+    returns_value,
+)
 
 __all__ = ["PlanReference"]
 
@@ -89,6 +98,19 @@ def _intent(lines: list[str], statements: list[int], first: int, last: int) -> s
     return "continue"
 
 
+_RETURN_LINE = re.compile(r"^\s*return\s+(\S.*)$", re.MULTILINE)
+
+
+def _returned(code: str) -> str | None:
+    """What a piece returns, as its plan says it: the first returned expression as
+    written, or None when the piece hands back no value."""
+    if not returns_value(code):
+        return None
+    found = _RETURN_LINE.search(code)
+    text = " ".join(found.group(1).split()) if found else "a value"
+    return text if len(text) <= _INTENT_WIDTH else text[: _INTENT_WIDTH - 3] + "..."
+
+
 def _statement_lines(source: bytes) -> list[int]:
     """Line numbers where a statement starts, docstrings aside, sorted."""
     try:
@@ -124,13 +146,19 @@ def _with_body_plans(text: str, source: bytes, result: FileResult) -> str:
     lines = text.splitlines(keepends=True)
     known = known_names(tree)
     groups = _definitions(result)
-    taken: dict[str, int] = {}
+    # Which definition of its name each def is, counting every def: an elided body
+    # after defs of the same name that the skeleton writes whole (`@overload`
+    # variants on one line) is still the reference's matching definition.
+    occurrences: dict[int, int] = {}
+    counted: dict[str, int] = {}
+    for qualname, node in functions(tree):
+        occurrences[node.lineno - 1] = counted.get(qualname, 0)
+        counted[qualname] = occurrences[node.lineno - 1] + 1
     reference_lines = source.decode("utf-8", errors="replace").splitlines()
     statements = _statement_lines(source)
     inserts: dict[int, list[str]] = {}
     for body in sorted(elided_bodies(tree, lines), key=lambda b: b.first_line):
-        occurrence = taken.get(body.qualname, 0)
-        taken[body.qualname] = occurrence + 1
+        occurrence = occurrences[body.def_line]
         found = groups.get(body.qualname, [])
         if occurrence >= len(found):
             continue
@@ -147,12 +175,15 @@ def _with_body_plans(text: str, source: bytes, result: FileResult) -> str:
                     _intent(reference_lines, statements, atom.start_line, atom.end_line),
                     declared(atom),
                     tuple(sorted(set(atom.context.get("defines", [])))) if index else (),
+                    _returned(atom.text),
                 )
                 for index, atom in enumerate(pieces)
             ]
             rendered = render_body_plan((), steps, body.indent)
         else:
-            rendered = render_body_plan(declared(pieces[0]), (), body.indent)
+            rendered = render_body_plan(
+                declared(pieces[0]), (), body.indent, _returned(pieces[0].text)
+            )
         if rendered:
             inserts[body.ellipsis_line] = rendered
     out: list[str] = []

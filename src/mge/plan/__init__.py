@@ -7,7 +7,13 @@ described in `mge.plan._models`; the from-code rules in `mge.plan._from_code`.
 
 from __future__ import annotations
 
-from mge.plan._check import PlanIssue, check_plan, check_reference
+from mge.plan._check import (
+    PlanIssue,
+    asset_problem,
+    check_plan,
+    check_reference,
+    file_sha256,
+)
 from mge.plan._dump import dump_plan, plan_to_data
 from mge.plan._from_code import from_code
 from mge.plan._load import (
@@ -21,6 +27,7 @@ from mge.plan._load import (
 from mge.plan._models import (
     COMPLEXITIES,
     LANGUAGES,
+    Asset,
     Atomization,
     Complexity,
     Language,
@@ -33,6 +40,7 @@ from mge.plan._models import (
 __all__ = [
     "COMPLEXITIES",
     "LANGUAGES",
+    "Asset",
     "Atomization",
     "Complexity",
     "Language",
@@ -42,9 +50,11 @@ __all__ = [
     "PlanInvalid",
     "PlanIssue",
     "Task",
+    "asset_problem",
     "check_plan",
     "check_reference",
     "dump_plan",
+    "file_sha256",
     "from_code",
     "load_plan",
     "parse_plan",

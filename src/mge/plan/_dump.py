@@ -15,7 +15,7 @@ from mge.plan._models import Plan
 
 # Fields that are written only when they hold something; the rest always appear,
 # so that every task shows its `depends_on` and `tests`, as in the contract.
-_OPTIONAL = {"description", "reference", "acceptance"}
+_OPTIONAL = {"description", "reference", "acceptance", "support", "assets"}
 _OPTIONAL_IN_MILESTONE = {"description", "tests"}
 
 
@@ -51,6 +51,8 @@ def _prune(data: dict[str, Any], optional: set[str]) -> dict[str, Any]:
 def plan_to_data(plan: Plan) -> dict[str, Any]:
     """The plan as plain data in field order, empty optional fields left out."""
     data = _prune(plan.model_dump(mode="json"), _OPTIONAL)
+    if "assets" in data:
+        data["assets"] = [_prune(asset, {"sha256"}) for asset in data["assets"]]
     data["phases"] = [
         {
             **_prune(phase, {"description"}),

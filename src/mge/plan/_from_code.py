@@ -38,6 +38,16 @@ The rules, in the order they are applied:
 - **Tests.** Each test file is listed under every task it imports. A milestone's
   `tests` are the test files that import one of its tasks and nothing that is built
   after it; `acceptance` lists every test file.
+- **Copied files.** What the project needs that is not generated code is named so
+  that a run copies it: `support` lists the rest of the test code (helper
+  modules, `conftest.py`, `__init__.py` and data files under the test
+  directories) and the pytest configuration files at the root (`pytest.ini`,
+  `.pytest.ini`, `pyproject.toml`, `tox.ini`, `setup.cfg`, `conftest.py`);
+  `assets` lists every other file inside the project's packages (`py.typed`,
+  data files) and the `.pyi` stub beside a planned module, with its sha256.
+  Compiled files (`.pyc`) and the folders skipped above are left out.
+  `--support PATH` adds what these rules cannot know: a file at the root the
+  suite reads, the package's installed metadata (`pkg.egg-info/`).
 """
 
 from __future__ import annotations
@@ -51,10 +61,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mge.errors import PlanError
-from mge.plan._check import strongly_connected
+from mge.plan._check import file_sha256, strongly_connected
 from mge.plan._imports import ModuleInfo, Resolver, analyse
 from mge.plan._models import (
     TASK_ID_PATTERN,
+    Asset,
     Atomization,
     Complexity,
     Milestone,
@@ -73,6 +84,17 @@ _SKIP_DIRS = {
     "env",
 }
 _TEST_DIRS = {"tests", "test"}
+_COMPILED = (".pyc", ".pyo")
+_JUNK_FILES = {".DS_Store", "Thumbs.db"}
+# At the project root, what configures (or takes part in) a pytest run.
+_ROOT_SUPPORT = (
+    "pytest.ini",
+    ".pytest.ini",
+    "pyproject.toml",
+    "tox.ini",
+    "setup.cfg",
+    "conftest.py",
+)
 _COMPLEXITY_LIMITS: tuple[tuple[int, Complexity], ...] = (
     (40, "low"),
     (150, "medium"),
@@ -162,13 +184,7 @@ def _collect(src: Path, root: Path, tests_dir: Path | None) -> tuple[list[_Sourc
         files += [f for f in _python_files(tests_dir) if not _inside(f, src)]
     for file in files:
         rel = _relative(file, root)
-        in_tests_dir = tests_dir is not None and _inside(file, tests_dir)
-        is_test_code = (
-            in_tests_dir
-            or _is_test_file(file)
-            or file.name == "conftest.py"
-            or any(part in _TEST_DIRS for part in Path(rel).parts[:-1])
-        )
+        is_test_code = _test_code(file, rel, tests_dir)
         name, is_package = _module_name(file, root, is_namespace)
         info = analyse(name, is_package, file.read_bytes())
         if not is_test_code:
@@ -183,6 +199,100 @@ def _collect(src: Path, root: Path, tests_dir: Path | None) -> tuple[list[_Sourc
             if not folder or test.path.startswith(folder + "/"):
                 test.info.imports.extend(conftest.info.imports)
     return modules, tests
+
+
+def _test_code(file: Path, rel: str, tests_dir: Path | None) -> bool:
+    """Part of the test suite rather than of the project: under the `--tests`
+    directory or a directory called `tests`/`test`, or a test or conftest file."""
+    return (
+        (tests_dir is not None and _inside(file, tests_dir))
+        or _is_test_file(file)
+        or file.name == "conftest.py"
+        or any(part in _TEST_DIRS for part in Path(rel).parts[:-1])
+    )
+
+
+def _all_files(top: Path) -> list[Path]:
+    """Every file under `top` (or `top` itself), but compiled code and what
+    `_skip_dir` skips."""
+    if top.is_file():
+        return [top]
+    found: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(top):
+        dirnames[:] = sorted(d for d in dirnames if not _skip_dir(d))
+        found.extend(
+            Path(dirpath) / f
+            for f in sorted(filenames)
+            if not f.endswith(_COMPILED) and f not in _JUNK_FILES
+        )
+    return found
+
+
+def _package_top(source: _Source) -> str | None:
+    """The folder of the top-level package a module belongs to (`src/pkg` for
+    `src/pkg/sub/m.py`, module `pkg.sub.m`), or None for a module outside any."""
+    folders = source.path.split("/")[:-1]
+    depth = source.info.name.count(".") + (1 if source.info.is_package else 0)
+    if depth == 0 or depth > len(folders):
+        return None
+    return "/".join(folders[: len(folders) - depth + 1])
+
+
+def _copied(
+    src: Path,
+    root: Path,
+    tests_dir: Path | None,
+    modules: list[_Source],
+    test_files: list[_Source],
+) -> tuple[list[str], list[Asset]]:
+    """The files copied into the project rather than generated: (support, assets).
+
+    Support is what the suite needs besides its test files: every other file of
+    the test code (helper modules, `conftest.py`, `__init__.py`, data) and the
+    pytest configuration files at the project root. Assets are the other files
+    inside the project's packages (`py.typed`, data) and the `.pyi` stub of a
+    planned module, each with its sha256.
+    """
+    taken = {s.path for s in modules} | {s.path for s in test_files}
+    packages = {top for top in map(_package_top, modules) if top is not None}
+    stubs = {s.path.removesuffix(".py") + ".pyi" for s in modules}
+    files = _all_files(src)
+    if tests_dir is not None:
+        files += [f for f in _all_files(tests_dir) if not _inside(f, src)]
+    support: set[str] = set()
+    assets: dict[str, Asset] = {}
+    for file in files:
+        rel = _relative(file, root)
+        if rel in taken:
+            continue
+        if _test_code(file, rel, tests_dir):
+            support.add(rel)
+        elif rel in stubs or any(rel.startswith(top + "/") for top in packages):
+            assets[rel] = Asset(path=rel, sha256=file_sha256(file))
+    support.update(name for name in _ROOT_SUPPORT if (root / name).is_file() and name not in taken)
+    return sorted(support), [assets[path] for path in sorted(assets)]
+
+
+def _extra_support(paths: Iterable[str | Path], root: Path, taken: set[str]) -> set[str]:
+    """The files of the `support` paths given by hand (a directory: all its files,
+    hidden, build and metadata folders included, since it was named on purpose),
+    but planned modules and test files."""
+    found: set[str] = set()
+    for given in paths:
+        path = Path(given).resolve()
+        if not path.exists():
+            raise PlanError(f"support path not found: {given}")
+        if not _inside(path, root) or path == root:
+            raise PlanError(f"support path {given} is not inside the project root {root}")
+        files = [path] if path.is_file() else [f for f in path.rglob("*") if f.is_file()]
+        found.update(
+            rel
+            for rel in (_relative(f, root) for f in files)
+            if rel not in taken
+            and not rel.endswith(_COMPILED)
+            and "__pycache__" not in Path(rel).parts
+        )
+    return found
 
 
 def _safe_id(text: str) -> str:
@@ -467,6 +577,7 @@ def from_code(
     name: str | None = None,
     *,
     plan_dir: str | Path | None = None,
+    support: Iterable[str | Path] = (),
 ) -> Plan:
     """Make a plan from a Python project; the project becomes the plan's reference.
 
@@ -477,13 +588,16 @@ def from_code(
         name: the plan's name; defaults to the package or directory name.
         plan_dir: where the plan file will be written, so that `reference` can be
             relative to it; without it `reference` is an absolute path.
+        support: more files or directories inside the project root that the tests
+            need and the rules below do not find (a data file at the root the
+            suite reads, the package's installed metadata); added to `support`.
 
     Returns:
         A plan that passes `check_plan`.
 
     Raises:
-        PlanError: `src` or `tests` do not exist, `tests` is outside the project root,
-            or there is no Python module to plan.
+        PlanError: `src`, `tests` or a `support` path do not exist, one of them is
+            outside the project root, or there is no Python module to plan.
     """
     if name is not None and not name.strip():
         raise PlanError("the plan name must not be empty")
@@ -512,6 +626,10 @@ def from_code(
     if not modules:
         raise PlanError(f"no Python modules found in {src}")
     project = _analyse_project(modules, test_files)
+    found, assets = _copied(src_path, root, tests_path, modules, test_files)
+    extra = _extra_support(support, root, {s.path for s in [*modules, *test_files]})
+    support_files = sorted(set(found) | extra)
+    assets = [asset for asset in assets if asset.path not in extra]
     levels = sorted({project.level_of(s) for s in modules})
     phases: list[Phase] = []
     done: set[str] = set()
@@ -530,6 +648,8 @@ def from_code(
         atomization=Atomization(),
         reference=reference,
         acceptance=sorted(project.test_targets),
+        support=support_files,
+        assets=assets,
         phases=phases,
     )
 

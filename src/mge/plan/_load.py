@@ -83,6 +83,8 @@ def _message(error: ErrorDetails) -> str:
         return f"{value!r} is not one of {ctx.get('expected', '')}"
     if kind == "too_short" and ctx.get("min_length") == 1:
         return "must not be empty"
+    if kind == "string_pattern_mismatch" and loc[-1:] == ("sha256",):
+        return f"{value!r} is not a sha256 (64 lowercase hex digits)"
     if kind == "string_pattern_mismatch":
         return f"{value!r} is not a valid id (letters, digits, '_', '.', '-'; not first '.'/'-')"
     text = str(error["msg"])

@@ -16,6 +16,15 @@ Tests come at three levels, matching the validators that run them:
 - `Plan.acceptance`: optional acceptance tests for the whole system (L4); the run's
   precision is the share of these that pass.
 
+Two more lists name files that are copied into the project, never generated:
+
+- `Plan.support`: what the tests need besides the test files themselves: helper
+  modules they import, `conftest.py` files, data they read, the pytest
+  configuration. They are inputs of the run, read from where the tests are.
+- `Plan.assets`: files of the delivered project that are not planned source:
+  `py.typed`, `.pyi` stubs, data a package reads at run time. Each may carry the
+  sha256 of its content, so a run copies exactly the file the plan was made with.
+
 The models check shapes only; cross-field rules (ids, dependencies, paths, file
 ownership) live in `check_plan` so that every problem is reported at once with the
 path of the field that holds it.
@@ -23,7 +32,7 @@ path of the field that holds it.
 
 from __future__ import annotations
 
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -34,6 +43,7 @@ LANGUAGES: tuple[str, ...] = get_args(Language)
 COMPLEXITIES: tuple[str, ...] = get_args(Complexity)
 
 TASK_ID_PATTERN = r"^[A-Za-z_][A-Za-z0-9_.\-]*$"
+SHA256_PATTERN = r"^[0-9a-f]{64}$"
 
 
 class _Model(BaseModel):
@@ -52,6 +62,25 @@ class Atomization(_Model):
         if self.target_loc > self.max_loc:
             raise ValueError(f"target_loc {self.target_loc} is above max_loc {self.max_loc}")
         return self
+
+
+class Asset(_Model):
+    """A project file copied verbatim into the output: not code the model writes.
+
+    A bare string is read as `{path: ...}`, for hand-written plans.
+    """
+
+    path: str
+    sha256: str | None = Field(
+        default=None,
+        pattern=SHA256_PATTERN,
+        description="lowercase hex sha256 of the content; a run refuses another file",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bare_path(cls, value: Any) -> Any:
+        return {"path": value} if isinstance(value, str) else value
 
 
 class Task(_Model):
@@ -93,6 +122,8 @@ class Plan(_Model):
     atomization: Atomization = Field(default_factory=Atomization)
     reference: str | None = None
     acceptance: list[str] = Field(default_factory=list)
+    support: list[str] = Field(default_factory=list)
+    assets: list[Asset] = Field(default_factory=list)
     phases: list[Phase] = Field(min_length=1)
 
     def tasks(self) -> list[Task]:
@@ -115,6 +146,8 @@ class Plan(_Model):
 __all__ = [
     "COMPLEXITIES",
     "LANGUAGES",
+    "SHA256_PATTERN",
+    "Asset",
     "Atomization",
     "Complexity",
     "Language",

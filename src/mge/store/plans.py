@@ -116,6 +116,8 @@ def export_plan(masterplan: MasterPlan) -> Plan:
         atomization=Atomization.model_validate(masterplan.atomization_config or {}),
         reference=document.get("reference"),
         acceptance=list(document.get("acceptance", [])),
+        support=list(document.get("support", [])),
+        assets=list(document.get("assets", [])),
         phases=phases,
     )
 

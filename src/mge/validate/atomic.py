@@ -13,6 +13,7 @@ Checks, each stored as one `validation_results` row:
 | `syntax` | ERROR/MISSING nodes in the atom; `compile()` of the assembled file | syntax |
 | `names` | names the atom reads that nothing defines (pyflakes on the assembled file) | name |
 | `contract` | a definition whose name or signature differs from the skeleton's | contract |
+| `plan` | code that never uses a name its plan declares, or returns no planned value | contract |
 | `doctest` | failing `>>>` examples in the atom's docstring, run in the sandbox | test / timeout |
 | `size`, `complexity` | an atom over the plan's limits *and* over its planned size | size |
 
@@ -25,17 +26,19 @@ from __future__ import annotations
 
 import ast
 import re
+import sys
 import textwrap
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pyflakes.checker
 import pyflakes.messages
 
 from mge.atomize import measure_source
 from mge.atomize._languages import parse
+from mge.atomize._plan import returns_value
 from mge.validate.sandbox import Limits, run_python
 
 STUB_MARK = "mge: not generated yet"
@@ -63,6 +66,12 @@ class AtomSpec:
     # members, constants); an answer cut short after the docstring loses them. For a
     # module header: the names the skeleton's header binds (imports, constants).
     declared_names: frozenset[str] = frozenset()
+    # For a body or a step of one: what its plan says it uses and whether it returns
+    # a value. `plan_binding` False (the last attempt) records a disagreement without
+    # failing on it: the plan may be what is wrong, and a person then judges it.
+    declared_calls: tuple[str, ...] = ()
+    returns: bool = False
+    plan_binding: bool = True
 
 
 @dataclass(frozen=True)
@@ -252,6 +261,137 @@ def _hollow(body: list[ast.stmt], assembly: Assembly, globals_used: bool) -> lis
     return kept
 
 
+def _submodule_bound(node: ast.stmt, package: str) -> list[str]:
+    """The names an import binds in `package`'s namespace as a side effect: importing
+    a submodule sets it as an attribute of its package, so in the package's
+    `__init__.py`, `from .sub import f`, `from pkg.sub import f` and
+    `import pkg.sub` all bind `sub` there, which pyflakes does not know."""
+    modules: list[str] = []
+    if isinstance(node, ast.ImportFrom) and node.module:
+        if node.level == 1:
+            modules.append(f"{package}.{node.module}")
+        elif node.level == 0:
+            modules.append(node.module)
+    elif isinstance(node, ast.Import):
+        modules.extend(alias.name for alias in node.names)
+    prefix = package + "."
+    return [m.removeprefix(prefix).split(".")[0] for m in modules if m.startswith(prefix)]
+
+
+def _bind_submodules(body: list[ast.stmt], package: str) -> list[ast.stmt]:
+    """`body` (module level, compound statements included) with a binding of each
+    submodule an import binds implicitly, right after that import."""
+    out: list[ast.stmt] = []
+    for node in body:
+        out.append(node)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            continue
+        for name in _submodule_bound(node, package):
+            target = ast.copy_location(ast.Name(id=name, ctx=ast.Store()), node)
+            value = ast.copy_location(ast.Constant(value=None), node)
+            out.append(ast.copy_location(ast.Assign(targets=[target], value=value), node))
+        for field_name in ("body", "orelse", "finalbody"):
+            inner = getattr(node, field_name, None)
+            if isinstance(inner, list) and inner and isinstance(inner[0], ast.stmt):
+                setattr(node, field_name, _bind_submodules(inner, package))
+        for handler in getattr(node, "handlers", ()) or ():
+            handler.body = _bind_submodules(handler.body, package)
+    return out
+
+
+_VERSION_ATTRIBUTES = frozenset({"version_info", "version", "hexversion"})
+_VERSION_NODES = (
+    ast.Name,
+    ast.Attribute,
+    ast.Subscript,
+    ast.Constant,
+    ast.Compare,
+    ast.BoolOp,
+    ast.UnaryOp,
+    ast.Tuple,
+    ast.Slice,
+    ast.Load,
+    ast.cmpop,
+    ast.boolop,
+    ast.Not,
+)
+
+
+def _version_attribute(node: ast.Attribute) -> bool:
+    """`sys.version_info`, or an attribute of it (`sys.version_info.major`)."""
+    if isinstance(node.value, ast.Attribute):
+        return _version_attribute(node.value)
+    return (
+        node.attr in _VERSION_ATTRIBUTES
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "sys"
+    )
+
+
+def _version_value(expression: ast.expr, flags: dict[str, object]) -> tuple[bool, object]:
+    """(True, value) when `expression` depends on nothing but the running Python's
+    version (`sys.version_info`, `sys.version`, `sys.hexversion`) and on flags made
+    from it, as `PY3 = sys.version_info[0] == 3`; (False, None) else."""
+    for node in ast.walk(expression):
+        if not isinstance(node, _VERSION_NODES):
+            return False, None
+        if isinstance(node, ast.Attribute) and not _version_attribute(node):
+            return False, None
+        if isinstance(node, ast.Name) and node.id != "sys" and node.id not in flags:
+            return False, None
+    names = dict(flags, sys=sys)
+    try:
+        code = compile(ast.Expression(expression), "<version>", "eval")
+        # Only version data and the node kinds checked above: nothing else can run.
+        return True, eval(code, {"__builtins__": {}}, names)
+    except Exception:  # a comparison that fails is not a usable gate
+        return False, None
+
+
+def _dead_code(module: ast.Module) -> list[ast.AST]:
+    """The parts of the module's top level that a version check skips on the running
+    Python: the branch of an `if`, a conditional expression or an `and`/`or` that
+    is never taken here (`str if PY3 else unicode`). They never run, so a name
+    read there cannot raise NameError."""
+    flags: dict[str, object] = {}
+    dead: list[ast.AST] = []
+
+    def gate(test: ast.expr) -> bool | None:
+        known, value = _version_value(test, flags)
+        return bool(value) if known else None
+
+    for statement in module.body:
+        if (
+            isinstance(statement, ast.Assign)
+            and len(statement.targets) == 1
+            and isinstance(statement.targets[0], ast.Name)
+        ):
+            known, value = _version_value(statement.value, flags)
+            if known:
+                flags[statement.targets[0].id] = value
+        if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            continue
+        for node in ast.walk(statement):
+            if isinstance(node, ast.If | ast.IfExp):
+                taken = gate(node.test)
+                if taken is not None:
+                    branch = node.orelse if taken else node.body
+                    dead.extend(branch if isinstance(branch, list) else [branch])
+            elif isinstance(node, ast.BoolOp):
+                for position, value in enumerate(node.values[:-1]):
+                    taken = gate(value)
+                    if taken is not None and taken == isinstance(node.op, ast.Or):
+                        dead.extend(node.values[position + 1 :])
+                        break
+    return dead
+
+
+def _within(node: ast.AST, line: int, column: int) -> bool:
+    start = (node.lineno, node.col_offset)  # type: ignore[attr-defined]
+    end = (node.end_lineno, node.end_col_offset)  # type: ignore[attr-defined]
+    return bool(start <= (line, column) < end)
+
+
 _BUILTINS = frozenset(pyflakes.checker.builtin_vars)
 
 
@@ -275,7 +415,10 @@ def _names(spec: AtomSpec, assembly: Assembly, module: ast.Module) -> CheckResul
     """Undefined names in the candidate's lines. Consumes `module` (it is hollowed)."""
     timer = _timed("names", "types")
     # Every node keeps a location (stand-ins copy their originals'), so no fix-up pass.
+    dead = _dead_code(module) if "sys" in assembly.text else []
     module.body = _hollow(module.body, assembly, "global" in assembly.text)
+    if assembly.module and PurePosixPath(spec.file).name == "__init__.py":
+        module.body = _bind_submodules(module.body, assembly.module)
     checker = _LeanChecker(module, filename=spec.file)
     undefined: list[str] = []
     for message in checker.messages:
@@ -286,6 +429,8 @@ def _names(spec: AtomSpec, assembly: Assembly, module: ast.Module) -> CheckResul
         if not assembly.first_line <= message.lineno <= assembly.last_line:
             continue
         name = str(message.message_args[0])
+        if any(_within(node, message.lineno, message.col) for node in dead):
+            continue
         if name in assembly.planned_names or (
             name in _BUILTINS and isinstance(message, pyflakes.messages.UndefinedName)
         ):
@@ -437,6 +582,36 @@ def _contract(spec: AtomSpec, assembly: Assembly, module: ast.Module) -> CheckRe
     return None
 
 
+def _uses(candidate: str, dotted: str) -> bool:
+    """Whether the code mentions a declared name, as a name or attribute chain."""
+    parts = [re.escape(part) for part in dotted.split(".")]
+    return re.search(r"(?<![\w])" + r"\s*\.\s*".join(parts) + r"(?!\w)", candidate) is not None
+
+
+def _plan_agreement(candidate: str, spec: AtomSpec) -> CheckResult | None:
+    """The code against its own plan: a body or step that never mentions a name its
+    plan declares, or returns nothing where the plan says it returns a value, most
+    often lost part of itself (an answer cut short, a `return` dropped, an
+    attribute misspelt) while staying valid code that nothing else would flag."""
+    if spec.language != "python" or spec.kind not in (*_DEFINITION_KINDS, "block"):
+        return None
+    if not spec.declared_calls and not spec.returns:
+        return None
+    timer = _timed("plan", "types")
+    problems = []
+    unused = [name for name in spec.declared_calls if not _uses(candidate, name)]
+    if unused:
+        problems.append(f"it never uses {', '.join(unused)}, which its plan declares")
+    if spec.returns and returns_value(candidate) is False:
+        problems.append("it returns no value, where its plan says it returns one")
+    if not problems:
+        return timer.done(True)
+    message = "; ".join(problems)
+    if not spec.plan_binding:
+        return timer.done(True, f"accepted on the last attempt although {message}")
+    return timer.done(False, message, "contract")
+
+
 _DOCTEST_SCRIPT = """
 import doctest, importlib, sys
 module = importlib.import_module({module!r})
@@ -569,6 +744,9 @@ def validate_atom(
         results.append(_names(spec, assembly, module))
         if contract is not None:
             results.append(contract)
+        agreement = _plan_agreement(candidate, spec)
+        if agreement is not None:
+            results.append(agreement)
     results.extend(_size(candidate, spec))
     if all(result.passed for result in results):
         doctest = _doctest(candidate, spec, assembly, doctest_limits)
