@@ -32,7 +32,7 @@ def _config_file() -> Path:
 class Settings(BaseSettings):
     """Everything MGE reads from its surroundings, validated once at start."""
 
-    model_config = SettingsConfigDict(env_prefix="MGE_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="MGE_", extra="ignore", allow_inf_nan=False)
 
     database_url: str = DEFAULT_DATABASE_URL
     openai_base_url: str | None = None

@@ -35,7 +35,7 @@ def test_upgrade_current_check_downgrade(db_url: str) -> None:
     assert json.loads(current.stdout) == {"current": "0002", "head": "0002", "at_head": True}
     check = mge("db", "check", "--db", db_url)
     assert check.returncode == 0 and "no drift" in check.stdout
-    down = mge("db", "downgrade", "0001", "--db", db_url)
+    down = mge("db", "downgrade", "0001", "--db", db_url, "--yes")
     assert down.returncode == 0 and "0002 -> 0001" in down.stdout
     tables = json.loads(mge("db", "tables", "--db", db_url, "--json").stdout)["tables"]
     assert "atomic_units" not in tables and "masterplan_tasks" in tables

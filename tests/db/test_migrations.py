@@ -178,7 +178,12 @@ def test_unknown_revision_is_a_one_line_error(db_url: str) -> None:
         migrate.upgrade(db_url, "nope")
     with pytest.raises(MigrationError, match="unknown revision"):
         migrate.downgrade(db_url, "9999")
-    assert migrate.current_revision(db_url) is None
+    if db_url.startswith("sqlite"):
+        # Nothing was created: the refused commands left no empty file behind.
+        with pytest.raises(DatabaseError, match="no database at"):
+            migrate.current_revision(db_url)
+    else:
+        assert migrate.current_revision(db_url) is None
 
 
 def test_a_failing_migration_leaves_the_previous_revision(db_url: str, tmp_path: Path) -> None:
@@ -210,7 +215,7 @@ def test_a_database_from_a_newer_mge_is_refused(db_url: str) -> None:
     with engine.begin() as connection:
         connection.execute(text("UPDATE alembic_version SET version_num = '0999'"))
     engine.dispose()
-    with pytest.raises(MigrationError, match="'0999', which this version of mge does not know"):
+    with pytest.raises(MigrationError, match="'0999', newer than this mge knows"):
         migrate.upgrade(db_url)
 
 

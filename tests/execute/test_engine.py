@@ -177,7 +177,9 @@ def test_the_budget_stops_the_run_and_resume_finishes_it(
     sqlite_url: str, example_plan: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "out"
-    run_id = run_plan(sqlite_url, example_plan, out, budget_usd=0.25, levels="atomic")
+    # Skeletons cost about $0.20 here, and each atom call reserves its worst case
+    # (about $0.07), so $0.5 leaves room for some atoms but not all.
+    run_id = run_plan(sqlite_url, example_plan, out, budget_usd=0.5, levels="atomic")
     report = _report(sqlite_url, run_id)
     assert report["status"] == RunStatus.BUDGET_EXHAUSTED.value
     atoms = report["atoms"]

@@ -89,6 +89,8 @@ def test_a_zero_budget_allows_nothing_and_no_budget_allows_everything() -> None:
     assert unlimited.remaining_usd is None and not unlimited.exhausted
 
 
-def test_a_negative_budget_is_a_config_error() -> None:
-    with pytest.raises(ConfigError):
-        Budget(-1)
+@pytest.mark.parametrize("amount", [-1.0, float("nan"), float("inf"), float("-inf")])
+def test_a_budget_that_is_no_amount_is_a_config_error(amount: float) -> None:
+    # nan compares false with everything: taken as a cap, it would cap nothing.
+    with pytest.raises(ConfigError, match="finite amount"):
+        Budget(amount)

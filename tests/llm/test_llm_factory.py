@@ -123,10 +123,12 @@ def test_the_public_api_is_exactly_this() -> None:
         "OpenAIModel",
         "Price",
         "PriceTable",
+        "PricedModel",
         "Purpose",
         "ReferenceAnswers",
         "ReplayModel",
         "RequestRejected",
+        "Reservation",
         "RetryPolicy",
         "StaticReference",
         "TransportError",
@@ -137,6 +139,7 @@ def test_the_public_api_is_exactly_this() -> None:
         "make_model",
         "parse_fault_kinds",
         "simulated_latency",
+        "worst_case_usd",
     }
     for name in mge.llm.__all__:
         assert hasattr(mge.llm, name), name

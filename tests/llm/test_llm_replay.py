@@ -160,15 +160,21 @@ async def test_a_replay_run_stops_at_its_budget() -> None:
     model = make_model("replay", reference=REFERENCE)
     first = (await model.complete(_atom(0))).cost_usd  # writes the prompt cache
     later = (await model.complete(_atom(1))).cost_usd  # reads it
-    budget = Budget(limit_usd=first + 3.5 * later)
-    guarded = BudgetedModel(make_model("replay", reference=REFERENCE), budget)
+    guarded = BudgetedModel(make_model("replay", reference=REFERENCE), Budget(None))
+    worst = guarded.worst_case_usd(_atom(0))  # the whole max_tokens allowance
+    assert worst > first > later
+    budget = Budget(limit_usd=worst + first + 2.5 * later)
+    guarded.budget = budget
     done = 0
     with pytest.raises(BudgetExhausted):
         for i in range(100):
             await guarded.complete(_atom(i))
             done += 1
-    assert done == 5  # after four calls $0.5·later remains, so a fifth starts; then none
-    assert budget.exhausted
+    # After four calls first + 3·later is spent and a worst case no longer fits, so
+    # the fifth is refused before it is made: the cap is never crossed.
+    assert done == 4
+    assert budget.spent_usd == pytest.approx(first + 3 * later)
+    assert budget.spent_usd <= budget.limit_usd  # type: ignore[operator]
 
 
 def test_every_fault_kind_is_known_to_replay() -> None:

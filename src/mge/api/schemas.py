@@ -132,7 +132,7 @@ class FileOut(BaseModel):
 class DecomposeIn(BaseModel):
     """Either `code` (with the `path` it would have) or a stored plan's task."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     code: str | None = Field(default=None, max_length=2_000_000)
     path: str | None = Field(
@@ -256,7 +256,7 @@ class GraphOut(BaseModel):
 class RunOptions(BaseModel):
     """The run settings a client may choose (`mge run`'s options)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     model: str = Field(
         default="replay", min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_.:/-]+$"
@@ -283,7 +283,7 @@ class RunOptions(BaseModel):
 class RunStart(BaseModel):
     """Start from a stored masterplan (`masterplan_id`) or from a plan document (`plan`)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     masterplan_id: str | None = Field(default=None, max_length=64)
     plan: dict[str, Any] | None = None

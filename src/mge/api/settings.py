@@ -33,7 +33,7 @@ class ApiSettings(BaseSettings):
     """The service's settings: `MGE_DATABASE_URL`, `MGE_API_TOKEN`, `MGE_RUNS_DIR`,
     `MGE_ALLOWED_HOSTS`, `MGE_MAX_BODY_BYTES`, `MGE_PLAN_ROOTS`, ..."""
 
-    model_config = SettingsConfigDict(env_prefix="MGE_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="MGE_", extra="ignore", allow_inf_nan=False)
 
     database_url: str = DEFAULT_DATABASE_URL
     api_token: SecretStr | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
@@ -9,7 +10,7 @@ import typer
 from mge.cli._common import DbOption, JsonOption, console, database_url, print_json
 from mge.db import migrate
 from mge.db.engine import parse_database_url, redact
-from mge.errors import MigrationError
+from mge.errors import ConfigError, MigrationError
 
 app = typer.Typer(help="Create, upgrade, downgrade and check the MGE database schema.")
 
@@ -37,9 +38,22 @@ def upgrade(
 def downgrade(
     revision: Annotated[str, typer.Argument(help="Target revision (e.g. 0001, or base).")],
     db: DbOption = None,
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Drop what the downgrade drops without asking.")
+    ] = False,
 ) -> None:
-    """Migrate the database down to REVISION."""
+    """Migrate the database down to REVISION (asks first when that drops tables or columns)."""
     url = database_url(db)
+    losses = migrate.downgrade_losses(url, revision)
+    if losses and not yes:
+        what = "; ".join(str(loss) for loss in losses)
+        if not sys.stdin.isatty():
+            raise ConfigError(
+                f"downgrading to {revision} drops {what}; run again with --yes to confirm"
+            )
+        console.print(f"downgrading to {revision} drops {what}")
+        if not typer.confirm("drop them?", default=False):
+            raise ConfigError("downgrade cancelled; nothing was changed")
     outcome = migrate.downgrade(url, revision)
     shown = redact(parse_database_url(url))
     if outcome.changed:

@@ -11,7 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from rich.table import Table
 
 from mge.cli._common import DbOption, JsonOption, database_url, print_json
-from mge.db import make_engine
+from mge.db import make_engine, migrate
 from mge.db.engine import check_connection, parse_database_url
 from mge.errors import ConfigError, DatabaseError
 from mge.store.migration import (
@@ -123,6 +123,7 @@ def migrate_tasks_command(
     try:
         check_connection(engine)
         require_v2_schema(url)
+        migrate.require_schema(url, write=not dry_run)  # a newer schema is not written to
         if revert and masterplan is not None:
             report = revert_masterplan(engine, masterplan)
         else:

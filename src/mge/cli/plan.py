@@ -151,7 +151,7 @@ def export_command(
     db: DbOption = None,
 ) -> None:
     """Write a stored masterplan back out as a plan file (YAML)."""
-    engine = make_engine(database_url(db))
+    engine = migrate.checked_engine(database_url(db), write=False)
     try:
         with session_scope(engine) as session:
             text = dump_plan(export_plan(get_masterplan(session, masterplan_id)))
@@ -167,7 +167,7 @@ def export_command(
 @app.command(name="list")
 def list_command(db: DbOption = None, as_json: JsonOption = False) -> None:
     """List the stored masterplans."""
-    engine = make_engine(database_url(db))
+    engine = migrate.checked_engine(database_url(db), write=False)
     try:
         with session_scope(engine) as session:
             rows = [

@@ -18,7 +18,7 @@ import typer
 from rich.syntax import Syntax
 
 from mge.cli._common import DbOption, JsonOption, console, database_url, print_json
-from mge.db import make_engine, session_scope
+from mge.db import migrate, session_scope
 from mge.db.models import ReviewStatus
 from mge.errors import ConfigError, ValidationFailed
 from mge.review import (
@@ -61,8 +61,8 @@ def _actor(name: str | None) -> str:
         raise ConfigError("no reviewer name: pass --as NAME or set MGE_REVIEWER") from None
 
 
-def _engine(db: str | None) -> Any:
-    return make_engine(database_url(db))
+def _engine(db: str | None, *, write: bool = True) -> Any:
+    return migrate.checked_engine(database_url(db), write=write)
 
 
 def _report(result: dict[str, Any], as_json: bool) -> None:
@@ -102,7 +102,7 @@ def list_command(
     """The queue, most urgent first (priority 1 before 5)."""
     settings = ReviewSettings(bottom_share=bottom_share, threshold=threshold)
     statuses = tuple(ReviewStatus) if show_all else OPEN_STATUSES
-    with session_scope(_engine(db)) as session:
+    with session_scope(_engine(db, write=False)) as session:
         if refresh:
             if run is None:
                 raise ConfigError("--refresh needs --run RUN_ID")
@@ -170,7 +170,7 @@ def show_command(
 
     With a real model configured (the run's), the model reviews the code the first
     time the item is shown; the review is stored and shown again after that."""
-    with session_scope(_engine(db)) as session:
+    with session_scope(_engine(db, write=False)) as session:
         item = get_item(session, review_id=_resolve(session, review_id))
         ensure_model_review(session, item, force=ask_model)
         view = item_view(session, item)

@@ -14,13 +14,21 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from sqlalchemy import Engine
 
-from mge.cli._common import DbOption, JsonOption, console, database_url, print_json
+from mge.cli._common import (
+    DbOption,
+    JsonOption,
+    console,
+    database_url,
+    print_json,
+    resume_hint,
+)
 from mge.db import make_engine, migrate
 from mge.db.models import RunStatus
 from mge.errors import BudgetExhausted
 from mge.execute import (
     FanOut,
     build_settings,
+    check_budget,
     create_run,
     execute_run,
     prepare_resume,
@@ -186,7 +194,7 @@ def _finish(db_url: str, run_id: uuid.UUID, status: RunStatus, *, as_json: bool)
     else:
         print_report(report)
     if status in (RunStatus.INTERRUPTED, RunStatus.BUDGET_EXHAUSTED):
-        print(f"resume with: mge resume {run_id} --db '{db_url}'", file=sys.stderr)
+        print(resume_hint(run_id, db_url), file=sys.stderr)
     raise typer.Exit(STATUS_EXIT.get(status, 1))
 
 
@@ -288,9 +296,10 @@ def resume(
     as_json: JsonOption = False,
 ) -> None:
     """Continue a run that was interrupted, crashed or hit its budget."""
+    check_budget(budget_usd)
     ensure_available()
     url = database_url(db)
-    engine = make_engine(url)
+    engine = migrate.checked_engine(url, write=True)
     try:
         full_id = prepare_resume(engine, run_id, budget_usd=budget_usd, concurrency=concurrency)
     finally:
@@ -305,7 +314,7 @@ def status(
     as_json: JsonOption = False,
 ) -> None:
     """Show a run's report."""
-    engine = make_engine(database_url(db))
+    engine = migrate.checked_engine(database_url(db), write=False)
     try:
         report = run_report(engine, run_id)
     finally:

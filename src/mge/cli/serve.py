@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from mge.cli._common import DbOption, console, database_url
+from mge.db import migrate
 from mge.errors import ConfigError
 
 
@@ -39,6 +40,14 @@ def serve(
             f"MGE_ALLOWED_HOSTS names only loopback hosts: requests to {host} under any "
             "other name get 400; list the names clients use (docs/API.md)"
         )
+    # The database is checked here, before uvicorn starts: a failure inside the
+    # app's startup would print uvicorn's traceback instead of one line. Without
+    # migrating, a schema behind is left to /readyz to report (the service is alive
+    # but not ready); one from a newer mge is refused, since the service writes.
+    if settings.migrate_on_start:
+        migrate.upgrade(settings.database_url)
+    else:
+        migrate.refuse_newer(settings.database_url)
     # Polling clients reuse connections; a longer keep-alive avoids reset races.
     uvicorn.run(
         create_app(settings), host=host, port=port, log_level=log_level, timeout_keep_alive=30

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote_plus
 
 from sqlalchemy import Engine, create_engine, event, exc, text
 from sqlalchemy.engine import URL, make_url
@@ -47,10 +48,41 @@ def redact(url: URL) -> str:
     return url.render_as_string(hide_password=True)
 
 
-def _prepare_sqlite_file(url: URL) -> None:
+def mask_password(text: str, url: URL | str) -> str:
+    """`text` with the URL's password replaced by `***`: driver messages and hints
+    may echo the URL or its parts, and a password must never reach a terminal, a
+    log or a JSON error."""
+    try:
+        password = (url if isinstance(url, URL) else make_url(url)).password
+    except (exc.ArgumentError, ValueError):
+        return text
+    if not password:
+        return text
+    for form in {str(password), quote_plus(str(password))}:
+        text = text.replace(form, "***")
+    return text
+
+
+def _sqlite_file(url: URL) -> Path | None:
+    """The file a SQLite URL names; None for in-memory and `file:` URI databases."""
     database = url.database
     if database and database != ":memory:" and not database.startswith("file:"):
-        folder = Path(database).expanduser().parent
+        return Path(database).expanduser()
+    return None
+
+
+def _require_sqlite_file(url: URL) -> None:
+    path = _sqlite_file(url)
+    if path is not None and not path.is_file():
+        raise DatabaseError(
+            f"no database at {path}: check --db, or create one with `mge db upgrade --db ...`"
+        )
+
+
+def _prepare_sqlite_file(url: URL) -> None:
+    path = _sqlite_file(url)
+    if path is not None:
+        folder = path.parent
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as error:
@@ -59,12 +91,20 @@ def _prepare_sqlite_file(url: URL) -> None:
             ) from None
 
 
-def make_engine(raw_url: str, *, enforce_foreign_keys: bool = True, **kwargs: Any) -> Engine:
+def make_engine(
+    raw_url: str, *, enforce_foreign_keys: bool = True, create: bool = True, **kwargs: Any
+) -> Engine:
     """An engine for `raw_url`; migrations pass `enforce_foreign_keys=False` on SQLite
-    because table rebuilds would otherwise cascade-delete child rows."""
+    because table rebuilds would otherwise cascade-delete child rows. `create=False`
+    refuses a SQLite file that does not exist instead of creating it (and its
+    folders): a command that only reads must not leave an empty database behind a
+    mistyped path."""
     url = parse_database_url(raw_url)
     if url.get_backend_name() == "sqlite":
-        _prepare_sqlite_file(url)
+        if create:
+            _prepare_sqlite_file(url)
+        else:
+            _require_sqlite_file(url)
         engine = create_engine(url, **kwargs)
         _make_sqlite_transactional(engine, enforce_foreign_keys)
         return engine
@@ -120,13 +160,18 @@ def describe_db_error(error: BaseException) -> str:
 @contextmanager
 def database_errors(url: URL | str) -> Iterator[None]:
     """Translate driver and SQLAlchemy failures into one-line `DatabaseError`s."""
-    shown = redact(url) if isinstance(url, URL) else url
+    shown = redact(url) if isinstance(url, URL) else mask_password(url, url)
     try:
         yield
-    except exc.OperationalError as error:
-        raise DatabaseError(f"database {shown}: {describe_db_error(error)}") from None
     except exc.DBAPIError as error:
-        raise DatabaseError(f"database {shown}: {describe_db_error(error)}") from None
+        raise DatabaseError(db_error_line(error, url, shown)) from None
+
+
+def db_error_line(error: BaseException, url: URL | str, shown: str | None = None) -> str:
+    """The one line a driver failure is reported as, password masked."""
+    if shown is None:
+        shown = redact(url) if isinstance(url, URL) else mask_password(url, url)
+    return mask_password(f"database {shown}: {describe_db_error(error)}", url)
 
 
 def check_connection(engine: Engine) -> None:

@@ -3,7 +3,7 @@
 from mge.execute.progress import CallbackProgress, FanOut, NullProgress, ProgressSink
 from mge.execute.report import build_report, get_run
 from mge.execute.service import create_run, execute_run, prepare_resume, run_report
-from mge.execute.settings import RunSettings, build_settings
+from mge.execute.settings import RunSettings, build_settings, check_budget
 
 __all__ = [
     "CallbackProgress",
@@ -13,6 +13,7 @@ __all__ = [
     "RunSettings",
     "build_report",
     "build_settings",
+    "check_budget",
     "create_run",
     "execute_run",
     "get_run",

@@ -174,9 +174,16 @@ class Recording(RunCore):
             raise RunStopped(RunStatus.BUDGET_EXHAUSTED, str(error)) from None
 
     async def _call(self, request: ModelRequest) -> ModelResponse:
-        response = await self.model.complete(request)
-        self.budget.charge(response)
-        return response
+        """One model call held against the cap: its worst case is reserved first
+        (skeletons, atoms and blame regenerations run concurrently, and each must
+        count the others' calls in flight), and the real cost settles it."""
+        try:
+            # `_check_can_call` again once room is found: the run may have been
+            # stopped while this call waited for others to settle.
+            return await self.budget.call(self.model, request, go=self._check_can_call)
+        except BudgetExhausted as error:
+            self.stop.set()
+            raise RunStopped(RunStatus.BUDGET_EXHAUSTED, str(error)) from None
 
     def _record_attempt(
         self,

@@ -22,7 +22,7 @@ from mge.execute._output import check_copied, check_out_dir
 from mge.execute._run_state import AfterRun
 from mge.execute.progress import ProgressSink
 from mge.execute.report import build_report, get_run
-from mge.execute.settings import RunSettings
+from mge.execute.settings import RunSettings, validated_settings
 from mge.llm import Model, make_model
 from mge.plan import load_plan
 from mge.store.plans import export_plan, import_plan
@@ -134,7 +134,7 @@ def prepare_resume(
         if concurrency is not None:
             changes["concurrency"] = concurrency
         if changes:
-            updated = RunSettings.model_validate({**settings.model_dump(), **changes})
+            updated = validated_settings({**settings.model_dump(), **changes})
             run.settings = updated.model_dump(mode="json")
         session.commit()
         return run.id

@@ -7,6 +7,7 @@ on resume.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any, Literal
 
@@ -22,7 +23,7 @@ AUTO_JUDGE_ATOMS = 1000
 
 
 class RunSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     model: str = "replay"
     base_url: str | None = None
@@ -64,9 +65,7 @@ class RunSettings(BaseModel):
     @field_validator("budget_usd")
     @classmethod
     def _positive_budget(cls, value: float | None) -> float | None:
-        if value is not None and value <= 0:
-            raise ValueError("the budget must be more than $0")
-        return value
+        return _budget_problem(value)
 
     @field_validator("temperatures")
     @classmethod
@@ -88,11 +87,33 @@ class RunSettings(BaseModel):
         return Path(self.out_dir).resolve()
 
 
+def _budget_problem(value: float | None) -> float | None:
+    # `allow_inf_nan=False` already refuses nan and infinities in settings; said
+    # again here because a nan cap compares false with every amount and vanishes.
+    if value is not None and (not math.isfinite(value) or value <= 0):
+        raise ValueError(f"the budget must be a finite amount more than $0, got {value}")
+    return value
+
+
+def check_budget(value: float | None) -> float | None:
+    """A budget given on its own (`mge resume --budget-usd`), checked like the
+    settings check it, before anything is opened: one line, never a traceback."""
+    try:
+        return _budget_problem(value)
+    except ValueError as error:
+        raise ConfigError(f"budget-usd: {error}") from None
+
+
 def build_settings(**values: Any) -> RunSettings:
     """Settings from command-line values, with one-line errors for bad ones."""
     chosen = {key: value for key, value in values.items() if value is not None}
+    return validated_settings(chosen)
+
+
+def validated_settings(values: dict[str, Any]) -> RunSettings:
+    """`RunSettings` from `values`, or the first problem as a one-line `ConfigError`."""
     try:
-        return RunSettings(**chosen)
+        return RunSettings(**values)
     except ValidationError as error:
         first = error.errors()[0]
         where = ".".join(str(part) for part in first["loc"]) or "settings"

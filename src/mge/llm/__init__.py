@@ -2,9 +2,10 @@
 
     model = make_model("anthropic:claude-sonnet-4-5")       # or "openai:gpt-4.1", "replay"
     budget = Budget(limit_usd=5.0)
-    budget.check()                                          # BudgetExhausted at the cap
-    response = await model.complete(ModelRequest.single(prompt, purpose=Purpose("atom", atom_id)))
-    budget.charge(response)
+    request = ModelRequest.single(prompt, purpose=Purpose("atom", atom_id))
+    held = await budget.reserve(worst_case_usd(model, request))  # BudgetExhausted at the cap
+    response = await model.complete(request)
+    budget.settle(held, response.cost_usd)
     code = extract_code(response.text, "python")
 
 Every failure is a `ModelError`: `TransportError` after bounded retries,
@@ -12,7 +13,13 @@ Every failure is a `ModelError`: `TransportError` after bounded retries,
 `ProviderUnavailable` for missing or refused keys, `NoReferenceAnswer` from replay.
 """
 
-from mge.llm._budget import Budget, BudgetedModel
+from mge.llm._budget import (
+    Budget,
+    BudgetedModel,
+    PricedModel,
+    Reservation,
+    worst_case_usd,
+)
 from mge.llm._errors import MalformedResponse, NoReferenceAnswer, RequestRejected, TransportError
 from mge.llm._extract import extract_code
 from mge.llm._factory import LOCAL_API_KEY, make_model
@@ -48,10 +55,12 @@ __all__ = [
     "OpenAIModel",
     "Price",
     "PriceTable",
+    "PricedModel",
     "Purpose",
     "ReferenceAnswers",
     "ReplayModel",
     "RequestRejected",
+    "Reservation",
     "RetryPolicy",
     "StaticReference",
     "TransportError",
@@ -62,4 +71,5 @@ __all__ = [
     "make_model",
     "parse_fault_kinds",
     "simulated_latency",
+    "worst_case_usd",
 ]

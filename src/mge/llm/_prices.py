@@ -43,6 +43,13 @@ class Price:
         )
         return dollars / 1_000_000
 
+    def worst_case(self, *, prompt_tokens: int, max_output_tokens: int) -> float:
+        """The most a call can cost: every prompt token at the dearer of the plain
+        and cache-write prices (a cache read only lowers it), and the whole output
+        allowance at the output price."""
+        prompt_price = max(self.input, self.cache_write or 0.0)
+        return (prompt_tokens * prompt_price + max_output_tokens * self.output) / 1_000_000
+
 
 PricesInput = Mapping[str, "Price | Mapping[str, Any]"]
 
@@ -70,6 +77,13 @@ def _price_from(name: str, raw: Price | Mapping[str, Any]) -> Price:
 
 class PriceTable:
     """Model name → price, with longest-prefix matching for dated model ids."""
+
+    def worst_case(self, model: str, *, prompt_tokens: int, max_output_tokens: int) -> float:
+        """The most one call can cost (see `Price.worst_case`); 0.0 when unpriced."""
+        price = self.lookup(model)
+        if price is None:
+            return 0.0
+        return price.worst_case(prompt_tokens=prompt_tokens, max_output_tokens=max_output_tokens)
 
     def __init__(self, prices: Mapping[str, Price]) -> None:
         self._prices = dict(prices)

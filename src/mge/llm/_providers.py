@@ -17,6 +17,7 @@ and the cached part comes back in `prompt_tokens_details.cached_tokens`.
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 import time
 from collections.abc import Awaitable, Callable
@@ -46,6 +47,11 @@ class _Answer:
     cached_tokens: int
     cache_write_tokens: int
     model: str
+
+
+# Our token count is an approximation; a quarter more covers tokenizers that split
+# text finer, so a reservation still holds the real prompt's price.
+_PROMPT_MARGIN = 1.25
 
 
 def _int(value: Any) -> int:
@@ -80,6 +86,16 @@ class _SdkModel:
     @property
     def simulated(self) -> bool:
         return False
+
+    def worst_case_usd(self, request: ModelRequest) -> float:
+        """The most the request can be billed: its prompt, counted by our tokenizer
+        approximation plus `_PROMPT_MARGIN` since the provider's tokenizer may split
+        finer, and the whole `max_tokens` allowance, which the provider enforces."""
+        return self._prices.worst_case(
+            self.model,
+            prompt_tokens=math.ceil(count_request_tokens(request) * _PROMPT_MARGIN),
+            max_output_tokens=request.max_tokens,
+        )
 
     async def _send(self, request: ModelRequest) -> _Answer:
         raise NotImplementedError

@@ -114,11 +114,10 @@ class ReplayModel:
             self._seen_prefixes.add(prefix)
         return 0, tokens
 
-    async def complete(self, request: ModelRequest) -> ModelResponse:
-        start = time.perf_counter()
+    def _answer(self, request: ModelRequest) -> str:
         answer = self._reference_answer(request.purpose)
         assert request.purpose is not None
-        text = choose_fault(
+        return choose_fault(
             answer,
             request.purpose,
             seed=self.seed,
@@ -126,6 +125,24 @@ class ReplayModel:
             kinds=self.fault_kinds,
             profile=self.fault_profile,
         ).code
+
+    def worst_case_usd(self, request: ModelRequest) -> float:
+        """The request's prompt and the larger of `max_tokens` and the answer replay
+        will give (replay does not truncate), so a reservation covers the charge."""
+        try:
+            output = max(request.max_tokens, count_tokens(self._answer(request)))
+        except NoReferenceAnswer:
+            output = request.max_tokens
+        return self._prices.worst_case(
+            self.pricing_model,
+            prompt_tokens=count_request_tokens(request),
+            max_output_tokens=output,
+        )
+
+    async def complete(self, request: ModelRequest) -> ModelResponse:
+        start = time.perf_counter()
+        text = self._answer(request)
+        assert request.purpose is not None
         delay = simulated_latency(self.latency_ms or 0.0, self.seed, request.purpose)
         if delay:
             await self._sleep(delay)

@@ -33,8 +33,16 @@ from sqlalchemy.orm import Session
 
 from mge.db.base import utcnow
 from mge.db.models import GenerationRun, HumanReviewQueue
-from mge.errors import MgeError, NotFound
-from mge.llm import Budget, MalformedResponse, Model, ModelRequest, ModelResponse, Purpose
+from mge.errors import BudgetExhausted, MgeError, NotFound
+from mge.llm import (
+    Budget,
+    MalformedResponse,
+    Model,
+    ModelRequest,
+    ModelResponse,
+    Purpose,
+    worst_case_usd,
+)
 from mge.llm import make_model as _make_model
 from mge.review.queue import MODEL_SOURCE, ReviewSettings, run_of
 from mge.review.suggestions import atom_suggestions
@@ -353,6 +361,13 @@ def ensure_model_review(
         max_tokens=2000,
         purpose=Purpose("other", item.atom.atom_key),
     )
+    try:
+        # Its worst case must fit what the run has left, as for the engine's calls.
+        budget.check(worst_case_usd(chosen, request))
+    except BudgetExhausted as refused:
+        if model is None:
+            asyncio.run(chosen.aclose())
+        return {**view, "status": "skipped", "current": False, "note": f"not made: {refused}"}
     record: dict[str, Any] = {
         "model": spec,
         "code_sha256": _sha(code),

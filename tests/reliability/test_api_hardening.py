@@ -201,6 +201,7 @@ def test_the_review_page_forbids_framing_and_inline_script(client: TestClient) -
         assert "unsafe-inline" not in policy
         assert response.headers["x-frame-options"] == "DENY"
         assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["referrer-policy"] == "no-referrer"
     page = client.get("/review").text
     assert "<script>" not in page and "<style>" not in page  # nothing the policy would block
     assert client.get("/healthz").headers["x-content-type-options"] == "nosniff"
