@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -13,7 +15,8 @@ from sqlalchemy import select
 from mge.cli._common import DbOption, JsonOption, console, database_url, print_json
 from mge.db import make_engine, migrate, session_scope
 from mge.db.models import MasterPlan
-from mge.errors import PlanError
+from mge.errors import ConfigError, PlanError
+from mge.llm import Budget, make_model
 from mge.plan import (
     Plan,
     dump_plan,
@@ -22,6 +25,8 @@ from mge.plan import (
     plan_json_schema,
     read_plan_file,
 )
+from mge.plan._drafting import check_request
+from mge.planner import Draft, draft_plan
 from mge.store.plans import export_plan, get_masterplan, import_plan
 
 app = typer.Typer(
@@ -190,3 +195,109 @@ def list_command(db: DbOption = None, as_json: JsonOption = False) -> None:
             str(row["created_at"])[:19],
         )
     console.print(table)
+
+
+def _read_request(request: str | None, source: Path | None) -> str:
+    if (request is None) == (source is None):
+        raise ConfigError("give the request as an argument or with --from FILE, not both")
+    if source is not None:
+        try:
+            request = source.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"cannot read {source}: {exc}") from None
+    assert request is not None
+    return check_request(request)
+
+
+def write_draft(draft: Draft, output: Path, reference: Path | None) -> list[Path]:
+    """Write what the draft holds beside `output`: the plan, its discovery document
+    (`NAME.discovery.json`) and its tests (under `NAME.tests/`, the directory
+    `mge run --tests` reads)."""
+    written: list[Path] = []
+    base = output.with_suffix("")
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        if draft.discovery is not None:
+            path = base.with_name(base.name + ".discovery.json")
+            path.write_text(draft.discovery.model_dump_json(indent=2) + "\n", encoding="utf-8")
+            written.append(path)
+        if draft.plan is not None:
+            plan = draft.plan
+            if reference is not None:
+                relative = Path(os.path.relpath(reference.resolve(), output.parent.resolve()))
+                plan = plan.model_copy(update={"reference": relative.as_posix()})
+            output.write_text(dump_plan(plan), encoding="utf-8")
+            written.append(output)
+        tests_dir = base.with_name(base.name + ".tests")
+        for name, text in draft.tests.items():
+            target = tests_dir / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8")
+        if draft.tests:
+            written.append(tests_dir)
+    except OSError as exc:
+        raise PlanError(f"cannot write the draft beside {output}: {exc}") from None
+    return written
+
+
+@app.command(name="new")
+def new_command(
+    request: Annotated[str | None, typer.Argument(help="What you want built.")] = None,
+    source: Annotated[
+        Path | None, typer.Option("--from", help="Read the request from this file.")
+    ] = None,
+    output: Annotated[Path, typer.Option("--output", "-o", help="The plan file to write.")] = Path(
+        "plan.yaml"
+    ),
+    model: Annotated[str, typer.Option(help="replay, anthropic:NAME or openai:NAME.")] = "replay",
+    base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible server URL.")] = None,
+    reference: Annotated[
+        Path | None,
+        typer.Option(help="Replay: the reference project whose plan is the right answer."),
+    ] = None,
+    fault_rate: Annotated[float, typer.Option(help="Replay: share of faulty answers.")] = 0.0,
+    seed: Annotated[int, typer.Option(help="Replay: seed of the faults.")] = 0,
+    max_attempts: Annotated[int, typer.Option(min=1, max=10, help="Attempts per stage.")] = 3,
+    budget_usd: Annotated[float | None, typer.Option(help="Hard cost cap in dollars.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Draft a plan from a request: discovery, masterplan, then acceptance tests first."""
+    text = _read_request(request, source)
+    if reference is not None and not reference.is_dir():
+        raise ConfigError(f"reference {reference} is not a directory")
+    chosen = make_model(
+        model, base_url=base_url, reference_dir=reference, fault_rate=fault_rate, seed=seed
+    )
+    budget = Budget(budget_usd)
+
+    async def main() -> Draft:
+        try:
+            return await draft_plan(text, chosen, budget=budget, max_attempts=max_attempts)
+        finally:
+            await chosen.aclose()
+
+    draft = asyncio.run(main())
+    written = write_draft(draft, output, reference)
+    if as_json:
+        print_json(
+            {
+                "complete": draft.complete,
+                "error": draft.error,
+                "model": draft.model,
+                "simulated": draft.simulated,
+                "written": [str(p) for p in written],
+                **({"summary": _summary(draft.plan)} if draft.plan else {}),
+                "cost": draft.cost(),
+            }
+        )
+    else:
+        for stage in draft.stages:
+            typer.echo(
+                f"{stage.stage}: {'ok' if stage.ok else 'refused'} after {stage.attempts} "
+                f"call(s), {stage.input_tokens:,} in / {stage.output_tokens:,} out tokens, "
+                f"${stage.cost_usd:.4f}"
+            )
+        for path in written:
+            typer.echo(f"wrote {path}")
+    if draft.error is not None:
+        raise PlanError(draft.error)

@@ -1,0 +1,9 @@
+"""From a request to an approved masterplan: discovery, plan, tests first (issue 21).
+
+The model calls live here; the rules their answers are held to live in the pure
+core `mge.plan._drafting`, and the drafts and their versions in `mge.store`.
+"""
+
+from mge.planner._service import Draft, StageCost, TestRunner, draft_plan, stub_verdict
+
+__all__ = ["Draft", "StageCost", "TestRunner", "draft_plan", "stub_verdict"]
