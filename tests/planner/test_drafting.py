@@ -103,10 +103,14 @@ def test_the_stub_skeleton_defines_every_interface_name_and_does_nothing(plan_an
     assert sorted(files) == ["counter/__init__.py", "counter/core.py"]
     namespace: dict[str, object] = {}
     exec(files["counter/core.py"], namespace)
-    assert namespace["LIMIT"] is None
-    for name in ("Counter", "add"):
+    counter = namespace["Counter"]
+    # Attributes exist (an enum member in a parametrize list), but do nothing.
+    for name in ("LIMIT", "Counter", "add"):
         with pytest.raises(NotImplementedError):
             namespace[name]()  # type: ignore[operator]
+    with pytest.raises(NotImplementedError):
+        counter.RED.value()  # type: ignore[attr-defined]
+    assert not hasattr(counter, "__wrapped__")
 
 
 def test_tests_that_passed_on_stubs_are_vacuous() -> None:

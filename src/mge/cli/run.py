@@ -224,6 +224,14 @@ def run(
     budget_usd: Annotated[float | None, typer.Option(help="Hard cost cap in dollars.")] = None,
     out: Annotated[Path, typer.Option(help="Where the project is written.")] = Path("out"),
     force: Annotated[bool, typer.Option(help="Write into a non-empty --out.")] = False,
+    tests: Annotated[
+        Path | None,
+        typer.Option(
+            "--tests",
+            help="Where the plan's test files are read from (default: its reference);"
+            " `mge plan new` writes them to PLAN.tests/.",
+        ),
+    ] = None,
     levels: Annotated[
         str, typer.Option(help="Validation levels: all (L1-L4 with blame) or atomic (L1 only).")
     ] = "all",
@@ -259,6 +267,7 @@ def run(
         max_attempts=max_attempts,
         budget_usd=budget_usd,
         out_dir=str(out),
+        tests_dir=str(tests.resolve()) if tests is not None else None,
         run_tests=not no_tests,
         levels=levels,
         mutation=mutation,

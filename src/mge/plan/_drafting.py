@@ -262,6 +262,30 @@ def render_test_files(files: Mapping[str, str]) -> str:
     return "".join(f"### FILE: {path}\n```python\n{code}```\n\n" for path, code in files.items())
 
 
+# What every stub module starts with: stand-ins for the attributes of classes and
+# constants nobody has written yet (an enum member in a `parametrize` list must
+# exist at collection; using it must fail).
+_STUB_PRELUDE = [
+    "class _Missing:",
+    "    def __call__(self, *args: object, **kwargs: object) -> object:",
+    "        raise NotImplementedError",
+    "",
+    "    def __getattr__(self, name: str) -> object:",
+    "        if name.startswith('__'):",
+    "            raise AttributeError(name)",
+    "        return _Missing()",
+    "",
+    "",
+    "class _Unwritten(type):",
+    "    def __getattr__(cls, name: str) -> object:",
+    "        if name.startswith('__'):",
+    "            raise AttributeError(name)",
+    "        return _Missing()",
+    "",
+    "",
+]
+
+
 def stub_files(plan: Plan) -> dict[str, str]:
     """The empty skeleton: every planned file, defining its task's interface names
     with bodies that raise, so importing works and every behaviour is missing.
@@ -278,7 +302,7 @@ def stub_files(plan: Plan) -> dict[str, str]:
             kind, name = found
             if kind == "class":
                 lines += [
-                    f"class {name}:",
+                    f"class {name}(metaclass=_Unwritten):",
                     "    def __init__(self, *args: object, **kwargs: object) -> None:",
                     "        raise NotImplementedError",
                     "",
@@ -290,11 +314,12 @@ def stub_files(plan: Plan) -> dict[str, str]:
                     "",
                 ]
             else:
-                lines.append(f"{name} = None")
+                lines.append(f"{name} = _Missing()")
+        if lines:
+            lines = [*_STUB_PRELUDE, *lines]
         for number, file in enumerate(task.files):
-            # The names go into the task's first module; markers stay empty.
-            text = "\n".join(lines) + "\n" if number == 0 and not _is_marker(file) else ""
-            files.setdefault(file, text)
+            # The names go into the task's first file (a package re-exports them).
+            files.setdefault(file, "\n".join(lines) + "\n" if number == 0 and lines else "")
     for file in list(files):
         for parent in PurePosixPath(file).parents:
             if str(parent) not in ("", ".") and any(

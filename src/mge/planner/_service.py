@@ -118,6 +118,8 @@ def stub_verdict(plan: Plan, tests: dict[str, str], runner: TestRunner) -> list[
     issues: list[DraftIssue] = []
     for failure in outcome.failures:
         if failure.nodeid not in outcome.verdicts:
+            if "NotImplementedError" in failure.text + failure.message:
+                continue  # it ran the stubs at import and failed, as it should
             first = (failure.message or failure.text).strip().splitlines()
             issues.append(
                 DraftIssue(
