@@ -120,11 +120,10 @@ def stub_verdict(plan: Plan, tests: dict[str, str], runner: TestRunner) -> list[
         if failure.nodeid not in outcome.verdicts:
             if "NotImplementedError" in failure.text + failure.message:
                 continue  # it ran the stubs at import and failed, as it should
-            first = (failure.message or failure.text).strip().splitlines()
             issues.append(
                 DraftIssue(
                     failure.nodeid or failure.test,
-                    f"does not collect: {first[-1] if first else 'no output'}",
+                    f"does not collect: {_reason(failure.message or failure.text, outcome.output)}",
                 )
             )
     for nodeid in vacuous_tests(outcome.verdicts):
@@ -134,7 +133,17 @@ def stub_verdict(plan: Plan, tests: dict[str, str], runner: TestRunner) -> list[
     return issues
 
 
-def _sandbox_runner(root: Path, tests: list[str]) -> TestOutcome:
+def _reason(message: str, output: str) -> str:
+    """The line that says why: pytest's first `E ` line when the session itself broke
+    (a conftest that cannot import), else the failure's last line."""
+    for line in (message + "\n" + output).splitlines():
+        if line.startswith("E "):
+            return line[1:].strip()
+    lines = message.strip().splitlines()
+    return lines[-1] if lines else "no output"
+
+
+def sandbox_runner(root: Path, tests: list[str]) -> TestOutcome:
     return run_pytest(root, tests, timeout=120.0, per_test_timeout=10.0)
 
 
@@ -190,7 +199,7 @@ async def draft_plan(
     *,
     budget: Budget | None = None,
     max_attempts: int = 3,
-    runner: TestRunner = _sandbox_runner,
+    runner: TestRunner = sandbox_runner,
 ) -> Draft:
     """Run the three stages; a stage that fails for good ends the draft with its error."""
     budget = budget or Budget(None)
