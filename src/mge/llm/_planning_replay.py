@@ -32,7 +32,7 @@ from typing import Any
 from mge.plan import Plan, dump_plan, from_code
 from mge.plan._drafting import planned_tests, render_test_files
 
-__all__ = ["PLANNING_FAULT_KINDS", "PlanningAnswers"]
+__all__ = ["PLANNING_FAULT_KINDS", "PlanningAnswers", "planning_fault"]
 
 PLANNING_FAULT_KINDS: tuple[str, ...] = (
     "dropped_task",
@@ -170,15 +170,23 @@ class PlanningAnswers:
 
     def answer(self, stage: str, *, seed: int, attempt: int, rate: float) -> str:
         """The answer to one planning call, faulted or not by seed, stage and attempt."""
-        digest = hashlib.sha256(f"{seed}\x00plan\x00{stage}\x00{attempt}".encode()).digest()
-        rng = random.Random(int.from_bytes(digest[:8], "big"))
-        kinds = _STAGE_FAULTS.get(stage, ())
-        fault = rng.choice(kinds) if kinds and rng.random() < rate else None
+        fault, rng = planning_fault(stage, seed=seed, attempt=attempt, rate=rate)
         if stage == "discovery":
             return self.discovery()
         if stage == "masterplan":
             return self.masterplan(fault, rng)
         return self.tests(fault, rng)
+
+
+def planning_fault(
+    stage: str, *, seed: int, attempt: int, rate: float
+) -> tuple[str | None, random.Random]:
+    """The fault (or None) of one planning call, and the generator that places it."""
+    digest = hashlib.sha256(f"{seed}\x00plan\x00{stage}\x00{attempt}".encode()).digest()
+    rng = random.Random(int.from_bytes(digest[:8], "big"))
+    kinds = _STAGE_FAULTS.get(stage, ())
+    fault = rng.choice(kinds) if kinds and rng.random() < rate else None
+    return fault, rng
 
 
 def _plan_fault(plan: Plan, kind: str, rng: random.Random) -> Plan | None:
