@@ -164,3 +164,20 @@ def test_bad_requests_fail_in_one_line(tmp_path: Path, args: list[str], message:
     assert result.stderr.startswith(message)
     assert len(result.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "plan.yaml").exists()
+
+
+def test_the_budget_cap_covers_planning_calls(tmp_path: Path) -> None:
+    """Replay bills like a real model; a cap below one stage's cost stops the draft
+    after that stage, with the budget error, and keeps what was made."""
+    reference = Path(__file__).resolve().parents[2] / "examples" / "inventory" / "reference"
+    result = _mge(
+        "plan", "new", "a stock-keeping library", "--reference", str(reference),
+        "--budget-usd", "0.05", "--db", f"sqlite:///{tmp_path / 'mge.db'}", "--json",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 5, result.stderr
+    assert result.stderr.startswith("error: budget of $0.0500 reached (spent $0.")
+    report = json.loads(result.stdout)
+    assert [s["stage"] for s in report["cost"]["stages"]] == ["discovery", "masterplan"]
+    assert report["cost"]["stages"][1]["attempts"] == 0
+    assert (tmp_path / "plan.discovery.json").is_file() and not (tmp_path / "plan.yaml").exists()

@@ -341,7 +341,7 @@ def new_command(
             f" then `mge plan approve {draft_id[:8]}`"
         )
     if draft.error is not None:
-        raise PlanError(draft.error)
+        raise draft.failure or PlanError(draft.error)
 
 
 def _author(by: str | None) -> str:

@@ -91,6 +91,8 @@ class Draft:
     tests: dict[str, str] = field(default_factory=dict)
     stages: list[StageCost] = field(default_factory=list)
     error: str | None = None
+    # The error that stopped it, so the CLI exits with that error's code.
+    failure: MgeError | None = None
 
     @property
     def complete(self) -> bool:
@@ -253,6 +255,7 @@ async def draft_plan(
         )
     except MgeError as exc:
         draft.error = str(exc)
+        draft.failure = exc
     return draft
 
 
