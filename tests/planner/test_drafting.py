@@ -116,3 +116,13 @@ def test_the_stub_skeleton_defines_every_interface_name_and_does_nothing(plan_an
 def test_tests_that_passed_on_stubs_are_vacuous() -> None:
     verdicts = {"tests/test_core.py::test_b": True, "tests/test_core.py::test_a": False}
     assert vacuous_tests(verdicts) == ["tests/test_core.py::test_b"]
+
+
+def test_a_comment_naming_a_file_inside_a_test_is_code(plan_answer: str) -> None:
+    plan = parse_masterplan(plan_answer)
+    code = "# tests/test_other.py\n# helpers.py\ndef test_add():\n    assert 1\n"
+    assert parse_test_files(render_test_files({"tests/test_core.py": code}), plan) == {
+        "tests/test_core.py": code
+    }
+    with pytest.raises(DraftRejected, match="no code block follows the file name"):
+        parse_test_files("### FILE: tests/test_core.py\nno code here\n", plan)

@@ -218,16 +218,22 @@ def parse_test_files(answer: str, plan: Plan) -> dict[str, str]:
     exactly the test files the plan names (a missing one would leave a task unproven;
     an extra one would be run by nobody).
     """
-    headers = list(_FILE_HEADER.finditer(answer))
     files: dict[str, str] = {}
     issues: list[DraftIssue] = []
-    for index, header in enumerate(headers):
-        end = headers[index + 1].start() if index + 1 < len(headers) else len(answer)
-        block = _FENCE.search(answer, header.end(), end)
-        if block is None:
+    headers = 0
+    position = 0
+    # Headers are looked for only between code blocks: a comment naming a file
+    # inside a test is code, not the start of another file.
+    while (header := _FILE_HEADER.search(answer, position)) is not None:
+        headers += 1
+        block = _FENCE.search(answer, header.end())
+        following = _FILE_HEADER.search(answer, header.end())
+        if block is None or (following is not None and following.start() < block.start()):
             issues.append(DraftIssue(header.group(1), "no code block follows the file name"))
+            position = header.end()
             continue
         files[header.group(1)] = block.group(1)
+        position = block.end()
     expected = planned_tests(plan)
     if not headers:
         issues.append(DraftIssue("", "no `### FILE: path` headers with code blocks"))
