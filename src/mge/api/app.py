@@ -89,6 +89,7 @@ def create_app(
     api.include_router(validation.router)
     api.include_router(review.router)
     app.include_router(review.page_router)
+    app.include_router(drafts.page_router)
     app.include_router(api)
     app.include_router(health.router)
     return app

@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 from fastapi import APIRouter
+from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -18,11 +19,24 @@ from starlette.concurrency import run_in_threadpool
 
 from mge.api.deps import Authorized, EngineDep, SessionDep
 from mge.api.routes._common import errors
+from mge.api.routes.review import PAGE_HEADERS, _static
 from mge.db.models import PlanDraft
 from mge.planner import approve_draft, draft_summary, edit_draft, reject_draft
 from mge.store.drafts import get_draft
 
 router = APIRouter(prefix="/drafts", tags=["drafts"])
+page_router = APIRouter(include_in_schema=False)
+
+
+@page_router.get("/plan", response_class=HTMLResponse)
+def plan_page() -> HTMLResponse:
+    """The plan page (`/plan?id=DRAFT`): the tree, inline edits, one-click approval."""
+    return HTMLResponse(_static("plan.html"), headers=PAGE_HEADERS)
+
+
+@page_router.get("/plan/plan.js")
+def plan_script() -> Response:
+    return Response(_static("plan.js"), media_type="text/javascript", headers=PAGE_HEADERS)
 
 
 class DraftAction(BaseModel):
