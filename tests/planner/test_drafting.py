@@ -82,7 +82,7 @@ def test_plan_format_errors_come_through_with_their_paths(plan_answer: str) -> N
 
 def test_test_files_must_be_the_planned_ones_and_parse(plan_answer: str) -> None:
     plan = parse_masterplan(plan_answer)
-    good = {"tests/test_core.py": "def test_add():\n    assert 1\n"}
+    good = {"tests/test_core.py": "def test_add():\n    assert add(1, 2) == 3\n"}
     assert parse_test_files(render_test_files(good), plan) == good
     with pytest.raises(DraftRejected) as caught:
         parse_test_files(
@@ -120,9 +120,22 @@ def test_tests_that_passed_on_stubs_are_vacuous() -> None:
 
 def test_a_comment_naming_a_file_inside_a_test_is_code(plan_answer: str) -> None:
     plan = parse_masterplan(plan_answer)
-    code = "# tests/test_other.py\n# helpers.py\ndef test_add():\n    assert 1\n"
+    code = "# tests/test_other.py\n# helpers.py\ndef test_add():\n    assert add(1, 2) == 3\n"
     assert parse_test_files(render_test_files({"tests/test_core.py": code}), plan) == {
         "tests/test_core.py": code
     }
     with pytest.raises(DraftRejected, match="no code block follows the file name"):
         parse_test_files("### FILE: tests/test_core.py\nno code here\n", plan)
+
+
+def test_a_test_of_constants_is_vacuous_before_it_runs(plan_answer: str) -> None:
+    plan = parse_masterplan(plan_answer)
+    code = (
+        "def test_real(counter):\n    assert counter.add(1, 2) == 3\n\n\n"
+        'def test_nothing(counter):\n    """Uses a fixture, checks nothing."""\n    assert True\n'
+    )
+    with pytest.raises(DraftRejected) as caught:
+        parse_test_files(render_test_files({"tests/test_core.py": code}), plan)
+    assert [str(i) for i in caught.value.issues] == [
+        "tests/test_core.py::test_nothing: checks nothing: it asserts only constants"
+    ]
