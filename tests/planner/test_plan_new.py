@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from mge.llm import make_model
-from mge.llm.testing import CHAT, Reply, ScriptedServer, openai_body
+from mge.llm.testing import CHAT, MESSAGES, Reply, ScriptedServer, anthropic_body, openai_body
 from mge.plan import load_plan
 from mge.plan._drafting import render_test_files
 from mge.planner import draft_plan
@@ -181,3 +181,27 @@ def test_the_budget_cap_covers_planning_calls(tmp_path: Path) -> None:
     assert [s["stage"] for s in report["cost"]["stages"]] == ["discovery", "masterplan"]
     assert report["cost"]["stages"][1]["attempts"] == 0
     assert (tmp_path / "plan.discovery.json").is_file() and not (tmp_path / "plan.yaml").exists()
+
+
+async def test_the_anthropic_provider_drafts_too(
+    server: ScriptedServer, discovery: dict[str, Any], plan_answer: str
+) -> None:
+    server.script(
+        MESSAGES,
+        *[
+            Reply(body=anthropic_body(text, input_tokens=40, output_tokens=20))
+            for text in (json.dumps(discovery), plan_answer, GOOD_TESTS)
+        ],
+    )
+    model = make_model(
+        "anthropic:planner", base_url=server.url, env={"ANTHROPIC_API_KEY": "test-key"}
+    )
+    try:
+        draft = await draft_plan("a library that adds numbers", model)
+    finally:
+        await model.aclose()
+    assert draft.complete, draft.error
+    assert [s.attempts for s in draft.stages] == [1, 1, 1]
+    assert draft.cost()["total"]["input_tokens"] == 120
+    system = server.requests_to(MESSAGES)[0].body["system"]
+    assert "planning stage of a code generator" in json.dumps(system)
