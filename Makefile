@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 LINTED := $(wildcard src tests bench)
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test bench install system-deps lint typecheck unit clean
+.PHONY: demo demo-plan test bench install system-deps lint typecheck unit clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,16 @@ test: install system-deps lint typecheck unit
 
 demo: install
 	$(BIN)/mge demo
+
+# From a request to a run with no key: replay drafts the plan from the inventory
+# example, the draft is approved, then run (docs/PLANS.md).
+demo-plan: install
+	rm -rf .mge/plan-demo
+	id=$$($(BIN)/mge plan new "A small stock-keeping library: catalog, ledger, pricing, orders." \
+		--reference examples/inventory/reference -o .mge/plan-demo/plan.yaml --by demo --json \
+		| $(BIN)/python -c 'import json, sys; print(json.load(sys.stdin)["draft_id"])') && \
+	$(BIN)/mge plan show $$id && $(BIN)/mge plan approve $$id --by demo && \
+	$(BIN)/mge run .mge/plan-demo/plan.yaml --out .mge/plan-demo/out --no-mutation
 
 bench: install system-deps
 	$(BIN)/python -m bench

@@ -53,6 +53,9 @@ MUTATING = {
     ("post", "/api/v2/runs/{run_id}/pause"),
     ("post", "/api/v2/runs/{run_id}/resume"),
     ("post", "/api/v2/runs/{run_id}/cancel"),
+    ("post", "/api/v2/drafts/{draft_id}/edit"),
+    ("post", "/api/v2/drafts/{draft_id}/approve"),
+    ("post", "/api/v2/drafts/{draft_id}/reject"),
 }
 
 

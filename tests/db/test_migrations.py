@@ -31,6 +31,7 @@ V2_TABLES = {
     "generation_runs",
     "review_audit_events",
 }
+DRAFT_TABLES = {"plan_drafts", "plan_versions"}
 V2_MASTERPLAN_COLUMNS = {
     "v2_mode",
     "atomization_config",
@@ -114,16 +115,18 @@ def _uuid_param(url: str, value: uuid.UUID) -> object:
 def test_upgrade_creates_every_table(db_url: str) -> None:
     outcome = migrate.upgrade(db_url)
     assert (outcome.before, outcome.after) == (None, migrate.head_revision())
-    assert set(migrate.table_names(db_url)) == MVP_TABLES | V2_TABLES | {"alembic_version"}
+    assert set(migrate.table_names(db_url)) == MVP_TABLES | V2_TABLES | DRAFT_TABLES | {
+        "alembic_version"
+    }
     assert _columns(db_url, "masterplans") >= V2_MASTERPLAN_COLUMNS
-    assert migrate.current_revision(db_url) == "0002"
+    assert migrate.current_revision(db_url) == "0003_plan_drafts"
 
 
 def test_upgrade_at_head_is_a_no_op(db_url: str) -> None:
     migrate.upgrade(db_url)
     again = migrate.upgrade(db_url)
     assert not again.changed
-    assert again.after == "0002"
+    assert again.after == "0003_plan_drafts"
 
 
 def test_models_and_migrations_do_not_drift(db_url: str) -> None:
@@ -147,7 +150,7 @@ def test_down_to_mvp_and_up_again_keeps_mvp_rows(db_url: str) -> None:
     assert v2_mode in (False, 0)
 
     down = migrate.downgrade(db_url, "0001")
-    assert (down.before, down.after) == ("0002", "0001")
+    assert (down.before, down.after) == ("0003_plan_drafts", "0001")
     assert set(migrate.table_names(db_url)) == MVP_TABLES | {"alembic_version"}
     assert not V2_MASTERPLAN_COLUMNS & _columns(db_url, "masterplans")
     with engine.connect() as connection:
@@ -174,7 +177,9 @@ def test_downgrade_to_base_empties_the_database(db_url: str) -> None:
 
 
 def test_unknown_revision_is_a_one_line_error(db_url: str) -> None:
-    with pytest.raises(MigrationError, match=r"unknown revision 'nope' \(known: 0001, 0002"):
+    with pytest.raises(
+        MigrationError, match=r"unknown revision 'nope' \(known: 0001, 0002, 0003_plan"
+    ):
         migrate.upgrade(db_url, "nope")
     with pytest.raises(MigrationError, match="unknown revision"):
         migrate.downgrade(db_url, "9999")
@@ -189,12 +194,12 @@ def test_unknown_revision_is_a_one_line_error(db_url: str) -> None:
 def test_a_failing_migration_leaves_the_previous_revision(db_url: str, tmp_path: Path) -> None:
     scripts = tmp_path / "migrations"
     shutil.copytree(migrate.MIGRATIONS_DIR, scripts)
-    (scripts / "versions" / "0003_broken.py").write_text(
+    (scripts / "versions" / "0099_broken.py").write_text(
         '"""A revision that creates a table, then fails."""\n'
         "import sqlalchemy as sa\n"
         "from alembic import op\n\n"
-        'revision = "0003"\n'
-        'down_revision = "0002"\n'
+        'revision = "0099"\n'
+        'down_revision = "0003_plan_drafts"\n'
         "branch_labels = None\n"
         "depends_on = None\n\n\n"
         "def upgrade() -> None:\n"
@@ -203,9 +208,9 @@ def test_a_failing_migration_leaves_the_previous_revision(db_url: str, tmp_path:
         "def downgrade() -> None:\n"
         '    op.drop_table("half_done")\n'
     )
-    with pytest.raises(MigrationError, match="left at revision 0002"):
+    with pytest.raises(MigrationError, match="left at revision 0003_plan_drafts"):
         migrate.upgrade(db_url, script_location=scripts)
-    assert migrate.current_revision(db_url) == "0002"
+    assert migrate.current_revision(db_url) == "0003_plan_drafts"
     assert "half_done" not in migrate.table_names(db_url)
 
 
@@ -231,3 +236,58 @@ def test_a_database_from_a_newer_mge_is_refused(db_url: str) -> None:
 def test_bad_database_urls(url: str, error: type[Exception], message: str) -> None:
     with pytest.raises(error, match=message):
         migrate.current_revision(url)
+
+
+def test_plan_drafts_down_and_up_keeps_the_runs(db_url: str) -> None:
+    """0003 drops the drafts and the run's link to a version, and keeps the runs."""
+    migrate.upgrade(db_url, "0001")
+    plan_id = _insert_mvp_rows(db_url)
+    migrate.upgrade(db_url)
+    engine = make_engine(db_url)
+    draft_id, version_id, run_id = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO plan_drafts (id, name, request, status, model, simulated, tests,"
+                " cost, created_at, updated_at) VALUES (:id, 'shop', 'a shop', 'draft',"
+                " 'replay', true, '{}', '{}', :now, :now)"
+            ),
+            {"id": _uuid_param(db_url, draft_id), "now": datetime.now(UTC)},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO plan_versions (id, draft_id, number, author, created_at, note,"
+                " diff) VALUES (:id, :draft, 1, 'ann', :now, 'generated', '')"
+            ),
+            {
+                "id": _uuid_param(db_url, version_id),
+                "draft": _uuid_param(db_url, draft_id),
+                "now": datetime.now(UTC),
+            },
+        )
+        connection.execute(
+            text(
+                "INSERT INTO generation_runs (id, masterplan_id, status, model, simulated,"
+                " settings, duration_seconds, atoms_total, atoms_completed, atoms_failed,"
+                " attempts_total, input_tokens, output_tokens, cached_tokens, cost_usd,"
+                " report, plan_version_id, created_at, updated_at) VALUES (:id, :plan,"
+                " 'completed', 'replay', true, '{}', 0, 0, 0, 0, 0, 0, 0, 0, 0, '{}',"
+                " :version, :now, :now)"
+            ),
+            {
+                "id": _uuid_param(db_url, run_id),
+                "plan": _uuid_param(db_url, plan_id),
+                "version": _uuid_param(db_url, version_id),
+                "now": datetime.now(UTC),
+            },
+        )
+    down = migrate.downgrade(db_url, "0002")
+    assert (down.before, down.after) == ("0003_plan_drafts", "0002")
+    assert not DRAFT_TABLES & set(migrate.table_names(db_url))
+    assert "plan_version_id" not in _columns(db_url, "generation_runs")
+    with engine.connect() as connection:
+        runs = connection.execute(text("SELECT id FROM generation_runs")).scalars().all()
+    assert [uuid.UUID(str(r)) for r in runs] == [run_id]
+    migrate.upgrade(db_url)
+    assert migrate.schema_drift(db_url) == []
+    engine.dispose()

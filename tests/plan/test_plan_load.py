@@ -485,6 +485,7 @@ def test_schema_describes_the_contract_fields() -> None:
         "files",
         "depends_on",
         "complexity",
+        "interface",
         "tests",
     }
     assert task["properties"]["complexity"]["enum"] == ["low", "medium", "high", "critical"]

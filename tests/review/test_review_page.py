@@ -5,17 +5,14 @@ the code, see the next item, approve it with the keyboard; the database changes.
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-import uvicorn
 from prometheus_client import CollectorRegistry
 from sqlalchemy import select
+from tests.conftest import needs_chromium, serve_on_loopback
 from tests.review.conftest import FIXED_WITH_TAX, TOTAL, WITH_TAX, ShopRun
 
 from mge.api import ApiSettings, create_app
@@ -28,26 +25,8 @@ from mge.review import ReviewSettings, queue_doubtful
 if TYPE_CHECKING:
     from playwright.sync_api import Page
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason="needs Debian's chromium (scripts/install_system_tools.sh)"
-)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+pytestmark = needs_chromium
 
 
 @pytest.fixture
@@ -57,38 +36,8 @@ def served(shop: ShopRun, tmp_path: Path) -> Iterator[str]:
         queue_doubtful(session, run_id=shop.run_id, settings=ReviewSettings(bottom_share=0.3))
     engine.dispose()
     settings = ApiSettings(database_url=shop.url, runs_dir=tmp_path / "runs")
-    app = create_app(settings, metrics=MgeMetrics(CollectorRegistry()))
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
-
-
-@pytest.fixture
-def page() -> Iterator[Page]:
-    """A page in Debian's Chromium, closed with its browser after the test."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=ARGS
-        )
-        try:
-            yield browser.new_page(viewport={"width": 1400, "height": 1000})
-        finally:
-            browser.close()
+    with serve_on_loopback(create_app(settings, metrics=MgeMetrics(CollectorRegistry()))) as url:
+        yield url
 
 
 def test_claim_edit_and_approve_in_the_browser(served: str, shop: ShopRun, page: Page) -> None:

@@ -19,7 +19,17 @@ import mge
 from mge.api._errors import install_error_handlers
 from mge.api._guard import RequestGuard
 from mge.api._runs import RunManager
-from mge.api.routes import atomization, atoms, graphs, health, plans, review, runs, validation
+from mge.api.routes import (
+    atomization,
+    atoms,
+    drafts,
+    graphs,
+    health,
+    plans,
+    review,
+    runs,
+    validation,
+)
 from mge.api.settings import ApiSettings
 from mge.db import make_engine, migrate
 from mge.monitoring import MgeMetrics, default_metrics
@@ -71,6 +81,7 @@ def create_app(
 
     api = APIRouter(prefix=API_PREFIX)
     api.include_router(plans.router)
+    api.include_router(drafts.router)
     api.include_router(atomization.router)
     api.include_router(atoms.router)
     api.include_router(graphs.router)
@@ -78,6 +89,7 @@ def create_app(
     api.include_router(validation.router)
     api.include_router(review.router)
     app.include_router(review.page_router)
+    app.include_router(drafts.page_router)
     app.include_router(api)
     app.include_router(health.router)
     return app

@@ -22,7 +22,7 @@ from mge.cli._common import (
     print_json,
     resume_hint,
 )
-from mge.db import make_engine, migrate
+from mge.db import make_engine, migrate, session_scope
 from mge.db.models import RunStatus
 from mge.errors import BudgetExhausted
 from mge.execute import (
@@ -35,7 +35,10 @@ from mge.execute import (
     run_report,
 )
 from mge.monitoring import MetricsExporter, MetricsProgress, default_metrics, start_exporter
+from mge.plan import load_plan
+from mge.planner import gate_run
 from mge.review import rank_after_run
+from mge.store.drafts import link_run
 from mge.validate.sandbox import ensure_available
 
 STATUS_EXIT = {
@@ -232,6 +235,14 @@ def run(
     budget_usd: Annotated[float | None, typer.Option(help="Hard cost cap in dollars.")] = None,
     out: Annotated[Path, typer.Option(help="Where the project is written.")] = Path("out"),
     force: Annotated[bool, typer.Option(help="Write into a non-empty --out.")] = False,
+    tests: Annotated[
+        Path | None,
+        typer.Option(
+            "--tests",
+            help="Where the plan's test files are read from (default: its reference);"
+            " `mge plan new` writes them to PLAN.tests/.",
+        ),
+    ] = None,
     levels: Annotated[
         str, typer.Option(help="Validation levels: all (L1-L4 with blame) or atomic (L1 only).")
     ] = "all",
@@ -250,10 +261,17 @@ def run(
     ] = None,
     quiet: Annotated[bool, typer.Option(help="No progress output.")] = False,
     metrics_port: MetricsPortOption = None,
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Run a drafted plan that is not approved yet.")
+    ] = False,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Generate the code base a plan describes."""
+    """Generate the code base a plan describes.
+
+    A plan drafted by `mge plan new` runs once approved (or with --yes); the run
+    records which version of it it executed, and reads its tests from the draft.
+    """
     settings = build_settings(
         model=model,
         base_url=base_url,
@@ -267,6 +285,7 @@ def run(
         max_attempts=max_attempts,
         budget_usd=budget_usd,
         out_dir=str(out),
+        tests_dir=str(tests.resolve()) if tests is not None else None,
         run_tests=not no_tests,
         levels=levels,
         mutation=mutation,
@@ -277,7 +296,15 @@ def run(
     migrate.upgrade(url)
     engine = make_engine(url)
     try:
+        with session_scope(engine) as session:
+            gate = gate_run(session, load_plan(plan), yes=yes)
+            version_id = gate.version.id if gate.version is not None else None
+        if tests is None and gate.tests_dir is not None:
+            settings = settings.model_copy(update={"tests_dir": gate.tests_dir})
         run_id = create_run(engine, plan, settings, force=force)
+        if version_id is not None:
+            with session_scope(engine) as session:
+                link_run(session, run_id, version_id)
     finally:
         engine.dispose()
     if not as_json and not quiet:

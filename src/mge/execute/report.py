@@ -119,6 +119,7 @@ def build_report(session: Session, run: GenerationRun) -> dict[str, Any]:
         "duration_seconds": round(run.duration_seconds, 3),
         "model": run.model,
         "simulated": run.simulated,
+        "plan_version_id": str(run.plan_version_id) if run.plan_version_id else None,
         "out_dir": run.out_dir,
         "error": run.error,
     }

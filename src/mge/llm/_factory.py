@@ -17,6 +17,7 @@ from mge.atomize import AtomizeConfig
 from mge.errors import ConfigError, ProviderUnavailable
 from mge.llm._fault_profiles import FAULT_PROFILES
 from mge.llm._faults import parse_fault_kinds
+from mge.llm._planning_replay import PlanningAnswers
 from mge.llm._prices import PricesInput, load_prices
 from mge.llm._providers import AnthropicModel, OpenAIModel
 from mge.llm._reference import PlanReference
@@ -114,6 +115,7 @@ def make_model(
             fault_profile=profile,
             seed=seed,
             latency_ms=latency_ms,
+            planning=PlanningAnswers(reference_dir) if reference_dir is not None else None,
         )
     if prefix not in ("anthropic", "openai"):
         raise ConfigError(f"unknown model {spec!r}: use anthropic:NAME, openai:NAME or replay")

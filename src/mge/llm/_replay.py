@@ -22,6 +22,7 @@ from types import TracebackType
 from mge.llm._errors import NoReferenceAnswer
 from mge.llm._fault_profiles import UNIFORM, FaultProfile
 from mge.llm._faults import FAULT_KINDS, choose_fault
+from mge.llm._planning_replay import PlanningAnswers
 from mge.llm._prices import PriceTable
 from mge.llm._tokens import count_request_tokens, count_tokens
 from mge.llm._types import ModelRequest, ModelResponse, Purpose, ReferenceAnswers
@@ -34,6 +35,9 @@ DEFAULT_REPLAY_PRICING = "claude-sonnet-4-5"
 # Spread of simulated latency: lognormal with this sigma, so most calls land
 # within about 0.4x-2.7x of the mean with a long tail, like real API latency.
 _LATENCY_SIGMA = 0.5
+
+# Calls of `mge plan new`, answered by `PlanningAnswers` with faults of their own.
+_PLANNING = ("discovery", "masterplan", "tests")
 
 
 def simulated_latency(mean_ms: float, seed: int, purpose: Purpose | None) -> float:
@@ -65,8 +69,10 @@ class ReplayModel:
         seed: int = 0,
         latency_ms: float | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        planning: PlanningAnswers | None = None,
     ) -> None:
         self.reference = reference
+        self.planning = planning
         self.pricing_model = pricing_model
         self.fault_rate = fault_rate
         self.fault_kinds = tuple(fault_kinds)
@@ -91,6 +97,12 @@ class ReplayModel:
         return True
 
     def _reference_answer(self, purpose: Purpose | None) -> str:
+        if purpose is not None and purpose.kind in _PLANNING:
+            if self.planning is None:
+                raise NoReferenceAnswer("replay answers planning calls only from --reference DIR")
+            return self.planning.answer(
+                purpose.kind, seed=self.seed, attempt=purpose.attempt, rate=self.fault_rate
+            )
         if purpose is None or purpose.kind == "other":
             raise NoReferenceAnswer("replay can only answer skeleton and atom requests")
         if purpose.kind == "skeleton":
@@ -117,6 +129,8 @@ class ReplayModel:
     def _answer(self, request: ModelRequest) -> str:
         answer = self._reference_answer(request.purpose)
         assert request.purpose is not None
+        if request.purpose.kind in _PLANNING:
+            return answer  # planning faults are applied where the plan is answered
         return choose_fault(
             answer,
             request.purpose,

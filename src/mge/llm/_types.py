@@ -24,7 +24,7 @@ __all__ = [
 ]
 
 Role = Literal["user", "assistant"]
-PurposeKind = Literal["skeleton", "atom", "other"]
+PurposeKind = Literal["skeleton", "atom", "discovery", "masterplan", "tests", "other"]
 
 
 @dataclass(frozen=True, slots=True)

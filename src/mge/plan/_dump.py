@@ -59,7 +59,9 @@ def plan_to_data(plan: Plan) -> dict[str, Any]:
             "milestones": [
                 {
                     **_prune(milestone, _OPTIONAL_IN_MILESTONE),
-                    "tasks": [_prune(task, {"description"}) for task in milestone["tasks"]],
+                    "tasks": [
+                        _prune(task, {"description", "interface"}) for task in milestone["tasks"]
+                    ],
                 }
                 for milestone in phase["milestones"]
             ],

@@ -93,6 +93,10 @@ class Task(_Model):
     depends_on: list[str] = Field(default_factory=list)
     complexity: Complexity = "medium"
     tests: list[str] = Field(default_factory=list)
+    # The public names the task's files define (`class Item`, `def add(a, b)`,
+    # `LIMIT`): what a generated plan promises, and what its stub skeleton holds
+    # when acceptance tests are checked for vacuity before any code exists.
+    interface: list[str] = Field(default_factory=list)
 
 
 class Milestone(_Model):

@@ -20,6 +20,7 @@ from mge.db.models.masterplan import (
     TaskComplexity,
     TaskStatus,
 )
+from mge.db.models.plan_draft import DraftStatus, PlanDraft, PlanVersion
 from mge.db.models.run import GenerationRun, RunStatus
 from mge.db.models.validation_result import TestType, ValidationLevel, ValidationResult
 
@@ -30,6 +31,7 @@ __all__ = [
     "AtomicUnit",
     "DependencyGraph",
     "DependencyType",
+    "DraftStatus",
     "ExecutionWave",
     "GenerationRun",
     "HumanReviewQueue",
@@ -39,6 +41,8 @@ __all__ = [
     "MasterPlanStatus",
     "MasterPlanSubtask",
     "MasterPlanTask",
+    "PlanDraft",
+    "PlanVersion",
     "ReviewAuditEvent",
     "ReviewResolution",
     "ReviewStatus",

@@ -60,6 +60,10 @@ class GenerationRun(UUIDPrimaryKey, Timestamps, Base):
     precision_percent: Mapped[float | None]
     report: Mapped[dict[str, Any]] = mapped_column(default=dict)
     error: Mapped[str | None] = mapped_column(Text)
+    # The version of a drafted plan (`mge plan new`) this run executed, if any.
+    plan_version_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("plan_versions.id", ondelete="SET NULL"), index=True
+    )
 
     masterplan: Mapped[MasterPlan] = relationship(back_populates="runs")
     attempts: Mapped[list[AtomRetryHistory]] = relationship(
