@@ -358,6 +358,7 @@ CORPUS: tuple[Sdist, ...] = (
         features="one `__init__.py` package; setup.cfg testpaths; conftest.py fixtures; "
         "__getattr__/__setattr__ magic, optional yaml registration at import time",
         data=("README.md",),  # tests/test_readme.py runs the README's examples
+        subset=True,  # the one subset project whose suite reads a file named with --support
     ),
     Sdist(
         "pyhumps",
