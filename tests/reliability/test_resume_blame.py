@@ -30,7 +30,8 @@ def _outcome(database: Path) -> dict[str, object]:
             ).fetchall()
         )
         per_atom = connection.execute(
-            "select a.atom_key, h.attempt_number, h.trigger, h.succeeded"
+            "select a.atom_key, h.attempt_number, h.trigger, h.succeeded,"
+            " h.input_tokens, h.output_tokens, h.cached_tokens"
             " from atom_retry_history h join atomic_units a on a.id = h.atom_id"
             " order by a.atom_key, h.attempt_number"
         ).fetchall()
@@ -44,6 +45,34 @@ def _outcome(database: Path) -> dict[str, object]:
     }
 
 
+def _alive() -> set[int]:
+    """Processes that exist and are not zombies."""
+    alive: set[int] = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] != "Z":
+            alive.add(int(stat.parent.name))
+    return alive
+
+
+def _descendants(root: int) -> set[int]:
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parents[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+    found: set[int] = set()
+    frontier = {root}
+    while frontier:
+        frontier = {pid for pid, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
 def _python_files(root: Path) -> dict[str, bytes]:
     return {
         str(p.relative_to(root)): p.read_bytes()
@@ -54,19 +83,22 @@ def _python_files(root: Path) -> dict[str, bytes]:
 
 def test_kill_during_blame_then_resume_matches_the_uninterrupted_run(tmp_path: Path) -> None:
     straight_db = tmp_path / "straight.db"
+    out = tmp_path / "out"
     straight = mge(
         "run",
         str(EXAMPLE_PLAN),
         "--db",
         f"sqlite:///{straight_db}",
         "--out",
-        str(tmp_path / "straight"),
+        str(out),
         *SETTINGS,
         cwd=tmp_path,
     )
     assert straight.returncode == 0, straight.stderr
     expected = _outcome(straight_db)
     assert expected["triggers"]["blame:module"] >= 4, "the plan must exercise L2 blame"
+    # Both runs write to the same path: failures quote it, and prompts quote failures.
+    out.rename(tmp_path / "straight")
 
     killed_db = tmp_path / "killed.db"
     url = f"sqlite:///{killed_db}"
@@ -76,15 +108,21 @@ def test_kill_during_blame_then_resume_matches_the_uninterrupted_run(tmp_path: P
         "--db",
         url,
         "--out",
-        str(tmp_path / "killed"),
+        str(out),
         *SETTINGS,
         cwd=tmp_path,
         extra_env={"MGE_RUN_LEASE_SECONDS": str(LEASE_SECONDS)},
     )
     # Killed in the middle of L2: after blame has regenerated a few suspects.
     wait_for(lambda: int(scalar(url, BLAME_ATTEMPTS) or 0) >= 2, process, "blame at L2")
+    sandboxed = _descendants(process.pid)
     os.kill(process.pid, signal.SIGKILL)
     process.communicate(timeout=30)
+    # What it ran in the sandbox dies with it: no orphan is left behind.
+    deadline = time.monotonic() + 30
+    while sandboxed & _alive() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not sandboxed & _alive()
     assert scalar(url, "select status from generation_runs") == "running"
     assert int(scalar(url, BLAME_ATTEMPTS) or 0) < expected["triggers"]["blame:module"]
     time.sleep(LEASE_SECONDS + 0.5)  # the dead process's lease lapses
@@ -94,4 +132,4 @@ def test_kill_during_blame_then_resume_matches_the_uninterrupted_run(tmp_path: P
 
     assert resumed.returncode == 0, resumed.stderr
     assert _outcome(killed_db) == expected
-    assert _python_files(tmp_path / "killed") == _python_files(tmp_path / "straight")
+    assert _python_files(out) == _python_files(tmp_path / "straight")

@@ -66,6 +66,9 @@ class GraphState(Recording):
             ):
                 # Killed while blame regenerated it: it was completed, and its code is
                 # the one blame kept; the blame round regenerates it again (`Hierarchy`).
+                if row.attempts > int(interrupted["attempts"]):
+                    # Its last candidate and verdict are what its next attempt reads.
+                    self.resumed_candidate = (row.code, row.last_error)
                 row.status = AtomStatus.COMPLETED
                 row.code = interrupted["code"]
                 self.restored_regeneration = row.atom_key

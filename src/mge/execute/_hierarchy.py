@@ -17,6 +17,7 @@ re-scheduled run reaches the same verdicts.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -49,6 +50,15 @@ LEVEL_NUMBER = {
     ValidationLevel.SYSTEM: 4,
 }
 SUSPECTS_PER_ROUND = 8
+_ADDRESS = re.compile(r"\b0x[0-9a-fA-F]{6,}\b")
+
+
+def stable_text(failure: str) -> str:
+    """A failure as the model is shown it, without what differs between two runs of
+    the same code: object addresses (`<Catalog object at 0x7f83...>` in pytest's
+    locals) say nothing about the fault, and left in, they make the prompt, and so
+    the tokens and the cost, differ from one run (or one resume) to the next."""
+    return _ADDRESS.sub("0x…", failure)
 
 
 @dataclass
@@ -262,8 +272,12 @@ class Hierarchy:
                 }
             )
             runner.commit()
+            resume = None
+            if runner.restored_regeneration == suspect.atom_id:
+                resume, runner.resumed_candidate = runner.resumed_candidate, None
+                runner.restored_regeneration = None
             await runner.regenerate(
-                suspect.atom_id, feedback=feedback, trigger=f"blame:{level.value}"
+                suspect.atom_id, feedback=feedback, trigger=f"blame:{level.value}", resume=resume
             )
             self._save(
                 key, {**round_state, "done": [*round_state.get("done", []), suspect.atom_id]}
@@ -411,7 +425,7 @@ class Hierarchy:
             failing = now_failing
             suspects = await asyncio.to_thread(self._suspects, outcome, index, tests, tried)
             tried.update(suspect.atom_id for suspect in suspects)
-            failure = "\n\n".join(outcome.failures)[:4000]
+            failure = stable_text("\n\n".join(outcome.failures))[:4000]
             if suspects:
                 blamed.update({suspect.atom_id: suspect for suspect in suspects})
             if not suspects or round_number == self.rounds:

@@ -146,6 +146,7 @@ class RunCore:
     fenced: LeaseLost | None
     _saved_cache_size: int
     restored_regeneration: str | None
+    resumed_candidate: tuple[str | None, str | None] | None
 
     def __init__(
         self,
@@ -233,6 +234,8 @@ class RunCore:
         # The atom a blame regeneration was under way for when the run was killed,
         # put back as it was before it (`_load_states`).
         self.restored_regeneration: str | None = None
+        # Its last candidate and that candidate's feedback, when it had attempts.
+        self.resumed_candidate: tuple[str | None, str | None] | None = None
         self._listen()
 
     def _listen(self) -> None:
