@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import Field, ValidationError
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -36,6 +36,9 @@ class Settings(BaseSettings):
 
     database_url: str = DEFAULT_DATABASE_URL
     openai_base_url: str | None = None
+    # How long a run's lease holds without renewal (`mge.execute._lease`): after a
+    # crash, `mge resume` may take the run over once this has passed.
+    run_lease_seconds: float = Field(default=60.0, gt=0, allow_inf_nan=False)
 
     @classmethod
     def settings_customise_sources(

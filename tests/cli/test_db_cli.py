@@ -28,15 +28,15 @@ def mge(
 def test_upgrade_current_check_downgrade(db_url: str) -> None:
     up = mge("db", "upgrade", "--db", db_url)
     assert up.returncode == 0, up.stderr
-    assert "base (empty) -> 0002" in up.stdout
+    assert "base (empty) -> 0004" in up.stdout
     again = mge("db", "upgrade", "--db", db_url)
-    assert again.returncode == 0 and "already at 0002" in again.stdout
+    assert again.returncode == 0 and "already at 0004" in again.stdout
     current = mge("db", "current", "--db", db_url, "--json")
-    assert json.loads(current.stdout) == {"current": "0002", "head": "0002", "at_head": True}
+    assert json.loads(current.stdout) == {"current": "0004", "head": "0004", "at_head": True}
     check = mge("db", "check", "--db", db_url)
     assert check.returncode == 0 and "no drift" in check.stdout
     down = mge("db", "downgrade", "0001", "--db", db_url, "--yes")
-    assert down.returncode == 0 and "0002 -> 0001" in down.stdout
+    assert down.returncode == 0 and "0004 -> 0001" in down.stdout
     tables = json.loads(mge("db", "tables", "--db", db_url, "--json").stdout)["tables"]
     assert "atomic_units" not in tables and "masterplan_tasks" in tables
     drift = mge("db", "check", "--db", db_url)

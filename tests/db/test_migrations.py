@@ -119,14 +119,17 @@ def test_upgrade_creates_every_table(db_url: str) -> None:
         "alembic_version"
     }
     assert _columns(db_url, "masterplans") >= V2_MASTERPLAN_COLUMNS
-    assert migrate.current_revision(db_url) == "0003_plan_drafts"
+    assert migrate.current_revision(db_url) == "0004"
+    assert {"lease_owner", "lease_generation", "resume_state"} <= _columns(
+        db_url, "generation_runs"
+    )
 
 
 def test_upgrade_at_head_is_a_no_op(db_url: str) -> None:
     migrate.upgrade(db_url)
     again = migrate.upgrade(db_url)
     assert not again.changed
-    assert again.after == "0003_plan_drafts"
+    assert again.after == "0004"
 
 
 def test_models_and_migrations_do_not_drift(db_url: str) -> None:
@@ -150,7 +153,7 @@ def test_down_to_mvp_and_up_again_keeps_mvp_rows(db_url: str) -> None:
     assert v2_mode in (False, 0)
 
     down = migrate.downgrade(db_url, "0001")
-    assert (down.before, down.after) == ("0003_plan_drafts", "0001")
+    assert (down.before, down.after) == ("0004", "0001")
     assert set(migrate.table_names(db_url)) == MVP_TABLES | {"alembic_version"}
     assert not V2_MASTERPLAN_COLUMNS & _columns(db_url, "masterplans")
     with engine.connect() as connection:
@@ -178,7 +181,7 @@ def test_downgrade_to_base_empties_the_database(db_url: str) -> None:
 
 def test_unknown_revision_is_a_one_line_error(db_url: str) -> None:
     with pytest.raises(
-        MigrationError, match=r"unknown revision 'nope' \(known: 0001, 0002, 0003_plan"
+        MigrationError, match=r"unknown revision 'nope' \(known: 0001, 0002, 0003, 0004"
     ):
         migrate.upgrade(db_url, "nope")
     with pytest.raises(MigrationError, match="unknown revision"):
@@ -199,7 +202,7 @@ def test_a_failing_migration_leaves_the_previous_revision(db_url: str, tmp_path:
         "import sqlalchemy as sa\n"
         "from alembic import op\n\n"
         'revision = "0099"\n'
-        'down_revision = "0003_plan_drafts"\n'
+        'down_revision = "0004"\n'
         "branch_labels = None\n"
         "depends_on = None\n\n\n"
         "def upgrade() -> None:\n"
@@ -208,9 +211,9 @@ def test_a_failing_migration_leaves_the_previous_revision(db_url: str, tmp_path:
         "def downgrade() -> None:\n"
         '    op.drop_table("half_done")\n'
     )
-    with pytest.raises(MigrationError, match="left at revision 0003_plan_drafts"):
+    with pytest.raises(MigrationError, match="left at revision 0004"):
         migrate.upgrade(db_url, script_location=scripts)
-    assert migrate.current_revision(db_url) == "0003_plan_drafts"
+    assert migrate.current_revision(db_url) == "0004"
     assert "half_done" not in migrate.table_names(db_url)
 
 
@@ -282,7 +285,7 @@ def test_plan_drafts_down_and_up_keeps_the_runs(db_url: str) -> None:
             },
         )
     down = migrate.downgrade(db_url, "0002")
-    assert (down.before, down.after) == ("0003_plan_drafts", "0002")
+    assert (down.before, down.after) == ("0004", "0002")
     assert not DRAFT_TABLES & set(migrate.table_names(db_url))
     assert "plan_version_id" not in _columns(db_url, "generation_runs")
     with engine.connect() as connection:

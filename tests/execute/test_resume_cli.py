@@ -31,6 +31,8 @@ def _attempts(database: Path) -> int:
         return 0
 
 
+LEASE_SECONDS = 2.0
+
 _GENERATION_ATTEMPTS = (
     "select a.atom_key, count(*) from atomic_units a join atom_retry_history h"
     " on h.atom_id = a.id where a.status = 'completed' and h.trigger = 'generation'"
@@ -77,6 +79,8 @@ def test_kill_nine_then_resume_gives_the_uninterrupted_output(
         cwd=tmp_path,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        # A short lease, so the resume below may take the killed run over soon.
+        env={**os.environ, "MGE_RUN_LEASE_SECONDS": str(LEASE_SECONDS)},
     )
     deadline = time.monotonic() + 120
     while _attempts(database) < 25 and time.monotonic() < deadline and process.poll() is None:
@@ -90,6 +94,7 @@ def test_kill_nine_then_resume_gives_the_uninterrupted_output(
         done_before = dict(connection.execute(_GENERATION_ATTEMPTS).fetchall())
     assert status == "running"
     assert done_before, "some atoms should have completed before the kill"
+    time.sleep(LEASE_SECONDS + 0.5)  # the dead process's lease lapses
 
     resumed = mge_cli(
         "resume",

@@ -196,7 +196,9 @@ def _finish(db_url: str, run_id: uuid.UUID, status: RunStatus, *, as_json: bool)
         print_json(report)
     else:
         print_report(report)
-    if status in (RunStatus.INTERRUPTED, RunStatus.BUDGET_EXHAUSTED):
+    if status is RunStatus.FAILED and report.get("error"):
+        print(f"error: {report['error']}", file=sys.stderr)
+    if status in (RunStatus.INTERRUPTED, RunStatus.BUDGET_EXHAUSTED, RunStatus.FAILED):
         print(resume_hint(run_id, db_url), file=sys.stderr)
     raise typer.Exit(STATUS_EXIT.get(status, 1))
 

@@ -12,9 +12,11 @@ use only the atom's own prerequisites, which are always complete before it start
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from mge.db.models import (
     AtomicUnit,
@@ -28,7 +30,15 @@ from mge.errors import MgeError
 from mge.execute._assembly import PlannedAtom, assemble, skeleton_stand_in
 from mge.execute._gc import collector_frozen as _collector_frozen
 from mge.execute._hierarchy import Hierarchy
-from mge.execute._output import check_copied, copy_files, copy_tests, write_files
+from mge.execute._lease import LeaseLost
+from mge.execute._output import (
+    check_copied,
+    clean_leftovers,
+    copy_files,
+    copy_tests,
+    one_line,
+    write_files,
+)
 from mge.execute._run_state import (
     FINAL_STATUSES,
     RunStopped,
@@ -133,8 +143,40 @@ class Runner(Scheduling):
         )
         self.session.commit()
 
+    async def _heartbeat(self) -> None:
+        """Renew the lease between commits (a long test run commits nothing): each
+        commit renews it (`_fence`), so a beat is a commit; a lost lease stops the
+        run, whose every later commit is refused."""
+        while True:
+            await asyncio.sleep(self.lease.seconds / 3)
+            try:
+                self.commit()
+            except LeaseLost:
+                self.session.rollback()
+                return
+            except SQLAlchemyError:
+                self.session.rollback()  # busy for now: the next beat or commit renews
+
     async def run(self) -> RunStatus:
+        """Execute the run under its lease; raises `LeaseLost` (writing nothing more)
+        when another process took the run over while this one executed it."""
+        # The session's reads so far end here: what follows sees the lease taken.
+        self.session.commit()
+        self.lease.take(self.engine)
+        heartbeat = asyncio.create_task(self._heartbeat())
+        try:
+            return await self._run_owned()
+        finally:
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeat
+            if self.fenced is None:
+                with self.engine.begin() as connection:
+                    self.lease.release(connection)
+
+    async def _run_owned(self) -> RunStatus:
         run = self.run_row
+        clean_leftovers(self.settings.out_path)
         run.status = RunStatus.RUNNING
         run.started_at = run.started_at or utcnow()
         run.error = None
@@ -198,12 +240,23 @@ class Runner(Scheduling):
             status = RunStatus.FAILED
             run.error = str(error)
             keep = True
+        except Exception as error:
+            # Whatever went wrong, the run is stored as what it is: failed, with one
+            # line saying why, and `mge resume` continues it once that is fixed.
+            status = RunStatus.FAILED
+            run.error = one_line(error)
+            keep = True
         finally:
+            if self.fenced is not None:
+                # Another process owns the run now: stop without writing anything.
+                self.session.rollback()
+                await self._release_resources()
+                raise self.fenced  # the fence outranks any other outcome
             reason = run.error
             if keep and generating:
                 # These stops come between attempts or while waiting for the model, so
                 # what waits for the group commit is whole attempts: keep them.
-                self.commit()
+                await self._commit_or_stop()
             else:
                 # Elsewhere the rollback discards half-done work.
                 self.session.rollback()
@@ -211,8 +264,7 @@ class Runner(Scheduling):
                 self._commit_timer.cancel()
                 self._commit_timer = None
             run.error = reason
-            await self.model.aclose()
-            await self._stop_judges()
+            await self._release_resources()
             for state in self.states.values():
                 if state.status is AtomStatus.RUNNING:
                     state.status = AtomStatus.PENDING
@@ -229,7 +281,7 @@ class Runner(Scheduling):
             run.finished_at = utcnow()
             previous_peak = int((run.report or {}).get("max_in_flight", 0))
             self._set_report(max_in_flight=max(self.max_in_flight, previous_peak))
-            self.session.commit()
+            await self._commit_or_stop()
             self.progress.event(
                 "run_finished",
                 run_id=str(self.run_id),
@@ -239,6 +291,23 @@ class Runner(Scheduling):
                 duration_seconds=time.perf_counter() - began,
             )
         return status
+
+    async def _commit_or_stop(self) -> None:
+        """Commit the run's last state, unless the lease was lost meanwhile: then
+        nothing is written and the loss is raised."""
+        try:
+            self.commit()
+        except LeaseLost:
+            self.session.rollback()
+            await self._release_resources()
+            raise
+
+    async def _release_resources(self) -> None:
+        if self._commit_timer is not None:
+            self._commit_timer.cancel()
+            self._commit_timer = None
+        await self.model.aclose()
+        await self._stop_judges()
 
     def close(self) -> None:
         if self._commit_timer is not None:

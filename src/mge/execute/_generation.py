@@ -75,7 +75,7 @@ class Generation(Planning):
                 root = Path(scratch)
                 self._workspace(self._closure(key), key, candidate, root)
                 with_path = dataclasses.replace(assembly, pythonpath=(root,))
-                return validate_atom(candidate, spec, with_path)
+                return _without_path(validate_atom(candidate, spec, with_path), scratch)
         return judge(
             candidate,
             spec,
@@ -155,7 +155,14 @@ class Generation(Planning):
             plan_binding=plan_binding,
         )
 
-    async def regenerate(self, key: str, *, feedback: str, trigger: str) -> bool:
+    async def regenerate(
+        self,
+        key: str,
+        *,
+        feedback: str,
+        trigger: str,
+        resume: tuple[str | None, str | None] | None = None,
+    ) -> bool:
         """Generate a completed atom again because a higher level blamed it.
 
         A regeneration never leaves the atom worse: if no new attempt passes atomic
@@ -164,7 +171,7 @@ class Generation(Planning):
         """
         state = self.states[key]
         kept = state.code
-        passed = await self._generate(key, feedback=feedback, trigger=trigger)
+        passed = await self._generate(key, feedback=feedback, trigger=trigger, resume=resume)
         if not passed:
             row = self._row(state)
             row.code = kept
@@ -185,15 +192,24 @@ class Generation(Planning):
         return passed
 
     async def _generate(
-        self, key: str, *, feedback: str | None = None, trigger: str = "generation"
+        self,
+        key: str,
+        *,
+        feedback: str | None = None,
+        trigger: str = "generation",
+        resume: tuple[str | None, str | None] | None = None,
     ) -> bool:
-        """Attempts until one passes atomic validation (True) or none are left (False)."""
+        """Attempts until one passes atomic validation (True) or none are left (False).
+        `resume` is the previous candidate and its feedback, for a regeneration a
+        kill cut short: its next attempt sees what it would have seen."""
         state = self.states[key]
         row = self._set(state, status=AtomStatus.RUNNING)
         state.status = AtomStatus.RUNNING
         self._commit_soon()
         previous: str | None = state.code
         errors: str | None = feedback or row.last_error
+        if resume is not None:
+            previous, errors = resume
         for attempt in range(state.attempts + 1, self.settings.max_attempts + 1):
             self._check_can_call()
             temperature = self.settings.temperature_for(attempt)
@@ -292,3 +308,16 @@ class Generation(Planning):
         open_review_item(
             self.session, row, masterplan_id=self.masterplan.id, reason=reason, priority=priority
         )
+
+
+def _without_path(verdict: AtomVerdict, scratch: str) -> AtomVerdict:
+    """The verdict with the throw-away workspace's random path replaced by a fixed
+    name: the feedback quotes tracebacks, and a path that differs on every attempt
+    would make the next prompt (its tokens and cost) differ from run to run."""
+    return dataclasses.replace(
+        verdict,
+        results=tuple(
+            dataclasses.replace(result, output=result.output.replace(scratch, "<workspace>"))
+            for result in verdict.results
+        ),
+    )

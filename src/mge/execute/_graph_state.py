@@ -58,8 +58,22 @@ class GraphState(Recording):
         self._rows = {row.id: row for row in rows}
         self._wave_members.clear()
         self._wave_final.clear()
+        interrupted = (self.run_row.resume_state or {}).get("regenerating")
         for row in rows:
-            if row.status is AtomStatus.RUNNING:
+            if (
+                interrupted
+                and row.atom_key == interrupted["atom"]
+                and row.status is not AtomStatus.COMPLETED
+            ):
+                # Killed while blame regenerated it: it was completed, and its code is
+                # the one blame kept; the blame round regenerates it again (`Hierarchy`).
+                if row.attempts > int(interrupted["attempts"]):
+                    # Its last candidate and verdict are what its next attempt reads.
+                    self.resumed_candidate = (row.code, row.last_error)
+                row.status = AtomStatus.COMPLETED
+                row.code = interrupted["code"]
+                self.restored_regeneration = row.atom_key
+            elif row.status is AtomStatus.RUNNING:
                 row.status = AtomStatus.PENDING
             planned = PlannedAtom.of_row(row)
             state = AtomState(

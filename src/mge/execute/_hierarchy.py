@@ -17,11 +17,12 @@ re-scheduled run reaches the same verdicts.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pyflakes.api
 import pyflakes.messages
@@ -31,6 +32,7 @@ from mge.db.models import AtomicUnit, AtomStatus, HumanReviewQueue, TestType, Va
 from mge.db.models import ValidationResult as ResultRow
 from mge.execute._assembly import assemble
 from mge.execute._output import module_name, write_files
+from mge.execute._run_state import AtomState
 from mge.store.review_items import priority_of
 from mge.validate import Limits, run_python
 from mge.validate.blame import AtomSpan, SpanIndex, Suspect, blame_traceback, ochiai_scores
@@ -48,6 +50,15 @@ LEVEL_NUMBER = {
     ValidationLevel.SYSTEM: 4,
 }
 SUSPECTS_PER_ROUND = 8
+_ADDRESS = re.compile(r"\b0x[0-9a-fA-F]{6,}\b")
+
+
+def stable_text(failure: str) -> str:
+    """A failure as the model is shown it, without what differs between two runs of
+    the same code: object addresses (`<Catalog object at 0x7f83...>` in pytest's
+    locals) say nothing about the fault, and left in, they make the prompt, and so
+    the tokens and the cost, differ from one run (or one resume) to the next."""
+    return _ADDRESS.sub("0x…", failure)
 
 
 @dataclass
@@ -232,15 +243,20 @@ class Hierarchy:
         ]
 
     async def _regenerate(
-        self, suspects: list[Suspect], level: ValidationLevel, failure: str
+        self, key: str, suspects: list[Suspect], level: ValidationLevel, failure: str
     ) -> tuple[int, list[Suspect]]:
         """Regenerate the suspects that still have attempts left; returns how many
-        were regenerated and the suspects that had none left."""
+        were regenerated and the suspects that had none left. Each one done is noted
+        in the round's stored state, so a resumed run goes on with the next."""
         runner = self.runner
         redone = 0
         exhausted: list[Suspect] = []
         for suspect in suspects:
+            round_state = self._saved(key)
             state = runner.states[suspect.atom_id]
+            if suspect.atom_id in round_state.get("done", []) or self._regenerated_before(state):
+                redone += 1  # regenerated before the run was interrupted
+                continue
             if state.attempts >= runner.settings.max_attempts:
                 exhausted.append(suspect)
                 continue
@@ -248,11 +264,53 @@ class Hierarchy:
                 f"- [test] L{LEVEL_NUMBER[level]} {level.value} validation failed; "
                 f"this atom is suspected ({suspect.evidence}):\n{failure[:2500]}"
             )
+            runner.update_resume_state(
+                regenerating={
+                    "atom": suspect.atom_id,
+                    "code": state.code,
+                    "attempts": state.attempts,
+                }
+            )
+            runner.commit()
+            resume = None
+            if runner.restored_regeneration == suspect.atom_id:
+                resume, runner.resumed_candidate = runner.resumed_candidate, None
+                runner.restored_regeneration = None
             await runner.regenerate(
-                suspect.atom_id, feedback=feedback, trigger=f"blame:{level.value}"
+                suspect.atom_id, feedback=feedback, trigger=f"blame:{level.value}", resume=resume
+            )
+            self._save(
+                key, {**round_state, "done": [*round_state.get("done", []), suspect.atom_id]}
             )
             redone += 1
         return redone, exhausted
+
+    # -- blame state kept across a resume ------------------------------------------------
+
+    def _regenerated_before(self, state: AtomState) -> bool:
+        """Whether the regeneration under way when the run was killed had finished
+        (its last attempt committed, the note that it finished not yet)."""
+        runner = self.runner
+        marker = (runner.run_row.resume_state or {}).get("regenerating") or {}
+        return (
+            marker.get("atom") == state.key
+            and runner.restored_regeneration != state.key
+            and state.status is AtomStatus.COMPLETED
+            and state.attempts > int(marker.get("attempts", state.attempts))
+        )
+
+    def _saved(self, key: str) -> dict[str, Any]:
+        blame = (self.runner.run_row.resume_state or {}).get("blame", {})
+        return dict(blame.get(key, {}))
+
+    def _save(self, key: str, state: dict[str, Any]) -> None:
+        """Store one check's blame state (and that no regeneration is under way) in
+        the same transaction as the attempts that led to it."""
+        runner = self.runner
+        blame = dict((runner.run_row.resume_state or {}).get("blame", {}))
+        blame[key] = state
+        runner.update_resume_state(blame=blame, regenerating=None)
+        runner.commit()
 
     def _to_review(self, suspects: list[Suspect], level: ValidationLevel, failure: str) -> None:
         runner = self.runner
@@ -323,19 +381,41 @@ class Hierarchy:
         self,
         level: ValidationLevel,
         scope: str,
+        name: str,
         run_check: Callable[[], CheckOutcome],
         tests: list[str],
     ) -> CheckOutcome:
-        """Run a check; while it fails and the level's budget lasts, blame and regenerate."""
-        tried: set[str] = set()
-        blamed: dict[str, Suspect] = {}
-        failing: set[str] | None = None
-        for round_number in range(self.rounds + 1):
+        """Run a check; while it fails and the level's budget lasts, blame and regenerate.
+
+        The rounds' state (round number, suspects tried and blamed, the failure
+        being chased, the suspects of the round under way) is stored after every
+        step, so a run resumed after a kill picks up the same round where it was
+        and makes the decisions the uninterrupted run makes."""
+        key = f"{level.value}:{scope}:{name}"
+        saved = self._saved(key)
+        if saved.get("finished"):
+            # Decided before the interruption: only its outcome is needed again.
+            return await asyncio.to_thread(run_check)
+        tried: set[str] = set(saved.get("tried", []))
+        blamed: dict[str, Suspect] = {
+            atom: Suspect(atom, score, source, evidence)
+            for atom, (score, source, evidence) in saved.get("blamed", {}).items()
+        }
+        failing: set[str] | None = set(saved["failing"]) if "failing" in saved else None
+        first_round = int(saved.get("round", 0))
+        if "suspects" in saved:
+            # Interrupted while regenerating this round's suspects: finish them.
+            suspects = [Suspect(*item) for item in saved["suspects"]]
+            if await self._finish_round(key, level, suspects, saved["failure"]):
+                return await asyncio.to_thread(run_check)  # the code it failed on
+            first_round += 1
+        for round_number in range(first_round, self.rounds + 1):
             index = self.write_project()
             started = time.perf_counter()
             outcome = await asyncio.to_thread(run_check)
             self._record(level, scope, outcome, started)
             if outcome.passed:
+                self._save(key, {"finished": True})
                 return outcome
             now_failing = set(outcome.failures)
             if outcome.tests is not None:
@@ -345,19 +425,42 @@ class Hierarchy:
             failing = now_failing
             suspects = await asyncio.to_thread(self._suspects, outcome, index, tests, tried)
             tried.update(suspect.atom_id for suspect in suspects)
-            failure = "\n\n".join(outcome.failures)[:4000]
+            failure = stable_text("\n\n".join(outcome.failures))[:4000]
             if suspects:
                 blamed.update({suspect.atom_id: suspect for suspect in suspects})
             if not suspects or round_number == self.rounds:
                 # Out of suspects or out of rounds: whoever was blamed goes to a person.
                 self._to_review(list(blamed.values()), level, failure)
+                self._save(key, {"finished": True})
                 return outcome
-            redone, exhausted = await self._regenerate(suspects, level, failure)
-            if exhausted:
-                self._to_review(exhausted, level, failure)
-            if not redone:
+            self._save(
+                key,
+                {
+                    "round": round_number,
+                    "tried": sorted(tried),
+                    "blamed": {atom: [s.score, s.source, s.evidence] for atom, s in blamed.items()},
+                    "failing": sorted(failing),
+                    "suspects": [[s.atom_id, s.score, s.source, s.evidence] for s in suspects],
+                    "failure": failure,
+                    "done": [],
+                },
+            )
+            if await self._finish_round(key, level, suspects, failure):
                 return outcome
         return outcome  # pragma: no cover  (the loop always returns)
+
+    async def _finish_round(
+        self, key: str, level: ValidationLevel, suspects: list[Suspect], failure: str
+    ) -> bool:
+        """Regenerate a round's suspects; returns whether the check is over (none
+        could be regenerated) rather than to be run again."""
+        redone, exhausted = await self._regenerate(key, suspects, level, failure)
+        if exhausted:
+            self._to_review(exhausted, level, failure)
+        if redone:
+            return False
+        self._save(key, {"finished": True})
+        return True
 
     # -- the levels -----------------------------------------------------------------------
 
@@ -395,7 +498,7 @@ class Hierarchy:
             if not self._closure_complete(task.id):
                 continue
             imports = await self._check_with_blame(
-                ValidationLevel.MODULE, task.id, partial(self._imports, task.files), []
+                ValidationLevel.MODULE, task.id, "imports", partial(self._imports, task.files), []
             )
             runnable = [
                 test
@@ -407,6 +510,7 @@ class Hierarchy:
                 await self._check_with_blame(
                     ValidationLevel.MODULE,
                     task.id,
+                    "tests",
                     partial(self._tests, runnable, TestType.UNIT, task.files),
                     runnable,
                 )
@@ -423,6 +527,7 @@ class Hierarchy:
                 await self._check_with_blame(
                     ValidationLevel.COMPONENT,
                     milestone.name,
+                    "tests",
                     partial(
                         self._tests,
                         tests,
@@ -433,10 +538,10 @@ class Hierarchy:
                 )
         files = list(runner.files)
         await self._check_with_blame(
-            ValidationLevel.SYSTEM, "project", lambda: self._imports(files), []
+            ValidationLevel.SYSTEM, "project", "imports", lambda: self._imports(files), []
         )
         await self._check_with_blame(
-            ValidationLevel.SYSTEM, "project", lambda: self._lint(files), []
+            ValidationLevel.SYSTEM, "project", "lint", lambda: self._lint(files), []
         )
         acceptance = [
             t for t in (plan.acceptance or runner.planned_tests()) if (self.out / t).is_file()
@@ -446,6 +551,7 @@ class Hierarchy:
         final = await self._check_with_blame(
             ValidationLevel.SYSTEM,
             "acceptance",
+            "tests",
             lambda: self._tests(acceptance, TestType.ACCEPTANCE, files, traced=True),
             acceptance,
         )

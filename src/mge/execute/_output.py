@@ -133,3 +133,32 @@ def module_name(file: str) -> str | None:
     if not parts or not all(part.isidentifier() and not keyword.iskeyword(part) for part in parts):
         return None
     return ".".join(parts)
+
+
+#: What MGE itself leaves in an output directory while it works (the write probe,
+#: temporary files): a killed run leaves them behind, the next start removes them.
+LEFTOVER_PATTERN = ".mge-*"
+
+
+def clean_leftovers(out: Path) -> list[Path]:
+    """Remove the `.mge-*` files a killed run left in `out` (the `mge demo` marker,
+    which says who owns the directory, is kept); returns what was removed."""
+    removed: list[Path] = []
+    if not out.is_dir():
+        return removed
+    for path in sorted(out.rglob(LEFTOVER_PATTERN)):
+        if path.name == ".mge-demo" or not path.is_relative_to(out):
+            continue
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+        removed.append(path)
+    return removed
+
+
+def one_line(error: BaseException) -> str:
+    """An unexpected error as the one line stored with the run and printed."""
+    text = str(error).strip().splitlines()
+    message = text[0] if text else ""
+    return f"{type(error).__name__}: {message}"[:500] if message else type(error).__name__

@@ -25,13 +25,14 @@ from mge.db.models import (
     ValidationResult,
 )
 from mge.errors import BudgetExhausted
+from mge.execute._lease import LeaseLost
 from mge.execute._run_state import (
     AtomState,
     RunCore,
     RunStopped,
     utcnow,
 )
-from mge.llm import ModelRequest, ModelResponse
+from mge.llm import CachingModel, ModelRequest, ModelResponse
 from mge.validate import (
     AtomVerdict,
 )
@@ -74,8 +75,25 @@ class Recording(RunCore):
     """The recording part of a `Runner` (see the module docstring)."""
 
     def _listen(self) -> None:
+        # The fence first: a process that lost the run writes nothing, not even
+        # the attempts waiting for this commit.
+        event.listen(self.session, "before_commit", self._fence)
         event.listen(self.session, "before_commit", self._write_pending)
+        event.listen(self.session, "before_commit", self._save_model_cache)
         event.listen(self.session, "after_rollback", self._drop_pending)
+
+    def _fence(self, session: Session) -> None:
+        """Renew the lease inside the transaction being committed, or refuse it."""
+        if self.fenced is not None:
+            raise self.fenced
+        if not self.lease.generation:
+            return  # before `run()` took the lease (nothing of the run is written)
+        try:
+            self.lease.renew(session.connection())
+        except LeaseLost as lost:
+            self.fenced = lost
+            self.stop.set()
+            raise
 
     def _write_pending(self, session: Session) -> None:
         """Insert the attempts recorded since the last commit, in one statement per
@@ -98,6 +116,26 @@ class Recording(RunCore):
                     for row in rows.values()
                 ],
             )
+
+    def _save_model_cache(self, _session: Session) -> None:
+        """Keep the model's prompt-cache state with the attempts that built it, so a
+        resumed run is billed cache reads where the uninterrupted run would be."""
+        if not isinstance(self.model, CachingModel):
+            return
+        state = self.model.cache_state()
+        if len(state) != self._saved_cache_size:
+            self._saved_cache_size = len(state)
+            self.update_resume_state(model_cache=state)
+
+    def update_resume_state(self, **values: Any) -> None:
+        """Change `resume_state` (a new dict, so the change is written)."""
+        current = dict(self.run_row.resume_state or {})
+        for name, value in values.items():
+            if value is None:
+                current.pop(name, None)
+            else:
+                current[name] = value
+        self.run_row.resume_state = current
 
     def _drop_pending(self, _session: Session) -> None:
         self._pending_attempts.clear()
@@ -126,7 +164,15 @@ class Recording(RunCore):
         milliseconds of attempts, which `resume` simply generates again."""
         if self._commit_timer is None:
             loop = asyncio.get_running_loop()
-            self._commit_timer = loop.call_later(GROUP_COMMIT_SECONDS, self.commit)
+            self._commit_timer = loop.call_later(GROUP_COMMIT_SECONDS, self._timed_commit)
+
+    def _timed_commit(self) -> None:
+        """The group commit from the timer: a fenced commit is rolled back here, and
+        the run stops at its next call (`_check_can_call`)."""
+        try:
+            self.commit()
+        except LeaseLost:
+            self.session.rollback()
 
     def commit(self) -> None:
         """Commit now, with every attempt still waiting for the group commit."""
@@ -165,6 +211,8 @@ class Recording(RunCore):
         self.run_row.report = report
 
     def _check_can_call(self) -> None:
+        if self.fenced is not None:
+            raise RunStopped(RunStatus.INTERRUPTED, str(self.fenced))
         if self.stop.is_set():
             raise RunStopped(RunStatus.INTERRUPTED, "stopped by the user")
         try:

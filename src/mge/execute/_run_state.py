@@ -28,9 +28,10 @@ from mge.errors import MgeError
 from mge.execute._assembly import PlannedAtom
 from mge.execute._judge import FileAtom
 from mge.execute._judge_pool import JudgePool
+from mge.execute._lease import LeaseLost, RunLease, lease_seconds
 from mge.execute.progress import NullProgress, ProgressSink
 from mge.execute.settings import RunSettings
-from mge.llm import Budget, Model, ModelResponse, make_model
+from mge.llm import Budget, CachingModel, Model, ModelResponse, make_model
 from mge.plan import Plan, Task
 from mge.store.plans import export_plan
 
@@ -142,6 +143,11 @@ class RunCore:
     _commit_timer: asyncio.TimerHandle | None
     _newly_blocked: list[str]
     after_run: AfterRun | None
+    lease: RunLease
+    fenced: LeaseLost | None
+    _saved_cache_size: int
+    restored_regeneration: str | None
+    resumed_candidate: tuple[str | None, str | None] | None
 
     def __init__(
         self,
@@ -217,6 +223,20 @@ class RunCore:
         # Atoms blocked since the scheduler last looked: their dependents that need
         # only their interface may have become ready.
         self._newly_blocked: list[str] = []
+        # Taken by `run()` before anything is written, renewed by every commit.
+        self.lease = RunLease(run_id, lease_seconds())
+        # Set once another process took the run over: nothing more may be written.
+        self.fenced: LeaseLost | None = None
+        # The model's prompt cache as the run left it (see `_save_model_cache`).
+        cache = (run.resume_state or {}).get("model_cache")
+        if cache and isinstance(self.model, CachingModel):
+            self.model.restore_cache(list(cache))
+        self._saved_cache_size = len(cache or ())
+        # The atom a blame regeneration was under way for when the run was killed,
+        # put back as it was before it (`_load_states`).
+        self.restored_regeneration: str | None = None
+        # Its last candidate and that candidate's feedback, when it had attempts.
+        self.resumed_candidate: tuple[str | None, str | None] | None = None
         self._listen()
 
     def _listen(self) -> None:

@@ -16,8 +16,9 @@ from sqlalchemy.orm import Session
 
 from mge.atomize import AtomizeConfig
 from mge.db.models import GenerationRun, MasterPlan, RunStatus
-from mge.errors import Conflict
+from mge.errors import ConfigError, Conflict
 from mge.execute._engine import Runner
+from mge.execute._lease import check_lease_free
 from mge.execute._output import check_copied, check_out_dir
 from mge.execute._run_state import AfterRun
 from mge.execute.progress import ProgressSink
@@ -80,6 +81,11 @@ def store_run(
         model.simulated if model is not None else probe_model(settings, reference, atomization)
     )
     check_out_dir(settings.out_path, force=force)
+    for source in (reference, Path(settings.tests_dir) if settings.tests_dir else None):
+        if source is not None and settings.out_path.resolve() == source.resolve():
+            raise ConfigError(
+                f"--out {settings.out_dir} is the plan's own {source}; choose another directory"
+            )
     inputs = settings.tests_dir or masterplan.reference_path
     check_copied(Path(inputs) if inputs else None, export_plan(masterplan))
     # Stored absolute: a resume may run from another working directory.
@@ -127,6 +133,8 @@ def prepare_resume(
         run = get_run(session, run_id)
         if run.status not in RESUMABLE:
             raise Conflict(f"run {run.id} is {run.status.value}; there is nothing to resume")
+        # Said at once (the API answers 409); `Runner.run` takes the lease atomically.
+        check_lease_free(session.connection(), run.id)
         settings = RunSettings.model_validate(run.settings)
         changes: dict[str, Any] = {}
         if budget_usd is not None:

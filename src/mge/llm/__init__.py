@@ -30,6 +30,7 @@ from mge.llm._replay import DEFAULT_REPLAY_PRICING, ReplayModel, simulated_laten
 from mge.llm._tokens import count_request_tokens, count_tokens
 from mge.llm._transport import RetryPolicy
 from mge.llm._types import (
+    CachingModel,
     Message,
     Model,
     ModelRequest,
@@ -46,6 +47,7 @@ __all__ = [
     "AnthropicModel",
     "Budget",
     "BudgetedModel",
+    "CachingModel",
     "MalformedResponse",
     "Message",
     "Model",

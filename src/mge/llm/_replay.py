@@ -120,11 +120,21 @@ class ReplayModel:
         if not prefix:
             return 0, 0
         tokens = count_tokens(prefix)
+        digest = hashlib.sha256(prefix.encode("utf-8", "surrogatepass")).hexdigest()
         with self._lock:
-            if prefix in self._seen_prefixes:
+            if digest in self._seen_prefixes:
                 return tokens, 0
-            self._seen_prefixes.add(prefix)
+            self._seen_prefixes.add(digest)
         return 0, tokens
+
+    def cache_state(self) -> list[str]:
+        """The prefixes cached so far, as digests (see `CachingModel`)."""
+        with self._lock:
+            return sorted(self._seen_prefixes)
+
+    def restore_cache(self, state: list[str]) -> None:
+        with self._lock:
+            self._seen_prefixes.update(state)
 
     def _answer(self, request: ModelRequest) -> str:
         answer = self._reference_answer(request.purpose)

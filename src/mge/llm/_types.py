@@ -126,6 +126,18 @@ class Model(Protocol):
     async def aclose(self) -> None: ...
 
 
+@runtime_checkable
+class CachingModel(Protocol):
+    """A model whose prompt-cache state lives in this process (the simulated one):
+    a run stores it and a resume restores it, so a resumed run is billed as the
+    uninterrupted one. A real provider's cache lives at the provider, and a paused
+    run really does find it cold."""
+
+    def cache_state(self) -> list[str]: ...
+
+    def restore_cache(self, state: list[str]) -> None: ...
+
+
 class ReferenceAnswers(Protocol):
     """Known-good answers for the replay model, keyed like `Purpose.target`."""
 

@@ -11,7 +11,7 @@ import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mge.db.base import Base, Timestamps, UUIDPrimaryKey, str_enum
@@ -64,6 +64,16 @@ class GenerationRun(UUIDPrimaryKey, Timestamps, Base):
     plan_version_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("plan_versions.id", ondelete="SET NULL"), index=True
     )
+    # The lease (see `mge.execute._lease`): who executes the run and until when;
+    # the generation is bumped at each take-over and fences the previous owner.
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_host: Mapped[str | None] = mapped_column(String(255))
+    lease_pid: Mapped[int | None]
+    lease_expires_at: Mapped[datetime | None]
+    lease_generation: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    # What a resume needs to decide as the uninterrupted run would: blame rounds
+    # in progress and the model's prompt-cache state.
+    resume_state: Mapped[dict[str, Any] | None]
 
     masterplan: Mapped[MasterPlan] = relationship(back_populates="runs")
     attempts: Mapped[list[AtomRetryHistory]] = relationship(

@@ -1,7 +1,7 @@
 """Plan drafts (issue 21): plans drafted from a request, their versions, and the
 version a run executed.
 
-Revision ID: 0003_plan_drafts
+Revision ID: 0003
 Revises: 0002
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0003_plan_drafts"
+revision = "0003"
 down_revision = "0002"
 branch_labels = None
 depends_on = None
