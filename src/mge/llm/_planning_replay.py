@@ -124,7 +124,10 @@ class PlanningAnswers:
             for milestone in phase.milestones:
                 for task in milestone.tasks:
                     task.interface = [defined.get(entry, entry) for entry in task.interface]
-        return plan.model_copy(update={"reference": None}), entities
+        # A plan drafted from a request names no files copied from a reference:
+        # there is none, only the tests the third stage writes.
+        plan = plan.model_copy(update={"reference": None, "support": [], "assets": []})
+        return plan, entities
 
     @property
     def plan(self) -> Plan:
