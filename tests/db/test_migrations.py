@@ -233,7 +233,7 @@ def test_a_database_from_a_newer_mge_is_refused(db_url: str) -> None:
         ("not a url", ConfigError, "malformed database URL"),
         ("mysql://root@127.0.0.1/x", ConfigError, "unsupported database 'mysql'"),
         ("postgresql://postgres@127.0.0.1:1/x", DatabaseError, "Connection refused"),
-        ("sqlite:////proc/no/such/dir/x.db", DatabaseError, "no database at /proc/no/such/dir/x.db"),
+        ("sqlite:////proc/no/such/dir/x.db", DatabaseError, "no database at /proc/no/such"),
     ],
 )
 def test_bad_database_urls(url: str, error: type[Exception], message: str) -> None:
