@@ -80,3 +80,16 @@ def test_show_edit_approve_over_http(
         ("ann", "approved"),
     ]
     assert client.get("/api/v2/drafts/ffffffff").status_code == 404
+
+
+def test_a_run_of_an_unapproved_draft_is_refused_and_stores_nothing(
+    client: TestClient, api_settings: ApiSettings, tmp_path: Path
+) -> None:
+    """`POST /runs` holds a drafted plan to the same rule as `mge run`."""
+    draft_id = _draft(api_settings, tmp_path)
+    plan = client.get(f"/api/v2/drafts/{draft_id}").json()["plan"]
+    refused = client.post("/api/v2/runs", json={"plan": plan})
+    assert refused.status_code == 409, refused.text
+    assert "not approved" in refused.json()["detail"]
+    assert client.get("/api/v2/runs").json() == []
+    assert client.get("/api/v2/plans").json() == []

@@ -29,7 +29,9 @@ from mge.execute import build_settings
 from mge.execute.service import store_run
 from mge.plan import Plan, PlanInvalid, PlanIssue, check_reference, validate_plan
 from mge.plan._load import parse_data
+from mge.planner import gate_run
 from mge.store import load_graph
+from mge.store.drafts import link_run
 from mge.store.plans import export_plan, get_masterplan, import_plan
 
 __all__ = [
@@ -477,15 +479,20 @@ def create_run(
     place: PlanPlace,
     options: dict[str, Any],
     runs_dir: Path,
+    run_unapproved: bool = False,
 ) -> uuid.UUID:
     """Check everything about a run request, then store the run (pending).
+
+    A plan drafted by `mge plan new` is refused until approved, as `mge run` refuses
+    it, unless `run_unapproved`; the run then records the version it executes and
+    reads the draft's tests.
 
     A masterplan's atoms and graph belong to it, so it gets one run: later work on
     it is a resume of that run, and a fresh start means importing the plan again.
 
     Raises:
         NotFound, PlanInvalid, ConfigError, ProviderUnavailable: the request is wrong.
-        Conflict: the masterplan already has a run.
+        Conflict: the masterplan already has a run, or is a draft not approved.
     """
     problem = text_problem({"options": options})
     if problem:
@@ -501,12 +508,20 @@ def create_run(
                 f"({existing.status.value}); resume that run or import the plan again"
             )
         plan = export_plan(masterplan)
+        gate = gate_run(session, plan, yes=run_unapproved)
     else:
         plan = plan_from_body(plan_data, place=place)
+        gate = gate_run(session, plan, yes=run_unapproved)  # before anything is stored
         masterplan = _store_plan(session, plan, place)
+    if gate.tests_dir is not None and not options.get("tests_dir"):
+        options = {**options, "tests_dir": gate.tests_dir}
     out = (runs_dir / uuid.uuid4().hex).resolve()
     settings = build_settings(**options, out_dir=str(out))
-    return store_run(session, masterplan, settings, plan_path=masterplan.source_path)
+    run_id = store_run(session, masterplan, settings, plan_path=masterplan.source_path)
+    if gate.version is not None:
+        link_run(session, run_id, gate.version.id)
+        session.commit()
+    return run_id
 
 
 def encode_event(seq: int, kind: str, payload: str) -> bytes:

@@ -293,6 +293,11 @@ class RunStart(BaseModel):
         description="Directory the plan's relative `reference:` is resolved against.",
     )
     settings: RunOptions = Field(default_factory=RunOptions)
+    run_unapproved: bool = Field(
+        default=False,
+        description="Run a plan drafted by `mge plan new` that is not approved yet "
+        "(as `mge run --yes`); without it such a plan is refused with 409.",
+    )
 
     @model_validator(mode="after")
     def _one_source(self) -> RunStart:

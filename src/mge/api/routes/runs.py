@@ -76,6 +76,7 @@ async def start_run(
                 place=service.PlanPlace(request.base_dir, tuple(settings.roots())),
                 options=request.settings.model_dump(),
                 runs_dir=settings.runs_dir,
+                run_unapproved=request.run_unapproved,
             )
 
     run_id = await run_in_threadpool(create)
