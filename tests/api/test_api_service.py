@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import uuid
 from pathlib import Path
 
@@ -43,8 +44,10 @@ def test_health_and_readiness(client: TestClient) -> None:
 
 
 def test_not_ready_when_the_database_is_not_migrated(tmp_path: Path, metrics: MgeMetrics) -> None:
+    empty = tmp_path / "empty.db"
+    sqlite3.connect(empty).close()  # a database file with no schema in it
     settings = ApiSettings(
-        database_url=f"sqlite:///{tmp_path / 'empty.db'}",
+        database_url=f"sqlite:///{empty}",
         runs_dir=tmp_path / "runs",
         migrate_on_start=False,
         api_token=None,

@@ -109,9 +109,9 @@ def test_compact_and_whole_file_give_the_same_verdict_on_every_attempt(
     differences: list[object] = []
     shrunk: list[bool] = []
 
-    def both(self: Runner, key: str, candidate: str) -> AtomVerdict:
+    def both(self: Runner, key: str, candidate: str, *, plan_binding: bool = True) -> AtomVerdict:
         if ">>>" not in candidate:
-            spec = self._spec_for(key)
+            spec = self._spec_for(key, plan_binding=plan_binding)
             whole = self._assembly_for(key, candidate, compact=False)
             compact = self._assembly_for(key, candidate, compact=True)
             on_compact = _comparable(validate_atom(candidate, spec, compact))
@@ -123,7 +123,7 @@ def test_compact_and_whole_file_give_the_same_verdict_on_every_attempt(
                 differences.append((key, on_compact, on_whole))
             compared.append(key)
             shrunk.append(len(compact.text) < len(whole.text))
-        return original(self, key, candidate)
+        return original(self, key, candidate, plan_binding=plan_binding)
 
     monkeypatch.setattr(Runner, "_validate", both)
     migrate.upgrade(sqlite_url)

@@ -114,6 +114,7 @@ def test_the_public_api_is_exactly_this() -> None:
         "AnthropicModel",
         "Budget",
         "BudgetedModel",
+        "CachingModel",
         "MalformedResponse",
         "Message",
         "Model",

@@ -156,11 +156,12 @@ def test_downgrade_asks_first_and_says_what_it_drops(tmp_path: Path) -> None:
     refused = mge_cli("db", "downgrade", "0001", "--db", url, cwd=tmp_path)
     line = _one_line(refused, 2, "--yes", "atomic_units (0 rows)", "masterplans.v2_mode (1 row)")
     assert "generation_runs" in line
-    assert migrate.current_revision(url) == "0002"  # the preview changed nothing
+    head = migrate.head_revision()
+    assert migrate.current_revision(url) == head  # the preview changed nothing
     with sqlite3.connect(path) as connection:
         assert connection.execute("SELECT COUNT(*) FROM masterplans").fetchone()[0] == 1
     done = mge_cli("db", "downgrade", "0001", "--db", url, "--yes", cwd=tmp_path)
-    assert done.returncode == 0 and "0002 -> 0001" in done.stdout, done.stderr
+    assert done.returncode == 0 and f"{head} -> 0001" in done.stdout, done.stderr
     assert migrate.current_revision(url) == "0001"
 
 
