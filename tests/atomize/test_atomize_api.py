@@ -171,3 +171,22 @@ def test_a_long_signature_is_kept_whole() -> None:
     source = f"def wide({parameters}) -> int:\n    return 1\n"
     (atom,) = atomize_source(source.encode(), "w.py").atoms
     assert atom.context["signature"] == source.splitlines()[0].removesuffix(":")
+
+
+def test_atomizing_in_processes_gives_the_serial_results_in_order(tmp_path: Path) -> None:
+    """Forty copies of the fixtures in four languages, one of them not UTF-8: the
+    pool's results and notices equal the serial run's, in the walk's order."""
+    sources = sorted(path for path in FIXTURES.iterdir() if path.is_file())
+    for copy in range(8):
+        for source in sources:
+            name = source.name.replace("broken_py.txt", "broken.py")
+            (tmp_path / f"c{copy:02d}_{name}").write_bytes(source.read_bytes())
+    (tmp_path / "latin.py").write_bytes(b"name = '\xe9t\xe9'\n")
+    serial_notices: list[str] = []
+    pooled_notices: list[str] = []
+    serial = atomize_paths([tmp_path], workers=1, on_notice=serial_notices.append)
+    pooled = atomize_paths([tmp_path], workers=2, on_notice=pooled_notices.append)
+    assert len(serial) == 41
+    assert pooled == serial
+    assert [result.path for result in pooled] == [result.path for result in serial]
+    assert pooled_notices == serial_notices and any("not valid UTF-8" in n for n in serial_notices)

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import builtins
 import re
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -272,23 +272,27 @@ def _doc_conditions(doc: str) -> tuple[list[str], list[str]]:
     return pre, post
 
 
-def _comments_in(root: Node, start: int, end: int) -> list[Node]:
-    """The comment nodes under `root` that lie within [start, end)."""
-    found: list[Node] = []
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        if node.end_byte <= start or node.start_byte >= end:
-            continue
-        if node.type == "comment":
-            if node.end_byte <= end:
-                found.append(node)
-            continue
-        stack.extend(node.children)
-    return found
+class _Comments:
+    """The file's comment spans in source order, to find those inside a span by bisection
+    (walking the tree under each definition for them cost as much as all the rest)."""
+
+    def __init__(self, nodes: list[Node]) -> None:
+        self.spans = sorted((node.start_byte, node.end_byte) for node in nodes)
+        self.starts = [start for start, _ in self.spans]
+
+    def within(self, start: int, end: int) -> list[tuple[int, int]]:
+        """The comments that lie wholly within [start, end)."""
+        found: list[tuple[int, int]] = []
+        for index in range(bisect_left(self.starts, start), len(self.spans)):
+            first, last = self.spans[index]
+            if first >= end:
+                break
+            if last <= end:
+                found.append((first, last))
+        return found
 
 
-def _signature(definition: Node, source: bytes) -> str:
+def _signature(definition: Node, source: bytes, comments: _Comments) -> str:
     body = definition.child_by_field_name("body")
     if definition.type == "variable_declarator":
         value = definition.child_by_field_name("value")
@@ -303,10 +307,8 @@ def _signature(definition: Node, source: bytes) -> str:
     # Comments between the parameters (and before the first statement of the body)
     # are left out: squashed onto one line, a comment would swallow what follows it.
     header = bytearray(source[start:end])
-    for comment in _comments_in(definition.parent or definition, start, end):
-        header[comment.start_byte - start : comment.end_byte - start] = b" " * (
-            comment.end_byte - comment.start_byte
-        )
+    for first, last in comments.within(start, end):
+        header[first - start : last - start] = b" " * (last - first)
     text = header.decode("utf-8", errors="replace").rstrip()
     if text.endswith(":") and definition.type in {"function_definition", "class_definition"}:
         text = text[:-1].rstrip()
@@ -404,6 +406,7 @@ def inject_context(
     python = language == "python"
 
     starts = [piece.start for piece in pieces]
+    comments = _Comments(captures.comment)
     import_table: dict[str, str] = {}
     for node in captures.imports:
         statement = _squash(_text(node), 300)
@@ -511,7 +514,7 @@ def inject_context(
         documented_io = True
         definition = piece.definition
         if definition is not None:
-            signature = _signature(definition, source)
+            signature = _signature(definition, source, comments)
             if piece.kind in {"function", "method"}:
                 doc = _docstring(definition, language, source)
                 doc_pre, doc_post = _doc_conditions(doc)

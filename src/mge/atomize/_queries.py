@@ -184,8 +184,10 @@ def _split_patterns(text: str) -> list[str]:
 
 
 def _sorted(nodes: list[Node]) -> list[Node]:
-    """Nodes in source order (captures of one name may come back out of order)."""
-    return sorted(nodes, key=lambda node: node.start_byte)
+    """Nodes in source order (captures of one name may come back out of order); of two
+    nodes that start together the inner one first (`f().g`: `f` is called before `g`),
+    so the order never depends on how the query cursor happened to return them."""
+    return sorted(nodes, key=lambda node: (node.start_byte, node.end_byte))
 
 
 def capture(tree: Tree, language: str) -> Captures:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -71,6 +72,14 @@ def _table(results: list[FileResult], stats: dict[str, Any]) -> None:
     _stdout.print(f"violations: {violations or 'none'}")
 
 
+def available_cpus() -> int:
+    """The CPUs this process may run on (its affinity, not the machine's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 def atomize_command(
     paths: Annotated[list[Path], typer.Argument(help="Files or directories to atomize.")],
     as_json: Annotated[
@@ -93,6 +102,10 @@ def atomize_command(
         str | None,
         typer.Option(help="Force a language: python, typescript, tsx, javascript."),
     ] = None,
+    workers: Annotated[
+        int,
+        typer.Option(min=0, help="Processes to atomize in; 0 = one per available CPU."),
+    ] = 0,
 ) -> None:
     """Cut source files into lossless atoms (Python, TypeScript, TSX, JavaScript)."""
     config = AtomizeConfig(target_loc=target_loc, max_loc=max_loc, max_complexity=max_complexity)
@@ -102,6 +115,7 @@ def atomize_command(
         exclude=exclude or (),
         language=language,
         on_notice=lambda line: _stderr.print(f"notice: {line}"),
+        workers=workers or available_cpus(),
     )
     stats = summarize(results, config)
     failures = _check(results) if check else []

@@ -10,16 +10,24 @@ the converter SQLAlchemy itself would use for its type (so the stored values are
 the same), converts an object once when a column meets it again, and gives the
 rows to the driver's executemany as tuples. Dialects with named parameters
 (PostgreSQL's driver) take SQLAlchemy's own path, which batches rows its own way.
+
+`insert_rows` writes many new rows of one table in batches: by COPY on
+PostgreSQL (psycopg 3), by `BulkWrite` elsewhere. `mge migrate-tasks` stores a
+masterplan's atoms, edges and waves this way (tens of thousands of rows).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import enum
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from functools import partial
+from typing import Any, cast
 
-from sqlalchemy import Connection, Dialect
+from sqlalchemy import JSON, Connection, Dialect, Enum, Table, TypeDecorator, insert
 from sqlalchemy.sql.dml import Insert, Update
+from sqlalchemy.sql.schema import CallableColumnDefault, ScalarElementColumnDefault
+from sqlalchemy.types import TypeEngine
 
 _Convert = Callable[[Any], Any]
 
@@ -85,3 +93,111 @@ def _converted(values: list[Any], convert: _Convert | None) -> list[Any]:
             last, done = value, convert(value)
         result.append(done)
     return result
+
+
+def insert_rows(
+    connection: Connection, table: Table, rows: Iterable[Mapping[str, Any]], *, batch: int = 2000
+) -> int:
+    """Insert many rows of `table` (each a mapping of column name to value; a column
+    a row does not give takes its default, as in an ORM insert) in batches of
+    `batch`, so only one batch of driver parameters is alive at a time; the number
+    of rows written.
+
+    PostgreSQL through psycopg takes them by COPY, with each value converted as its
+    column type would convert it; other databases by `BulkWrite`'s executemany.
+    """
+    copying = connection.dialect.name == "postgresql" and connection.dialect.driver == "psycopg"
+    writer = None if copying else BulkWrite(insert(table))
+    written = 0
+    chunk: list[Mapping[str, Any]] = []
+    defaults = _defaults(table)
+    for given in rows:
+        row = dict(given)
+        for name, default in defaults:
+            if name not in row:
+                row[name] = default()
+        chunk.append(row)
+        if len(chunk) >= batch:
+            written += _write(connection, table, chunk, writer)
+            chunk = []
+    if chunk:
+        written += _write(connection, table, chunk, writer)
+    return written
+
+
+def _defaults(table: Table) -> list[tuple[str, Callable[[], Any]]]:
+    """Each column with its Python-side default (what an ORM insert uses when a row
+    does not give the column: a constant or a call per row), else NULL."""
+    missing: list[tuple[str, Callable[[], Any]]] = []
+    for column in table.columns:
+        default = column.default
+        if column.server_default is not None:
+            continue  # left out of the statement, so the database fills it
+        if default is None:
+            missing.append((column.name, partial(_constant, None)))
+        elif isinstance(default, CallableColumnDefault):
+            # SQLAlchemy wraps the function to take an execution context it ignores.
+            missing.append((column.name, partial(default.arg, None)))  # type: ignore[arg-type]
+        elif isinstance(default, ScalarElementColumnDefault):
+            missing.append((column.name, partial(_constant, default.arg)))
+        else:
+            raise TypeError(f"{table.name}.{column.name}: a SQL default cannot be bulk-copied")
+    return missing
+
+
+def _constant(value: Any) -> Any:
+    return value
+
+
+def _write(
+    connection: Connection,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    writer: BulkWrite | None,
+) -> int:
+    if writer is not None:
+        writer.execute(connection, rows)
+        return len(rows)
+    names = list(rows[0])
+    import psycopg
+
+    dialect = connection.dialect
+    converters = [_copy_converter(table.c[name].type, dialect) for name in names]
+    columns = ", ".join(connection.dialect.identifier_preparer.quote(name) for name in names)
+    quoted = connection.dialect.identifier_preparer.format_table(table)
+    driver = cast("psycopg.Connection[Any]", connection.connection.dbapi_connection)
+    with driver.cursor() as cursor, cursor.copy(f"COPY {quoted} ({columns}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(
+                [
+                    value if convert is None or value is None else convert(value)
+                    for value, convert in zip(
+                        (row[name] for name in names), converters, strict=True
+                    )
+                ]
+            )
+    return len(rows)
+
+
+def _copy_converter(column_type: TypeEngine[Any], dialect: Dialect) -> _Convert | None:
+    """How a value of `column_type` goes to COPY: JSON as JSONB, enums as their
+    values, decorated types through their own bind conversion; None when psycopg
+    adapts the Python value as it is (numbers, text, UUIDs, booleans)."""
+    from psycopg.types.json import Jsonb
+
+    if isinstance(column_type, JSON):
+        return Jsonb
+    if isinstance(column_type, Enum):
+        return _enum_value
+    if isinstance(column_type, TypeDecorator):
+        decorated = column_type
+
+        def convert(value: Any) -> Any:
+            return decorated.process_bind_param(value, dialect)
+
+        return convert
+    return None
+
+
+def _enum_value(value: Any) -> Any:
+    return value.value if isinstance(value, enum.Enum) else value

@@ -8,13 +8,16 @@ to the one stored.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
 from mge.atomize import Atom
+from mge.db.base import Base
+from mge.db.bulk import insert_rows
 from mge.db.models import (
     AtomDependency,
     AtomicUnit,
@@ -26,26 +29,15 @@ from mge.db.models import (
 )
 from mge.errors import NotFound
 from mge.graph import Component, Edge, EdgeType, GraphAnalysis
-from mge.store.atoms import atom_row
+from mge.store.atoms import atom_row, atom_values
 
 
 def _edge_metadata(edge: Edge) -> dict[str, object]:
     return {"types": [kind.value for kind in edge.all_types], **edge.metadata}
 
 
-def save_graph(
-    session: Session,
-    *,
-    masterplan: MasterPlan,
-    atoms: Sequence[Atom],
-    analysis: GraphAnalysis,
-    tasks: Mapping[str, MasterPlanTask] | None = None,
-) -> DependencyGraph:
-    """Add the graph, one row per atom, every edge (broken ones marked) and every
-    wave to the session, and link the masterplan to the graph. Nothing is committed:
-    the caller decides the transaction."""
-    wave_of = analysis.wave_of()
-    graph = DependencyGraph(
+def _graph_row(masterplan: MasterPlan, analysis: GraphAnalysis) -> DependencyGraph:
+    return DependencyGraph(
         masterplan=masterplan,
         total_atoms=len(analysis.nodes),
         total_dependencies=len(analysis.edges),
@@ -62,6 +54,29 @@ def save_graph(
             "nodes": analysis.nodes,
         },
     )
+
+
+def _mark_v2(masterplan: MasterPlan, graph: DependencyGraph, analysis: GraphAnalysis) -> None:
+    masterplan.graph = graph
+    masterplan.v2_mode = True
+    masterplan.total_atoms = len(analysis.nodes)
+    masterplan.total_waves = len(analysis.waves)
+    masterplan.max_parallelism = analysis.max_parallelism
+
+
+def save_graph(
+    session: Session,
+    *,
+    masterplan: MasterPlan,
+    atoms: Sequence[Atom],
+    analysis: GraphAnalysis,
+    tasks: Mapping[str, MasterPlanTask] | None = None,
+) -> DependencyGraph:
+    """Add the graph, one row per atom, every edge (broken ones marked) and every
+    wave to the session, and link the masterplan to the graph. Nothing is committed:
+    the caller decides the transaction."""
+    wave_of = analysis.wave_of()
+    graph = _graph_row(masterplan, analysis)
     session.add(graph)
     rows: dict[str, AtomicUnit] = {}
     for number, atom in enumerate(atoms, 1):
@@ -99,12 +114,92 @@ def save_graph(
                 estimated_loc=sum(analysis.nodes[member] for member in members),
             )
         )
-    masterplan.graph = graph
-    masterplan.v2_mode = True
-    masterplan.total_atoms = len(analysis.nodes)
-    masterplan.total_waves = len(analysis.waves)
-    masterplan.max_parallelism = analysis.max_parallelism
+    _mark_v2(masterplan, graph, analysis)
     return graph
+
+
+AtomValues = Callable[[Atom, dict[str, Any]], dict[str, Any]]
+
+
+def save_graph_bulk(
+    session: Session,
+    *,
+    masterplan: MasterPlan,
+    atoms: Sequence[Atom],
+    analysis: GraphAnalysis,
+    tasks: Mapping[str, uuid.UUID] | None = None,
+    graph_data: Mapping[str, Any] | None = None,
+    adjust: AtomValues | None = None,
+) -> DependencyGraph:
+    """What `save_graph` stores, written as bulk inserts (`insert_rows`: COPY on
+    PostgreSQL) instead of one ORM object per atom, edge and wave: the rows hold the
+    same values. The graph and the masterplan stay ORM objects and are flushed
+    first, so the atoms can point at them; the rows are generated batch by batch.
+
+    Args:
+        tasks: the id of the task each atom (by atom id) comes from.
+        graph_data: merged into the graph's `graph_data`.
+        adjust: given each atom and its row's values, returns the values to store.
+    """
+    graph = _graph_row(masterplan, analysis)
+    graph.graph_data = {**graph.graph_data, **(graph_data or {})}
+    session.add(graph)
+    _mark_v2(masterplan, graph, analysis)
+    session.flush()
+    wave_of = analysis.wave_of()
+    ids = {atom.id: uuid.uuid4() for atom in atoms}
+    owners = tasks or {}
+
+    def atom_rows() -> Iterator[dict[str, Any]]:
+        for number, atom in enumerate(atoms, 1):
+            values = {
+                "id": ids[atom.id],
+                "masterplan_id": masterplan.id,
+                "task_id": owners.get(atom.id),
+                "graph_id": graph.id,
+                "atom_number": number,
+                "wave_number": wave_of.get(atom.id),
+                **atom_values(atom),
+            }
+            yield adjust(atom, values) if adjust is not None else values
+
+    broken = {(edge.source, edge.target) for edge in analysis.broken_edges}
+    edge_rows = (
+        {
+            "id": uuid.uuid4(),
+            "graph_id": graph.id,
+            "from_atom_id": ids[edge.source],
+            "to_atom_id": ids[edge.target],
+            "dependency_type": DependencyType(edge.type.value),
+            "strength": edge.strength,
+            "is_broken": (edge.source, edge.target) in broken,
+            "metadata": _edge_metadata(edge),
+        }
+        for edge in analysis.edges
+    )
+    wave_rows = (
+        {
+            "id": uuid.uuid4(),
+            "graph_id": graph.id,
+            "masterplan_id": masterplan.id,
+            "wave_number": number,
+            "atom_ids": list(members),
+            "total_atoms": len(members),
+            "estimated_loc": sum(analysis.nodes[member] for member in members),
+        }
+        for number, members in enumerate(analysis.waves, 1)
+    )
+    connection = session.connection()
+    insert_rows(connection, _table(AtomicUnit), atom_rows())
+    insert_rows(connection, _table(AtomDependency), edge_rows)
+    insert_rows(connection, _table(ExecutionWave), wave_rows)
+    return graph
+
+
+def _table(model: type[Base]) -> Table:
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
 
 
 @dataclass

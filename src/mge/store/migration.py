@@ -44,7 +44,7 @@ from mge.db.models import (
 )
 from mge.errors import Conflict, DatabaseError, MgeError
 from mge.graph import Edge, EdgeType, GraphAnalysis, analyze, build_edges
-from mge.store.graphs import save_graph
+from mge.store.graphs import save_graph, save_graph_bulk
 from mge.store.plans import get_masterplan
 
 __all__ = [
@@ -546,10 +546,64 @@ def _store(session: Session, masterplan: MasterPlan, conversion: _Conversion) ->
         "max_parallelism": masterplan.max_parallelism,
         "updated_at": _iso(masterplan.updated_at),
     }
+    if _BULK_STORE:
+        _store_bulk(session, masterplan, conversion, previous)
+        return
     task_of = {atom.id: work.task for work in conversion.works for atom in work.atoms}
     snapshots = [_task_snapshot(work.task) for work in conversion.works]
     with session.no_autoflush:
         _store_rows(session, masterplan, conversion, task_of, snapshots, previous)
+
+
+# The rows go in as bulk inserts (COPY on PostgreSQL). False stores them the way
+# this migration first did, one ORM object per atom, edge and wave: kept only so a
+# test can prove both paths store the same rows.
+_BULK_STORE = True
+
+
+def _store_bulk(
+    session: Session, masterplan: MasterPlan, conversion: _Conversion, previous: dict[str, Any]
+) -> None:
+    """The rows `_store_rows` adds, written by `save_graph_bulk` with the same values."""
+    work_of = {
+        atom.id: (work, index) for work in conversion.works for index, atom in enumerate(work.atoms)
+    }
+    target_loc = conversion.config.target_loc
+
+    def adjust(atom: Atom, values: dict[str, Any]) -> dict[str, Any]:
+        work, index = work_of[atom.id]
+        task = work.task
+        status = AtomStatus(work.report.status)
+        extra = {**values["extra"], "task_key": task.task_key, "migrated": True}
+        if index == 0:
+            extra["task"] = _task_snapshot(task)
+        if work.code is None:
+            extra["estimated_atoms"] = max(1, math.ceil(atom.loc / target_loc))
+            values["code"] = None
+            values["start_byte"] = values["end_byte"] = None
+            values["start_line"] = values["end_line"] = None
+            values["description"] = task.description
+        values["extra"] = extra
+        values["status"] = status
+        if status is AtomStatus.COMPLETED:
+            values["generated_at"] = task.started_at or task.completed_at
+            values["completed_at"] = task.completed_at
+        return values
+
+    masterplan.atomization_config = {
+        **(masterplan.atomization_config or {}),
+        **conversion.config.to_dict(),
+    }
+    marker = {"tool": _MARKER, "migrated_at": datetime.now(UTC).isoformat(), "previous": previous}
+    save_graph_bulk(
+        session,
+        masterplan=masterplan,
+        atoms=conversion.atoms,
+        analysis=conversion.analysis,
+        tasks={atom.id: work.task.id for work in conversion.works for atom in work.atoms},
+        graph_data={"migration": marker},
+        adjust=adjust,
+    )
 
 
 def _store_rows(
