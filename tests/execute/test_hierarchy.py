@@ -145,3 +145,35 @@ def test_blame_stops_at_the_budget_and_queues_the_suspect(sqlite_url: str, tmp_p
     assert report["tests"]["failed"] == 2  # type: ignore[index]
     assert report["precision_percent"] == 60.0
     assert report["reference_match_percent"] < 100
+
+
+TALLY = Path(__file__).parent / "fixtures" / "tally" / "plan.yaml"
+CONSTANTS = "tally/counter.py::Counter#1"
+BUMP = "tally/counter.py::Counter.bump#0"
+
+
+def test_a_class_constant_left_out_is_blamed_by_the_missing_name(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    # The class-level statement loses LIMIT but still passes L1. The test fails in
+    # `bump`, which reads it: the traceback and coverage point at `bump` (the class
+    # body ran at import, outside any test), the AttributeError at the piece whose
+    # plan binds LIMIT. That piece is regenerated, and `bump` is left alone.
+    scripted = Scripted({CONSTANTS: ("    STEP = 1\n", {1})})
+    scripted.inner = make_model(
+        "replay", reference=PlanReference(TALLY.parent / "reference", AtomizeConfig())
+    )
+    migrate.upgrade(sqlite_url)
+    engine = make_engine(sqlite_url)
+    out = tmp_path / "out"
+    run_id = create_run(engine, TALLY, build_settings(out_dir=str(out)))
+    asyncio.run(execute_run(engine, run_id, model=scripted, after_run=rank_after_run))
+    report = run_report(engine, run_id)
+    engine.dispose()
+    assert _attempts(sqlite_url, CONSTANTS) == [
+        (1, "generation", True),
+        (2, "blame:module", True),
+    ]
+    assert _attempts(sqlite_url, BUMP) == [(1, "generation", True)]
+    assert "LIMIT = 3" in (out / "tally" / "counter.py").read_text()
+    assert report["tests"] == {"total": 2, "passed": 2, "failed": 0}

@@ -35,7 +35,15 @@ from mge.execute._output import module_name, write_files
 from mge.execute._run_state import AtomState
 from mge.store.review_items import priority_of
 from mge.validate import Limits, run_python
-from mge.validate.blame import AtomSpan, SpanIndex, Suspect, blame_traceback, ochiai_scores
+from mge.validate.blame import (
+    AtomSpan,
+    Binding,
+    SpanIndex,
+    Suspect,
+    blame_missing,
+    blame_traceback,
+    ochiai_scores,
+)
 from mge.validate.coverage import atom_coverage, executed_lines
 from mge.validate.mutation import MutationScore, mutation_scores
 from mge.validate.testing import TestOutcome, run_pytest
@@ -50,6 +58,10 @@ LEVEL_NUMBER = {
     ValidationLevel.SYSTEM: 4,
 }
 SUSPECTS_PER_ROUND = 8
+# A missing-name match outranks the other evidence: Ochiai is at most 1 and the
+# traceback adds at most 0.3, while the message names exactly what the atom was
+# planned to bind and the running code lacks.
+MISSING_NAME_BONUS = 1.5
 _ADDRESS = re.compile(r"\b0x[0-9a-fA-F]{6,}\b")
 
 
@@ -194,8 +206,11 @@ class Hierarchy:
         over all the tests, plus a bonus for appearing in the traceback, largest for
         the innermost frame. Coverage matters because the frame where an error
         surfaces is often not its cause: a method that forgot to `return` fails in
-        its caller. Atoms already regenerated for the same persisting failure are
-        passed over, so blame moves on to the next candidates.
+        its caller. An atom whose plan binds a name the failure reports missing
+        (`blame_missing`) ranks first: class bodies and module headers run at
+        import, so neither coverage nor the traceback can point at them. Atoms
+        already regenerated for the same persisting failure are passed over, so
+        blame moves on to the next candidates.
         """
         scores: dict[str, float] = {}
         ran: dict[str, set[str]] = {}
@@ -206,9 +221,12 @@ class Hierarchy:
             if outcome.tests is not None
             else [("", text) for text in outcome.failures]
         )
+        bindings = self._bindings()
         picks: dict[str, Suspect] = {}
         for nodeid, text in texts:
             bonus: dict[str, tuple[float, str]] = {}
+            for suspect in blame_missing(text, bindings, index):
+                bonus.setdefault(suspect.atom_id, (MISSING_NAME_BONUS, suspect.evidence))
             for suspect in blame_traceback(text, index):
                 bonus.setdefault(suspect.atom_id, (0.3 * suspect.score, suspect.evidence))
                 for header in self._class_headers(suspect.atom_id):
@@ -221,15 +239,26 @@ class Hierarchy:
             }
             best = max(rated, key=lambda atom: (rated[atom], atom))
             evidence = bonus[best][1] if best in bonus else f"run by the failing {nodeid}"
-            source = "traceback" if best in bonus else "coverage"
+            source = "coverage"
+            if best in bonus:
+                source = "missing name" if bonus[best][0] >= MISSING_NAME_BONUS else "traceback"
             if best not in picks or picks[best].score < rated[best]:
                 picks[best] = Suspect(best, round(rated[best], 4), source, evidence)
         ordered = sorted(picks.values(), key=lambda s: (-s.score, s.atom_id))
         return ordered[:SUSPECTS_PER_ROUND]
 
+    def _bindings(self) -> list[Binding]:
+        """What each atom's plan says it binds, for `blame_missing`."""
+        return [
+            Binding(key, state.planned.file, state.planned.qualname, tuple(state.defines))
+            for key, state in self.runner.states.items()
+            if state.defines
+        ]
+
     def _class_headers(self, atom_id: str) -> list[str]:
-        """The header pieces of the class a method belongs to: a class-level mistake
-        (a decorator argument, a field) surfaces in its methods' frames."""
+        """The class-level pieces of the class a method belongs to (its header and
+        the statements of its body between methods): a class-level mistake (a
+        decorator argument, a field, a constant) surfaces in its methods' frames."""
         runner = self.runner
         state = runner.states[atom_id]
         if state.planned.kind not in ("method", "block") or "." not in state.planned.qualname:
@@ -238,7 +267,7 @@ class Hierarchy:
         return [
             key
             for key in runner.files[state.planned.file]
-            if runner.states[key].planned.kind == "class_header"
+            if runner.states[key].planned.kind in ("class_header", "statement")
             and runner.states[key].planned.qualname == owner
         ]
 

@@ -10,6 +10,12 @@ Two sources of evidence, in this order:
    score of spectrum-based fault localisation: an atom run by many failing tests
    and few passing ones is suspicious, `failed(a) / sqrt(total_failed *
    (failed(a) + passed(a)))`.
+3. **A missing name.** An `AttributeError`, `NameError` or `ImportError` names what
+   the running code lacks (`type object 'Parser' has no attribute 'EMPTY_VALUES'`).
+   The atom whose plan says it binds that name, in that class or module, is where
+   it went missing. Neither of the others can find it: the binding line is not in
+   the traceback (only the line that looked it up is), and a class body or module
+   header runs at import, before any test's coverage is recorded.
 
 Both are computed from text and line numbers only: blame never looks at a
 reference or knows which answers were faulted.
@@ -26,6 +32,16 @@ from dataclasses import dataclass
 # 'File "/abs/inventory/orders.py", line 45, in quote' (plain tracebacks)
 _PYTEST_FRAME = re.compile(r"^([^\s:]+\.py):(\d+):", re.MULTILINE)
 _PYTHON_FRAME = re.compile(r'File "([^"]+\.py)", line (\d+)')
+# What a failure says is missing: (owner kind, owner, name). The owner kind is
+# "class" (an attribute of a class or of its instances), "module", or "scope" (a
+# bare name, looked up in the module of the innermost frame).
+_MISSING = (
+    ("class", re.compile(r"AttributeError: type object '([\w.]+)' has no attribute '(\w+)'")),
+    ("class", re.compile(r"AttributeError: '([\w.]+)' object has no attribute '(\w+)'")),
+    ("module", re.compile(r"AttributeError: module '([\w.]+)' has no attribute '(\w+)'")),
+    ("import", re.compile(r"ImportError: cannot import name '(\w+)' from '([\w.]+)'")),
+    ("scope", re.compile(r"NameError: (?:free variable |name )'(\w+)' is not defined")),
+)
 
 
 @dataclass(frozen=True)
@@ -34,6 +50,16 @@ class AtomSpan:
     file: str
     first_line: int
     last_line: int
+
+
+@dataclass(frozen=True)
+class Binding:
+    """The names one atom's plan says it binds (`defines`), where it lives."""
+
+    atom_id: str
+    file: str
+    qualname: str  # "<module>" for top-level code, "C.m" for a method of C
+    defines: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -63,6 +89,10 @@ class SpanIndex:
             if span.first_line <= line <= span.last_line:
                 return span.atom_id
         return None
+
+    def project_file(self, file: str) -> str | None:
+        """The project file a frame's path names, if it is one."""
+        return self._match_file(file)
 
     def _match_file(self, file: str) -> str | None:
         normalised = file.replace("\\", "/")
@@ -101,6 +131,85 @@ def blame_traceback(text: str, index: SpanIndex) -> list[Suspect]:
                 evidence=f"{file}:{line} appears in the traceback",
             )
         )
+    return suspects
+
+
+def missing_names(text: str) -> list[tuple[str, str, str]]:
+    """(owner kind, owner, name) for every missing name a failure text reports, once
+    each, in order: owner kind "class", "module" or "scope" (see `_MISSING`)."""
+    found: list[tuple[int, tuple[str, str, str]]] = []
+    for kind, pattern in _MISSING:
+        for match in pattern.finditer(text):
+            if kind == "import":
+                item = ("module", match.group(2), match.group(1))
+            elif kind == "scope":
+                item = ("scope", "", match.group(1))
+            else:
+                item = (kind, match.group(1), match.group(2))
+            found.append((match.start(), item))
+    found.sort(key=lambda pair: pair[0])
+    return list(dict.fromkeys(item for _, item in found))
+
+
+def _module_of(file: str) -> str:
+    dotted = file.replace("\\", "/").removesuffix(".py").removesuffix("/__init__")
+    return dotted.replace("/", ".")
+
+
+def _in_class(binding: Binding, owner: str) -> bool:
+    """Whether the atom is code of class `owner` (its body or one of its methods);
+    `owner` may be dotted or a bare class name, as error messages print it."""
+    parts = binding.qualname.split(".")
+    tail = owner.split(".")
+    return any(parts[i : i + len(tail)] == tail for i in range(len(parts) - len(tail) + 1))
+
+
+def blame_missing(
+    text: str, bindings: Sequence[Binding], index: SpanIndex | None = None
+) -> list[Suspect]:
+    """Atoms whose plan binds a name the failure says is missing, in the owner the
+    message names: the class (its body and methods), the module (its top-level
+    code), or for a bare `NameError` the top-level code of the files in the
+    traceback (any file when none is). Only the plan is read, never a reference."""
+    suspects: list[Suspect] = []
+    seen: set[str] = set()
+    frame_files: set[str] = set()
+    if index is not None:
+        for file, _line in frames(text):
+            matched = index.project_file(file)
+            if matched is not None:
+                frame_files.add(matched)
+    for kind, owner, name in missing_names(text):
+        if kind == "class":
+            matches = [b for b in bindings if name in b.defines and _in_class(b, owner)]
+        elif kind == "module":
+            matches = [
+                b
+                for b in bindings
+                if name in b.defines
+                and b.qualname.split(".")[0] in ("<module>", name)
+                and (_module_of(b.file) == owner or _module_of(b.file).endswith("." + owner))
+            ]
+        else:
+            top = [
+                b
+                for b in bindings
+                if name in b.defines and b.qualname.split(".")[0] in ("<module>", name)
+            ]
+            matches = [b for b in top if b.file in frame_files] or top
+        for binding in matches:
+            if binding.atom_id in seen:
+                continue
+            seen.add(binding.atom_id)
+            where = f"{owner}.{name}" if owner else name
+            suspects.append(
+                Suspect(
+                    atom_id=binding.atom_id,
+                    score=1.0,
+                    source="missing name",
+                    evidence=f"the failure says {where} is missing; this atom's plan binds it",
+                )
+            )
     return suspects
 
 
