@@ -145,3 +145,74 @@ def test_malformed_returns_lines_are_problems(lines: str, problem: str) -> None:
     skeleton = f'def f(x):\n    """Doc."""\n{lines}    ...\n'
     problems = plan_file(skeleton, "m.py", config=AtomizeConfig()).problems
     assert any(problem in p for p in problems), problems
+
+
+def _binds_verdict(before: str, candidate: str, after: str, spec: AtomSpec) -> list[str]:
+    """The `plan` check's outputs for a candidate placed between two pieces of code."""
+    first = before.count("\n") + 1
+    assembly = Assembly(
+        text=before + candidate + after,
+        first_line=first,
+        last_line=first + candidate.count("\n") - 1,
+    )
+    results = validate_atom(candidate, spec, assembly).results
+    return [r.output for r in results if r.check == "plan" and not r.passed]
+
+
+STEP = replace(
+    SPEC,
+    atom_id="geo.py::shapes#1",
+    kind="block",
+    name="shapes",
+    qualname="shapes",
+    signature=None,
+    declared_calls=(),
+    returns=False,
+    whole_definition=False,
+    piece=1,
+    planned_binds=frozenset({"sides"}),
+)
+STEP_BEFORE = "def shapes(kinds):\n    found = {}\n    for kind in kinds:\n"
+STEP_AFTER = "        found[kind] = sides\n    return found\n"
+
+
+def test_a_step_that_binds_what_its_plan_says_passes() -> None:
+    candidate = "        sides = [kind] * 3  # a triangle\n"
+    assert _binds_verdict(STEP_BEFORE, candidate, STEP_AFTER, STEP) == []
+    # A loop target, an `as` name or a walrus binds as well as an assignment.
+    for other in (
+        "        for sides in [kind]:\n            pass\n",
+        "        with open(kind) as sides:\n            pass\n",
+        "        if (sides := kind):\n            pass\n",
+    ):
+        assert _binds_verdict(STEP_BEFORE, other, STEP_AFTER, STEP) == []
+
+
+def test_a_step_cut_short_before_its_binding_is_sent_back() -> None:
+    # What a truncated answer looks like: the line that started the list is gone.
+    candidate = "        # the sides of each shape\n        print(kind)\n"
+    outputs = _binds_verdict(STEP_BEFORE, candidate, STEP_AFTER, STEP)
+    assert outputs == ["it never binds sides, which its plan says it binds"]
+    # On the last attempt the plan may be what is wrong: recorded, not fatal.
+    last = replace(STEP, plan_binding=False)
+    assert _binds_verdict(STEP_BEFORE, candidate, STEP_AFTER, last) == []
+
+
+def test_a_class_level_statement_must_bind_its_planned_constants() -> None:
+    spec = replace(
+        STEP,
+        atom_id="spec.py::Parser#3",
+        kind="statement",
+        name="Parser",
+        qualname="Parser",
+        piece=0,
+        planned_binds=frozenset({"ALIASES", "EMPTY"}),
+    )
+    before = "class Parser:\n    NUMBER = 1\n\n"
+    after = "\n    def empty(self):\n        return self.EMPTY\n"
+    whole = "    ALIASES = {'=': 1}\n\n    EMPTY = ['*', None]\n"
+    assert _binds_verdict(before, whole, after, spec) == []
+    cut = "    ALIASES = {'=': 1}\n"
+    assert _binds_verdict(before, cut, after, spec) == [
+        "it never binds EMPTY, which its plan says it binds"
+    ]

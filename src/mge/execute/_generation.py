@@ -153,6 +153,11 @@ class Generation(Planning):
             declared_calls=tuple(state.callees) if body else (),
             returns=body and bool(state.returns),
             plan_binding=plan_binding,
+            planned_binds=(
+                frozenset(state.defines)
+                if state.language == "python" and state.planned.kind in ("block", "statement")
+                else frozenset()
+            ),
         )
 
     async def regenerate(

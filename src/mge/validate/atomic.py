@@ -13,7 +13,7 @@ Checks, each stored as one `validation_results` row:
 | `syntax` | ERROR/MISSING nodes in the atom; `compile()` of the assembled file | syntax |
 | `names` | names the atom reads that nothing defines (pyflakes on the assembled file) | name |
 | `contract` | a definition whose name or signature differs from the skeleton's | contract |
-| `plan` | code that never uses a name its plan declares, or returns no planned value | contract |
+| `plan` | code that never uses or binds a name its plan declares, or returns no value | contract |
 | `doctest` | failing `>>>` examples in the atom's docstring, run in the sandbox | test / timeout |
 | `size`, `complexity` | an atom over the plan's limits *and* over its planned size | size |
 
@@ -72,6 +72,11 @@ class AtomSpec:
     declared_calls: tuple[str, ...] = ()
     returns: bool = False
     plan_binding: bool = True
+    # For a step of a body (`block`) or a top-level or class-level `statement`: the
+    # names its plan says it binds (a step's `| binds:`, what the skeleton's
+    # statement binds). Later code reads them, so an answer cut short before it
+    # binds one passes every other check and breaks its readers instead.
+    planned_binds: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -588,6 +593,53 @@ def _uses(candidate: str, dotted: str) -> bool:
     return re.search(r"(?<![\w])" + r"\s*\.\s*".join(parts) + r"(?!\w)", candidate) is not None
 
 
+def bound_in_lines(module: ast.Module, first_line: int, last_line: int) -> set[str]:
+    """Every name the code on lines `first_line..last_line` binds, in any scope:
+    assignment and loop targets, definitions, imports, `as` and match captures,
+    parameters. Generous on purpose: the check only asks whether a planned name
+    is bound at all, never where."""
+    bound: set[str] = set()
+    for node in ast.walk(module):
+        line = getattr(node, "lineno", None)
+        if line is None or not first_line <= line <= last_line:
+            continue
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            bound.add(node.id)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            bound.add(node.name)
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            bound.update((a.asname or a.name).split(".")[0] for a in node.names)
+        elif isinstance(node, ast.ExceptHandler | ast.MatchAs | ast.MatchStar) and node.name:
+            bound.add(node.name)
+        elif isinstance(node, ast.MatchMapping) and node.rest:
+            bound.add(node.rest)
+        elif isinstance(node, ast.arg):
+            bound.add(node.arg)
+        elif isinstance(node, ast.Global | ast.Nonlocal):
+            bound.update(node.names)
+    return bound
+
+
+def _planned_binds(spec: AtomSpec, assembly: Assembly, module: ast.Module) -> CheckResult | None:
+    """A step or statement that does not bind a name its plan says it binds: most
+    often an answer cut short (`elif isinstance(s, And):` and a comment, the list
+    it was to start gone), valid code that breaks only the later code reading the
+    name, where blame would look first."""
+    if spec.language != "python" or spec.kind not in ("block", "statement"):
+        return None
+    if not spec.planned_binds:
+        return None
+    timer = _timed("plan", "types")
+    bound = bound_in_lines(module, assembly.first_line, assembly.last_line)
+    missing = sorted(spec.planned_binds - bound)
+    if not missing:
+        return timer.done(True)
+    message = f"it never binds {', '.join(missing)}, which its plan says it binds"
+    if not spec.plan_binding:
+        return timer.done(True, f"accepted on the last attempt although {message}")
+    return timer.done(False, message, "contract")
+
+
 def _plan_agreement(candidate: str, spec: AtomSpec) -> CheckResult | None:
     """The code against its own plan: a body or step that never mentions a name its
     plan declares, or returns nothing where the plan says it returns a value, most
@@ -741,12 +793,15 @@ def validate_atom(
     if module is not None:
         # The contract reads the definitions before the name check hollows the tree.
         contract = _contract(spec, assembly, module)
+        binds = _planned_binds(spec, assembly, module)
         results.append(_names(spec, assembly, module))
         if contract is not None:
             results.append(contract)
         agreement = _plan_agreement(candidate, spec)
         if agreement is not None:
             results.append(agreement)
+        if binds is not None:
+            results.append(binds)
     results.extend(_size(candidate, spec))
     if all(result.passed for result in results):
         doctest = _doctest(candidate, spec, assembly, doctest_limits)
