@@ -152,28 +152,31 @@ CONSTANTS = "tally/counter.py::Counter#1"
 BUMP = "tally/counter.py::Counter.bump#0"
 
 
-def test_a_class_constant_left_out_is_blamed_by_the_missing_name(
-    sqlite_url: str, tmp_path: Path
-) -> None:
-    # The class-level statement loses LIMIT but still passes L1. The test fails in
-    # `bump`, which reads it: the traceback and coverage point at `bump` (the class
-    # body ran at import, outside any test), the AttributeError at the piece whose
-    # plan binds LIMIT. That piece is regenerated, and `bump` is left alone.
-    scripted = Scripted({CONSTANTS: ("    STEP = 1\n", {1})})
+def _run_tally(
+    sqlite_url: str, out: Path, wrong: dict[str, tuple[str, set[int]]]
+) -> dict[str, object]:
+    scripted = Scripted(wrong)
     scripted.inner = make_model(
         "replay", reference=PlanReference(TALLY.parent / "reference", AtomizeConfig())
     )
     migrate.upgrade(sqlite_url)
     engine = make_engine(sqlite_url)
-    out = tmp_path / "out"
     run_id = create_run(engine, TALLY, build_settings(out_dir=str(out)))
     asyncio.run(execute_run(engine, run_id, model=scripted, after_run=rank_after_run))
     report = run_report(engine, run_id)
     engine.dispose()
-    assert _attempts(sqlite_url, CONSTANTS) == [
-        (1, "generation", True),
-        (2, "blame:module", True),
-    ]
-    assert _attempts(sqlite_url, BUMP) == [(1, "generation", True)]
-    assert "LIMIT = 3" in (out / "tally" / "counter.py").read_text()
+    return report
+
+
+def test_a_wrong_class_constant_is_found_through_the_lines_that_read_it(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    # LIMIT = 4 is valid code and binds every planned name: only the tests see it.
+    # No test runs the class body, but the failing one runs `full`, the only line
+    # that reads LIMIT, so the piece binding LIMIT is as suspect as `full` itself.
+    wrong = {CONSTANTS: ("    STEP = 1\n    LIMIT = 4\n", {1})}
+    report = _run_tally(sqlite_url, tmp_path / "out", wrong)
+    assert [t for _, t, _ in _attempts(sqlite_url, CONSTANTS)] == ["generation", "blame:module"]
+    assert _attempts(sqlite_url, BUMP) == [(1, "generation", True)]  # read by the passing test
+    assert "LIMIT = 3" in (tmp_path / "out" / "tally" / "counter.py").read_text()
     assert report["tests"] == {"total": 2, "passed": 2, "failed": 0}

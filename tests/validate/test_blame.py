@@ -10,6 +10,7 @@ from mge.validate.blame import (
     blame_missing,
     blame_traceback,
     frames,
+    import_time_scores,
     missing_names,
     ochiai_scores,
     top_suspects,
@@ -162,3 +163,19 @@ def test_an_undefined_name_prefers_the_files_in_the_traceback() -> None:
 def test_a_name_no_plan_binds_blames_nothing() -> None:
     assert blame_missing(PLAIN_TRACEBACK, BINDINGS, INDEX) == []
     assert blame_missing("AssertionError: 3 != 4", BINDINGS, INDEX) == []
+
+
+def test_import_time_code_is_scored_by_the_tests_that_read_its_names() -> None:
+    sources = {"shop/cart.py": "import tax\nLIMIT = 3\nTAX = 1\n\nx = LIMIT\ny = TAX\n"}
+    index = SpanIndex([AtomSpan("shop/cart.py::<module>#1", "shop/cart.py", 2, 3)])
+    bindings = [Binding("shop/cart.py::<module>#1", "shop/cart.py", "<module>", ("LIMIT", "TAX"))]
+    coverage = {"bad": {"shop/cart.py": [5]}, "good": {"shop/cart.py": [6]}}
+    verdicts = {"bad": False, "good": True}
+    scores, ran = import_time_scores(coverage, verdicts, sources, bindings, index)
+    # LIMIT is read only by the failing test: its atom takes LIMIT's score, 1.0.
+    assert scores == {"shop/cart.py::<module>#1": 1.0}
+    assert ran == {"bad": {"shop/cart.py::<module>#1"}, "good": {"shop/cart.py::<module>#1"}}
+    assert import_time_scores(coverage, {"bad": True, "good": True}, sources, bindings, index) == (
+        {},
+        {},
+    )

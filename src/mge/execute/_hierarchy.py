@@ -42,6 +42,7 @@ from mge.validate.blame import (
     Suspect,
     blame_missing,
     blame_traceback,
+    import_time_scores,
     ochiai_scores,
 )
 from mge.validate.coverage import atom_coverage, executed_lines
@@ -62,6 +63,8 @@ SUSPECTS_PER_ROUND = 8
 # traceback adds at most 0.3, while the message names exactly what the atom was
 # planned to bind and the running code lacks.
 MISSING_NAME_BONUS = 1.5
+# The atoms whose code runs when the module is imported, not when a test calls it.
+IMPORT_TIME_KINDS = frozenset({"module_header", "class_header", "statement"})
 _ADDRESS = re.compile(r"\b0x[0-9a-fA-F]{6,}\b")
 
 
@@ -216,6 +219,19 @@ class Hierarchy:
         ran: dict[str, set[str]] = {}
         if outcome.tests is not None and outcome.tests.coverage:
             scores, ran = ochiai_scores(outcome.tests.coverage, outcome.tests.verdicts, index)
+            # Code run at import is invisible to per-test coverage: score it by the
+            # tests that read the names it binds.
+            early, readers = import_time_scores(
+                outcome.tests.coverage,
+                outcome.tests.verdicts,
+                self._sources(index),
+                [b for b in self._bindings() if b.kind in IMPORT_TIME_KINDS],
+                index,
+            )
+            for atom, score in early.items():
+                scores[atom] = max(scores.get(atom, 0.0), score)
+            for test, atoms in readers.items():
+                ran[test] = ran.get(test, set()) | atoms
         texts = (
             [(f.nodeid, f"{f.test}\n{f.message}\n{f.text}") for f in outcome.tests.failures]
             if outcome.tests is not None
@@ -227,7 +243,8 @@ class Hierarchy:
             bonus: dict[str, tuple[float, str]] = {}
             for suspect in blame_missing(text, bindings, index):
                 bonus.setdefault(suspect.atom_id, (MISSING_NAME_BONUS, suspect.evidence))
-            for suspect in blame_traceback(text, index):
+            frames = blame_traceback(text, index)
+            for suspect in frames:
                 bonus.setdefault(suspect.atom_id, (0.3 * suspect.score, suspect.evidence))
                 for header in self._class_headers(suspect.atom_id):
                     bonus.setdefault(header, (0.1 * suspect.score, f"class of {suspect.atom_id}"))
@@ -238,19 +255,34 @@ class Hierarchy:
                 atom: scores.get(atom, 0.0) + bonus.get(atom, (0.0, ""))[0] for atom in candidates
             }
             best = max(rated, key=lambda atom: (rated[atom], atom))
-            evidence = bonus[best][1] if best in bonus else f"run by the failing {nodeid}"
-            source = "coverage"
-            if best in bonus:
-                source = "missing name" if bonus[best][0] >= MISSING_NAME_BONUS else "traceback"
-            if best not in picks or picks[best].score < rated[best]:
-                picks[best] = Suspect(best, round(rated[best], 4), source, evidence)
+            chosen = [best]
+            # The innermost untried frame is where the error surfaced. When most
+            # tests fail, Ochiai ranks what every test runs (constructors, shared
+            # helpers) above it, and the rounds run out before blame gets there:
+            # so it is regenerated alongside the best-scored atom, not after it.
+            innermost = next((f.atom_id for f in frames if f.atom_id not in tried), None)
+            if innermost is not None and innermost != best:
+                chosen.append(innermost)
+            for atom in chosen:
+                evidence = bonus[atom][1] if atom in bonus else f"run by the failing {nodeid}"
+                source = "coverage"
+                if atom in bonus:
+                    source = "missing name" if bonus[atom][0] >= MISSING_NAME_BONUS else "traceback"
+                if atom not in picks or picks[atom].score < rated[atom]:
+                    picks[atom] = Suspect(atom, round(rated[atom], 4), source, evidence)
         ordered = sorted(picks.values(), key=lambda s: (-s.score, s.atom_id))
         return ordered[:SUSPECTS_PER_ROUND]
 
     def _bindings(self) -> list[Binding]:
         """What each atom's plan says it binds, for `blame_missing`."""
         return [
-            Binding(key, state.planned.file, state.planned.qualname, tuple(state.defines))
+            Binding(
+                key,
+                state.planned.file,
+                state.planned.qualname,
+                tuple(state.defines),
+                state.planned.kind,
+            )
             for key, state in self.runner.states.items()
             if state.defines
         ]

@@ -60,6 +60,7 @@ class Binding:
     file: str
     qualname: str  # "<module>" for top-level code, "C.m" for a method of C
     defines: tuple[str, ...]
+    kind: str = ""  # the atom's kind: "statement", "method", ...
 
 
 @dataclass(frozen=True)
@@ -267,6 +268,68 @@ def ochiai_scores(
             if (atom := index.atom_at(file, line)) is not None
         }
     scores = {s.atom_id: s.score for s in blame_coverage(coverage, verdicts, index)}
+    return scores, ran
+
+
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def import_time_scores(
+    coverage: Mapping[str, Mapping[str, Sequence[int]]],
+    verdicts: Mapping[str, bool],
+    sources: Mapping[str, str],
+    bindings: Sequence[Binding],
+    index: SpanIndex,
+) -> tuple[dict[str, float], dict[str, set[str]]]:
+    """Ochiai for code that runs at import (module headers, class headers, class-
+    and module-level statements), which no test's line coverage can see.
+
+    Such an atom's names are read later, by lines the tests do run: a wrong
+    constant (`OP_GTE = '>'`) is used by `Range.OP_GTE` in the line that parses a
+    `>=`. So a test counts as running the atom's name when it ran a project line
+    that mentions the name, each name is scored by Ochiai over the tests, and the
+    atom takes its best name's score: one constant read only on failing paths
+    makes its atom a suspect, whatever else it binds. Returns the scores and, per
+    test, the import-time atoms whose names it read. Words are matched in the
+    line's text, comments and strings included: a spurious reader only spreads a
+    name over more tests, which lowers its score."""
+    wanted: dict[str, set[str]] = {}
+    for binding in bindings:
+        for name in binding.defines:
+            wanted.setdefault(name, set()).add(binding.atom_id)
+    lines_of = {file: text.splitlines() for file, text in sources.items()}
+    reads: dict[str, set[str]] = {}
+    for test, files in coverage.items():
+        if test not in verdicts:
+            continue
+        names: set[str] = set()
+        for file, numbers in files.items():
+            project = index.project_file(file)
+            text = lines_of.get(project) if project is not None else None
+            if text is None:
+                continue
+            for number in numbers:
+                if 0 < number <= len(text):
+                    names.update(w for w in _WORD.findall(text[number - 1]) if w in wanted)
+        reads[test] = names
+    total_failed = sum(1 for ok in verdicts.values() if not ok)
+    if total_failed == 0:
+        return {}, {}
+    failed_by: dict[str, int] = {}
+    passed_by: dict[str, int] = {}
+    for test, names in reads.items():
+        counter = passed_by if verdicts[test] else failed_by
+        for name in names:
+            counter[name] = counter.get(name, 0) + 1
+    name_score = {
+        name: failed / math.sqrt(total_failed * (failed + passed_by.get(name, 0)))
+        for name, failed in failed_by.items()
+    }
+    scores: dict[str, float] = {}
+    for name, score in name_score.items():
+        for atom in wanted[name]:
+            scores[atom] = max(scores.get(atom, 0.0), round(score, 4))
+    ran = {test: {atom for name in names for atom in wanted[name]} for test, names in reads.items()}
     return scores, ran
 
 
