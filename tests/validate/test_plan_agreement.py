@@ -216,3 +216,29 @@ def test_a_class_level_statement_must_bind_its_planned_constants() -> None:
     assert _binds_verdict(before, cut, after, spec) == [
         "it never binds EMPTY, which its plan says it binds"
     ]
+
+
+def test_the_first_step_keeps_what_it_binds_and_is_held_to_it() -> None:
+    # The first piece of a stepped body is the definition itself: its `defines`
+    # are its name and parameters, and what its step binds travels as `binds`.
+    planned = plan_file(SKELETON, "geo.py", config=AtomizeConfig())
+    binds = {atom.id: atom.context.get("binds") for atom in planned.result.atoms}
+    assert binds["geo.py::report#0"] == ["lines"]
+    assert binds["geo.py::report#1"] == []
+    assert binds["geo.py::area#0"] is None
+    spec = replace(
+        STEP,
+        atom_id="geo.py::report#0",
+        kind="function",
+        name="report",
+        qualname="report",
+        piece=0,
+        planned_binds=frozenset({"lines"}),
+    )
+    after = "    return '\\n'.join(lines)\n"
+    whole = 'def report(values):\n    """Lines."""\n    lines = [str(v) for v in values]\n'
+    assert _binds_verdict("", whole, after, spec) == []
+    cut = 'def report(values):\n    """Lines."""\n'
+    assert _binds_verdict("", cut, after, spec) == [
+        "it never binds lines, which its plan says it binds"
+    ]

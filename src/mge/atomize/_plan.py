@@ -460,6 +460,11 @@ def _split_bodies(
             context["callees"] = list(plan.calls_of(piece))
             if len(plan.steps) > 1 and piece:
                 context["defines"] = sorted(plan.steps[piece].binds)
+            if len(plan.steps) > 1:
+                # What this step binds for later ones, the first step included (its
+                # `defines` are the definition's own name and parameters): L1 holds
+                # the code to it.
+                context["binds"] = sorted(plan.steps[piece].binds)
             intent = plan.intent_of(piece)
             if intent is not None:
                 context["intent"] = intent

@@ -154,9 +154,11 @@ class Generation(Planning):
             returns=body and bool(state.returns),
             plan_binding=plan_binding,
             planned_binds=(
-                frozenset(state.defines)
-                if state.language == "python" and state.planned.kind in ("block", "statement")
-                else frozenset()
+                frozenset()
+                if state.language != "python"
+                else frozenset(state.defines)
+                if state.planned.kind in ("block", "statement")
+                else frozenset(state.binds)
             ),
         )
 

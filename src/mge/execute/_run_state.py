@@ -80,6 +80,9 @@ class AtomState:
     # the earlier pieces of its own body or class (TEMPORAL), the code that assigns
     # what it reads (DATA_FLOW). A caller needs only its callee's signature.
     needs_behaviour: set[str] = field(default_factory=set)
+    # The local names the plan's step for this atom binds for later steps (first
+    # pieces of a planned body included; empty otherwise).
+    binds: list[str] = field(default_factory=list)
 
 
 @dataclass

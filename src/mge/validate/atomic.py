@@ -72,10 +72,11 @@ class AtomSpec:
     declared_calls: tuple[str, ...] = ()
     returns: bool = False
     plan_binding: bool = True
-    # For a step of a body (`block`) or a top-level or class-level `statement`: the
-    # names its plan says it binds (a step's `| binds:`, what the skeleton's
-    # statement binds). Later code reads them, so an answer cut short before it
-    # binds one passes every other check and breaks its readers instead.
+    # For a step of a body (`block`, or the first piece of a body planned in steps)
+    # or a top-level or class-level `statement`: the names its plan says it binds (a
+    # step's `| binds:`, what the skeleton's statement binds). Later code reads them,
+    # so an answer cut short before it binds one passes every other check and breaks
+    # its readers instead.
     planned_binds: frozenset[str] = frozenset()
 
 
@@ -625,7 +626,7 @@ def _planned_binds(spec: AtomSpec, assembly: Assembly, module: ast.Module) -> Ch
     often an answer cut short (`elif isinstance(s, And):` and a comment, the list
     it was to start gone), valid code that breaks only the later code reading the
     name, where blame would look first."""
-    if spec.language != "python" or spec.kind not in ("block", "statement"):
+    if spec.language != "python" or spec.kind not in ("block", "statement", *_DEFINITION_KINDS):
         return None
     if not spec.planned_binds:
         return None
