@@ -180,3 +180,41 @@ def test_a_wrong_class_constant_is_found_through_the_lines_that_read_it(
     assert _attempts(sqlite_url, BUMP) == [(1, "generation", True)]  # read by the passing test
     assert "LIMIT = 3" in (tmp_path / "out" / "tally" / "counter.py").read_text()
     assert report["tests"] == {"total": 2, "passed": 2, "failed": 0}
+
+
+class PerAttempt(Scripted):
+    """Scripted, with a different wrong answer per attempt."""
+
+    def __init__(self, target: str, answers: dict[int, str]) -> None:
+        super().__init__({})
+        self.target = target
+        self.answers = answers
+
+    async def complete(self, request: ModelRequest) -> ModelResponse:
+        purpose = request.purpose
+        if purpose is not None and purpose.target == self.target:
+            self.wrong = {self.target: (self.answers.get(purpose.attempt, ""), {purpose.attempt})}
+            if purpose.attempt not in self.answers:
+                self.wrong = {}
+        return await super().complete(request)
+
+
+def test_blame_has_its_own_attempts_beyond_those_generation_used(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    # Generation needs all three attempts (two do not parse) and the third is wrong
+    # but valid. Blame still regenerates it: its budget does not depend on how many
+    # L1 retries the generation took.
+    broken = "def scale(x: int, k: int) -> int:\n    return (x *\n"
+    model = PerAttempt(SCALE, {1: broken, 2: broken, 3: WRONG_SCALE})
+    run_id = _run(sqlite_url, tmp_path / "out", model)
+    assert _attempts(sqlite_url, SCALE) == [
+        (1, "generation", False),
+        (2, "generation", False),
+        (3, "generation", True),
+        (4, "blame:module", True),
+    ]
+    engine = make_engine(sqlite_url)
+    report = run_report(engine, run_id)
+    engine.dispose()
+    assert report["tests"] == {"total": 5, "passed": 5, "failed": 0}

@@ -318,7 +318,7 @@ class Hierarchy:
             if suspect.atom_id in round_state.get("done", []) or self._regenerated_before(state):
                 redone += 1  # regenerated before the run was interrupted
                 continue
-            if state.attempts >= runner.settings.max_attempts:
+            if state.attempts >= runner.blame_limit(suspect.atom_id):
                 exhausted.append(suspect)
                 continue
             feedback = (
