@@ -218,3 +218,36 @@ def test_blame_has_its_own_attempts_beyond_those_generation_used(
     report = run_report(engine, run_id)
     engine.dispose()
     assert report["tests"] == {"total": 5, "passed": 5, "failed": 0}
+
+
+PIECES = Path(__file__).parent / "fixtures" / "pieces" / "plan.yaml"
+
+
+def test_a_piece_failing_the_same_way_every_time_has_its_predecessor_repaired(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    # The loop's piece is cut short after its `for` line: valid while later pieces
+    # stand in for its body, so it passes L1. The next piece is right, but its
+    # `elif` has no `if` to follow: every attempt fails with the same syntax error.
+    # That repeated error blames the context: the loop piece is regenerated, and the
+    # `elif` piece, tried again, passes. Nothing fails, nothing is blocked.
+    loop, follower = "fmt/split.py::pieces#1", "fmt/split.py::pieces#2"
+    scripted = Scripted({loop: ('    for part in text.split("|"):\n', {1})})
+    scripted.inner = make_model(
+        "replay", reference=PlanReference(PIECES.parent / "reference", AtomizeConfig())
+    )
+    migrate.upgrade(sqlite_url)
+    engine = make_engine(sqlite_url)
+    run_id = create_run(engine, PIECES, build_settings(out_dir=str(tmp_path / "out")))
+    asyncio.run(execute_run(engine, run_id, model=scripted, after_run=rank_after_run))
+    report = run_report(engine, run_id)
+    engine.dispose()
+    assert _attempts(sqlite_url, loop) == [(1, "generation", True), (2, "blame:atomic", True)]
+    assert _attempts(sqlite_url, follower) == [
+        (1, "generation", False),
+        (2, "generation", False),
+        (3, "generation", False),
+        (4, "blame:atomic", True),
+    ]
+    assert report["atoms"]["failed"] == 0 and report["atoms"]["blocked"] == 0  # type: ignore[index]
+    assert report["tests"] == {"total": 2, "passed": 2, "failed": 0}

@@ -223,11 +223,13 @@ class Generation(Planning):
         trigger: str = "generation",
         resume: tuple[str | None, str | None] | None = None,
         limit: int | None = None,
+        failures: list[str] | None = None,
     ) -> bool:
         """Attempts until one passes atomic validation (True) or none are left (False):
         up to `max_attempts`, or `limit` for a regeneration. `resume` is the previous
         candidate and its feedback, for a regeneration a kill cut short: its next
-        attempt sees what it would have seen."""
+        attempt sees what it would have seen. `failures`, when given, receives the
+        atomic-validation feedback of each attempt that failed."""
         state = self.states[key]
         row = self._set(state, status=AtomStatus.RUNNING)
         state.status = AtomStatus.RUNNING
@@ -300,6 +302,8 @@ class Generation(Planning):
             if verdict.passed:
                 return True
             previous, errors = code, verdict.feedback()
+            if failures is not None:
+                failures.append(errors)
         return False
 
     def _fail(self, key: str) -> None:

@@ -145,6 +145,9 @@ class RunCore:
     _pending_rows: dict[uuid.UUID, AtomicUnit]
     _commit_timer: asyncio.TimerHandle | None
     _newly_blocked: list[str]
+    # Completed atoms regenerated while the schedule runs (a predecessor repaired
+    # for a later piece): their dependents are looked at again when they are back.
+    _reconsider: list[str]
     after_run: AfterRun | None
     lease: RunLease
     fenced: LeaseLost | None
@@ -226,6 +229,7 @@ class RunCore:
         # Atoms blocked since the scheduler last looked: their dependents that need
         # only their interface may have become ready.
         self._newly_blocked: list[str] = []
+        self._reconsider: list[str] = []
         # Taken by `run()` before anything is written, renewed by every commit.
         self.lease = RunLease(run_id, lease_seconds())
         # Set once another process took the run over: nothing more may be written.
