@@ -6,6 +6,7 @@ from mge.validate.blame import (
     AtomSpan,
     Binding,
     SpanIndex,
+    absent_dependency,
     blame_coverage,
     blame_missing,
     blame_traceback,
@@ -179,3 +180,17 @@ def test_import_time_code_is_scored_by_the_tests_that_read_its_names() -> None:
         {},
         {},
     )
+
+
+def test_a_declared_dependency_that_is_not_installed_blames_no_code() -> None:
+    text = "  File \"/w/pkg/fields.py\", line 7\nModuleNotFoundError: No module named 'django'"
+    files = ["pkg/__init__.py", "pkg/fields.py"]
+    assert absent_dependency(text, files, {"django", "models"}) == "django"
+    # A misspelt import the plan never declared is the code's fault.
+    misspelt = text.replace("'django'", "'djnago'")
+    assert absent_dependency(misspelt, files, {"django"}) is None
+    # So is a project module that is missing (a file of the plan not importable).
+    own = text.replace("'django'", "'pkg.helpers'")
+    assert absent_dependency(own, files, {"pkg"}) is None
+    assert absent_dependency(own, ["src/pkg/fields.py"], {"pkg"}) is None
+    assert absent_dependency("AssertionError", files, {"django"}) is None

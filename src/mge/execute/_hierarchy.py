@@ -40,6 +40,7 @@ from mge.validate.blame import (
     Binding,
     SpanIndex,
     Suspect,
+    absent_dependency,
     blame_missing,
     blame_traceback,
     import_time_scores,
@@ -238,8 +239,11 @@ class Hierarchy:
             else [("", text) for text in outcome.failures]
         )
         bindings = self._bindings()
+        declared = {name for b in bindings if b.kind == "module_header" for name in b.defines}
         picks: dict[str, Suspect] = {}
         for nodeid, text in texts:
+            if absent_dependency(text, list(self.runner.files), declared):
+                continue  # an environment without the dependency: no code to blame
             bonus: dict[str, tuple[float, str]] = {}
             for suspect in blame_missing(text, bindings, index):
                 bonus.setdefault(suspect.atom_id, (MISSING_NAME_BONUS, suspect.evidence))

@@ -152,6 +152,25 @@ def missing_names(text: str) -> list[tuple[str, str, str]]:
     return list(dict.fromkeys(item for _, item in found))
 
 
+_NO_MODULE = re.compile(r"ModuleNotFoundError: No module named '([\w.]+)'")
+
+
+def absent_dependency(text: str, project_files: Sequence[str], declared: set[str]) -> str | None:
+    """The third-party module a failure says is not installed, when the plan itself
+    imports it: no regeneration of project code can install a dependency, so such
+    a failure blames no atom (it stays failing, for a person to see). A module of
+    the project, or one the plan never declared (a misspelt import), is code's."""
+    found = _NO_MODULE.search(text)
+    if found is None:
+        return None
+    top = found.group(1).split(".")[0]
+    modules = {_module_of(f).split(".")[0] for f in project_files}
+    modules |= {_module_of(f.removeprefix("src/")).split(".")[0] for f in project_files}
+    if top in modules or top not in declared:
+        return None
+    return top
+
+
 def _module_of(file: str) -> str:
     dotted = file.replace("\\", "/").removesuffix(".py").removesuffix("/__init__")
     return dotted.replace("/", ".")
