@@ -251,3 +251,24 @@ def test_a_piece_failing_the_same_way_every_time_has_its_predecessor_repaired(
     ]
     assert report["atoms"]["failed"] == 0 and report["atoms"]["blocked"] == 0  # type: ignore[index]
     assert report["tests"] == {"total": 2, "passed": 2, "failed": 0}
+
+
+def test_a_first_piece_that_drops_what_its_step_binds_is_sent_back(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    # The plan's first step binds `out` for the later ones; an answer cut short
+    # after the docstring is valid code, but L1 now holds it to that binding.
+    first = "fmt/split.py::pieces#0"
+    cut = 'def pieces(text: str) -> list[str]:\n    """Pieces."""\n'
+    scripted = Scripted({first: (cut, {1})})
+    scripted.inner = make_model(
+        "replay", reference=PlanReference(PIECES.parent / "reference", AtomizeConfig())
+    )
+    migrate.upgrade(sqlite_url)
+    engine = make_engine(sqlite_url)
+    run_id = create_run(engine, PIECES, build_settings(out_dir=str(tmp_path / "out")))
+    asyncio.run(execute_run(engine, run_id, model=scripted, after_run=rank_after_run))
+    report = run_report(engine, run_id)
+    engine.dispose()
+    assert _attempts(sqlite_url, first) == [(1, "generation", False), (2, "generation", True)]
+    assert report["tests"] == {"total": 2, "passed": 2, "failed": 0}

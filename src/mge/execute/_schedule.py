@@ -103,7 +103,9 @@ class Scheduling(Generation):
         state = self.states[key]
         needed = [p for p in state.needs_behaviour if self.states[p].status is AtomStatus.COMPLETED]
         undefined = set(UNDEFINED_NAME.findall(error))
-        binders = [p for p in needed if undefined & set(self.states[p].defines)]
+        binders = [
+            p for p in needed if undefined & {*self.states[p].defines, *self.states[p].binds}
+        ]
         same_body = [
             p
             for p in needed
