@@ -546,10 +546,10 @@ def _contract(spec: AtomSpec, assembly: Assembly, module: ast.Module) -> CheckRe
         missing = sorted(spec.declared_names - bound) if bound is not None else []
         timer = _timed("contract", "types")
         if missing:
-            return timer.done(
-                False,
+            return _disagreement(
+                timer,
+                spec,
                 f"the header does not bind {', '.join(missing)}, which the skeleton's does",
-                "contract",
             )
         return timer.done(True)
     if spec.piece > 0:
@@ -568,8 +568,8 @@ def _contract(spec: AtomSpec, assembly: Assembly, module: ast.Module) -> CheckRe
         same = actual == spec.signature.strip().removesuffix(":").rstrip()
         expected = None if same else _normalise_signature(spec.signature)
         if expected is not None and actual != expected:
-            return timer.done(
-                False, f"signature `{actual}` differs from the skeleton's `{expected}`", "contract"
+            return _disagreement(
+                timer, spec, f"signature `{actual}` differs from the skeleton's `{expected}`"
             )
         return timer.done(True)
     if spec.kind == "class_header":
@@ -578,14 +578,26 @@ def _contract(spec: AtomSpec, assembly: Assembly, module: ast.Module) -> CheckRe
             return timer.done(False, f"expected the header of class {spec.name}", "contract")
         missing = sorted(spec.declared_names - class_level_names(found))
         if missing and spec.whole_definition:
-            return timer.done(
-                False,
+            return _disagreement(
+                timer,
+                spec,
                 f"class {spec.name} does not define {', '.join(missing)}, "
                 "which its skeleton declares",
-                "contract",
             )
         return timer.done(True)
     return None
+
+
+def _disagreement(timer: _Timer, spec: AtomSpec, message: str) -> CheckResult:
+    """Code that disagrees with the skeleton on what the skeleton fixed (a
+    signature, a class's fields, a header's imports). The skeleton is an answer
+    too and may be what is wrong (a misspelt parameter): on the last first-time
+    attempt (`plan_binding` False) the disagreement is recorded, not fatal, as the
+    `plan` check does, and a person judges it; otherwise a right answer is refused
+    on every attempt and the atom fails with everything that needs it."""
+    if not spec.plan_binding:
+        return timer.done(True, f"accepted on the last attempt although {message}")
+    return timer.done(False, message, "contract")
 
 
 def _uses(candidate: str, dotted: str) -> bool:
