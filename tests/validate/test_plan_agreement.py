@@ -98,7 +98,13 @@ def test_headers_and_other_languages_are_not_held_to_a_body_plan() -> None:
         ("    x = 1\n    if x:\n        return x\n", True),
         ("    y = lambda: 3\n    print(y)\n", False),
         ("    class A:\n        def m(self):\n            return 1\n", False),
-        ("    elif x:\n        return 2\n", None),  # a piece that cannot parse alone
+        # Pieces that continue a compound statement are read after a stand-in opener.
+        ("    elif x:\n        return 2\n", True),
+        ("    elif x:\n        return\n", False),  # a `return False` cut short
+        ("    else:\n        return NotImplemented\n", True),
+        ("    # the rest\n    except KeyError:\n        return None\n", True),
+        ("    finally:\n        done()\n", False),
+        ("    else:\n", None),  # a clause with no body cannot parse even so
     ],
 )
 def test_returns_value(code: str, expected: bool | None) -> None:
