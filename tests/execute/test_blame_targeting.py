@@ -107,3 +107,15 @@ def test_a_missing_attribute_outranks_the_frame_that_read_it(tmp_path: Path) -> 
     suspects = hierarchy._suspects(outcome, index, [], set())
     assert suspects[0].atom_id == "shop.py::Shop#0"
     assert suspects[0].source == "missing name"
+
+
+def test_a_failure_that_reached_a_stub_blames_no_other_atom(tmp_path: Path) -> None:
+    # `price` failed L1 and is a stub: tests calling it fail for a known reason.
+    # Blaming the constructor they also ran would only risk new faults.
+    hierarchy, index = _hierarchy(tmp_path)
+    stub = (
+        "shop.py:8: in price\n"
+        "E   NotImplementedError: mge: not generated yet: shop.py::Shop.price#0\n"
+    )
+    outcome = _outcome({"t1": stub}, ["t2"], {"t1": [4, 5, 8], "t2": [4, 5]})
+    assert hierarchy._suspects(outcome, index, [], set()) == []

@@ -34,7 +34,7 @@ from mge.execute._assembly import assemble
 from mge.execute._output import module_name, write_files
 from mge.execute._run_state import AtomState
 from mge.store.review_items import priority_of
-from mge.validate import Limits, run_python
+from mge.validate import STUB_MARK, Limits, run_python
 from mge.validate.blame import (
     AtomSpan,
     Binding,
@@ -244,6 +244,11 @@ class Hierarchy:
         for nodeid, text in texts:
             if absent_dependency(text, list(self.runner.files), declared):
                 continue  # an environment without the dependency: no code to blame
+            if f"NotImplementedError: {STUB_MARK}" in text:
+                # It reached the stub of an atom that failed or was blocked: the
+                # cause is known and already queued for review, and regenerating the
+                # code that called it would only risk new faults.
+                continue
             bonus: dict[str, tuple[float, str]] = {}
             for suspect in blame_missing(text, bindings, index):
                 bonus.setdefault(suspect.atom_id, (MISSING_NAME_BONUS, suspect.evidence))
@@ -322,7 +327,11 @@ class Hierarchy:
             if suspect.atom_id in round_state.get("done", []) or self._regenerated_before(state):
                 redone += 1  # regenerated before the run was interrupted
                 continue
-            if state.attempts >= runner.blame_limit(suspect.atom_id):
+            if state.status is not AtomStatus.COMPLETED or (
+                state.attempts >= runner.blame_limit(suspect.atom_id)
+            ):
+                # A failed or blocked atom is a stub: `regenerate` is for code that
+                # passed L1, and blocked pieces need their predecessor first.
                 exhausted.append(suspect)
                 continue
             feedback = (
