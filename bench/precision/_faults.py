@@ -32,7 +32,14 @@ from mge.llm import Purpose
 from mge.llm._fault_profiles import FAULT_PROFILES
 from mge.llm._faults import FAULT_KINDS, choose_fault
 
-LEVELS = {"blame:module": "L2", "blame:component": "L3", "blame:system": "L4"}
+# `blame:atomic`: regenerated because a later atom failed L1 the same way on every
+# attempt (the engine's context repair): caught at L1, by the dependent's checks.
+LEVELS = {
+    "blame:atomic": "L1",
+    "blame:module": "L2",
+    "blame:component": "L3",
+    "blame:system": "L4",
+}
 OUTCOMES = ("L1", "L2", "L3", "L4", "harmless", "silent")
 
 

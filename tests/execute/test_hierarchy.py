@@ -145,3 +145,130 @@ def test_blame_stops_at_the_budget_and_queues_the_suspect(sqlite_url: str, tmp_p
     assert report["tests"]["failed"] == 2  # type: ignore[index]
     assert report["precision_percent"] == 60.0
     assert report["reference_match_percent"] < 100
+
+
+TALLY = Path(__file__).parent / "fixtures" / "tally" / "plan.yaml"
+CONSTANTS = "tally/counter.py::Counter#1"
+BUMP = "tally/counter.py::Counter.bump#0"
+
+
+def _run_tally(
+    sqlite_url: str, out: Path, wrong: dict[str, tuple[str, set[int]]]
+) -> dict[str, object]:
+    scripted = Scripted(wrong)
+    scripted.inner = make_model(
+        "replay", reference=PlanReference(TALLY.parent / "reference", AtomizeConfig())
+    )
+    migrate.upgrade(sqlite_url)
+    engine = make_engine(sqlite_url)
+    run_id = create_run(engine, TALLY, build_settings(out_dir=str(out)))
+    asyncio.run(execute_run(engine, run_id, model=scripted, after_run=rank_after_run))
+    report = run_report(engine, run_id)
+    engine.dispose()
+    return report
+
+
+def test_a_wrong_class_constant_is_found_through_the_lines_that_read_it(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    # LIMIT = 4 is valid code and binds every planned name: only the tests see it.
+    # No test runs the class body, but the failing one runs `full`, the only line
+    # that reads LIMIT, so the piece binding LIMIT is as suspect as `full` itself.
+    wrong = {CONSTANTS: ("    STEP = 1\n    LIMIT = 4\n", {1})}
+    report = _run_tally(sqlite_url, tmp_path / "out", wrong)
+    assert [t for _, t, _ in _attempts(sqlite_url, CONSTANTS)] == ["generation", "blame:module"]
+    assert _attempts(sqlite_url, BUMP) == [(1, "generation", True)]  # read by the passing test
+    assert "LIMIT = 3" in (tmp_path / "out" / "tally" / "counter.py").read_text()
+    assert report["tests"] == {"total": 2, "passed": 2, "failed": 0}
+
+
+class PerAttempt(Scripted):
+    """Scripted, with a different wrong answer per attempt."""
+
+    def __init__(self, target: str, answers: dict[int, str]) -> None:
+        super().__init__({})
+        self.target = target
+        self.answers = answers
+
+    async def complete(self, request: ModelRequest) -> ModelResponse:
+        purpose = request.purpose
+        if purpose is not None and purpose.target == self.target:
+            self.wrong = {self.target: (self.answers.get(purpose.attempt, ""), {purpose.attempt})}
+            if purpose.attempt not in self.answers:
+                self.wrong = {}
+        return await super().complete(request)
+
+
+def test_blame_has_its_own_attempts_beyond_those_generation_used(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    # Generation needs all three attempts (two do not parse) and the third is wrong
+    # but valid. Blame still regenerates it: its budget does not depend on how many
+    # L1 retries the generation took.
+    broken = "def scale(x: int, k: int) -> int:\n    return (x *\n"
+    model = PerAttempt(SCALE, {1: broken, 2: broken, 3: WRONG_SCALE})
+    run_id = _run(sqlite_url, tmp_path / "out", model)
+    assert _attempts(sqlite_url, SCALE) == [
+        (1, "generation", False),
+        (2, "generation", False),
+        (3, "generation", True),
+        (4, "blame:module", True),
+    ]
+    engine = make_engine(sqlite_url)
+    report = run_report(engine, run_id)
+    engine.dispose()
+    assert report["tests"] == {"total": 5, "passed": 5, "failed": 0}
+
+
+PIECES = Path(__file__).parent / "fixtures" / "pieces" / "plan.yaml"
+
+
+def test_a_piece_failing_the_same_way_every_time_has_its_predecessor_repaired(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    # The loop's piece is cut short after its `for` line: valid while later pieces
+    # stand in for its body, so it passes L1. The next piece is right, but its
+    # `elif` has no `if` to follow: every attempt fails with the same syntax error.
+    # That repeated error blames the context: the loop piece is regenerated, and the
+    # `elif` piece, tried again, passes. Nothing fails, nothing is blocked.
+    loop, follower = "fmt/split.py::pieces#1", "fmt/split.py::pieces#2"
+    scripted = Scripted({loop: ('    for part in text.split("|"):\n', {1})})
+    scripted.inner = make_model(
+        "replay", reference=PlanReference(PIECES.parent / "reference", AtomizeConfig())
+    )
+    migrate.upgrade(sqlite_url)
+    engine = make_engine(sqlite_url)
+    run_id = create_run(engine, PIECES, build_settings(out_dir=str(tmp_path / "out")))
+    asyncio.run(execute_run(engine, run_id, model=scripted, after_run=rank_after_run))
+    report = run_report(engine, run_id)
+    engine.dispose()
+    assert _attempts(sqlite_url, loop) == [(1, "generation", True), (2, "blame:atomic", True)]
+    assert _attempts(sqlite_url, follower) == [
+        (1, "generation", False),
+        (2, "generation", False),
+        (3, "generation", False),
+        (4, "blame:atomic", True),
+    ]
+    assert report["atoms"]["failed"] == 0 and report["atoms"]["blocked"] == 0  # type: ignore[index]
+    assert report["tests"] == {"total": 2, "passed": 2, "failed": 0}
+
+
+def test_a_first_piece_that_drops_what_its_step_binds_is_sent_back(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    # The plan's first step binds `out` for the later ones; an answer cut short
+    # after the docstring is valid code, but L1 now holds it to that binding.
+    first = "fmt/split.py::pieces#0"
+    cut = 'def pieces(text: str) -> list[str]:\n    """Pieces."""\n'
+    scripted = Scripted({first: (cut, {1})})
+    scripted.inner = make_model(
+        "replay", reference=PlanReference(PIECES.parent / "reference", AtomizeConfig())
+    )
+    migrate.upgrade(sqlite_url)
+    engine = make_engine(sqlite_url)
+    run_id = create_run(engine, PIECES, build_settings(out_dir=str(tmp_path / "out")))
+    asyncio.run(execute_run(engine, run_id, model=scripted, after_run=rank_after_run))
+    report = run_report(engine, run_id)
+    engine.dispose()
+    assert _attempts(sqlite_url, first) == [(1, "generation", False), (2, "generation", True)]
+    assert report["tests"] == {"total": 2, "passed": 2, "failed": 0}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from mge.validate import Assembly, AtomSpec, validate_atom
@@ -350,3 +352,38 @@ def test_a_name_in_a_branch_that_may_run_is_still_checked(old: str, new: str) ->
     passed, output = _module_names(VERSION_GATED.replace(old, new), "compat.py", "compat", 5)
     assert passed is False
     assert "unicode" in output
+
+
+def test_a_skeleton_signature_disagreement_is_not_fatal_on_the_last_attempt() -> None:
+    """The skeleton is an answer too: when it misspelt a parameter, every right
+    answer disagrees with it. Until the last first-time attempt the disagreement
+    sends the answer back; on that attempt it is recorded and the code accepted."""
+    code = "def area(radius: float) -> float:\n    return radius\n"
+    text = HEADER + code
+    first = HEADER.count("\n") + 1
+    assembly = Assembly(text=text, first_line=first, last_line=first + 1)
+    spec = AtomSpec(
+        atom_id="geo.py::area#0",
+        kind="function",
+        name="area",
+        qualname="area",
+        language="python",
+        file="geo.py",
+        signature="def area(raduis: float) -> float",
+    )
+    binding = {r.check: r for r in validate_atom(code, spec, assembly).results}
+    assert not binding["contract"].passed
+    last = {
+        r.check: r
+        for r in validate_atom(
+            code, dataclasses.replace(spec, plan_binding=False), assembly
+        ).results
+    }
+    assert last["contract"].passed
+    assert "accepted on the last attempt although signature" in last["contract"].output
+    # A definition of another name is no disagreement about details: still refused.
+    other = "def surface(radius: float) -> float:\n    return radius\n"
+    assembly = Assembly(text=HEADER + other, first_line=first, last_line=first + 1)
+    spec_last = dataclasses.replace(spec, plan_binding=False)
+    results = {r.check: r for r in validate_atom(other, spec_last, assembly).results}
+    assert not results["contract"].passed

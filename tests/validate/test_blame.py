@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from mge.validate.blame import (
     AtomSpan,
+    Binding,
     SpanIndex,
+    absent_dependency,
     blame_coverage,
+    blame_missing,
     blame_traceback,
     frames,
+    import_time_scores,
+    missing_names,
     ochiai_scores,
     top_suspects,
 )
@@ -98,3 +103,94 @@ def test_only_the_best_scored_suspects_are_taken() -> None:
         INDEX,
     )
     assert [s.atom_id for s in top_suspects(suspects, 3)] == ["shop/cart.py::Cart.total#0"]
+
+
+# What the plan says each atom binds: a class split into a header and two body
+# statements, a method, a module header, a second class with a same-named constant.
+BINDINGS = [
+    Binding("shop/cart.py::<module>#0", "shop/cart.py", "<module>", ("TAX", "rate")),
+    Binding("shop/cart.py::Cart#0", "shop/cart.py", "Cart", ("Cart", "LIMIT")),
+    Binding("shop/cart.py::Cart#1", "shop/cart.py", "Cart", ("EMPTY", "ALIASES")),
+    Binding("shop/cart.py::Cart.add#0", "shop/cart.py", "Cart.add", ("add", "self", "items")),
+    Binding("shop/tax.py::Table#0", "shop/tax.py", "Table", ("Table", "EMPTY")),
+    Binding("shop/tax.py::<module>#0", "shop/tax.py", "<module>", ("TABLE",)),
+    Binding("shop/tax.py::rate#0", "shop/tax.py", "rate", ("rate", "region")),
+]
+
+
+def test_missing_names_are_read_from_each_kind_of_message() -> None:
+    text = (
+        "E   AttributeError: type object 'Parser' has no attribute 'EMPTY_VALUES'\n"
+        "E   AttributeError: 'Cart' object has no attribute 'items'\n"
+        "E   AttributeError: module 'shop.tax' has no attribute 'rate'\n"
+        "E   ImportError: cannot import name 'TABLE' from 'shop.tax' (/x/shop/tax.py)\n"
+        "E   NameError: name 'itme' is not defined\n"
+    )
+    assert missing_names(text) == [
+        ("class", "Parser", "EMPTY_VALUES"),
+        ("class", "Cart", "items"),
+        ("module", "shop.tax", "rate"),
+        ("module", "shop.tax", "TABLE"),
+        ("scope", "", "itme"),
+    ]
+
+
+def test_a_missing_class_attribute_blames_the_class_piece_planned_to_bind_it() -> None:
+    # Only the piece of Cart that binds EMPTY, not Table's EMPTY nor Cart's header.
+    text = "E   AttributeError: type object 'Cart' has no attribute 'EMPTY'"
+    assert [s.atom_id for s in blame_missing(text, BINDINGS)] == ["shop/cart.py::Cart#1"]
+    # A nested class is printed by its own name only.
+    nested = [Binding("m.py::Spec.Parser#3", "m.py", "Spec.Parser", ("EMPTY",))]
+    text = "AttributeError: type object 'Parser' has no attribute 'EMPTY'"
+    assert [s.atom_id for s in blame_missing(text, nested)] == ["m.py::Spec.Parser#3"]
+
+
+def test_a_missing_instance_attribute_blames_the_method_that_assigns_it() -> None:
+    text = "AttributeError: 'Cart' object has no attribute 'items'"
+    assert [s.atom_id for s in blame_missing(text, BINDINGS)] == ["shop/cart.py::Cart.add#0"]
+
+
+def test_a_missing_module_name_blames_that_module_top_level_code_only() -> None:
+    text = "ImportError: cannot import name 'rate' from 'shop.tax' (/tmp/w/shop/tax.py)"
+    # shop/cart.py's header also binds `rate` (it imports it): not the module named.
+    assert [s.atom_id for s in blame_missing(text, BINDINGS)] == ["shop/tax.py::rate#0"]
+
+
+def test_an_undefined_name_prefers_the_files_in_the_traceback() -> None:
+    text = PLAIN_TRACEBACK.replace("itme", "TAX")
+    assert [s.atom_id for s in blame_missing(text, BINDINGS, INDEX)] == ["shop/cart.py::<module>#0"]
+
+
+def test_a_name_no_plan_binds_blames_nothing() -> None:
+    assert blame_missing(PLAIN_TRACEBACK, BINDINGS, INDEX) == []
+    assert blame_missing("AssertionError: 3 != 4", BINDINGS, INDEX) == []
+
+
+def test_import_time_code_is_scored_by_the_tests_that_read_its_names() -> None:
+    sources = {"shop/cart.py": "import tax\nLIMIT = 3\nTAX = 1\n\nx = LIMIT\ny = TAX\n"}
+    index = SpanIndex([AtomSpan("shop/cart.py::<module>#1", "shop/cart.py", 2, 3)])
+    bindings = [Binding("shop/cart.py::<module>#1", "shop/cart.py", "<module>", ("LIMIT", "TAX"))]
+    coverage = {"bad": {"shop/cart.py": [5]}, "good": {"shop/cart.py": [6]}}
+    verdicts = {"bad": False, "good": True}
+    scores, ran = import_time_scores(coverage, verdicts, sources, bindings, index)
+    # LIMIT is read only by the failing test: its atom takes LIMIT's score, 1.0.
+    assert scores == {"shop/cart.py::<module>#1": 1.0}
+    assert ran == {"bad": {"shop/cart.py::<module>#1"}, "good": {"shop/cart.py::<module>#1"}}
+    assert import_time_scores(coverage, {"bad": True, "good": True}, sources, bindings, index) == (
+        {},
+        {},
+    )
+
+
+def test_a_declared_dependency_that_is_not_installed_blames_no_code() -> None:
+    text = "  File \"/w/pkg/fields.py\", line 7\nModuleNotFoundError: No module named 'django'"
+    files = ["pkg/__init__.py", "pkg/fields.py"]
+    assert absent_dependency(text, files, {"django", "models"}) == "django"
+    # A misspelt import the plan never declared is the code's fault.
+    misspelt = text.replace("'django'", "'djnago'")
+    assert absent_dependency(misspelt, files, {"django"}) is None
+    # So is a project module that is missing (a file of the plan not importable).
+    own = text.replace("'django'", "'pkg.helpers'")
+    assert absent_dependency(own, files, {"pkg"}) is None
+    assert absent_dependency(own, ["src/pkg/fields.py"], {"pkg"}) is None
+    assert absent_dependency("AssertionError", files, {"django"}) is None

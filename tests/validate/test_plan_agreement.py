@@ -98,7 +98,13 @@ def test_headers_and_other_languages_are_not_held_to_a_body_plan() -> None:
         ("    x = 1\n    if x:\n        return x\n", True),
         ("    y = lambda: 3\n    print(y)\n", False),
         ("    class A:\n        def m(self):\n            return 1\n", False),
-        ("    elif x:\n        return 2\n", None),  # a piece that cannot parse alone
+        # Pieces that continue a compound statement are read after a stand-in opener.
+        ("    elif x:\n        return 2\n", True),
+        ("    elif x:\n        return\n", False),  # a `return False` cut short
+        ("    else:\n        return NotImplemented\n", True),
+        ("    # the rest\n    except KeyError:\n        return None\n", True),
+        ("    finally:\n        done()\n", False),
+        ("    else:\n", None),  # a clause with no body cannot parse even so
     ],
 )
 def test_returns_value(code: str, expected: bool | None) -> None:
@@ -145,3 +151,100 @@ def test_malformed_returns_lines_are_problems(lines: str, problem: str) -> None:
     skeleton = f'def f(x):\n    """Doc."""\n{lines}    ...\n'
     problems = plan_file(skeleton, "m.py", config=AtomizeConfig()).problems
     assert any(problem in p for p in problems), problems
+
+
+def _binds_verdict(before: str, candidate: str, after: str, spec: AtomSpec) -> list[str]:
+    """The `plan` check's outputs for a candidate placed between two pieces of code."""
+    first = before.count("\n") + 1
+    assembly = Assembly(
+        text=before + candidate + after,
+        first_line=first,
+        last_line=first + candidate.count("\n") - 1,
+    )
+    results = validate_atom(candidate, spec, assembly).results
+    return [r.output for r in results if r.check == "plan" and not r.passed]
+
+
+STEP = replace(
+    SPEC,
+    atom_id="geo.py::shapes#1",
+    kind="block",
+    name="shapes",
+    qualname="shapes",
+    signature=None,
+    declared_calls=(),
+    returns=False,
+    whole_definition=False,
+    piece=1,
+    planned_binds=frozenset({"sides"}),
+)
+STEP_BEFORE = "def shapes(kinds):\n    found = {}\n    for kind in kinds:\n"
+STEP_AFTER = "        found[kind] = sides\n    return found\n"
+
+
+def test_a_step_that_binds_what_its_plan_says_passes() -> None:
+    candidate = "        sides = [kind] * 3  # a triangle\n"
+    assert _binds_verdict(STEP_BEFORE, candidate, STEP_AFTER, STEP) == []
+    # A loop target, an `as` name or a walrus binds as well as an assignment.
+    for other in (
+        "        for sides in [kind]:\n            pass\n",
+        "        with open(kind) as sides:\n            pass\n",
+        "        if (sides := kind):\n            pass\n",
+    ):
+        assert _binds_verdict(STEP_BEFORE, other, STEP_AFTER, STEP) == []
+
+
+def test_a_step_cut_short_before_its_binding_is_sent_back() -> None:
+    # What a truncated answer looks like: the line that started the list is gone.
+    candidate = "        # the sides of each shape\n        print(kind)\n"
+    outputs = _binds_verdict(STEP_BEFORE, candidate, STEP_AFTER, STEP)
+    assert outputs == ["it never binds sides, which its plan says it binds"]
+    # On the last attempt the plan may be what is wrong: recorded, not fatal.
+    last = replace(STEP, plan_binding=False)
+    assert _binds_verdict(STEP_BEFORE, candidate, STEP_AFTER, last) == []
+
+
+def test_a_class_level_statement_must_bind_its_planned_constants() -> None:
+    spec = replace(
+        STEP,
+        atom_id="spec.py::Parser#3",
+        kind="statement",
+        name="Parser",
+        qualname="Parser",
+        piece=0,
+        planned_binds=frozenset({"ALIASES", "EMPTY"}),
+    )
+    before = "class Parser:\n    NUMBER = 1\n\n"
+    after = "\n    def empty(self):\n        return self.EMPTY\n"
+    whole = "    ALIASES = {'=': 1}\n\n    EMPTY = ['*', None]\n"
+    assert _binds_verdict(before, whole, after, spec) == []
+    cut = "    ALIASES = {'=': 1}\n"
+    assert _binds_verdict(before, cut, after, spec) == [
+        "it never binds EMPTY, which its plan says it binds"
+    ]
+
+
+def test_the_first_step_keeps_what_it_binds_and_is_held_to_it() -> None:
+    # The first piece of a stepped body is the definition itself: its `defines`
+    # are its name and parameters, and what its step binds travels as `binds`.
+    planned = plan_file(SKELETON, "geo.py", config=AtomizeConfig())
+    binds = {atom.id: atom.context.get("binds") for atom in planned.result.atoms}
+    assert binds["geo.py::report#0"] == ["lines"]
+    assert binds["geo.py::report#1"] == []
+    assert binds["geo.py::area#0"] is None
+    spec = replace(
+        STEP,
+        atom_id="geo.py::report#0",
+        kind="function",
+        name="report",
+        qualname="report",
+        piece=0,
+        planned_binds=frozenset({"lines"}),
+    )
+    after = "    return '\\n'.join(lines)\n"
+    whole = 'def report(values):\n    """Lines."""\n    lines = [str(v) for v in values]\n'
+    assert _binds_verdict("", whole, after, spec) == []
+    cut = 'def report(values):\n    """Lines."""\n'
+    assert _binds_verdict("", cut, after, spec) == [
+        "it never binds lines, which its plan says it binds"
+    ]

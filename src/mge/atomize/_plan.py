@@ -150,16 +150,32 @@ def render_body_plan(
     return lines + ([f"{indent}# returns: {returns}"] if returns else [])
 
 
+# A piece that continues a compound statement, and what it continues.
+_CONTINUES = re.compile(r"(?:[ \t]*#[^\n]*\n|[ \t]*\n)*(elif|else|except|finally)\b")
+_STAND_IN_OPENER = {
+    "elif": "if False:\n    pass\n",
+    "else": "if False:\n    pass\n",
+    "except": "try:\n    pass\n",
+    "finally": "try:\n    pass\n",
+}
+
+
 def returns_value(code: str) -> bool | None:
     """Whether a piece of a function body hands back a value: a `return` with a
     value at the function's own level (not in a nested function, class or lambda).
 
     `code` is a whole definition or a run of its body's statements, indented as in
-    the file. None when it does not parse on its own (a piece that opens with
-    `elif` or `except`, say): nothing can be said, so nothing is held against it.
+    the file. A piece that continues a compound statement (it opens with `elif`,
+    `else`, `except` or `finally`) is read after a stand-in for the clause it
+    continues, which returns nothing. None when it does not parse even so: nothing
+    can be said, so nothing is held against it.
     """
+    text = textwrap.dedent(code)
+    opener = _CONTINUES.match(text)
+    if opener is not None:
+        text = _STAND_IN_OPENER[opener.group(1)] + text
     try:
-        tree = ast.parse(textwrap.dedent(code))
+        tree = ast.parse(text)
     except SyntaxError:
         return None
     statements: list[ast.AST] = list(tree.body)
@@ -460,6 +476,11 @@ def _split_bodies(
             context["callees"] = list(plan.calls_of(piece))
             if len(plan.steps) > 1 and piece:
                 context["defines"] = sorted(plan.steps[piece].binds)
+            if len(plan.steps) > 1:
+                # What this step binds for later ones, the first step included (its
+                # `defines` are the definition's own name and parameters): L1 holds
+                # the code to it.
+                context["binds"] = sorted(plan.steps[piece].binds)
             intent = plan.intent_of(piece)
             if intent is not None:
                 context["intent"] = intent

@@ -153,6 +153,13 @@ class Generation(Planning):
             declared_calls=tuple(state.callees) if body else (),
             returns=body and bool(state.returns),
             plan_binding=plan_binding,
+            planned_binds=(
+                frozenset()
+                if state.language != "python"
+                else frozenset(state.defines)
+                if state.planned.kind in ("block", "statement")
+                else frozenset(state.binds)
+            ),
         )
 
     async def regenerate(
@@ -171,7 +178,11 @@ class Generation(Planning):
         """
         state = self.states[key]
         kept = state.code
-        passed = await self._generate(key, feedback=feedback, trigger=trigger, resume=resume)
+        # Blame has its own budget; a reviewer's request keeps the caller's limit.
+        limit = self.blame_limit(key) if trigger.startswith("blame") else None
+        passed = await self._generate(
+            key, feedback=feedback, trigger=trigger, resume=resume, limit=limit
+        )
         if not passed:
             row = self._row(state)
             row.code = kept
@@ -191,6 +202,19 @@ class Generation(Planning):
         self.progress.event("atom_regenerated", atom=key, replaced=passed)
         return passed
 
+    def blame_limit(self, key: str) -> int:
+        """The last attempt number blame regenerations of an atom may use: the
+        attempts its generation took plus `blame_attempts`. The generation's count is
+        noted on the row at the first regeneration (stored with its attempts, so a
+        resumed run keeps the same budget)."""
+        state = self.states[key]
+        row = self._row(state)
+        first = row.extra.get("generation_attempts")
+        if first is None:
+            first = state.attempts
+            row.extra = {**row.extra, "generation_attempts": first}
+        return int(first) + self.settings.blame_attempts
+
     async def _generate(
         self,
         key: str,
@@ -198,10 +222,14 @@ class Generation(Planning):
         feedback: str | None = None,
         trigger: str = "generation",
         resume: tuple[str | None, str | None] | None = None,
+        limit: int | None = None,
+        failures: list[str] | None = None,
     ) -> bool:
-        """Attempts until one passes atomic validation (True) or none are left (False).
-        `resume` is the previous candidate and its feedback, for a regeneration a
-        kill cut short: its next attempt sees what it would have seen."""
+        """Attempts until one passes atomic validation (True) or none are left (False):
+        up to `max_attempts`, or `limit` for a regeneration. `resume` is the previous
+        candidate and its feedback, for a regeneration a kill cut short: its next
+        attempt sees what it would have seen. `failures`, when given, receives the
+        atomic-validation feedback of each attempt that failed."""
         state = self.states[key]
         row = self._set(state, status=AtomStatus.RUNNING)
         state.status = AtomStatus.RUNNING
@@ -210,7 +238,8 @@ class Generation(Planning):
         errors: str | None = feedback or row.last_error
         if resume is not None:
             previous, errors = resume
-        for attempt in range(state.attempts + 1, self.settings.max_attempts + 1):
+        last = self.settings.max_attempts if limit is None else limit
+        for attempt in range(state.attempts + 1, last + 1):
             self._check_can_call()
             temperature = self.settings.temperature_for(attempt)
             prompt = self._prompt_for(key, attempt, previous, errors)
@@ -273,6 +302,8 @@ class Generation(Planning):
             if verdict.passed:
                 return True
             previous, errors = code, verdict.feedback()
+            if failures is not None:
+                failures.append(errors)
         return False
 
     def _fail(self, key: str) -> None:

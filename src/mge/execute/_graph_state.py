@@ -88,6 +88,7 @@ class GraphState(Recording):
                 postconditions=list(row.context_postconditions),
                 callees=list(row.context_callees),
                 defines=list(row.extra.get("defines", [])),
+                binds=list(row.extra.get("binds", [])),
                 intent=row.extra.get("intent"),
                 returns=row.extra.get("returns"),
                 status=row.status,

@@ -34,8 +34,18 @@ from mge.execute._assembly import assemble
 from mge.execute._output import module_name, write_files
 from mge.execute._run_state import AtomState
 from mge.store.review_items import priority_of
-from mge.validate import Limits, run_python
-from mge.validate.blame import AtomSpan, SpanIndex, Suspect, blame_traceback, ochiai_scores
+from mge.validate import STUB_MARK, Limits, run_python
+from mge.validate.blame import (
+    AtomSpan,
+    Binding,
+    SpanIndex,
+    Suspect,
+    absent_dependency,
+    blame_missing,
+    blame_traceback,
+    import_time_scores,
+    ochiai_scores,
+)
 from mge.validate.coverage import atom_coverage, executed_lines
 from mge.validate.mutation import MutationScore, mutation_scores
 from mge.validate.testing import TestOutcome, run_pytest
@@ -50,6 +60,12 @@ LEVEL_NUMBER = {
     ValidationLevel.SYSTEM: 4,
 }
 SUSPECTS_PER_ROUND = 8
+# A missing-name match outranks the other evidence: Ochiai is at most 1 and the
+# traceback adds at most 0.3, while the message names exactly what the atom was
+# planned to bind and the running code lacks.
+MISSING_NAME_BONUS = 1.5
+# The atoms whose code runs when the module is imported, not when a test calls it.
+IMPORT_TIME_KINDS = frozenset({"module_header", "class_header", "statement"})
 _ADDRESS = re.compile(r"\b0x[0-9a-fA-F]{6,}\b")
 
 
@@ -194,22 +210,50 @@ class Hierarchy:
         over all the tests, plus a bonus for appearing in the traceback, largest for
         the innermost frame. Coverage matters because the frame where an error
         surfaces is often not its cause: a method that forgot to `return` fails in
-        its caller. Atoms already regenerated for the same persisting failure are
-        passed over, so blame moves on to the next candidates.
+        its caller. An atom whose plan binds a name the failure reports missing
+        (`blame_missing`) ranks first: class bodies and module headers run at
+        import, so neither coverage nor the traceback can point at them. Atoms
+        already regenerated for the same persisting failure are passed over, so
+        blame moves on to the next candidates.
         """
         scores: dict[str, float] = {}
         ran: dict[str, set[str]] = {}
         if outcome.tests is not None and outcome.tests.coverage:
             scores, ran = ochiai_scores(outcome.tests.coverage, outcome.tests.verdicts, index)
+            # Code run at import is invisible to per-test coverage: score it by the
+            # tests that read the names it binds.
+            early, readers = import_time_scores(
+                outcome.tests.coverage,
+                outcome.tests.verdicts,
+                self._sources(index),
+                [b for b in self._bindings() if b.kind in IMPORT_TIME_KINDS],
+                index,
+            )
+            for atom, score in early.items():
+                scores[atom] = max(scores.get(atom, 0.0), score)
+            for test, atoms in readers.items():
+                ran[test] = ran.get(test, set()) | atoms
         texts = (
             [(f.nodeid, f"{f.test}\n{f.message}\n{f.text}") for f in outcome.tests.failures]
             if outcome.tests is not None
             else [("", text) for text in outcome.failures]
         )
+        bindings = self._bindings()
+        declared = {name for b in bindings if b.kind == "module_header" for name in b.defines}
         picks: dict[str, Suspect] = {}
         for nodeid, text in texts:
+            if absent_dependency(text, list(self.runner.files), declared):
+                continue  # an environment without the dependency: no code to blame
+            if f"NotImplementedError: {STUB_MARK}" in text:
+                # It reached the stub of an atom that failed or was blocked: the
+                # cause is known and already queued for review, and regenerating the
+                # code that called it would only risk new faults.
+                continue
             bonus: dict[str, tuple[float, str]] = {}
-            for suspect in blame_traceback(text, index):
+            for suspect in blame_missing(text, bindings, index):
+                bonus.setdefault(suspect.atom_id, (MISSING_NAME_BONUS, suspect.evidence))
+            frames = blame_traceback(text, index)
+            for suspect in frames:
                 bonus.setdefault(suspect.atom_id, (0.3 * suspect.score, suspect.evidence))
                 for header in self._class_headers(suspect.atom_id):
                     bonus.setdefault(header, (0.1 * suspect.score, f"class of {suspect.atom_id}"))
@@ -220,16 +264,42 @@ class Hierarchy:
                 atom: scores.get(atom, 0.0) + bonus.get(atom, (0.0, ""))[0] for atom in candidates
             }
             best = max(rated, key=lambda atom: (rated[atom], atom))
-            evidence = bonus[best][1] if best in bonus else f"run by the failing {nodeid}"
-            source = "traceback" if best in bonus else "coverage"
-            if best not in picks or picks[best].score < rated[best]:
-                picks[best] = Suspect(best, round(rated[best], 4), source, evidence)
+            chosen = [best]
+            # The innermost untried frame is where the error surfaced. When most
+            # tests fail, Ochiai ranks what every test runs (constructors, shared
+            # helpers) above it, and the rounds run out before blame gets there:
+            # so it is regenerated alongside the best-scored atom, not after it.
+            innermost = next((f.atom_id for f in frames if f.atom_id not in tried), None)
+            if innermost is not None and innermost != best:
+                chosen.append(innermost)
+            for atom in chosen:
+                evidence = bonus[atom][1] if atom in bonus else f"run by the failing {nodeid}"
+                source = "coverage"
+                if atom in bonus:
+                    source = "missing name" if bonus[atom][0] >= MISSING_NAME_BONUS else "traceback"
+                if atom not in picks or picks[atom].score < rated[atom]:
+                    picks[atom] = Suspect(atom, round(rated[atom], 4), source, evidence)
         ordered = sorted(picks.values(), key=lambda s: (-s.score, s.atom_id))
         return ordered[:SUSPECTS_PER_ROUND]
 
+    def _bindings(self) -> list[Binding]:
+        """What each atom's plan says it binds, for `blame_missing`."""
+        return [
+            Binding(
+                key,
+                state.planned.file,
+                state.planned.qualname,
+                tuple(state.defines),
+                state.planned.kind,
+            )
+            for key, state in self.runner.states.items()
+            if state.defines
+        ]
+
     def _class_headers(self, atom_id: str) -> list[str]:
-        """The header pieces of the class a method belongs to: a class-level mistake
-        (a decorator argument, a field) surfaces in its methods' frames."""
+        """The class-level pieces of the class a method belongs to (its header and
+        the statements of its body between methods): a class-level mistake (a
+        decorator argument, a field, a constant) surfaces in its methods' frames."""
         runner = self.runner
         state = runner.states[atom_id]
         if state.planned.kind not in ("method", "block") or "." not in state.planned.qualname:
@@ -238,7 +308,7 @@ class Hierarchy:
         return [
             key
             for key in runner.files[state.planned.file]
-            if runner.states[key].planned.kind == "class_header"
+            if runner.states[key].planned.kind in ("class_header", "statement")
             and runner.states[key].planned.qualname == owner
         ]
 
@@ -257,7 +327,11 @@ class Hierarchy:
             if suspect.atom_id in round_state.get("done", []) or self._regenerated_before(state):
                 redone += 1  # regenerated before the run was interrupted
                 continue
-            if state.attempts >= runner.settings.max_attempts:
+            if state.status is not AtomStatus.COMPLETED or (
+                state.attempts >= runner.blame_limit(suspect.atom_id)
+            ):
+                # A failed or blocked atom is a stub: `regenerate` is for code that
+                # passed L1, and blocked pieces need their predecessor first.
                 exhausted.append(suspect)
                 continue
             feedback = (

@@ -178,12 +178,14 @@ class Planning(GraphState):
             indent, body_indent = indentation(planned.text, planned.kind)
             intent = planned.context.get("intent")
             returns = planned.context.get("returns")
+            binds = planned.context.get("binds")
             row.extra = {
                 **row.extra,
                 "indent": indent,
                 "body_indent": body_indent,
                 **({"intent": intent} if intent else {}),
                 **({"returns": returns} if returns else {}),
+                **({"binds": list(binds)} if binds else {}),
             }
             # Nothing is measured before there is code: sizes come with acceptance.
             row.loc = 0

@@ -80,6 +80,9 @@ class AtomState:
     # the earlier pieces of its own body or class (TEMPORAL), the code that assigns
     # what it reads (DATA_FLOW). A caller needs only its callee's signature.
     needs_behaviour: set[str] = field(default_factory=set)
+    # The local names the plan's step for this atom binds for later steps (first
+    # pieces of a planned body included; empty otherwise).
+    binds: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -142,6 +145,9 @@ class RunCore:
     _pending_rows: dict[uuid.UUID, AtomicUnit]
     _commit_timer: asyncio.TimerHandle | None
     _newly_blocked: list[str]
+    # Completed atoms regenerated while the schedule runs (a predecessor repaired
+    # for a later piece): their dependents are looked at again when they are back.
+    _reconsider: list[str]
     after_run: AfterRun | None
     lease: RunLease
     fenced: LeaseLost | None
@@ -223,6 +229,7 @@ class RunCore:
         # Atoms blocked since the scheduler last looked: their dependents that need
         # only their interface may have become ready.
         self._newly_blocked: list[str] = []
+        self._reconsider: list[str] = []
         # Taken by `run()` before anything is written, renewed by every commit.
         self.lease = RunLease(run_id, lease_seconds())
         # Set once another process took the run over: nothing more may be written.

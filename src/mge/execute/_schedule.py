@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import heapq
+import re
 import time
 from collections import deque
 from collections.abc import Iterable
@@ -26,6 +27,18 @@ from mge.execute._run_state import (
     FINAL_STATUSES,
 )
 
+# The trigger of attempts made because a later atom's L1 failures blamed this one's
+# code (and of that later atom's attempts after the repair).
+CONTEXT_TRIGGER = "blame:atomic"
+UNDEFINED_NAME = re.compile(r"undefined name '(\w+)'")
+
+
+def context_at_fault(errors: list[str]) -> bool:
+    """Whether an atom's failed attempts point at its context: two or more, all with
+    the same L1 error. Independent wrong answers fail in different ways; the same
+    error every time, whatever the answer, comes from the code around it."""
+    return len(errors) >= 2 and len(set(errors)) == 1
+
 
 class Scheduling(Generation):
     """The schedule part of a `Runner` (see the module docstring)."""
@@ -39,7 +52,10 @@ class Scheduling(Generation):
             self.progress.event("atom_started", atom=key)
             self._wave_started.setdefault(self.states[key].wave or 1, time.perf_counter())
             try:
-                passed = await self._generate(key)
+                failures: list[str] = []
+                passed = await self._generate(key, failures=failures)
+                if not passed and context_at_fault(failures):
+                    passed = await self._repair_context(key, failures[-1])
                 self.progress.event(
                     "validation", level="atomic", scope=key, check="atomic", passed=passed
                 )
@@ -49,6 +65,59 @@ class Scheduling(Generation):
                 self.in_flight -= 1
         self.progress.event("atom_done", atom=key, status=self.states[key].status.value)
         self._report_finished_waves()
+
+    async def _repair_context(self, key: str, error: str) -> bool:
+        """Regenerate the code an atom's answers are judged against, then try the
+        atom again; returns whether it passed.
+
+        Every attempt failing the same way says the context is wrong, not the
+        answers: an earlier piece cut short leaves a later `elif` with no `if`, or
+        a name a later piece reads unbound. The suspects are the completed atoms
+        whose behaviour this one needs that are most likely at fault (`_context_
+        suspects`); each is regenerated with blame's budget and the error as
+        feedback, and the atom gets blame's budget of attempts too."""
+        repaired = False
+        for suspect in self._context_suspects(key, error):
+            state = self.states[suspect]
+            # RUNNING: another later piece is having it regenerated right now.
+            if state.status is not AtomStatus.COMPLETED:
+                continue
+            if state.attempts >= self.blame_limit(suspect):
+                continue
+            feedback = (
+                f"- [context] {key}, the code that follows or reads this atom, fails "
+                f"atomic validation the same way on every attempt:\n{error[:1500]}"
+            )
+            repaired |= await self.regenerate(suspect, feedback=feedback, trigger=CONTEXT_TRIGGER)
+            self._reconsider.append(suspect)
+        if not repaired:
+            return False
+        return await self._generate(
+            key, trigger=CONTEXT_TRIGGER, limit=self.blame_limit(key), feedback=error
+        )
+
+    def _context_suspects(self, key: str, error: str) -> list[str]:
+        """The completed atoms this one needs the behaviour of that the error points
+        at: those whose plan binds a name it reports undefined, and the nearest
+        earlier piece of the same body or class (a block's syntax depends on it)."""
+        state = self.states[key]
+        needed = [p for p in state.needs_behaviour if self.states[p].status is AtomStatus.COMPLETED]
+        undefined = set(UNDEFINED_NAME.findall(error))
+        binders = [
+            p for p in needed if undefined & {*self.states[p].defines, *self.states[p].binds}
+        ]
+        same_body = [
+            p
+            for p in needed
+            if self.states[p].planned.file == state.planned.file
+            and self.states[p].planned.qualname == state.planned.qualname
+            and self.states[p].piece < state.piece
+        ]
+        nearest = max(same_body, key=lambda p: self.states[p].piece, default=None)
+        found = sorted(binders)
+        if nearest is not None and nearest not in found and not binders:
+            found.append(nearest)
+        return found
 
     def _report_finished_waves(self) -> None:
         """Send `wave_done` for every started wave whose atoms are all final, once."""
@@ -128,6 +197,8 @@ class Scheduling(Generation):
                 # interface is looked at now.
                 done.extend(self._newly_blocked)
                 self._newly_blocked.clear()
+                done.extend(self._reconsider)
+                self._reconsider.clear()
                 consider(d for key in done for d in self.states[key].dependents)
                 launch()
         except BaseException:

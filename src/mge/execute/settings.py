@@ -50,6 +50,13 @@ class RunSettings(BaseModel):
     run_tests: bool = True
     levels: Literal["atomic", "all"] = "all"
     blame_rounds: int = Field(default=3, ge=0, le=10)
+    # Attempts an atom may spend on regenerations blame asks for, on top of those
+    # its generation took. A blamed atom faces a new question (a test failure its
+    # first answers never saw), so its budget should not depend on how many L1
+    # retries its generation needed: an atom accepted on its last attempt (the most
+    # suspicious kind) could otherwise never be regenerated. Two is one answer and
+    # one L1 retry of it, like a first generation short of its last resort.
+    blame_attempts: int = Field(default=2, ge=0, le=10)
     test_timeout_seconds: float = Field(default=300.0, gt=0)
     # Mutation testing after the acceptance run (`mge.validate.mutation`): a few
     # mutants per atom, run against the passing tests that executed them, within a

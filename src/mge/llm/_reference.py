@@ -150,6 +150,32 @@ def _statement_lines(source: bytes) -> list[int]:
     )
 
 
+def _step_binds(atom: Atom, *, first: bool) -> tuple[str, ...]:
+    """What a step binds for the steps after it, as the plan grammar asks: its
+    local names. The first step holds the `def` line too, whose name and parameters
+    are the definition's own, not the step's."""
+    names = set(atom.context.get("defines", []))
+    if first:
+        names -= _header_names(atom)
+    return tuple(sorted(names))
+
+
+def _header_names(atom: Atom) -> set[str]:
+    """The function name and parameter names of a definition's signature."""
+    signature = str(atom.context.get("signature") or "").strip().removesuffix(":")
+    try:
+        tree = ast.parse(signature + ":\n    pass\n")
+    except SyntaxError:
+        return {atom.name}
+    node = tree.body[0] if tree.body else None
+    if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+        return {atom.name}
+    arguments = node.args
+    every = [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]
+    every += [a for a in (arguments.vararg, arguments.kwarg) if a is not None]
+    return {node.name, *(a.arg for a in every)}
+
+
 def _with_body_plans(text: str, source: bytes, result: FileResult) -> str:
     """The skeleton with each elided body's plan written above its `...`."""
     try:
@@ -187,7 +213,7 @@ def _with_body_plans(text: str, source: bytes, result: FileResult) -> str:
                 Step(
                     _intent(reference_lines, statements, atom.start_line, atom.end_line),
                     declared(atom),
-                    tuple(sorted(set(atom.context.get("defines", [])))) if index else (),
+                    _step_binds(atom, first=index == 0),
                     _returned(atom.text),
                 )
                 for index, atom in enumerate(pieces)

@@ -13,7 +13,7 @@ Checks, each stored as one `validation_results` row:
 | `syntax` | ERROR/MISSING nodes in the atom; `compile()` of the assembled file | syntax |
 | `names` | names the atom reads that nothing defines (pyflakes on the assembled file) | name |
 | `contract` | a definition whose name or signature differs from the skeleton's | contract |
-| `plan` | code that never uses a name its plan declares, or returns no planned value | contract |
+| `plan` | code that never uses or binds a name its plan declares, or returns no value | contract |
 | `doctest` | failing `>>>` examples in the atom's docstring, run in the sandbox | test / timeout |
 | `size`, `complexity` | an atom over the plan's limits *and* over its planned size | size |
 
@@ -72,6 +72,12 @@ class AtomSpec:
     declared_calls: tuple[str, ...] = ()
     returns: bool = False
     plan_binding: bool = True
+    # For a step of a body (`block`, or the first piece of a body planned in steps)
+    # or a top-level or class-level `statement`: the names its plan says it binds (a
+    # step's `| binds:`, what the skeleton's statement binds). Later code reads them,
+    # so an answer cut short before it binds one passes every other check and breaks
+    # its readers instead.
+    planned_binds: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -540,10 +546,10 @@ def _contract(spec: AtomSpec, assembly: Assembly, module: ast.Module) -> CheckRe
         missing = sorted(spec.declared_names - bound) if bound is not None else []
         timer = _timed("contract", "types")
         if missing:
-            return timer.done(
-                False,
+            return _disagreement(
+                timer,
+                spec,
                 f"the header does not bind {', '.join(missing)}, which the skeleton's does",
-                "contract",
             )
         return timer.done(True)
     if spec.piece > 0:
@@ -562,8 +568,8 @@ def _contract(spec: AtomSpec, assembly: Assembly, module: ast.Module) -> CheckRe
         same = actual == spec.signature.strip().removesuffix(":").rstrip()
         expected = None if same else _normalise_signature(spec.signature)
         if expected is not None and actual != expected:
-            return timer.done(
-                False, f"signature `{actual}` differs from the skeleton's `{expected}`", "contract"
+            return _disagreement(
+                timer, spec, f"signature `{actual}` differs from the skeleton's `{expected}`"
             )
         return timer.done(True)
     if spec.kind == "class_header":
@@ -572,20 +578,79 @@ def _contract(spec: AtomSpec, assembly: Assembly, module: ast.Module) -> CheckRe
             return timer.done(False, f"expected the header of class {spec.name}", "contract")
         missing = sorted(spec.declared_names - class_level_names(found))
         if missing and spec.whole_definition:
-            return timer.done(
-                False,
+            return _disagreement(
+                timer,
+                spec,
                 f"class {spec.name} does not define {', '.join(missing)}, "
                 "which its skeleton declares",
-                "contract",
             )
         return timer.done(True)
     return None
+
+
+def _disagreement(timer: _Timer, spec: AtomSpec, message: str) -> CheckResult:
+    """Code that disagrees with the skeleton on what the skeleton fixed (a
+    signature, a class's fields, a header's imports). The skeleton is an answer
+    too and may be what is wrong (a misspelt parameter): on the last first-time
+    attempt (`plan_binding` False) the disagreement is recorded, not fatal, as the
+    `plan` check does, and a person judges it; otherwise a right answer is refused
+    on every attempt and the atom fails with everything that needs it."""
+    if not spec.plan_binding:
+        return timer.done(True, f"accepted on the last attempt although {message}")
+    return timer.done(False, message, "contract")
 
 
 def _uses(candidate: str, dotted: str) -> bool:
     """Whether the code mentions a declared name, as a name or attribute chain."""
     parts = [re.escape(part) for part in dotted.split(".")]
     return re.search(r"(?<![\w])" + r"\s*\.\s*".join(parts) + r"(?!\w)", candidate) is not None
+
+
+def bound_in_lines(module: ast.Module, first_line: int, last_line: int) -> set[str]:
+    """Every name the code on lines `first_line..last_line` binds, in any scope:
+    assignment and loop targets, definitions, imports, `as` and match captures,
+    parameters. Generous on purpose: the check only asks whether a planned name
+    is bound at all, never where."""
+    bound: set[str] = set()
+    for node in ast.walk(module):
+        line = getattr(node, "lineno", None)
+        if line is None or not first_line <= line <= last_line:
+            continue
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            bound.add(node.id)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            bound.add(node.name)
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            bound.update((a.asname or a.name).split(".")[0] for a in node.names)
+        elif isinstance(node, ast.ExceptHandler | ast.MatchAs | ast.MatchStar) and node.name:
+            bound.add(node.name)
+        elif isinstance(node, ast.MatchMapping) and node.rest:
+            bound.add(node.rest)
+        elif isinstance(node, ast.arg):
+            bound.add(node.arg)
+        elif isinstance(node, ast.Global | ast.Nonlocal):
+            bound.update(node.names)
+    return bound
+
+
+def _planned_binds(spec: AtomSpec, assembly: Assembly, module: ast.Module) -> CheckResult | None:
+    """A step or statement that does not bind a name its plan says it binds: most
+    often an answer cut short (`elif isinstance(s, And):` and a comment, the list
+    it was to start gone), valid code that breaks only the later code reading the
+    name, where blame would look first."""
+    if spec.language != "python" or spec.kind not in ("block", "statement", *_DEFINITION_KINDS):
+        return None
+    if not spec.planned_binds:
+        return None
+    timer = _timed("plan", "types")
+    bound = bound_in_lines(module, assembly.first_line, assembly.last_line)
+    missing = sorted(spec.planned_binds - bound)
+    if not missing:
+        return timer.done(True)
+    message = f"it never binds {', '.join(missing)}, which its plan says it binds"
+    if not spec.plan_binding:
+        return timer.done(True, f"accepted on the last attempt although {message}")
+    return timer.done(False, message, "contract")
 
 
 def _plan_agreement(candidate: str, spec: AtomSpec) -> CheckResult | None:
@@ -741,12 +806,15 @@ def validate_atom(
     if module is not None:
         # The contract reads the definitions before the name check hollows the tree.
         contract = _contract(spec, assembly, module)
+        binds = _planned_binds(spec, assembly, module)
         results.append(_names(spec, assembly, module))
         if contract is not None:
             results.append(contract)
         agreement = _plan_agreement(candidate, spec)
         if agreement is not None:
             results.append(agreement)
+        if binds is not None:
+            results.append(binds)
     results.extend(_size(candidate, spec))
     if all(result.passed for result in results):
         doctest = _doctest(candidate, spec, assembly, doctest_limits)

@@ -10,6 +10,12 @@ Two sources of evidence, in this order:
    score of spectrum-based fault localisation: an atom run by many failing tests
    and few passing ones is suspicious, `failed(a) / sqrt(total_failed *
    (failed(a) + passed(a)))`.
+3. **A missing name.** An `AttributeError`, `NameError` or `ImportError` names what
+   the running code lacks (`type object 'Parser' has no attribute 'EMPTY_VALUES'`).
+   The atom whose plan says it binds that name, in that class or module, is where
+   it went missing. Neither of the others can find it: the binding line is not in
+   the traceback (only the line that looked it up is), and a class body or module
+   header runs at import, before any test's coverage is recorded.
 
 Both are computed from text and line numbers only: blame never looks at a
 reference or knows which answers were faulted.
@@ -26,6 +32,16 @@ from dataclasses import dataclass
 # 'File "/abs/inventory/orders.py", line 45, in quote' (plain tracebacks)
 _PYTEST_FRAME = re.compile(r"^([^\s:]+\.py):(\d+):", re.MULTILINE)
 _PYTHON_FRAME = re.compile(r'File "([^"]+\.py)", line (\d+)')
+# What a failure says is missing: (owner kind, owner, name). The owner kind is
+# "class" (an attribute of a class or of its instances), "module", or "scope" (a
+# bare name, looked up in the module of the innermost frame).
+_MISSING = (
+    ("class", re.compile(r"AttributeError: type object '([\w.]+)' has no attribute '(\w+)'")),
+    ("class", re.compile(r"AttributeError: '([\w.]+)' object has no attribute '(\w+)'")),
+    ("module", re.compile(r"AttributeError: module '([\w.]+)' has no attribute '(\w+)'")),
+    ("import", re.compile(r"ImportError: cannot import name '(\w+)' from '([\w.]+)'")),
+    ("scope", re.compile(r"NameError: (?:free variable |name )'(\w+)' is not defined")),
+)
 
 
 @dataclass(frozen=True)
@@ -34,6 +50,17 @@ class AtomSpan:
     file: str
     first_line: int
     last_line: int
+
+
+@dataclass(frozen=True)
+class Binding:
+    """The names one atom's plan says it binds (`defines`), where it lives."""
+
+    atom_id: str
+    file: str
+    qualname: str  # "<module>" for top-level code, "C.m" for a method of C
+    defines: tuple[str, ...]
+    kind: str = ""  # the atom's kind: "statement", "method", ...
 
 
 @dataclass(frozen=True)
@@ -63,6 +90,10 @@ class SpanIndex:
             if span.first_line <= line <= span.last_line:
                 return span.atom_id
         return None
+
+    def project_file(self, file: str) -> str | None:
+        """The project file a frame's path names, if it is one."""
+        return self._match_file(file)
 
     def _match_file(self, file: str) -> str | None:
         normalised = file.replace("\\", "/")
@@ -101,6 +132,104 @@ def blame_traceback(text: str, index: SpanIndex) -> list[Suspect]:
                 evidence=f"{file}:{line} appears in the traceback",
             )
         )
+    return suspects
+
+
+def missing_names(text: str) -> list[tuple[str, str, str]]:
+    """(owner kind, owner, name) for every missing name a failure text reports, once
+    each, in order: owner kind "class", "module" or "scope" (see `_MISSING`)."""
+    found: list[tuple[int, tuple[str, str, str]]] = []
+    for kind, pattern in _MISSING:
+        for match in pattern.finditer(text):
+            if kind == "import":
+                item = ("module", match.group(2), match.group(1))
+            elif kind == "scope":
+                item = ("scope", "", match.group(1))
+            else:
+                item = (kind, match.group(1), match.group(2))
+            found.append((match.start(), item))
+    found.sort(key=lambda pair: pair[0])
+    return list(dict.fromkeys(item for _, item in found))
+
+
+_NO_MODULE = re.compile(r"ModuleNotFoundError: No module named '([\w.]+)'")
+
+
+def absent_dependency(text: str, project_files: Sequence[str], declared: set[str]) -> str | None:
+    """The third-party module a failure says is not installed, when the plan itself
+    imports it: no regeneration of project code can install a dependency, so such
+    a failure blames no atom (it stays failing, for a person to see). A module of
+    the project, or one the plan never declared (a misspelt import), is code's."""
+    found = _NO_MODULE.search(text)
+    if found is None:
+        return None
+    top = found.group(1).split(".")[0]
+    modules = {_module_of(f).split(".")[0] for f in project_files}
+    modules |= {_module_of(f.removeprefix("src/")).split(".")[0] for f in project_files}
+    if top in modules or top not in declared:
+        return None
+    return top
+
+
+def _module_of(file: str) -> str:
+    dotted = file.replace("\\", "/").removesuffix(".py").removesuffix("/__init__")
+    return dotted.replace("/", ".")
+
+
+def _in_class(binding: Binding, owner: str) -> bool:
+    """Whether the atom is code of class `owner` (its body or one of its methods);
+    `owner` may be dotted or a bare class name, as error messages print it."""
+    parts = binding.qualname.split(".")
+    tail = owner.split(".")
+    return any(parts[i : i + len(tail)] == tail for i in range(len(parts) - len(tail) + 1))
+
+
+def blame_missing(
+    text: str, bindings: Sequence[Binding], index: SpanIndex | None = None
+) -> list[Suspect]:
+    """Atoms whose plan binds a name the failure says is missing, in the owner the
+    message names: the class (its body and methods), the module (its top-level
+    code), or for a bare `NameError` the top-level code of the files in the
+    traceback (any file when none is). Only the plan is read, never a reference."""
+    suspects: list[Suspect] = []
+    seen: set[str] = set()
+    frame_files: set[str] = set()
+    if index is not None:
+        for file, _line in frames(text):
+            matched = index.project_file(file)
+            if matched is not None:
+                frame_files.add(matched)
+    for kind, owner, name in missing_names(text):
+        if kind == "class":
+            matches = [b for b in bindings if name in b.defines and _in_class(b, owner)]
+        elif kind == "module":
+            matches = [
+                b
+                for b in bindings
+                if name in b.defines
+                and b.qualname.split(".")[0] in ("<module>", name)
+                and (_module_of(b.file) == owner or _module_of(b.file).endswith("." + owner))
+            ]
+        else:
+            top = [
+                b
+                for b in bindings
+                if name in b.defines and b.qualname.split(".")[0] in ("<module>", name)
+            ]
+            matches = [b for b in top if b.file in frame_files] or top
+        for binding in matches:
+            if binding.atom_id in seen:
+                continue
+            seen.add(binding.atom_id)
+            where = f"{owner}.{name}" if owner else name
+            suspects.append(
+                Suspect(
+                    atom_id=binding.atom_id,
+                    score=1.0,
+                    source="missing name",
+                    evidence=f"the failure says {where} is missing; this atom's plan binds it",
+                )
+            )
     return suspects
 
 
@@ -158,6 +287,68 @@ def ochiai_scores(
             if (atom := index.atom_at(file, line)) is not None
         }
     scores = {s.atom_id: s.score for s in blame_coverage(coverage, verdicts, index)}
+    return scores, ran
+
+
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def import_time_scores(
+    coverage: Mapping[str, Mapping[str, Sequence[int]]],
+    verdicts: Mapping[str, bool],
+    sources: Mapping[str, str],
+    bindings: Sequence[Binding],
+    index: SpanIndex,
+) -> tuple[dict[str, float], dict[str, set[str]]]:
+    """Ochiai for code that runs at import (module headers, class headers, class-
+    and module-level statements), which no test's line coverage can see.
+
+    Such an atom's names are read later, by lines the tests do run: a wrong
+    constant (`OP_GTE = '>'`) is used by `Range.OP_GTE` in the line that parses a
+    `>=`. So a test counts as running the atom's name when it ran a project line
+    that mentions the name, each name is scored by Ochiai over the tests, and the
+    atom takes its best name's score: one constant read only on failing paths
+    makes its atom a suspect, whatever else it binds. Returns the scores and, per
+    test, the import-time atoms whose names it read. Words are matched in the
+    line's text, comments and strings included: a spurious reader only spreads a
+    name over more tests, which lowers its score."""
+    wanted: dict[str, set[str]] = {}
+    for binding in bindings:
+        for name in binding.defines:
+            wanted.setdefault(name, set()).add(binding.atom_id)
+    lines_of = {file: text.splitlines() for file, text in sources.items()}
+    reads: dict[str, set[str]] = {}
+    for test, files in coverage.items():
+        if test not in verdicts:
+            continue
+        names: set[str] = set()
+        for file, numbers in files.items():
+            project = index.project_file(file)
+            text = lines_of.get(project) if project is not None else None
+            if text is None:
+                continue
+            for number in numbers:
+                if 0 < number <= len(text):
+                    names.update(w for w in _WORD.findall(text[number - 1]) if w in wanted)
+        reads[test] = names
+    total_failed = sum(1 for ok in verdicts.values() if not ok)
+    if total_failed == 0:
+        return {}, {}
+    failed_by: dict[str, int] = {}
+    passed_by: dict[str, int] = {}
+    for test, names in reads.items():
+        counter = passed_by if verdicts[test] else failed_by
+        for name in names:
+            counter[name] = counter.get(name, 0) + 1
+    name_score = {
+        name: failed / math.sqrt(total_failed * (failed + passed_by.get(name, 0)))
+        for name, failed in failed_by.items()
+    }
+    scores: dict[str, float] = {}
+    for name, score in name_score.items():
+        for atom in wanted[name]:
+            scores[atom] = max(scores.get(atom, 0.0), round(score, 4))
+    ran = {test: {atom for name in names for atom in wanted[name]} for test, names in reads.items()}
     return scores, ran
 
 

@@ -1,0 +1,121 @@
+"""Which atoms a failing check blames, on a hand-made outcome (no model, no run):
+the ranking rules of `Hierarchy._suspects` that decide what gets regenerated."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+from mge.db.models import TestType
+from mge.execute._assembly import PlannedAtom
+from mge.execute._hierarchy import CheckOutcome, Hierarchy
+from mge.validate.blame import AtomSpan, SpanIndex
+from mge.validate.testing import TestFailure, TestOutcome
+
+SOURCE = """\
+class Shop:
+    RATE = 2
+
+    def __init__(self):
+        self.items = []
+
+    def price(self, n):
+        if n < 0:
+            raise ValueError("negative")
+        return n * self.RATE
+"""
+# line → atom: the class header (1-2), __init__ (4-5), price (7-10)
+ATOMS = {
+    "shop.py::Shop#0": ("class_header", "Shop", 1, 2, ("Shop", "RATE")),
+    "shop.py::Shop.__init__#0": ("method", "Shop.__init__", 4, 5, ("__init__", "self", "items")),
+    "shop.py::Shop.price#0": ("method", "Shop.price", 7, 10, ("price", "self", "n")),
+}
+
+
+def _hierarchy(tmp_path: Path) -> tuple[Hierarchy, SpanIndex]:
+    (tmp_path / "shop.py").write_text(SOURCE)
+    states = {
+        key: SimpleNamespace(
+            planned=PlannedAtom(key, "shop.py", kind, qual.split(".")[-1], qual, None, "", ""),
+            defines=list(defines),
+        )
+        for key, (kind, qual, _, _, defines) in ATOMS.items()
+    }
+    hierarchy = Hierarchy.__new__(Hierarchy)
+    hierarchy.runner = SimpleNamespace(states=states, files={"shop.py": list(ATOMS)})  # type: ignore[assignment]
+    hierarchy.out = tmp_path
+    index = SpanIndex(
+        [AtomSpan(key, "shop.py", first, last) for key, (_, _, first, last, _) in ATOMS.items()]
+    )
+    return hierarchy, index
+
+
+def _outcome(
+    failing: dict[str, str], passing: list[str], ran: dict[str, list[int]]
+) -> CheckOutcome:
+    tests = TestOutcome(
+        total=len(failing) + len(passing),
+        passed=len(passing),
+        failed=len(failing),
+        failures=[TestFailure(t, "", text, nodeid=t) for t, text in failing.items()],
+        coverage={t: {"shop.py": lines} for t, lines in ran.items()},
+        verdicts={**{t: False for t in failing}, **{t: True for t in passing}},
+    )
+    return CheckOutcome(False, TestType.UNIT, "tests", "", [], tests)
+
+
+RAISED = "shop.py:9: in price\n    raise ValueError\nE   ValueError: negative\n"
+
+
+def test_the_frame_that_raised_is_blamed_even_when_a_constructor_scores_higher(
+    tmp_path: Path,
+) -> None:
+    # Four tests fail, all through __init__; one raised inside `price`, which only
+    # it ran. Ochiai puts __init__ first (every failing test ran it); the frame
+    # where the error surfaced is blamed in the same round, not after the budget.
+    hierarchy, index = _hierarchy(tmp_path)
+    outcome = _outcome(
+        {"t1": RAISED, "t2": "AssertionError", "t3": "AssertionError", "t4": "AssertionError"},
+        ["t5"],
+        {"t1": [4, 5, 8, 9], "t2": [4, 5], "t3": [4, 5], "t4": [4, 5], "t5": [4, 5]},
+    )
+    picked = [s.atom_id for s in hierarchy._suspects(outcome, index, [], set())]
+    assert picked[0] == "shop.py::Shop.__init__#0"
+    assert "shop.py::Shop.price#0" in picked
+    # Once tried, the frame is not offered again for the same failure.
+    tried = {"shop.py::Shop.price#0", "shop.py::Shop.__init__#0"}
+    again = [s.atom_id for s in hierarchy._suspects(outcome, index, [], tried)]
+    assert "shop.py::Shop.price#0" not in again
+
+
+def test_a_class_constant_read_only_by_failing_tests_is_a_suspect(tmp_path: Path) -> None:
+    # The class header ran at import, so no test's coverage holds it; the failing
+    # test ran line 10, which reads RATE, and the passing one did not.
+    hierarchy, index = _hierarchy(tmp_path)
+    outcome = _outcome(
+        {"t1": "AssertionError: 4 != 6"}, ["t2"], {"t1": [4, 5, 8, 10], "t2": [4, 5]}
+    )
+    suspects = hierarchy._suspects(outcome, index, [], {"shop.py::Shop.price#0"})
+    assert [s.atom_id for s in suspects] == ["shop.py::Shop#0"]
+    assert suspects[0].score == 1.0
+
+
+def test_a_missing_attribute_outranks_the_frame_that_read_it(tmp_path: Path) -> None:
+    hierarchy, index = _hierarchy(tmp_path)
+    text = "shop.py:10: in price\nE   AttributeError: type object 'Shop' has no attribute 'RATE'\n"
+    outcome = _outcome({"t1": text}, ["t2"], {"t1": [4, 5, 8, 10], "t2": [4, 5]})
+    suspects = hierarchy._suspects(outcome, index, [], set())
+    assert suspects[0].atom_id == "shop.py::Shop#0"
+    assert suspects[0].source == "missing name"
+
+
+def test_a_failure_that_reached_a_stub_blames_no_other_atom(tmp_path: Path) -> None:
+    # `price` failed L1 and is a stub: tests calling it fail for a known reason.
+    # Blaming the constructor they also ran would only risk new faults.
+    hierarchy, index = _hierarchy(tmp_path)
+    stub = (
+        "shop.py:8: in price\n"
+        "E   NotImplementedError: mge: not generated yet: shop.py::Shop.price#0\n"
+    )
+    outcome = _outcome({"t1": stub}, ["t2"], {"t1": [4, 5, 8], "t2": [4, 5]})
+    assert hierarchy._suspects(outcome, index, [], set()) == []
