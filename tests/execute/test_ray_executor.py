@@ -1,0 +1,295 @@
+"""`--executor ray` on a real Ray: refused on SQLite, the same run as `local` on
+PostgreSQL, a worker node lost mid-run, and a task that keeps dying reported as
+infrastructure. No part of Ray is mocked; clusters are small (1-2 CPUs, 75-100 MB
+object stores) and always shut down."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from tests.execute.conftest import mge_cli
+
+from mge.db import make_engine, migrate, session_scope
+from mge.db.models import (
+    AtomicUnit,
+    AtomRetryHistory,
+    AtomStatus,
+    GenerationRun,
+    RunStatus,
+    ValidationLevel,
+    ValidationResult,
+)
+from mge.execute import CallbackProgress, build_settings, create_run, execute_run, run_report
+from mge.review import rank_after_run
+
+ray = pytest.importorskip("ray")
+from ray.cluster_utils import Cluster  # noqa: E402
+
+from mge.execute._ray import FAULT_ENV, SANDBOX  # noqa: E402
+
+SMALL_STORE = 75 * 1024**2
+
+
+@pytest.fixture(autouse=True)
+def _small_ray(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("MGE_RAY_NUM_CPUS", "2")
+    monkeypatch.setenv("MGE_RAY_OBJECT_STORE_MB", "75")
+    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")
+    yield
+    if ray.is_initialized():
+        ray.shutdown()
+
+
+def _run(
+    url: str,
+    plan: Path,
+    out: Path,
+    *,
+    on_event: Any = None,
+    run_id: uuid.UUID | None = None,
+    **settings: object,
+) -> uuid.UUID:
+    migrate.upgrade(url)
+    engine = make_engine(url)
+    try:
+        if run_id is None:
+            run_id = create_run(engine, plan, build_settings(out_dir=str(out), **settings))
+        progress = CallbackProgress(on_event) if on_event else None
+        asyncio.run(execute_run(engine, run_id, progress=progress, after_run=rank_after_run))
+    finally:
+        engine.dispose()
+    return run_id
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(root)): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and "__pycache__" not in p.parts and ".pytest_cache" not in p.parts
+    }
+
+
+def _statuses(url: str, run_id: uuid.UUID) -> dict[str, str]:
+    engine = make_engine(url)
+    try:
+        with session_scope(engine) as session:
+            run = session.get_one(GenerationRun, run_id)
+            rows = session.scalars(
+                select(AtomicUnit).where(AtomicUnit.masterplan_id == run.masterplan_id)
+            )
+            return {row.atom_key: row.status.value for row in rows}
+    finally:
+        engine.dispose()
+
+
+def _attempt_rows(url: str, run_id: uuid.UUID) -> list[tuple[str, int, int]]:
+    """(atom, attempt number, rows) for every attempt number stored more than once."""
+    engine = make_engine(url)
+    try:
+        with session_scope(engine) as session:
+            run = session.get_one(GenerationRun, run_id)
+            doubled = session.execute(
+                select(AtomicUnit.atom_key, AtomRetryHistory.attempt_number, func.count())
+                .join(AtomRetryHistory, AtomRetryHistory.atom_id == AtomicUnit.id)
+                .where(AtomicUnit.masterplan_id == run.masterplan_id)
+                .group_by(AtomicUnit.atom_key, AtomRetryHistory.attempt_number)
+                .having(func.count() > 1)
+            ).all()
+            return [(str(a), int(n), int(c)) for a, n, c in doubled]
+    finally:
+        engine.dispose()
+
+
+def _comparable(report: dict[str, Any]) -> dict[str, Any]:
+    keys = ("status", "atoms", "attempts", "first_try_success_rate", "tests", "precision_percent")
+    return {key: report[key] for key in keys} | {"tokens": report["tokens"]}
+
+
+def _report(url: str, run_id: uuid.UUID) -> dict[str, Any]:
+    engine = make_engine(url)
+    try:
+        return run_report(engine, run_id)
+    finally:
+        engine.dispose()
+
+
+def test_a_ray_run_on_sqlite_is_refused_with_one_line(example_plan: Path, tmp_path: Path) -> None:
+    database = tmp_path / "mge.db"
+    result = mge_cli(
+        "run",
+        str(example_plan),
+        "--executor",
+        "ray",
+        "--db",
+        f"sqlite:///{database}",
+        "--out",
+        str(tmp_path / "out"),
+        cwd=tmp_path,
+    )
+    assert result.returncode == 2, result.stderr
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "needs PostgreSQL" in lines[0], result.stderr
+    assert not database.exists()  # nothing stored, nothing started
+
+
+def test_an_unreachable_cluster_is_refused_with_one_line(
+    example_plan: Path, tmp_path: Path, postgres_url: str
+) -> None:
+    result = mge_cli(
+        "run",
+        str(example_plan),
+        "--executor",
+        "ray",
+        "--ray-address",
+        "127.0.0.1:1",
+        "--db",
+        postgres_url,
+        "--out",
+        str(tmp_path / "out"),
+        cwd=tmp_path,
+    )
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "no Ray cluster answers" in lines[0], result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.postgres
+def test_a_ray_run_gives_the_local_output_and_statuses(
+    example_plan: Path, tmp_path: Path, postgres_url: str
+) -> None:
+    common: dict[str, Any] = {"fault_rate": 0.1, "seed": 5}
+    local = _run(postgres_url, example_plan, tmp_path / "local", **common)
+    distributed = _run(postgres_url, example_plan, tmp_path / "ray", executor="ray", **common)
+    assert not ray.is_initialized()  # the executor shut its cluster down
+
+    assert _files(tmp_path / "ray") == _files(tmp_path / "local")
+    assert _statuses(postgres_url, distributed) == _statuses(postgres_url, local)
+    local_report = _report(postgres_url, local)
+    ray_report = _report(postgres_url, distributed)
+    assert _comparable(ray_report) == _comparable(local_report)
+    assert ray_report["status"] == "completed"
+    executor = ray_report["executor"]
+    assert executor["name"] == "ray" and local_report["executor"]["name"] == "local"
+    assert executor["judged_remotely"] > 0 and executor["sandbox_tasks"] > 0
+    # Batches, not one task per attempt.
+    assert executor["judge_batches"] < executor["judged_remotely"]
+    assert _attempt_rows(postgres_url, distributed) == []
+
+
+@pytest.fixture
+def two_node_cluster() -> Iterator[Cluster]:
+    """A head that runs nothing (the driver attaches to it) and two 1-CPU workers
+    that offer the sandbox, all on this machine."""
+    cluster = Cluster(
+        initialize_head=True,
+        head_node_args={
+            "num_cpus": 0,
+            "object_store_memory": SMALL_STORE,
+            "include_dashboard": False,
+        },
+    )
+    try:
+        for _ in range(2):
+            cluster.add_node(num_cpus=1, resources={SANDBOX: 1}, object_store_memory=SMALL_STORE)
+        cluster.wait_for_nodes()
+        yield cluster
+    finally:
+        if ray.is_initialized():
+            ray.shutdown()
+        cluster.shutdown()
+
+
+@pytest.mark.postgres
+def test_a_worker_node_lost_mid_run_loses_and_doubles_nothing(
+    example_plan: Path, tmp_path: Path, postgres_url: str, two_node_cluster: Cluster
+) -> None:
+    common: dict[str, Any] = {"fault_rate": 0.1, "seed": 7, "mutation": False}
+    local = _run(postgres_url, example_plan, tmp_path / "local", **common)
+
+    victim = next(iter(two_node_cluster.worker_nodes))
+    removed = threading.Event()
+    attempts = 0
+
+    def on_event(kind: str, data: dict[str, Any]) -> None:
+        # Mid-generation, while batches of verdicts are in flight on both nodes.
+        nonlocal attempts
+        if kind == "attempt":
+            attempts += 1
+            if attempts == 40 and not removed.is_set():
+                two_node_cluster.remove_node(victim, allow_graceful=False)
+                removed.set()
+
+    distributed = _run(
+        postgres_url,
+        example_plan,
+        tmp_path / "ray",
+        executor="ray",
+        ray_address=two_node_cluster.address,
+        on_event=on_event,
+        **common,
+    )
+    assert removed.is_set()
+    assert len(list(two_node_cluster.worker_nodes)) == 1
+    report = _report(postgres_url, distributed)
+    assert report["status"] == "completed", report["error"]
+    assert _statuses(postgres_url, distributed) == _statuses(postgres_url, local)
+    assert _files(tmp_path / "ray") == _files(tmp_path / "local")
+    assert _comparable(report) == _comparable(_report(postgres_url, local))
+    assert _attempt_rows(postgres_url, distributed) == []
+
+
+@pytest.mark.postgres
+def test_a_task_that_keeps_dying_is_infrastructure_not_the_atoms_fault(
+    example_plan: Path, tmp_path: Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    common: dict[str, Any] = {"fault_rate": 0.1, "seed": 5, "mutation": False}
+    # Every sandboxed check's worker exits at once, on every retry: the workers of
+    # the cluster the run starts inherit this process's environment.
+    monkeypatch.setenv(FAULT_ENV, "sandbox")
+    run_id = _run(postgres_url, example_plan, tmp_path / "ray", executor="ray", **common)
+    report = _report(postgres_url, run_id)
+    assert report["status"] == RunStatus.FAILED.value
+    assert report["error"].startswith("infrastructure:"), report["error"]
+    assert "\n" not in report["error"]
+    # Generation finished; no atom failed, was blamed or has a failed check stored.
+    assert report["atoms"]["failed"] == 0 and report["atoms"]["pending"] == 0
+    engine = make_engine(postgres_url)
+    try:
+        with session_scope(engine) as session:
+            checks = session.scalar(
+                select(func.count())
+                .select_from(ValidationResult)
+                .where(
+                    ValidationResult.run_id == run_id,
+                    ValidationResult.level != ValidationLevel.ATOMIC,
+                )
+            )
+            blamed = session.scalar(
+                select(func.count())
+                .select_from(AtomRetryHistory)
+                .join(AtomicUnit, AtomRetryHistory.atom_id == AtomicUnit.id)
+                .where(AtomRetryHistory.trigger.like("blame:%"))
+            )
+            statuses = set(session.scalars(select(AtomicUnit.status).distinct()).all())
+    finally:
+        engine.dispose()
+    assert checks == 0 and blamed == 0
+    assert statuses == {AtomStatus.COMPLETED}
+
+    # The cluster healthy again: the run resumes and completes as a local run does.
+    monkeypatch.delenv(FAULT_ENV)
+    _run(postgres_url, example_plan, tmp_path / "ray", run_id=run_id)
+    resumed = _report(postgres_url, run_id)
+    assert resumed["status"] == "completed", resumed["error"]
+    local = _run(postgres_url, example_plan, tmp_path / "local", **common)
+    assert _files(tmp_path / "ray") == _files(tmp_path / "local")
+    assert _comparable(resumed) == _comparable(_report(postgres_url, local))
