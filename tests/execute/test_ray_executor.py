@@ -6,7 +6,14 @@ object stores) and always shut down."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -293,3 +300,82 @@ def test_a_task_that_keeps_dying_is_infrastructure_not_the_atoms_fault(
     local = _run(postgres_url, example_plan, tmp_path / "local", **common)
     assert _files(tmp_path / "ray") == _files(tmp_path / "local")
     assert _comparable(resumed) == _comparable(_report(postgres_url, local))
+
+
+def _count(url: str, sql: str) -> Any:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            return connection.exec_driver_sql(sql).all()
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.postgres
+def test_a_killed_driver_resumes_to_the_uninterrupted_output(
+    example_plan: Path, tmp_path: Path, postgres_url: str
+) -> None:
+    common = ["--fault-rate", "0.2", "--seed", "9", "--quiet", "--levels", "atomic"]
+    straight = mge_cli(
+        "run",
+        str(example_plan),
+        "--db",
+        f"sqlite:///{tmp_path / 'a.db'}",
+        "--out",
+        str(tmp_path / "a"),
+        "--json",
+        *common,
+        cwd=tmp_path,
+    )
+    assert straight.returncode == 0, straight.stderr
+    expected = json.loads(straight.stdout)
+
+    lease = 2.0
+    env = {**os.environ, "MGE_RUN_LEASE_SECONDS": str(lease), "NO_COLOR": "1"}
+    command = [sys.executable, "-m", "mge", "run", str(example_plan), "--db", postgres_url]
+    command += ["--out", str(tmp_path / "b"), "--executor", "ray", "--latency-ms", "40"]
+    process = subprocess.Popen(
+        [*command, "--concurrency", "4", *common],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+        start_new_session=True,
+    )
+    count_attempts = "select count(*) from atom_retry_history"
+    try:
+        deadline = time.monotonic() + 180
+        attempts = 0
+        while attempts < 25 and time.monotonic() < deadline and process.poll() is None:
+            time.sleep(0.2)
+            with contextlib.suppress(Exception):
+                attempts = int(_count(postgres_url, count_attempts)[0][0])
+        assert process.poll() is None, "the run ended before it could be killed"
+        os.kill(process.pid, signal.SIGKILL)  # the driver only
+        process.wait(timeout=30)
+    finally:
+        # Its local cluster's head dies with it; Ray's node agents it leaves behind
+        # (they outlive a SIGKILLed driver) are in its process group.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        if process.poll() is None:
+            process.kill()
+    [(run_id, status)] = _count(postgres_url, "select id, status from generation_runs")
+    assert status == "running"
+    time.sleep(lease + 0.5)
+
+    resumed = subprocess.run(
+        [sys.executable, "-m", "mge", "resume", str(run_id), "--db", postgres_url, "--json"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    report = json.loads(resumed.stdout)
+    assert report["status"] == "completed" and report["executor"]["name"] == "ray"
+    assert _files(tmp_path / "b") == _files(tmp_path / "a")
+    assert report["atoms"] == expected["atoms"]
+    assert report["attempts"] == expected["attempts"]
+    assert _attempt_rows(postgres_url, uuid.UUID(str(run_id))) == []
