@@ -33,9 +33,11 @@ import asyncio
 import contextlib
 import dataclasses
 import os
+import signal
 import tempfile
+import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -182,6 +184,23 @@ _remote_mutants = ray.remote(**_SANDBOXED)(_mutants_task)
 # -- on the driver -------------------------------------------------------------------
 
 
+@contextlib.contextmanager
+def _signals_kept() -> Iterator[None]:
+    """`ray.init` makes SIGTERM exit the process at once; the engine's own handlers
+    (SIGINT and SIGTERM stop the run between attempts, storing what was done) are put
+    back after it."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    kept = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for number, handler in kept.items():
+            if handler is not None:
+                signal.signal(number, handler)
+
+
 def project_files(root: Path) -> dict[str, bytes]:
     """Every file of the project at `root` (relative path -> bytes), as a task gets it."""
     files: dict[str, bytes] = {}
@@ -235,6 +254,18 @@ class RayExecutor:
         (no dashboard, the object store capped by `MGE_RAY_OBJECT_STORE_MB`). Refuses
         a cluster where no node offers the `sandbox` resource."""
         config = load_settings()
+        with _signals_kept():
+            executor = cls._connect(address, config.ray_num_cpus, config.ray_object_store_mb)
+        if float(ray.cluster_resources().get(SANDBOX, 0)) < 1:
+            ray.shutdown()
+            raise SandboxUnavailable(
+                "no node of the Ray cluster offers the `sandbox` resource (bubblewrap): "
+                "start nodes with `ray start --resources '{\"sandbox\": N}'` where bwrap works"
+            )
+        return executor
+
+    @classmethod
+    def _connect(cls, address: str | None, num_cpus: int, store_mb: int) -> RayExecutor:
         options: dict[str, Any] = {
             "log_to_driver": False,
             "include_dashboard": False,
@@ -248,21 +279,14 @@ class RayExecutor:
                 raise ConfigError(f"--ray-address {address}: {error}") from None
         else:
             sandboxed = ensure_available()
-            cpus = config.ray_num_cpus or os.cpu_count() or 1
+            cpus = num_cpus or os.cpu_count() or 1
             ray.init(
                 num_cpus=cpus,
-                object_store_memory=config.ray_object_store_mb * 1024**2,
+                object_store_memory=store_mb * 1024**2,
                 resources={SANDBOX: cpus} if sandboxed else {},
                 **options,
             )
-        executor = cls(started_here=not address)
-        if float(ray.cluster_resources().get(SANDBOX, 0)) < 1:
-            ray.shutdown()
-            raise SandboxUnavailable(
-                "no node of the Ray cluster offers the `sandbox` resource (bubblewrap): "
-                "start nodes with `ray start --resources '{\"sandbox\": N}'` where bwrap works"
-            )
-        return executor
+        return cls(started_here=not address)
 
     # -- L1 ------------------------------------------------------------------------------
 
