@@ -55,9 +55,11 @@ from mge.validate.testing import TestFailure, TestOutcome, run_pytest
 
 #: The custom resource of nodes where generated code can be sandboxed.
 SANDBOX = "sandbox"
-#: Attempts judged by one task at most, and how long the first waits for others.
+#: Attempts judged by one task at most, and how long the first waits for others:
+#: a verdict costs 1-3 ms of CPU, and a task should be worth at least ~10 ms; 20 ms
+#: is little beside a model call's latency.
 BATCH = 32
-LINGER_SECONDS = 0.005
+LINGER_SECONDS = 0.02
 #: How often Ray runs a task again after its worker or node died.
 MAX_RETRIES = 3
 #: Memory a sandboxed check declares (the sandbox caps its address space at 2 GiB;
@@ -84,15 +86,17 @@ def _fault(kind: str) -> None:
 def _judge_batch(
     layouts: Mapping[str, tuple[FileAtom, ...]],
     items: Sequence[tuple[str, AtomSpec, dict[str, str]]],
-) -> list[tuple[AtomVerdict | None, str | None]]:
+) -> tuple[list[tuple[AtomVerdict | None, str | None]], float]:
+    """The verdicts, and the CPU seconds the task spent on them."""
     _fault("judge")
+    began = time.process_time()
     answers: list[tuple[AtomVerdict | None, str | None]] = []
     for candidate, spec, view in items:
         try:
             answers.append((judge(candidate, spec, layouts[spec.file], view), None))
         except Exception as error:  # the engine judges it again itself and sees it
             answers.append((None, f"{type(error).__name__}: {error}"))
-    return answers
+    return answers, time.process_time() - began
 
 
 def _in_project(
@@ -245,6 +249,7 @@ class RayExecutor:
         self.batches = 0
         self.judged = 0
         self.local = 0
+        self.judge_cpu_seconds = 0.0
         self.sandbox_tasks = 0
         self.task_seconds = 0.0
 
@@ -266,6 +271,8 @@ class RayExecutor:
 
     @classmethod
     def _connect(cls, address: str | None, num_cpus: int, store_mb: int) -> RayExecutor:
+        # Ray itself would join $RAY_ADDRESS when given no address: say so explicitly.
+        address = address or os.environ.get("RAY_ADDRESS") or None
         options: dict[str, Any] = {
             "log_to_driver": False,
             "include_dashboard": False,
@@ -319,7 +326,8 @@ class RayExecutor:
         self.batches += 1
         ref = _remote_judge.remote(self._layouts, [item[:3] for item in batch])
         try:
-            answers = await asyncio.wrap_future(ref.future())
+            answers, seconds = await asyncio.wrap_future(ref.future())
+            self.judge_cpu_seconds += seconds
         except ray.exceptions.RayError as error:
             failure = _unwrapped(f"judging {len(batch)} attempts", error)
             for *_, future in batch:
@@ -406,6 +414,8 @@ class RayExecutor:
             "judge_batches": self.batches,
             "judged_remotely": self.judged,
             "judged_locally": self.local,
+            # CPU per batch on the worker: what each L1 task is worth.
+            "judge_task_cpu_ms": round(1000 * self.judge_cpu_seconds / max(self.batches, 1), 1),
             "sandbox_tasks": self.sandbox_tasks,
             "sandbox_task_seconds": round(self.task_seconds, 3),
         }

@@ -169,13 +169,26 @@ def check_ray_installed() -> None:
 def check_ray_address(address: str) -> None:
     """A cluster address that answers, or one line (`ConfigError`): Ray itself
     waits a long time for a head that is not there."""
+    import os
     import socket
 
-    if address == "auto" or address.startswith("ray://"):
+    given = address
+    if address == "auto":
+        # As Ray resolves it: $RAY_ADDRESS, else the cluster `ray start` left here.
+        started = Path("/tmp/ray/ray_current_cluster")
+        address = os.environ.get("RAY_ADDRESS", "") or (
+            started.read_text(encoding="utf-8").strip() if started.is_file() else ""
+        )
+        if not address:
+            raise ConfigError(
+                "--ray-address auto: no Ray cluster was started on this machine "
+                "(`ray start --head`); give HOST:PORT, or no address for a local one"
+            )
+    if address.startswith("ray://"):
         return
     host, _, port = address.rpartition(":")
     try:
         with socket.create_connection((host or "127.0.0.1", int(port)), timeout=3):
             return
     except (OSError, ValueError) as error:
-        raise ConfigError(f"--ray-address {address}: no Ray cluster answers ({error})") from None
+        raise ConfigError(f"--ray-address {given}: no Ray cluster answers ({error})") from None
