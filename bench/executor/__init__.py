@@ -236,7 +236,8 @@ def _section(
         f"Same output files: {'yes' if same_output else 'NO'}; same report (statuses, "
         f"attempts, tests, tokens): {'yes' if same_report else 'NO'}. Under `ray`, "
         f"{ray_figures.get('judged_remotely', 0)} verdicts came in "
-        f"{ray_figures.get('judge_batches', 0)} batched tasks and "
+        f"{ray_figures.get('judge_batches', 0)} batched tasks "
+        f"({ray_figures.get('judge_task_cpu_ms', 0):.1f} ms of CPU each on average) and "
         f"{ray_figures.get('sandbox_tasks', 0)} sandboxed checks ran as tasks "
         f"({ray_figures.get('sandbox_task_seconds', 0):.1f} s waited for in all).",
         "",
