@@ -45,6 +45,7 @@ PLAN = Path(__file__).resolve().parents[2] / "examples" / "inventory" / "plan.ya
 ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 BENCH_DB = "mge_executor_bench"
 SECTION = "## Executors: local and Ray"
+RUNS_MARK = "@@runs@@"
 
 
 def _files(root: Path) -> dict[str, bytes]:
@@ -197,6 +198,15 @@ def main(argv: list[str] | None = None) -> int:
     ray_figures = results["ray"][0]["report"].get("executor", {})
     report = results["local"][0]["report"]
     body = _section(args, wall, cpu, driver, same_output, same_report, ray_figures, report)
+    each = "; ".join(
+        f"{name}: " + ", ".join(f"{r['wall']:.1f} s wall / {r['cpu']:.1f} s CPU" for r in runs)
+        for name, runs in results.items()
+    )
+    body = body.replace(
+        RUNS_MARK,
+        f"Each run, in order: {each}. The machine is shared, so runs of one executor "
+        "differ by more than the executors do in wall time; read the ratios with that.",
+    )
     print(body)
     if args.write_docs:
         write_section(SECTION, body)
@@ -232,6 +242,8 @@ def _section(
         f"| local | {wall['local']:.1f} s | {cpu['local']:.1f} s | {driver['local']:.1f} s | | |",
         f"| ray | {wall['ray']:.1f} s | {cpu['ray']:.1f} s | {driver['ray']:.1f} s "
         f"| {wall['ray'] / wall['local']:.2f}x | {cpu['ray'] / cpu['local']:.2f}x |",
+        "",
+        RUNS_MARK,
         "",
         f"Same output files: {'yes' if same_output else 'NO'}; same report (statuses, "
         f"attempts, tests, tokens): {'yes' if same_report else 'NO'}. Under `ray`, "
