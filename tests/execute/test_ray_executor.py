@@ -16,12 +16,15 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
-from tests.execute.conftest import mge_cli
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.engine import make_url
+from tests.conftest import POSTGRES_ADMIN_URL
+from tests.execute.conftest import EXAMPLE_PLAN, mge_cli
 
 from mge.db import make_engine, migrate, session_scope
 from mge.db.models import (
@@ -44,6 +47,10 @@ from mge.execute._ray import FAULT_ENV, SANDBOX  # noqa: E402
 SMALL_STORE = 75 * 1024**2
 
 
+#: The settings of every ray run below and of the one local run they are held to.
+SAME: dict[str, Any] = {"fault_rate": 0.1, "seed": 5}
+
+
 @pytest.fixture(autouse=True)
 def _small_ray(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("MGE_RAY_NUM_CPUS", "2")
@@ -52,6 +59,35 @@ def _small_ray(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
     if ray.is_initialized():
         ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def shared_url() -> Iterator[str]:
+    """One PostgreSQL database for this module's runs (each run its own masterplan)."""
+    admin_url = make_url(POSTGRES_ADMIN_URL)
+    name = f"mge_test_ray_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        yield admin_url.set(database=name).render_as_string(hide_password=False)
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
+@dataclass(frozen=True)
+class Baseline:
+    run_id: uuid.UUID
+    out: Path
+
+
+@pytest.fixture(scope="module")
+def local_run(shared_url: str, tmp_path_factory: pytest.TempPathFactory) -> Baseline:
+    """The example plan run with `--executor local`, once for the module."""
+    out = tmp_path_factory.mktemp("local") / "out"
+    return Baseline(_run(shared_url, EXAMPLE_PLAN, out, **SAME), out)
 
 
 def _run(
@@ -114,6 +150,19 @@ def _attempt_rows(url: str, run_id: uuid.UUID) -> list[tuple[str, int, int]]:
         engine.dispose()
 
 
+def _mutation(url: str, run_id: uuid.UUID) -> dict[str, Any]:
+    engine = make_engine(url)
+    try:
+        with session_scope(engine) as session:
+            run = session.get_one(GenerationRun, run_id)
+            rows = session.scalars(
+                select(AtomicUnit).where(AtomicUnit.masterplan_id == run.masterplan_id)
+            )
+            return {row.atom_key: row.extra.get("mutation") for row in rows}
+    finally:
+        engine.dispose()
+
+
 def _comparable(report: dict[str, Any]) -> dict[str, Any]:
     keys = ("status", "atoms", "attempts", "first_try_success_rate", "tests", "precision_percent")
     return {key: report[key] for key in keys} | {"tokens": report["tokens"]}
@@ -171,17 +220,18 @@ def test_an_unreachable_cluster_is_refused_with_one_line(
 
 @pytest.mark.postgres
 def test_a_ray_run_gives_the_local_output_and_statuses(
-    example_plan: Path, tmp_path: Path, postgres_url: str
+    example_plan: Path, tmp_path: Path, shared_url: str, local_run: Baseline
 ) -> None:
-    common: dict[str, Any] = {"fault_rate": 0.1, "seed": 5}
-    local = _run(postgres_url, example_plan, tmp_path / "local", **common)
-    distributed = _run(postgres_url, example_plan, tmp_path / "ray", executor="ray", **common)
+    distributed = _run(shared_url, example_plan, tmp_path / "ray", executor="ray", **SAME)
     assert not ray.is_initialized()  # the executor shut its cluster down
 
-    assert _files(tmp_path / "ray") == _files(tmp_path / "local")
-    assert _statuses(postgres_url, distributed) == _statuses(postgres_url, local)
-    local_report = _report(postgres_url, local)
-    ray_report = _report(postgres_url, distributed)
+    assert _files(tmp_path / "ray") == _files(local_run.out)
+    assert _statuses(shared_url, distributed) == _statuses(shared_url, local_run.run_id)
+    # Mutation testing ran on the cluster and measured what it measures locally.
+    assert _mutation(shared_url, distributed) == _mutation(shared_url, local_run.run_id)
+    assert any(_mutation(shared_url, distributed).values())
+    local_report = _report(shared_url, local_run.run_id)
+    ray_report = _report(shared_url, distributed)
     assert _comparable(ray_report) == _comparable(local_report)
     assert ray_report["status"] == "completed"
     executor = ray_report["executor"]
@@ -189,13 +239,13 @@ def test_a_ray_run_gives_the_local_output_and_statuses(
     assert executor["judged_remotely"] > 0 and executor["sandbox_tasks"] > 0
     # Batches, not one task per attempt.
     assert executor["judge_batches"] < executor["judged_remotely"]
-    assert _attempt_rows(postgres_url, distributed) == []
+    assert _attempt_rows(shared_url, distributed) == []
 
 
 @pytest.fixture
 def two_node_cluster() -> Iterator[Cluster]:
-    """A head that runs nothing (the driver attaches to it) and two 1-CPU workers
-    that offer the sandbox, all on this machine."""
+    """A head that runs nothing (the driver attaches to it) and two 1-CPU worker
+    nodes that offer the sandbox, all on this machine."""
     cluster = Cluster(
         initialize_head=True,
         head_node_args={
@@ -215,63 +265,86 @@ def two_node_cluster() -> Iterator[Cluster]:
         cluster.shutdown()
 
 
+def _node_running(cluster: Cluster, title: str) -> Any:
+    """A worker node of `cluster` with a worker process executing a task whose
+    process title is `title` (Ray titles a busy worker `ray::FUNCTION`), or None."""
+    raylets = {node.all_processes["raylet"][0].process.pid: node for node in cluster.worker_nodes}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = Path(entry.path, "stat").read_text()
+            command = Path(entry.path, "cmdline").read_bytes()
+        except OSError:
+            continue
+        parent = int(stat[stat.rindex(")") + 2 :].split()[1])
+        if parent in raylets and command.split(b"\0")[0].strip().decode() == title:
+            return raylets[parent]
+    return None
+
+
 @pytest.mark.postgres
 def test_a_worker_node_lost_mid_run_loses_and_doubles_nothing(
-    example_plan: Path, tmp_path: Path, postgres_url: str, two_node_cluster: Cluster
+    example_plan: Path,
+    tmp_path: Path,
+    shared_url: str,
+    local_run: Baseline,
+    two_node_cluster: Cluster,
 ) -> None:
-    common: dict[str, Any] = {"fault_rate": 0.1, "seed": 7, "mutation": False}
-    local = _run(postgres_url, example_plan, tmp_path / "local", **common)
-
-    victim = next(iter(two_node_cluster.worker_nodes))
     removed = threading.Event()
     attempts = 0
 
     def on_event(kind: str, data: dict[str, Any]) -> None:
-        # Mid-generation, while batches of verdicts are in flight on both nodes.
+        # Mid-generation: the first node seen running a batch of verdicts goes.
         nonlocal attempts
-        if kind == "attempt":
+        if kind == "attempt" and not removed.is_set():
             attempts += 1
-            if attempts == 40 and not removed.is_set():
-                two_node_cluster.remove_node(victim, allow_graceful=False)
+            busy = _node_running(two_node_cluster, "ray::_judge_batch") if attempts > 30 else None
+            if busy is not None:
+                two_node_cluster.remove_node(busy, allow_graceful=False)
                 removed.set()
 
     distributed = _run(
-        postgres_url,
+        shared_url,
         example_plan,
         tmp_path / "ray",
         executor="ray",
         ray_address=two_node_cluster.address,
         on_event=on_event,
-        **common,
+        **SAME,
     )
     assert removed.is_set()
     assert len(list(two_node_cluster.worker_nodes)) == 1
-    report = _report(postgres_url, distributed)
+    report = _report(shared_url, distributed)
     assert report["status"] == "completed", report["error"]
-    assert _statuses(postgres_url, distributed) == _statuses(postgres_url, local)
-    assert _files(tmp_path / "ray") == _files(tmp_path / "local")
-    assert _comparable(report) == _comparable(_report(postgres_url, local))
-    assert _attempt_rows(postgres_url, distributed) == []
+    assert _statuses(shared_url, distributed) == _statuses(shared_url, local_run.run_id)
+    assert _files(tmp_path / "ray") == _files(local_run.out)
+    assert _comparable(report) == _comparable(_report(shared_url, local_run.run_id))
+    assert _attempt_rows(shared_url, distributed) == []
 
 
 @pytest.mark.postgres
 def test_a_task_that_keeps_dying_is_infrastructure_not_the_atoms_fault(
-    example_plan: Path, tmp_path: Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch
+    example_plan: Path,
+    tmp_path: Path,
+    shared_url: str,
+    local_run: Baseline,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    common: dict[str, Any] = {"fault_rate": 0.1, "seed": 5, "mutation": False}
     # Every sandboxed check's worker exits at once, on every retry: the workers of
     # the cluster the run starts inherit this process's environment.
     monkeypatch.setenv(FAULT_ENV, "sandbox")
-    run_id = _run(postgres_url, example_plan, tmp_path / "ray", executor="ray", **common)
-    report = _report(postgres_url, run_id)
+    run_id = _run(shared_url, example_plan, tmp_path / "ray", executor="ray", **SAME)
+    report = _report(shared_url, run_id)
     assert report["status"] == RunStatus.FAILED.value
     assert report["error"].startswith("infrastructure:"), report["error"]
     assert "\n" not in report["error"]
     # Generation finished; no atom failed, was blamed or has a failed check stored.
     assert report["atoms"]["failed"] == 0 and report["atoms"]["pending"] == 0
-    engine = make_engine(postgres_url)
+    engine = make_engine(shared_url)
     try:
         with session_scope(engine) as session:
+            masterplan = session.get_one(GenerationRun, run_id).masterplan_id
             checks = session.scalar(
                 select(func.count())
                 .select_from(ValidationResult)
@@ -284,9 +357,18 @@ def test_a_task_that_keeps_dying_is_infrastructure_not_the_atoms_fault(
                 select(func.count())
                 .select_from(AtomRetryHistory)
                 .join(AtomicUnit, AtomRetryHistory.atom_id == AtomicUnit.id)
-                .where(AtomRetryHistory.trigger.like("blame:%"))
+                .where(
+                    AtomicUnit.masterplan_id == masterplan,
+                    AtomRetryHistory.trigger.like("blame:%"),
+                )
             )
-            statuses = set(session.scalars(select(AtomicUnit.status).distinct()).all())
+            statuses = set(
+                session.scalars(
+                    select(AtomicUnit.status)
+                    .where(AtomicUnit.masterplan_id == masterplan)
+                    .distinct()
+                ).all()
+            )
     finally:
         engine.dispose()
     assert checks == 0 and blamed == 0
@@ -294,12 +376,11 @@ def test_a_task_that_keeps_dying_is_infrastructure_not_the_atoms_fault(
 
     # The cluster healthy again: the run resumes and completes as a local run does.
     monkeypatch.delenv(FAULT_ENV)
-    _run(postgres_url, example_plan, tmp_path / "ray", run_id=run_id)
-    resumed = _report(postgres_url, run_id)
+    _run(shared_url, example_plan, tmp_path / "ray", run_id=run_id)
+    resumed = _report(shared_url, run_id)
     assert resumed["status"] == "completed", resumed["error"]
-    local = _run(postgres_url, example_plan, tmp_path / "local", **common)
-    assert _files(tmp_path / "ray") == _files(tmp_path / "local")
-    assert _comparable(resumed) == _comparable(_report(postgres_url, local))
+    assert _files(tmp_path / "ray") == _files(local_run.out)
+    assert _comparable(resumed) == _comparable(_report(shared_url, local_run.run_id))
 
 
 def _count(url: str, sql: str) -> Any:
