@@ -90,11 +90,12 @@ class TreeCPU(threading.Thread):
 
     def sample(self) -> None:
         stats = {}
-        for entry in os.scandir("/proc"):
-            if entry.name.isdigit():
-                found = _stat(int(entry.name))
-                if found is not None:
-                    stats[int(entry.name)] = found
+        with os.scandir("/proc") as entries:
+            pids = [int(entry.name) for entry in entries if entry.name.isdigit()]
+        for pid in pids:
+            found = _stat(pid)
+            if found is not None:
+                stats[pid] = found
         session = stats.get(self.root, (0, -1, 0.0))[1]
         changed = True
         while changed:

@@ -269,12 +269,12 @@ def _node_running(cluster: Cluster, title: str) -> Any:
     """A worker node of `cluster` with a worker process executing a task whose
     process title is `title` (Ray titles a busy worker `ray::FUNCTION`), or None."""
     raylets = {node.all_processes["raylet"][0].process.pid: node for node in cluster.worker_nodes}
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
+    with os.scandir("/proc") as entries:
+        pids = [entry.path for entry in entries if entry.name.isdigit()]
+    for path in pids:
         try:
-            stat = Path(entry.path, "stat").read_text()
-            command = Path(entry.path, "cmdline").read_bytes()
+            stat = Path(path, "stat").read_text()
+            command = Path(path, "cmdline").read_bytes()
         except OSError:
             continue
         parent = int(stat[stat.rindex(")") + 2 :].split()[1])
