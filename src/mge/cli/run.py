@@ -268,7 +268,7 @@ def run(
         str,
         typer.Option(
             help="Where validation, test runs and mutation testing are done: local (this "
-            "machine) or ray (a Ray cluster; needs PostgreSQL and `mge[ray]`)."
+            "machine) or ray (a Ray cluster; needs PostgreSQL and the ray extra of mge)."
         ),
     ] = "local",
     ray_address: Annotated[
