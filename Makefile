@@ -7,16 +7,26 @@ BIN    := $(VENV)/bin
 LINTED := $(wildcard src tests bench)
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo demo-plan test bench install system-deps lint typecheck unit clean
+.PHONY: demo demo-plan test bench install install-ray system-deps lint typecheck unit clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench,ray]'
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
 install: $(STAMP)
+
+# Ray Core (`mge[ray]`, for `--executor ray`) is installed for the tests and the
+# benchmark only: `make demo` runs locally and need not fetch an 80 MB wheel.
+RAY_STAMP := $(VENV)/.installed-ray-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+$(RAY_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench,ray]'
+	@rm -f $(VENV)/.installed-ray-*
+	@touch $@
+
+install-ray: $(RAY_STAMP)
 
 system-deps:
 	@scripts/ensure_postgres.sh
@@ -31,10 +41,10 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-unit: install system-deps
+unit: install install-ray system-deps
 	$(BIN)/pytest
 
-test: install system-deps lint typecheck unit
+test: install install-ray system-deps lint typecheck unit
 
 demo: install
 	$(BIN)/mge demo
@@ -49,7 +59,7 @@ demo-plan: install
 	$(BIN)/mge plan show $$id && $(BIN)/mge plan approve $$id --by demo && \
 	$(BIN)/mge run .mge/plan-demo/plan.yaml --out .mge/plan-demo/out --no-mutation
 
-bench: install system-deps
+bench: install install-ray system-deps
 	$(BIN)/python -m bench
 
 clean:

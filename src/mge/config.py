@@ -39,6 +39,12 @@ class Settings(BaseSettings):
     # How long a run's lease holds without renewal (`mge.execute._lease`): after a
     # crash, `mge resume` may take the run over once this has passed.
     run_lease_seconds: float = Field(default=60.0, gt=0, allow_inf_nan=False)
+    # The Ray cluster a `--executor ray` run starts on this machine when it is given
+    # no address (`mge.execute._ray`): its object store in MiB (Ray needs at least
+    # 75; the default keeps it small beside PostgreSQL and the sandboxes) and its
+    # CPUs (0: every core).
+    ray_object_store_mb: int = Field(default=100, ge=75)
+    ray_num_cpus: int = Field(default=0, ge=0)
 
     @classmethod
     def settings_customise_sources(

@@ -11,6 +11,7 @@
     │   └── ProviderUnavailable  the provider cannot be used (no key, unreachable)
     ├── ValidationFailed       generated code failed its checks
     ├── SandboxUnavailable     generated code cannot be sandboxed here (and no opt-out)
+    ├── InfrastructureFailure  the cluster, not the code, kept failing a task
     ├── BudgetExhausted        the run reached its cost cap
     ├── NotFound               a named thing does not exist
     ├── Conflict               the request clashes with the stored state
@@ -90,6 +91,14 @@ class SandboxUnavailable(MgeError):
     http_status = 503
 
 
+class InfrastructureFailure(MgeError):
+    """A task of a distributed run kept failing for reasons outside the code it
+    checked (its worker or node died, every retry): never an atom's fault."""
+
+    exit_code = 1
+    http_status = 503
+
+
 class BudgetExhausted(MgeError):
     exit_code = 5
     http_status = 402
@@ -117,6 +126,7 @@ __all__ = [
     "Conflict",
     "DatabaseError",
     "GraphError",
+    "InfrastructureFailure",
     "MgeError",
     "MigrationError",
     "ModelError",

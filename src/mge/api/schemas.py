@@ -335,6 +335,10 @@ class RunReport(BaseModel):
     max_parallelism: int
     critical_path: int
     max_in_flight: int
+    executor: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Where validation and test runs were done (local or ray), with its figures.",
+    )
     attempts: int
     first_try_success_rate: float | None
     tests: dict[str, Any]

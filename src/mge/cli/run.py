@@ -29,6 +29,9 @@ from mge.execute import (
     FanOut,
     build_settings,
     check_budget,
+    check_executor_database,
+    check_ray_address,
+    check_ray_installed,
     create_run,
     execute_run,
     prepare_resume,
@@ -261,6 +264,20 @@ def run(
             "cores for runs of 1,000 atoms or more)."
         ),
     ] = None,
+    executor: Annotated[
+        str,
+        typer.Option(
+            help="Where validation, test runs and mutation testing are done: local (this "
+            "machine) or ray (a Ray cluster; needs PostgreSQL and the ray extra of mge)."
+        ),
+    ] = "local",
+    ray_address: Annotated[
+        str | None,
+        typer.Option(
+            help="With --executor ray: a running cluster (HOST:PORT or auto); default: "
+            "a small one started on this machine."
+        ),
+    ] = None,
     quiet: Annotated[bool, typer.Option(help="No progress output.")] = False,
     metrics_port: MetricsPortOption = None,
     yes: Annotated[
@@ -292,9 +309,17 @@ def run(
         levels=levels,
         mutation=mutation,
         validation_workers=validation_workers,
+        executor=executor,
+        ray_address=ray_address,
     )
     ensure_available()  # before anything is stored: without a sandbox nothing can run
     url = database_url(db)
+    if settings.executor == "ray":
+        # Refused before anything is stored or started: one line, exit 2.
+        check_executor_database(settings.executor, url)
+        check_ray_installed()
+        if settings.ray_address:
+            check_ray_address(settings.ray_address)
     migrate.upgrade(url)
     engine = make_engine(url)
     try:

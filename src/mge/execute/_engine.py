@@ -46,7 +46,7 @@ from mge.execute._run_state import (
 )
 from mge.execute._schedule import Scheduling
 from mge.execute.measurement import measure_against_reference
-from mge.validate.testing import TestOutcome, run_pytest
+from mge.validate.testing import TestOutcome
 
 
 class Runner(Scheduling):
@@ -103,7 +103,7 @@ class Runner(Scheduling):
         write_files(out, files)
         acceptance = [test for test in (self.plan.acceptance or copied) if test in copied]
         if final is None and self.settings.run_tests:
-            final = run_pytest(
+            final = self.executor.run_tests(
                 out,
                 acceptance,
                 timeout=self.settings.test_timeout_seconds,

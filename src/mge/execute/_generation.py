@@ -21,6 +21,7 @@ from mge.execute._judge import judge
 from mge.execute._judge_pool import JudgePool
 from mge.execute._planning import Planning
 from mge.execute._prompts import Prerequisite, atom_prompt
+from mge.execute.executor import LocalExecutor, start_executor
 from mge.execute.settings import AUTO_JUDGE_ATOMS
 from mge.llm import ModelRequest, Purpose, extract_code
 from mge.store.review_items import open_review_item, priority_of
@@ -89,7 +90,12 @@ class Generation(Planning):
 
     async def _judged(self, key: str, candidate: str, *, plan_binding: bool) -> AtomVerdict:
         """`_validate`, by a validation worker when there is one (see `_judge_pool`)."""
-        if self._judges is None or self._needs_workspace(key, candidate):
+        if self._needs_workspace(key, candidate):
+            return self._validate(key, candidate, plan_binding=plan_binding)
+        if self.executor.judges:
+            spec = self._spec_for(key, plan_binding=plan_binding)
+            return await self.executor.judge(candidate, spec, self._view(key))
+        if self._judges is None:
             return self._validate(key, candidate, plan_binding=plan_binding)
         spec = self._spec_for(key, plan_binding=plan_binding)
         return await self._judges.judge(candidate, spec, self._view(key))
@@ -98,6 +104,10 @@ class Generation(Planning):
         """Start the validation workers as soon as the number of atoms to generate
         is known, before the atoms are stored and loaded: they are ready (and the
         engine's core free of L1) by the time the first atoms are."""
+        if self.settings.executor == "ray":
+            # The cluster judges: no validation workers on this machine.
+            self.executor = start_executor(self.settings, self.engine.dialect.name)
+            return
         workers = self.settings.validation_workers
         if workers is None:
             cores = os.cpu_count() or 1
@@ -109,11 +119,16 @@ class Generation(Planning):
         """Hand the workers the files' layouts and give them a moment to take them:
         once generation starts the loop has little time to feed a large message into
         the pipe, and until a worker has it, the engine judges every attempt itself."""
+        if self.executor.judges:
+            self.executor.load({file: self._layout(file) for file in self.files})
         if self._judges is not None:
             self._judges.load({file: self._layout(file) for file in self.files})
             await self._judges.wait_ready(timeout=JUDGES_READY_SECONDS)
 
     async def _stop_judges(self) -> None:
+        executor, self.executor = self.executor, LocalExecutor()
+        if executor.name != "local":
+            self._set_report(executor=await executor.aclose())
         if self._judges is not None:
             judges, self._judges = self._judges, None
             await judges.aclose()

@@ -31,10 +31,11 @@ from pyflakes.reporter import Reporter
 from mge.db.models import AtomicUnit, AtomStatus, HumanReviewQueue, TestType, ValidationLevel
 from mge.db.models import ValidationResult as ResultRow
 from mge.execute._assembly import assemble
-from mge.execute._output import module_name, write_files
+from mge.execute._output import write_files
 from mge.execute._run_state import AtomState
+from mge.execute.executor import module_names
 from mge.store.review_items import priority_of
-from mge.validate import STUB_MARK, Limits, run_python
+from mge.validate import STUB_MARK
 from mge.validate.blame import (
     AtomSpan,
     Binding,
@@ -48,7 +49,7 @@ from mge.validate.blame import (
 )
 from mge.validate.coverage import atom_coverage, executed_lines
 from mge.validate.mutation import MutationScore, mutation_scores
-from mge.validate.testing import TestOutcome, run_pytest
+from mge.validate.testing import TestOutcome
 
 if TYPE_CHECKING:
     from mge.execute._engine import Runner
@@ -145,18 +146,10 @@ class Hierarchy:
     # -- checks ------------------------------------------------------------------------
 
     def _imports(self, files: Sequence[str]) -> CheckOutcome:
-        modules = [m for m in (module_name(f) for f in files) if m]
+        modules = module_names(files)
         if not modules:
             return CheckOutcome(True, TestType.INTEGRATION, "import", "", [])
-        script = "import importlib\n" + "".join(
-            f"importlib.import_module({module!r})\n" for module in modules
-        )
-        result = run_python(
-            ["-c", script],
-            cwd=self.out,
-            pythonpath=[self.out],
-            limits=Limits(timeout_seconds=min(self.timeout, 60), cpu_seconds=60),
-        )
+        result = self.runner.executor.check_imports(self.out, modules, timeout=self.timeout)
         if result.ok:
             return CheckOutcome(True, TestType.INTEGRATION, "import", "", [])
         text = (result.stdout + result.stderr)[-4000:]
@@ -176,7 +169,13 @@ class Hierarchy:
         run: its coverage is stored for review); otherwise only a failing run is
         traced, a second time, for blame. `modules` are the scope's source files:
         their doctests count when the project's configuration collects doctests."""
-        run = partial(run_pytest, self.out, tests, timeout=self.timeout, modules=list(modules))
+        run = partial(
+            self.runner.executor.run_tests,
+            self.out,
+            tests,
+            timeout=self.timeout,
+            modules=list(modules),
+        )
         outcome = run(coverage=traced)
         if not traced and not outcome.ok and not outcome.collection_error:
             # Only a failing run needs per-test coverage, for blame; tracing costs time.
@@ -682,6 +681,7 @@ class Hierarchy:
                 tests.verdicts,
                 per_atom=settings.mutants_per_atom,
                 budget_seconds=settings.mutation_budget_seconds,
+                run=runner.executor.run_mutants,
             )
         for key, state in runner.states.items():
             row = runner.session.get_one(AtomicUnit, state.row_id)

@@ -29,6 +29,7 @@ from mge.execute._assembly import PlannedAtom
 from mge.execute._judge import FileAtom
 from mge.execute._judge_pool import JudgePool
 from mge.execute._lease import LeaseLost, RunLease, lease_seconds
+from mge.execute.executor import Executor, LocalExecutor
 from mge.execute.progress import NullProgress, ProgressSink
 from mge.execute.settings import RunSettings
 from mge.llm import Budget, CachingModel, Model, ModelResponse, make_model
@@ -136,6 +137,7 @@ class RunCore:
     _layouts: dict[str, tuple[FileAtom, ...]]
     _depth_of: dict[str, int] | None
     _judges: JudgePool | None
+    executor: Executor
     _wave_started: dict[int, float]
     _wave_members: dict[int, list[AtomState]]
     _wave_final: dict[int, int]
@@ -213,6 +215,8 @@ class RunCore:
         self._layouts: dict[str, tuple[FileAtom, ...]] = {}
         self._depth_of: dict[str, int] | None = None
         self._judges: JudgePool | None = None
+        # Where L1 to L4 and mutation testing are computed (`_start_judges` picks it).
+        self.executor: Executor = LocalExecutor()
         # wave number -> when its first atom started, until the wave is reported done
         self._wave_started: dict[int, float] = {}
         self._wave_members: dict[int, list[AtomState]] = {}

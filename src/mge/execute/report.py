@@ -105,6 +105,9 @@ def build_report(session: Session, run: GenerationRun) -> dict[str, Any]:
         "max_parallelism": graph.max_parallelism if graph else 0,
         "critical_path": graph.critical_path_length if graph else 0,
         "max_in_flight": report.get("max_in_flight", 0),
+        # Where validation and the test runs were done, and the executor's figures.
+        "executor": report.get("executor")
+        or {"name": str((run.settings or {}).get("executor", "local"))},
         "attempts": attempts or 0,
         "first_try_success_rate": first_try,
         "tests": tests,

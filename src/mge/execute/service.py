@@ -21,6 +21,7 @@ from mge.execute._engine import Runner
 from mge.execute._lease import check_lease_free
 from mge.execute._output import check_copied, check_out_dir
 from mge.execute._run_state import AfterRun
+from mge.execute.executor import check_executor_database
 from mge.execute.progress import ProgressSink
 from mge.execute.report import build_report, get_run
 from mge.execute.settings import RunSettings, validated_settings
@@ -75,6 +76,8 @@ def store_run(
     in the caller's transaction (committed here). `model`, when given, is the model
     the run will be executed with (`execute_run(..., model=...)`): it is not built
     from the settings, and the plan needs no `reference:` even for replay."""
+    if settings.executor == "ray":
+        check_executor_database(settings.executor, str(session.get_bind().engine.url))
     reference = Path(masterplan.reference_path) if masterplan.reference_path else None
     atomization = AtomizeConfig(**(masterplan.atomization_config or {}))
     simulated = (

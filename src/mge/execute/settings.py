@@ -68,6 +68,11 @@ class RunSettings(BaseModel):
     # (`mge.execute._judge_pool`); None chooses: one fewer than the machine's cores
     # (at most 4) for runs of `AUTO_JUDGE_ATOMS` atoms or more, none below that.
     validation_workers: int | None = Field(default=None, ge=0, le=64)
+    # Where validation, the sandboxed test runs and mutation testing are done
+    # (`mge.execute.executor`): this machine, or a Ray cluster (`ray_address`: a
+    # running cluster, "auto", or None for one started on this machine).
+    executor: Literal["local", "ray"] = "local"
+    ray_address: str | None = None
 
     @field_validator("budget_usd")
     @classmethod

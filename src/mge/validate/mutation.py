@@ -30,6 +30,7 @@ import random
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from mge.validate.blame import AtomSpan, SpanIndex
 from mge.validate.sandbox import Limits, run_python
@@ -424,6 +425,12 @@ def run_mutants(
     return killed
 
 
+class MutantRunner(Protocol):
+    def __call__(
+        self, root: Path, mutants: Sequence[Mutant], *, budget_seconds: float
+    ) -> dict[int, bool]: ...
+
+
 def mutation_scores(
     root: Path,
     sources: Mapping[str, str],
@@ -433,10 +440,12 @@ def mutation_scores(
     *,
     per_atom: int,
     budget_seconds: float,
+    run: MutantRunner | None = None,
 ) -> dict[str, MutationScore]:
-    """Per atom reached, how many of its mutants the passing tests killed."""
+    """Per atom reached, how many of its mutants the passing tests killed. `run`
+    runs them (`run_mutants` by default; an executor may send them elsewhere)."""
     mutants = plan_mutants(sources, index, coverage, verdicts, per_atom=per_atom)
-    verdict = run_mutants(root, mutants, budget_seconds=budget_seconds)
+    verdict = (run or run_mutants)(root, mutants, budget_seconds=budget_seconds)
     counts: dict[str, list[int]] = {}
     survivors: dict[str, list[str]] = {}
     for number, mutant in enumerate(mutants):

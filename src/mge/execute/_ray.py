@@ -1,0 +1,423 @@
+"""The `ray` executor: a run's CPU-heavy work as tasks on a Ray cluster.
+
+Every call into Ray is in this module, and Ray is imported by nothing else, so
+the rest of MGE neither needs Ray installed nor sees its partial typing: mypy
+treats `ray` as untyped (`follow_imports = "skip"`) and the types stop at the
+functions below.
+
+What runs where:
+
+- **L1** (`_judge.judge`): attempts are gathered for a few milliseconds (or until
+  `BATCH` of them wait) and sent as one task, so each task does at least ~10 ms of
+  work; the files' layouts go to the object store once (`ray.put`). CPU: 1.
+- **L2 to L4** (imports, tests) and **mutation testing**: one task per check. The
+  task gets the project's files as data (a node need not share the driver's disk),
+  lays them out in a private directory and calls the same sandboxed functions the
+  local executor calls (`run_pytest`, `import_check`, `run_mutants`): generated
+  code runs only inside bubblewrap, on the node. It declares CPU, memory and the
+  custom `sandbox` resource, which only nodes with a working bubblewrap offer; the
+  paths in what it returns are put back to the driver's project directory, so the
+  failure texts (and the prompts made from them) are the local run's.
+
+The scheduler stays the single decider and PostgreSQL the only system of record:
+tasks return values and never touch the database. A task whose node or worker
+dies is run again elsewhere by Ray (`max_retries`); its result is still used once,
+by the one driver call waiting for it, so nothing is stored twice. A task that
+keeps dying (`MAX_RETRIES` times) raises `InfrastructureFailure`: the run stops as
+failed with that line, nothing is blamed on an atom, and `mge resume` goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import os
+import signal
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import ray
+import ray.exceptions
+
+from mge.config import load_settings
+from mge.errors import ConfigError, InfrastructureFailure, SandboxUnavailable
+from mge.execute._judge import FileAtom, judge
+from mge.execute.executor import ExecutorName, check_ray_address, import_check
+from mge.validate import AtomSpec, AtomVerdict
+from mge.validate.mutation import Mutant, run_mutants
+from mge.validate.sandbox import SandboxResult, ensure_available
+from mge.validate.testing import TestFailure, TestOutcome, run_pytest
+
+#: The custom resource of nodes where generated code can be sandboxed.
+SANDBOX = "sandbox"
+#: Attempts judged by one task at most, and how long the first waits for others:
+#: a verdict costs 1-3 ms of CPU, and a task should be worth at least ~10 ms; 20 ms
+#: is little beside a model call's latency.
+BATCH = 32
+LINGER_SECONDS = 0.02
+#: How often Ray runs a task again after its worker or node died.
+MAX_RETRIES = 3
+#: Memory a sandboxed check declares (the sandbox caps its address space at 2 GiB;
+#: the example projects' test runs stay far below this).
+SANDBOX_MEMORY_BYTES = 512 * 1024**2
+#: Test hook, read on the worker: `judge`, `sandbox` or `all` makes those tasks'
+#: worker process exit at once, as a crashed worker would (see tests/execute).
+FAULT_ENV = "MGE_RAY_TASK_FAULT"
+#: What is never shipped with a project.
+_SKIPPED = frozenset({"__pycache__", ".pytest_cache", ".mypy_cache", ".git"})
+
+T = TypeVar("T")
+
+
+# -- on the worker -------------------------------------------------------------------
+
+
+def _fault(kind: str) -> None:
+    wanted = os.environ.get(FAULT_ENV, "")
+    if wanted and wanted in (kind, "all"):
+        os._exit(1)
+
+
+def _judge_batch(
+    layouts: Mapping[str, tuple[FileAtom, ...]],
+    items: Sequence[tuple[str, AtomSpec, dict[str, str]]],
+) -> tuple[list[tuple[AtomVerdict | None, str | None]], float]:
+    """The verdicts, and the CPU seconds the task spent on them."""
+    _fault("judge")
+    began = time.process_time()
+    answers: list[tuple[AtomVerdict | None, str | None]] = []
+    for candidate, spec, view in items:
+        try:
+            answers.append((judge(candidate, spec, layouts[spec.file], view), None))
+        except Exception as error:  # the engine judges it again itself and sees it
+            answers.append((None, f"{type(error).__name__}: {error}"))
+    return answers, time.process_time() - began
+
+
+def _in_project(
+    files: Mapping[str, bytes], shown_at: str, work: Callable[[Path], T], rewrite: bool
+) -> T:
+    """`work` on a private copy of the project, with the copy's path in its result
+    replaced by `shown_at`, the driver's project directory."""
+    _fault("sandbox")
+    ensure_available()
+    with tempfile.TemporaryDirectory(prefix="mge-ray-") as scratch:
+        root = Path(scratch).resolve() / "project"
+        for name, data in files.items():
+            path = root / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+        root.mkdir(exist_ok=True)
+        result = work(root)
+        return _replaced(result, str(root), shown_at) if rewrite else result
+
+
+def _replaced(value: Any, old: str, new: str) -> Any:
+    """`value` with `old` replaced by `new` in every string it holds."""
+    if isinstance(value, str):
+        return value.replace(old, new)
+    if isinstance(value, list):
+        return [_replaced(item, old, new) for item in value]
+    if isinstance(value, dict):
+        return {_replaced(k, old, new): _replaced(v, old, new) for k, v in value.items()}
+    if isinstance(value, TestOutcome | TestFailure | SandboxResult):
+        changes = {
+            field.name: _replaced(getattr(value, field.name), old, new)
+            for field in dataclasses.fields(value)
+            if isinstance(getattr(value, field.name), str | list | dict)
+        }
+        return dataclasses.replace(value, **changes)
+    return value
+
+
+def _tests_task(
+    files: Mapping[str, bytes],
+    shown_at: str,
+    tests: list[str],
+    timeout: float,
+    coverage: bool,
+    modules: list[str],
+) -> TestOutcome:
+    return _in_project(
+        files,
+        shown_at,
+        lambda root: run_pytest(root, tests, timeout=timeout, coverage=coverage, modules=modules),
+        rewrite=True,
+    )
+
+
+def _imports_task(
+    files: Mapping[str, bytes], shown_at: str, modules: list[str], timeout: float
+) -> SandboxResult:
+    return _in_project(
+        files, shown_at, lambda root: import_check(root, modules, timeout=timeout), rewrite=True
+    )
+
+
+def _mutants_task(
+    files: Mapping[str, bytes], shown_at: str, mutants: list[Mutant], budget_seconds: float
+) -> dict[int, bool]:
+    return _in_project(
+        files,
+        shown_at,
+        lambda root: run_mutants(root, mutants, budget_seconds=budget_seconds),
+        rewrite=False,
+    )
+
+
+_SANDBOXED = {
+    "num_cpus": 1,
+    "memory": SANDBOX_MEMORY_BYTES,
+    "resources": {SANDBOX: 1},
+    "max_retries": MAX_RETRIES,
+    "retry_exceptions": False,
+}
+_remote_judge = ray.remote(num_cpus=1, max_retries=MAX_RETRIES, retry_exceptions=False)(
+    _judge_batch
+)
+_remote_tests = ray.remote(**_SANDBOXED)(_tests_task)
+_remote_imports = ray.remote(**_SANDBOXED)(_imports_task)
+_remote_mutants = ray.remote(**_SANDBOXED)(_mutants_task)
+
+
+# -- on the driver -------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _signals_kept() -> Iterator[None]:
+    """`ray.init` makes SIGTERM exit the process at once; the engine's own handlers
+    (SIGINT and SIGTERM stop the run between attempts, storing what was done) are put
+    back after it."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    kept = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for number, handler in kept.items():
+            if handler is not None:
+                signal.signal(number, handler)
+
+
+def project_files(root: Path) -> dict[str, bytes]:
+    """Every file of the project at `root` (relative path -> bytes), as a task gets it."""
+    files: dict[str, bytes] = {}
+    for path in sorted(root.rglob("*")):
+        relative = path.relative_to(root)
+        if any(part in _SKIPPED for part in relative.parts) or not path.is_file():
+            continue
+        files[relative.as_posix()] = path.read_bytes()
+    return files
+
+
+def _infrastructure(what: str, error: BaseException) -> InfrastructureFailure:
+    kind = type(error).__name__
+    first = str(error).strip().splitlines()[0] if str(error).strip() else kind
+    return InfrastructureFailure(
+        f"infrastructure: the Ray task {what} failed on the cluster, not on the code, "
+        f"after {MAX_RETRIES} retries ({kind}: {first[:200]}); `mge resume` goes on"
+    )
+
+
+def _unwrapped(what: str, error: BaseException) -> BaseException:
+    """What a failed task's error means here: the code's own exception (our worker
+    code raised it: the same as a local call would), or infrastructure."""
+    if isinstance(error, ray.exceptions.RayTaskError):
+        cause: object = getattr(error, "cause", None)
+        return cause if isinstance(cause, BaseException) else error
+    return _infrastructure(what, error)
+
+
+class RayExecutor:
+    """See the module docstring."""
+
+    name: ExecutorName = "ray"
+    judges = True
+
+    def __init__(self, *, started_here: bool) -> None:
+        self.started_here = started_here
+        self._layouts: Any = None
+        self._waiting: list[tuple[str, AtomSpec, dict[str, str], asyncio.Future[AtomVerdict]]] = []
+        self._timer: asyncio.TimerHandle | None = None
+        self._batches: set[asyncio.Task[None]] = set()
+        self.batches = 0
+        self.judged = 0
+        self.local = 0
+        self.judge_cpu_seconds = 0.0
+        self.sandbox_tasks = 0
+        self.task_seconds = 0.0
+
+    @classmethod
+    def start(cls, address: str | None) -> RayExecutor:
+        """Connect to the cluster at `address`, or start a small one on this machine
+        (no dashboard, the object store capped by `MGE_RAY_OBJECT_STORE_MB`). Refuses
+        a cluster where no node offers the `sandbox` resource."""
+        config = load_settings()
+        with _signals_kept():
+            executor = cls._connect(address, config.ray_num_cpus, config.ray_object_store_mb)
+        if float(ray.cluster_resources().get(SANDBOX, 0)) < 1:
+            ray.shutdown()
+            raise SandboxUnavailable(
+                "no node of the Ray cluster offers the `sandbox` resource (bubblewrap): "
+                "start nodes with `ray start --resources '{\"sandbox\": N}'` where bwrap works"
+            )
+        return executor
+
+    @classmethod
+    def _connect(cls, address: str | None, num_cpus: int, store_mb: int) -> RayExecutor:
+        # Ray itself would join $RAY_ADDRESS when given no address: say so explicitly.
+        address = address or os.environ.get("RAY_ADDRESS") or None
+        options: dict[str, Any] = {
+            "log_to_driver": False,
+            "include_dashboard": False,
+            "ignore_reinit_error": True,
+        }
+        if address:
+            check_ray_address(address)
+            try:
+                ray.init(address=address, **options)
+            except ConnectionError as error:
+                raise ConfigError(f"--ray-address {address}: {error}") from None
+        else:
+            sandboxed = ensure_available()
+            cpus = num_cpus or os.cpu_count() or 1
+            ray.init(
+                num_cpus=cpus,
+                object_store_memory=store_mb * 1024**2,
+                resources={SANDBOX: cpus} if sandboxed else {},
+                **options,
+            )
+        return cls(started_here=not address)
+
+    # -- L1 ------------------------------------------------------------------------------
+
+    def load(self, layouts: Mapping[str, tuple[FileAtom, ...]]) -> None:
+        self._layouts = ray.put(dict(layouts))
+
+    async def judge(self, candidate: str, spec: AtomSpec, view: Mapping[str, str]) -> AtomVerdict:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[AtomVerdict] = loop.create_future()
+        self._waiting.append((candidate, spec, dict(view), future))
+        if len(self._waiting) >= BATCH:
+            self._flush()
+        elif self._timer is None:
+            self._timer = loop.call_later(LINGER_SECONDS, self._flush)
+        return await future
+
+    def _flush(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        batch, self._waiting = self._waiting, []
+        if batch:
+            task = asyncio.ensure_future(self._send(batch))
+            self._batches.add(task)
+            task.add_done_callback(self._batches.discard)
+
+    async def _send(
+        self, batch: list[tuple[str, AtomSpec, dict[str, str], asyncio.Future[AtomVerdict]]]
+    ) -> None:
+        self.batches += 1
+        ref = _remote_judge.remote(self._layouts, [item[:3] for item in batch])
+        try:
+            answers, seconds = await asyncio.wrap_future(ref.future())
+            self.judge_cpu_seconds += seconds
+        except ray.exceptions.RayError as error:
+            failure = _unwrapped(f"judging {len(batch)} attempts", error)
+            for *_, future in batch:
+                if not future.done():
+                    future.set_exception(failure)
+            return
+        except asyncio.CancelledError:
+            for *_, future in batch:
+                future.cancel()
+            raise
+        for (candidate, spec, view, future), (verdict, _problem) in zip(
+            batch, answers, strict=True
+        ):
+            if future.done():
+                continue
+            if verdict is None:
+                # As a worker of the local pool does: an error is judged again here,
+                # where it raises as it would have without the cluster.
+                self.local += 1
+                try:
+                    future.set_result(judge(candidate, spec, self._layout_of(spec), view))
+                except Exception as error:
+                    future.set_exception(error)
+                continue
+            self.judged += 1
+            future.set_result(verdict)
+
+    def _layout_of(self, spec: AtomSpec) -> tuple[FileAtom, ...]:
+        layouts: dict[str, tuple[FileAtom, ...]] = ray.get(self._layouts)
+        return layouts[spec.file]
+
+    # -- L2 to L4, mutation ---------------------------------------------------------------
+
+    def _sandboxed(self, what: str, remote: Any, root: Path, *args: Any) -> Any:
+        began = time.perf_counter()
+        self.sandbox_tasks += 1
+        ref = remote.remote(project_files(root), str(root.resolve()), *args)
+        try:
+            return ray.get(ref)
+        except ray.exceptions.RayError as error:
+            raise _unwrapped(what, error) from None
+        finally:
+            self.task_seconds += time.perf_counter() - began
+
+    def run_tests(
+        self,
+        root: Path,
+        tests: list[str],
+        *,
+        timeout: float,
+        coverage: bool = False,
+        modules: Sequence[str] = (),
+    ) -> TestOutcome:
+        if not tests:
+            return TestOutcome()
+        outcome: TestOutcome = self._sandboxed(
+            "running tests", _remote_tests, root, tests, timeout, coverage, list(modules)
+        )
+        return outcome
+
+    def check_imports(self, root: Path, modules: Sequence[str], *, timeout: float) -> SandboxResult:
+        result: SandboxResult = self._sandboxed(
+            "importing modules", _remote_imports, root, list(modules), timeout
+        )
+        return result
+
+    def run_mutants(
+        self, root: Path, mutants: Sequence[Mutant], *, budget_seconds: float
+    ) -> dict[int, bool]:
+        if not mutants:
+            return {}
+        killed: dict[int, bool] = self._sandboxed(
+            "running mutants", _remote_mutants, root, list(mutants), budget_seconds
+        )
+        return killed
+
+    async def aclose(self) -> dict[str, Any]:
+        self._flush()
+        for task in list(self._batches):
+            with contextlib.suppress(BaseException):
+                await task
+        figures = {
+            "name": self.name,
+            "judge_batches": self.batches,
+            "judged_remotely": self.judged,
+            "judged_locally": self.local,
+            # CPU per batch on the worker: what each L1 task is worth.
+            "judge_task_cpu_ms": round(1000 * self.judge_cpu_seconds / max(self.batches, 1), 1),
+            "sandbox_tasks": self.sandbox_tasks,
+            "sandbox_task_seconds": round(self.task_seconds, 3),
+        }
+        ray.shutdown()
+        return figures

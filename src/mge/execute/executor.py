@@ -1,0 +1,194 @@
+"""Where a run's CPU-heavy work is done: the executor.
+
+The scheduler (`_schedule`) is the single decider of a run: it chooses what runs,
+reads every verdict and writes every row. An executor only computes what it is
+handed and returns the result; it never reads or writes the database. Three kinds
+of work go through it:
+
+- atomic (L1) verdicts, from plain data (`_judge.judge`);
+- the sandboxed checks of L2 to L4 (imports in a fresh interpreter, the tests);
+- mutation testing after the acceptance run.
+
+`local` (the default) does all of it on this machine, as MGE always has: L1 in
+the engine's process or its validation workers (`_judge_pool`), the sandboxed
+runs as subprocesses. `ray` (`mge.execute._ray`) sends the same functions to a
+Ray cluster as tasks; the generated code still runs only inside the sandbox, on
+whichever node the task lands. Both give the same verdicts for the same inputs,
+so a run's output does not depend on its executor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+from sqlalchemy.engine import make_url
+
+from mge.errors import ConfigError
+from mge.execute._judge import FileAtom
+from mge.execute._output import module_name
+from mge.execute.settings import RunSettings
+from mge.validate import AtomSpec, AtomVerdict, Limits, run_python
+from mge.validate.mutation import Mutant, run_mutants
+from mge.validate.sandbox import SandboxResult
+from mge.validate.testing import TestOutcome, run_pytest
+
+ExecutorName = Literal["local", "ray"]
+
+
+class Executor(Protocol):
+    """What the engine asks of an executor (see the module docstring)."""
+
+    name: ExecutorName
+    #: Whether `judge` gives verdicts; when False the engine judges in its own process
+    #: (or its validation workers).
+    judges: bool
+
+    def load(self, layouts: Mapping[str, tuple[FileAtom, ...]]) -> None:
+        """The files' layouts, once, before any verdict is asked for."""
+
+    async def judge(self, candidate: str, spec: AtomSpec, view: Mapping[str, str]) -> AtomVerdict:
+        """The atomic verdict `_judge.judge` gives for these inputs."""
+
+    def run_tests(
+        self,
+        root: Path,
+        tests: list[str],
+        *,
+        timeout: float,
+        coverage: bool = False,
+        modules: Sequence[str] = (),
+    ) -> TestOutcome:
+        """`run_pytest` on the project at `root` (blocking: called from a thread)."""
+
+    def check_imports(self, root: Path, modules: Sequence[str], *, timeout: float) -> SandboxResult:
+        """`import_check` on the project at `root` (blocking)."""
+
+    def run_mutants(
+        self, root: Path, mutants: Sequence[Mutant], *, budget_seconds: float
+    ) -> dict[int, bool]:
+        """`mutation.run_mutants` on the project at `root` (blocking)."""
+
+    async def aclose(self) -> dict[str, Any]:
+        """Release what the executor holds; returns its figures for the run report."""
+
+
+def import_check(root: Path, modules: Sequence[str], *, timeout: float) -> SandboxResult:
+    """Import `modules` of the project at `root` in a fresh sandboxed interpreter."""
+    script = "import importlib\n" + "".join(
+        f"importlib.import_module({module!r})\n" for module in modules
+    )
+    return run_python(
+        ["-c", script],
+        cwd=root,
+        pythonpath=[root],
+        limits=Limits(timeout_seconds=min(timeout, 60), cpu_seconds=60),
+    )
+
+
+def module_names(files: Sequence[str]) -> list[str]:
+    return [m for m in (module_name(f) for f in files) if m]
+
+
+class LocalExecutor:
+    """Everything on this machine: today's behaviour (see the module docstring)."""
+
+    name: ExecutorName = "local"
+    judges = False
+
+    def load(self, layouts: Mapping[str, tuple[FileAtom, ...]]) -> None:
+        return None
+
+    async def judge(self, candidate: str, spec: AtomSpec, view: Mapping[str, str]) -> AtomVerdict:
+        raise NotImplementedError("the local executor judges in the engine's process")
+
+    def run_tests(
+        self,
+        root: Path,
+        tests: list[str],
+        *,
+        timeout: float,
+        coverage: bool = False,
+        modules: Sequence[str] = (),
+    ) -> TestOutcome:
+        return run_pytest(root, tests, timeout=timeout, coverage=coverage, modules=list(modules))
+
+    def check_imports(self, root: Path, modules: Sequence[str], *, timeout: float) -> SandboxResult:
+        return import_check(root, modules, timeout=timeout)
+
+    def run_mutants(
+        self, root: Path, mutants: Sequence[Mutant], *, budget_seconds: float
+    ) -> dict[int, bool]:
+        return run_mutants(root, mutants, budget_seconds=budget_seconds)
+
+    async def aclose(self) -> dict[str, Any]:
+        return {"name": self.name}
+
+
+def check_executor_database(executor: str, url: str) -> None:
+    """A run on Ray keeps PostgreSQL as its only system of record: refused on any
+    other database, before anything is stored (one line, `ConfigError`)."""
+    if executor != "ray":
+        return
+    try:
+        backend = make_url(url).get_backend_name()
+    except Exception:  # an unparsable URL is the database layer's to report
+        return
+    if backend != "postgresql":
+        raise ConfigError(
+            f"--executor ray needs PostgreSQL as the system of record, not {backend}; "
+            "use --db postgresql://... or --executor local"
+        )
+
+
+def start_executor(settings: RunSettings, dialect: str) -> Executor:
+    """The executor a run's settings name, started (for `ray`: connected)."""
+    if settings.executor == "local":
+        return LocalExecutor()
+    if dialect != "postgresql":
+        raise ConfigError(f"--executor ray needs PostgreSQL as the system of record, not {dialect}")
+    try:
+        from mge.execute._ray import RayExecutor
+    except ImportError:
+        raise ConfigError(RAY_MISSING) from None
+    return RayExecutor.start(settings.ray_address)
+
+
+RAY_MISSING = "--executor ray needs Ray: pip install 'mge[ray]'"
+
+
+def check_ray_installed() -> None:
+    """Ray importable here, or one line (`ConfigError`) before anything starts."""
+    import importlib.util
+
+    if importlib.util.find_spec("ray") is None:
+        raise ConfigError(RAY_MISSING)
+
+
+def check_ray_address(address: str) -> None:
+    """A cluster address that answers, or one line (`ConfigError`): Ray itself
+    waits a long time for a head that is not there."""
+    import os
+    import socket
+
+    given = address
+    if address == "auto":
+        # As Ray resolves it: $RAY_ADDRESS, else the cluster `ray start` left here.
+        started = Path("/tmp/ray/ray_current_cluster")
+        address = os.environ.get("RAY_ADDRESS", "") or (
+            started.read_text(encoding="utf-8").strip() if started.is_file() else ""
+        )
+        if not address:
+            raise ConfigError(
+                "--ray-address auto: no Ray cluster was started on this machine "
+                "(`ray start --head`); give HOST:PORT, or no address for a local one"
+            )
+    if address.startswith("ray://"):
+        return
+    host, _, port = address.rpartition(":")
+    try:
+        with socket.create_connection((host or "127.0.0.1", int(port)), timeout=3):
+            return
+    except (OSError, ValueError) as error:
+        raise ConfigError(f"--ray-address {given}: no Ray cluster answers ({error})") from None

@@ -1,0 +1,462 @@
+"""`--executor ray` on a real Ray: refused on SQLite, the same run as `local` on
+PostgreSQL, a worker node lost mid-run, and a task that keeps dying reported as
+infrastructure. No part of Ray is mocked; clusters are small (1-2 CPUs, 75-100 MB
+object stores) and always shut down."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.engine import make_url
+from tests.conftest import POSTGRES_ADMIN_URL
+from tests.execute.conftest import EXAMPLE_PLAN, mge_cli
+
+from mge.db import make_engine, migrate, session_scope
+from mge.db.models import (
+    AtomicUnit,
+    AtomRetryHistory,
+    AtomStatus,
+    GenerationRun,
+    RunStatus,
+    ValidationLevel,
+    ValidationResult,
+)
+from mge.execute import CallbackProgress, build_settings, create_run, execute_run, run_report
+from mge.review import rank_after_run
+
+ray = pytest.importorskip("ray")
+from ray.cluster_utils import Cluster  # noqa: E402
+
+from mge.execute._ray import FAULT_ENV, SANDBOX  # noqa: E402
+
+SMALL_STORE = 75 * 1024**2
+
+
+#: The settings of every ray run below and of the one local run they are held to.
+SAME: dict[str, Any] = {"fault_rate": 0.1, "seed": 5}
+
+
+@pytest.fixture(autouse=True)
+def _small_ray(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("MGE_RAY_NUM_CPUS", "2")
+    monkeypatch.setenv("MGE_RAY_OBJECT_STORE_MB", "75")
+    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")
+    yield
+    if ray.is_initialized():
+        ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def shared_url() -> Iterator[str]:
+    """One PostgreSQL database for this module's runs (each run its own masterplan)."""
+    admin_url = make_url(POSTGRES_ADMIN_URL)
+    name = f"mge_test_ray_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        yield admin_url.set(database=name).render_as_string(hide_password=False)
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
+@dataclass(frozen=True)
+class Baseline:
+    run_id: uuid.UUID
+    out: Path
+
+
+@pytest.fixture(scope="module")
+def local_run(shared_url: str, tmp_path_factory: pytest.TempPathFactory) -> Baseline:
+    """The example plan run with `--executor local`, once for the module."""
+    out = tmp_path_factory.mktemp("local") / "out"
+    return Baseline(_run(shared_url, EXAMPLE_PLAN, out, **SAME), out)
+
+
+def _run(
+    url: str,
+    plan: Path,
+    out: Path,
+    *,
+    on_event: Any = None,
+    run_id: uuid.UUID | None = None,
+    **settings: object,
+) -> uuid.UUID:
+    migrate.upgrade(url)
+    engine = make_engine(url)
+    try:
+        if run_id is None:
+            run_id = create_run(engine, plan, build_settings(out_dir=str(out), **settings))
+        progress = CallbackProgress(on_event) if on_event else None
+        asyncio.run(execute_run(engine, run_id, progress=progress, after_run=rank_after_run))
+    finally:
+        engine.dispose()
+    return run_id
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(root)): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and "__pycache__" not in p.parts and ".pytest_cache" not in p.parts
+    }
+
+
+def _statuses(url: str, run_id: uuid.UUID) -> dict[str, str]:
+    engine = make_engine(url)
+    try:
+        with session_scope(engine) as session:
+            run = session.get_one(GenerationRun, run_id)
+            rows = session.scalars(
+                select(AtomicUnit).where(AtomicUnit.masterplan_id == run.masterplan_id)
+            )
+            return {row.atom_key: row.status.value for row in rows}
+    finally:
+        engine.dispose()
+
+
+def _attempt_rows(url: str, run_id: uuid.UUID) -> list[tuple[str, int, int]]:
+    """(atom, attempt number, rows) for every attempt number stored more than once."""
+    engine = make_engine(url)
+    try:
+        with session_scope(engine) as session:
+            run = session.get_one(GenerationRun, run_id)
+            doubled = session.execute(
+                select(AtomicUnit.atom_key, AtomRetryHistory.attempt_number, func.count())
+                .join(AtomRetryHistory, AtomRetryHistory.atom_id == AtomicUnit.id)
+                .where(AtomicUnit.masterplan_id == run.masterplan_id)
+                .group_by(AtomicUnit.atom_key, AtomRetryHistory.attempt_number)
+                .having(func.count() > 1)
+            ).all()
+            return [(str(a), int(n), int(c)) for a, n, c in doubled]
+    finally:
+        engine.dispose()
+
+
+def _mutation(url: str, run_id: uuid.UUID) -> dict[str, Any]:
+    engine = make_engine(url)
+    try:
+        with session_scope(engine) as session:
+            run = session.get_one(GenerationRun, run_id)
+            rows = session.scalars(
+                select(AtomicUnit).where(AtomicUnit.masterplan_id == run.masterplan_id)
+            )
+            return {row.atom_key: row.extra.get("mutation") for row in rows}
+    finally:
+        engine.dispose()
+
+
+def _comparable(report: dict[str, Any]) -> dict[str, Any]:
+    keys = ("status", "atoms", "attempts", "first_try_success_rate", "tests", "precision_percent")
+    return {key: report[key] for key in keys} | {"tokens": report["tokens"]}
+
+
+def _report(url: str, run_id: uuid.UUID) -> dict[str, Any]:
+    engine = make_engine(url)
+    try:
+        return run_report(engine, run_id)
+    finally:
+        engine.dispose()
+
+
+def test_a_ray_run_on_sqlite_is_refused_with_one_line(example_plan: Path, tmp_path: Path) -> None:
+    database = tmp_path / "mge.db"
+    result = mge_cli(
+        "run",
+        str(example_plan),
+        "--executor",
+        "ray",
+        "--db",
+        f"sqlite:///{database}",
+        "--out",
+        str(tmp_path / "out"),
+        cwd=tmp_path,
+    )
+    assert result.returncode == 2, result.stderr
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "needs PostgreSQL" in lines[0], result.stderr
+    assert not database.exists()  # nothing stored, nothing started
+
+
+def test_an_unreachable_cluster_is_refused_with_one_line(
+    example_plan: Path, tmp_path: Path, postgres_url: str
+) -> None:
+    result = mge_cli(
+        "run",
+        str(example_plan),
+        "--executor",
+        "ray",
+        "--ray-address",
+        "127.0.0.1:1",
+        "--db",
+        postgres_url,
+        "--out",
+        str(tmp_path / "out"),
+        cwd=tmp_path,
+    )
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "no Ray cluster answers" in lines[0], result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.postgres
+def test_a_ray_run_gives_the_local_output_and_statuses(
+    example_plan: Path, tmp_path: Path, shared_url: str, local_run: Baseline
+) -> None:
+    distributed = _run(shared_url, example_plan, tmp_path / "ray", executor="ray", **SAME)
+    assert not ray.is_initialized()  # the executor shut its cluster down
+
+    assert _files(tmp_path / "ray") == _files(local_run.out)
+    assert _statuses(shared_url, distributed) == _statuses(shared_url, local_run.run_id)
+    # Mutation testing ran on the cluster and measured what it measures locally.
+    assert _mutation(shared_url, distributed) == _mutation(shared_url, local_run.run_id)
+    assert any(_mutation(shared_url, distributed).values())
+    local_report = _report(shared_url, local_run.run_id)
+    ray_report = _report(shared_url, distributed)
+    assert _comparable(ray_report) == _comparable(local_report)
+    assert ray_report["status"] == "completed"
+    executor = ray_report["executor"]
+    assert executor["name"] == "ray" and local_report["executor"]["name"] == "local"
+    assert executor["judged_remotely"] > 0 and executor["sandbox_tasks"] > 0
+    # Batches, not one task per attempt.
+    assert executor["judge_batches"] < executor["judged_remotely"]
+    assert _attempt_rows(shared_url, distributed) == []
+
+
+@pytest.fixture
+def two_node_cluster() -> Iterator[Cluster]:
+    """A head that runs nothing (the driver attaches to it) and two 1-CPU worker
+    nodes that offer the sandbox, all on this machine."""
+    cluster = Cluster(
+        initialize_head=True,
+        head_node_args={
+            "num_cpus": 0,
+            "object_store_memory": SMALL_STORE,
+            "include_dashboard": False,
+        },
+    )
+    try:
+        for _ in range(2):
+            cluster.add_node(num_cpus=1, resources={SANDBOX: 1}, object_store_memory=SMALL_STORE)
+        cluster.wait_for_nodes()
+        yield cluster
+    finally:
+        if ray.is_initialized():
+            ray.shutdown()
+        cluster.shutdown()
+
+
+def _node_running(cluster: Cluster, title: str) -> Any:
+    """A worker node of `cluster` with a worker process executing a task whose
+    process title is `title` (Ray titles a busy worker `ray::FUNCTION`), or None."""
+    raylets = {node.all_processes["raylet"][0].process.pid: node for node in cluster.worker_nodes}
+    with os.scandir("/proc") as entries:
+        pids = [entry.path for entry in entries if entry.name.isdigit()]
+    for path in pids:
+        try:
+            stat = Path(path, "stat").read_text()
+            command = Path(path, "cmdline").read_bytes()
+        except OSError:
+            continue
+        parent = int(stat[stat.rindex(")") + 2 :].split()[1])
+        if parent in raylets and command.split(b"\0")[0].strip().decode() == title:
+            return raylets[parent]
+    return None
+
+
+@pytest.mark.postgres
+def test_a_worker_node_lost_mid_run_loses_and_doubles_nothing(
+    example_plan: Path,
+    tmp_path: Path,
+    shared_url: str,
+    local_run: Baseline,
+    two_node_cluster: Cluster,
+) -> None:
+    removed = threading.Event()
+    attempts = 0
+
+    def on_event(kind: str, data: dict[str, Any]) -> None:
+        # Mid-generation: the first node seen running a batch of verdicts goes.
+        nonlocal attempts
+        if kind == "attempt" and not removed.is_set():
+            attempts += 1
+            busy = _node_running(two_node_cluster, "ray::_judge_batch") if attempts > 30 else None
+            if busy is not None:
+                two_node_cluster.remove_node(busy, allow_graceful=False)
+                removed.set()
+
+    distributed = _run(
+        shared_url,
+        example_plan,
+        tmp_path / "ray",
+        executor="ray",
+        ray_address=two_node_cluster.address,
+        on_event=on_event,
+        **SAME,
+    )
+    assert removed.is_set()
+    assert len(list(two_node_cluster.worker_nodes)) == 1
+    report = _report(shared_url, distributed)
+    assert report["status"] == "completed", report["error"]
+    assert _statuses(shared_url, distributed) == _statuses(shared_url, local_run.run_id)
+    assert _files(tmp_path / "ray") == _files(local_run.out)
+    assert _comparable(report) == _comparable(_report(shared_url, local_run.run_id))
+    assert _attempt_rows(shared_url, distributed) == []
+
+
+@pytest.mark.postgres
+def test_a_task_that_keeps_dying_is_infrastructure_not_the_atoms_fault(
+    example_plan: Path,
+    tmp_path: Path,
+    shared_url: str,
+    local_run: Baseline,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Every sandboxed check's worker exits at once, on every retry: the workers of
+    # the cluster the run starts inherit this process's environment.
+    monkeypatch.setenv(FAULT_ENV, "sandbox")
+    run_id = _run(shared_url, example_plan, tmp_path / "ray", executor="ray", **SAME)
+    report = _report(shared_url, run_id)
+    assert report["status"] == RunStatus.FAILED.value
+    assert report["error"].startswith("infrastructure:"), report["error"]
+    assert "\n" not in report["error"]
+    # Generation finished; no atom failed, was blamed or has a failed check stored.
+    assert report["atoms"]["failed"] == 0 and report["atoms"]["pending"] == 0
+    engine = make_engine(shared_url)
+    try:
+        with session_scope(engine) as session:
+            masterplan = session.get_one(GenerationRun, run_id).masterplan_id
+            checks = session.scalar(
+                select(func.count())
+                .select_from(ValidationResult)
+                .where(
+                    ValidationResult.run_id == run_id,
+                    ValidationResult.level != ValidationLevel.ATOMIC,
+                )
+            )
+            blamed = session.scalar(
+                select(func.count())
+                .select_from(AtomRetryHistory)
+                .join(AtomicUnit, AtomRetryHistory.atom_id == AtomicUnit.id)
+                .where(
+                    AtomicUnit.masterplan_id == masterplan,
+                    AtomRetryHistory.trigger.like("blame:%"),
+                )
+            )
+            statuses = set(
+                session.scalars(
+                    select(AtomicUnit.status)
+                    .where(AtomicUnit.masterplan_id == masterplan)
+                    .distinct()
+                ).all()
+            )
+    finally:
+        engine.dispose()
+    assert checks == 0 and blamed == 0
+    assert statuses == {AtomStatus.COMPLETED}
+
+    # The cluster healthy again: the run resumes and completes as a local run does.
+    monkeypatch.delenv(FAULT_ENV)
+    _run(shared_url, example_plan, tmp_path / "ray", run_id=run_id)
+    resumed = _report(shared_url, run_id)
+    assert resumed["status"] == "completed", resumed["error"]
+    assert _files(tmp_path / "ray") == _files(local_run.out)
+    assert _comparable(resumed) == _comparable(_report(shared_url, local_run.run_id))
+
+
+def _count(url: str, sql: str) -> Any:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            return connection.exec_driver_sql(sql).all()
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.postgres
+def test_a_killed_driver_resumes_to_the_uninterrupted_output(
+    example_plan: Path, tmp_path: Path, postgres_url: str
+) -> None:
+    common = ["--fault-rate", "0.2", "--seed", "9", "--quiet", "--levels", "atomic"]
+    straight = mge_cli(
+        "run",
+        str(example_plan),
+        "--db",
+        f"sqlite:///{tmp_path / 'a.db'}",
+        "--out",
+        str(tmp_path / "a"),
+        "--json",
+        *common,
+        cwd=tmp_path,
+    )
+    assert straight.returncode == 0, straight.stderr
+    expected = json.loads(straight.stdout)
+
+    lease = 2.0
+    env = {**os.environ, "MGE_RUN_LEASE_SECONDS": str(lease), "NO_COLOR": "1"}
+    command = [sys.executable, "-m", "mge", "run", str(example_plan), "--db", postgres_url]
+    command += ["--out", str(tmp_path / "b"), "--executor", "ray", "--latency-ms", "40"]
+    process = subprocess.Popen(
+        [*command, "--concurrency", "4", *common],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+        start_new_session=True,
+    )
+    count_attempts = "select count(*) from atom_retry_history"
+    try:
+        deadline = time.monotonic() + 180
+        attempts = 0
+        while attempts < 25 and time.monotonic() < deadline and process.poll() is None:
+            time.sleep(0.2)
+            with contextlib.suppress(Exception):
+                attempts = int(_count(postgres_url, count_attempts)[0][0])
+        assert process.poll() is None, "the run ended before it could be killed"
+        os.kill(process.pid, signal.SIGKILL)  # the driver only
+        process.wait(timeout=30)
+    finally:
+        # Its local cluster's head dies with it; Ray's node agents it leaves behind
+        # (they outlive a SIGKILLed driver) are in its process group.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        if process.poll() is None:
+            process.kill()
+    [(run_id, status)] = _count(postgres_url, "select id, status from generation_runs")
+    assert status == "running"
+    time.sleep(lease + 0.5)
+
+    resumed = subprocess.run(
+        [sys.executable, "-m", "mge", "resume", str(run_id), "--db", postgres_url, "--json"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    report = json.loads(resumed.stdout)
+    assert report["status"] == "completed" and report["executor"]["name"] == "ray"
+    assert _files(tmp_path / "b") == _files(tmp_path / "a")
+    assert report["atoms"] == expected["atoms"]
+    assert report["attempts"] == expected["attempts"]
+    assert _attempt_rows(postgres_url, uuid.UUID(str(run_id))) == []
