@@ -102,7 +102,7 @@ def check(
 
 @app.command(name="from-code")
 def from_code_command(
-    src: Annotated[Path, typer.Argument(help="A package, a project directory or one .py file.")],
+    src: Annotated[Path, typer.Argument(help="A package, a project directory or one .py file; or a TypeScript/JavaScript project (the folder with package.json) or a folder in it.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the plan.")],
     tests: Annotated[
         Path | None,
