@@ -102,7 +102,13 @@ def check(
 
 @app.command(name="from-code")
 def from_code_command(
-    src: Annotated[Path, typer.Argument(help="A package, a project directory or one .py file; or a TypeScript/JavaScript project (the folder with package.json) or a folder in it.")],
+    src: Annotated[
+        Path,
+        typer.Argument(
+            help="A package, a project directory or one .py file; or a TypeScript/JavaScript"
+            " project (the folder with package.json) or a folder in it."
+        ),
+    ],
     output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the plan.")],
     tests: Annotated[
         Path | None,
@@ -122,7 +128,8 @@ def from_code_command(
         ),
     ] = None,
 ) -> None:
-    """Make a plan from an existing Python project, which becomes its reference code."""
+    """Make a plan from an existing Python, TypeScript or JavaScript project, which becomes
+    its reference code."""
     plan = from_code(src, tests=tests, name=name, plan_dir=output.parent, support=support or ())
     text = dump_plan(plan)
     try:
