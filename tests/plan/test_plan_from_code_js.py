@@ -128,6 +128,6 @@ def test_cli_on_the_example(tmp_path: Path) -> None:
     assert "5 tasks" in result.output
     plan = load_plan(out)
     assert plan.language == "typescript"
-    assert _deps(plan)["src.report"] == ["src.core.ledger", "src.util.money"]  # alias @util/*
+    assert _deps(plan)["src.report"] == ["src.core.ledger", "src.util.money"]
     check = CliRunner().invoke(app, ["plan", "check", str(out)])
     assert check.exit_code == 0, check.output

@@ -44,7 +44,7 @@ def _spec(
     )
 
 
-HEADER = 'import { formatCents, type Cents } from "@util/money.js";\n\n'
+HEADER = 'import { formatCents, type Cents } from "./util/money.js";\n\n'
 
 
 def _assembly(candidate: str, before: str = HEADER, after: str = "") -> Assembly:

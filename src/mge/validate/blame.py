@@ -26,6 +26,9 @@ from dataclasses import dataclass
 # 'File "/abs/inventory/orders.py", line 45, in quote' (plain tracebacks)
 _PYTEST_FRAME = re.compile(r"^([^\s:]+\.py):(\d+):", re.MULTILINE)
 _PYTHON_FRAME = re.compile(r'File "([^"]+\.py)", line (\d+)')
+# "at Ledger.balance (/abs/src/ledger.ts:41:32)" and "Ledger.balance (file:///abs/x.js:3:1)"
+# (node's stack lines, source-mapped to TypeScript): innermost frame first.
+_NODE_FRAME = re.compile(r"(?:file://)?(/[^\s():]+\.[cm]?[jt]sx?):(\d+):\d+\)?\s*$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -77,7 +80,9 @@ def frames(text: str) -> list[tuple[str, int]]:
     found = [(m.group(1), int(m.group(2)), m.start()) for m in _PYTEST_FRAME.finditer(text)]
     found += [(m.group(1), int(m.group(2)), m.start()) for m in _PYTHON_FRAME.finditer(text)]
     found.sort(key=lambda item: item[2])
-    return [(file, line) for file, line, _ in found]
+    # Node prints the innermost frame first: reversed, they read like the others.
+    node = [(m.group(1), int(m.group(2))) for m in _NODE_FRAME.finditer(text)]
+    return [(file, line) for file, line, _ in found] + node[::-1]
 
 
 def blame_traceback(text: str, index: SpanIndex) -> list[Suspect]:

@@ -16,6 +16,8 @@ import { createInterface } from "node:readline";
 import path from "node:path";
 import ts from "typescript";
 
+const TOOL_TYPES = path.join(path.dirname(new URL(import.meta.url).pathname), "node_modules", "@types");
+
 let root = process.cwd();
 let options = { noEmit: true, allowJs: true, checkJs: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext };
 let projectFiles = [];
@@ -34,6 +36,9 @@ function open(request) {
     parsed = ts.parseJsonConfigFileContent(read.config, ts.sys, root, undefined, configPath);
   }
   options = { ...options, ...parsed.options, noEmit: true, allowJs: true, checkJs: true };
+  // Node's own declarations (node:test, node:assert, ...) come with MGE's pinned
+  // @types/node unless the project brings its own.
+  options.typeRoots ??= [path.join(root, "node_modules", "@types"), TOOL_TYPES];
   delete options.outDir;
   projectFiles = parsed.fileNames;
   return { options: { strict: Boolean(options.strict), module: options.module ?? null } };

@@ -1,5 +1,5 @@
 /** Accounts and their kinds. */
-import type { Cents } from "@util/money.js";
+import type { Cents } from "../util/money.js";
 
 export type AccountKind = "asset" | "liability" | "income" | "expense";
 
