@@ -38,6 +38,7 @@ from mge.validate import Limits, run_python
 from mge.validate.blame import AtomSpan, SpanIndex, Suspect, blame_traceback, ochiai_scores
 from mge.validate.coverage import atom_coverage, executed_lines
 from mge.validate.mutation import MutationScore, mutation_scores
+from mge.validate.node_testing import run_node_tests
 from mge.validate.testing import TestOutcome, run_pytest
 
 if TYPE_CHECKING:
@@ -160,6 +161,14 @@ class Hierarchy:
         run: its coverage is stored for review); otherwise only a failing run is
         traced, a second time, for blame. `modules` are the scope's source files:
         their doctests count when the project's configuration collects doctests."""
+        if self.runner.plan.language != "python":
+            # node --test: no per-test coverage, blame reads the source-mapped stacks.
+            outcome = run_node_tests(
+                self.out, tests, limits=Limits(timeout_seconds=self.timeout, cpu_seconds=120)
+            )
+            summary = f"{outcome.passed}/{outcome.total} passed"
+            failures = [f"{f.test}\n{f.message}\n{f.text}" for f in outcome.failures]
+            return CheckOutcome(outcome.ok, test_type, "tests", summary, failures, outcome)
         run = partial(run_pytest, self.out, tests, timeout=self.timeout, modules=list(modules))
         outcome = run(coverage=traced)
         if not traced and not outcome.ok and not outcome.collection_error:

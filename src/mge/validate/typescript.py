@@ -158,7 +158,7 @@ def check_compiler(
     diagnostics = service.check(spec.file, assembly.text)
     mine = [d for d in diagnostics if assembly.first_line <= d.line <= assembly.last_line]
     if not mine:
-        return CheckResult("types", "semantic", True, "", time.perf_counter() - started)
+        return CheckResult("types", "types", True, "", time.perf_counter() - started)
     classes = sorted({d.error_class for d in mine})
     # The retry prompt names the worst class: broken syntax hides the rest.
     worst = next(c for c in ("syntax", "name", "type") if c in classes)
@@ -168,7 +168,7 @@ def check_compiler(
     ]
     return CheckResult(
         "types",
-        "semantic",
+        "types",
         False,
         "; ".join(lines),
         time.perf_counter() - started,
@@ -225,13 +225,13 @@ def check_contract(candidate: str, spec: AtomSpec) -> CheckResult | None:
     if problems:
         return CheckResult(
             "contract",
-            "semantic",
+            "types",
             False,
             "; ".join(problems),
             time.perf_counter() - started,
             "contract",
         )
-    return CheckResult("contract", "semantic", True, "", time.perf_counter() - started)
+    return CheckResult("contract", "types", True, "", time.perf_counter() - started)
 
 
 __all__ = [
