@@ -34,6 +34,7 @@ from mge.execute.settings import RunSettings
 from mge.llm import Budget, CachingModel, Model, ModelResponse, make_model
 from mge.plan import Plan, Task
 from mge.store.plans import export_plan
+from mge.validate.typescript import TypeScriptService
 
 FINAL_STATUSES = frozenset(
     {AtomStatus.COMPLETED, AtomStatus.FAILED, AtomStatus.BLOCKED, AtomStatus.SKIPPED}
@@ -133,6 +134,8 @@ class RunCore:
     _layouts: dict[str, tuple[FileAtom, ...]]
     _depth_of: dict[str, int] | None
     _judges: JudgePool | None
+    _compiler: TypeScriptService | None
+    _compiler_root: Path
     _wave_started: dict[int, float]
     _wave_members: dict[int, list[AtomState]]
     _wave_final: dict[int, int]
@@ -207,6 +210,8 @@ class RunCore:
         self._layouts: dict[str, tuple[FileAtom, ...]] = {}
         self._depth_of: dict[str, int] | None = None
         self._judges: JudgePool | None = None
+        # TypeScript/JavaScript plans: the run's one compiler service (`_generation`).
+        self._compiler: TypeScriptService | None = None
         # wave number -> when its first atom started, until the wave is reported done
         self._wave_started: dict[int, float] = {}
         self._wave_members: dict[int, list[AtomState]] = {}

@@ -32,6 +32,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tree_sitter import Node
+
 from mge.atomize._languages import parse
 from mge.errors import MgeError
 from mge.validate.atomic import Assembly, AtomSpec, CheckResult
@@ -151,11 +153,16 @@ class TypeScriptService:
 
 
 def check_compiler(
-    candidate: str, spec: AtomSpec, assembly: Assembly, service: TypeScriptService
+    candidate: str,
+    spec: AtomSpec,
+    assembly: Assembly,
+    service: TypeScriptService,
+    others: dict[str, str] | None = None,
 ) -> CheckResult:
-    """The `types` check: the compiler's diagnostics inside the candidate's lines."""
+    """The `types` check: the compiler's diagnostics inside the candidate's lines;
+    `others` are the other files of the project as they stand (skeletons)."""
     started = time.perf_counter()
-    diagnostics = service.check(spec.file, assembly.text)
+    diagnostics = service.check(spec.file, assembly.text, others)
     mine = [d for d in diagnostics if assembly.first_line <= d.line <= assembly.last_line]
     if not mine:
         return CheckResult("types", "types", True, "", time.perf_counter() - started)
@@ -175,6 +182,51 @@ def check_compiler(
         worst,
         {"codes": [d.code for d in mine], "classes": classes},
     )
+
+
+def in_skeleton(skeleton: str, candidate: str, spec: AtomSpec) -> Assembly | None:
+    """The file as the compiler sees the candidate during a run: the skeleton (every
+    declaration with its types, bodies elided) with the definition the atom plans
+    replaced by the candidate. None when the atom is no whole function or method, or
+    the skeleton has no definition of its name."""
+    if spec.kind not in ("function", "method") or not spec.whole_definition:
+        return None
+    source = skeleton.encode("utf-8", errors="surrogateescape")
+    owner = spec.qualname.rpartition(".")[0]
+    stack = [parse(source, spec.language).root_node]
+    while stack:
+        node = stack.pop(0)
+        name = node.child_by_field_name("name")
+        if node.type in _DEFINITIONS and name is not None and _text(source, name) == spec.name:
+            if not owner or _owner(source, node) == owner:
+                if node.parent is not None and node.parent.type == "export_statement":
+                    node = node.parent
+                start = source.rfind(b"\n", 0, node.start_byte) + 1  # its indentation too
+                before = source[:start].decode("utf-8", "surrogateescape")
+                after = source[node.end_byte :].decode("utf-8", "surrogateescape")
+                body = candidate if candidate.endswith("\n") else candidate + "\n"
+                first = before.count("\n") + 1
+                return Assembly(
+                    text=before + body + after.removeprefix("\n"),
+                    first_line=first,
+                    last_line=first + body.count("\n") - 1,
+                )
+        stack.extend(node.children)
+    return None
+
+
+def _text(source: bytes, node: Node) -> str:
+    return source[node.start_byte : node.end_byte].decode("utf-8", "replace")
+
+
+def _owner(source: bytes, node: Node) -> str:
+    parent = node.parent
+    while parent is not None:
+        if parent.type in ("class_declaration", "abstract_class_declaration", "class"):
+            name = parent.child_by_field_name("name")
+            return "" if name is None else _text(source, name)
+        parent = parent.parent
+    return ""
 
 
 _DEFINITIONS = frozenset(
@@ -243,5 +295,6 @@ __all__ = [
     "check_compiler",
     "check_contract",
     "ensure_compiler",
+    "in_skeleton",
     "node_binary",
 ]
