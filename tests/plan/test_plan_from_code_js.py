@@ -131,3 +131,10 @@ def test_cli_on_the_example(tmp_path: Path) -> None:
     assert _deps(plan)["src.report"] == ["src.core.ledger", "src.util.money"]
     check = CliRunner().invoke(app, ["plan", "check", str(out)])
     assert check.exit_code == 0, check.output
+
+
+def test_another_test_runner_is_named_in_one_line(tmp_path: Path) -> None:
+    manifest = {"name": "v", "devDependencies": {"vitest": "1.0.0"}}
+    root = _write(tmp_path / "v", {"package.json": json.dumps(manifest), "a.ts": ""})
+    with pytest.raises(PlanError, match="names the test runner vitest; MGE runs node:test"):
+        from_code(root)

@@ -5,7 +5,10 @@ The rules, in the order they are applied:
 - **Project root** is the folder with `package.json`: SRC itself or the nearest
   folder above it. A project without one is refused. `files`, `tests` and
   `support` are relative to the root; `reference` points at it.
-- **Configuration.** `package.json` gives the default plan name; `tsconfig.json`
+- **Configuration.** `package.json` gives the default plan name, and a project
+  whose `package.json` uses another test runner (vitest, jest, mocha, ava,
+  jasmine, uvu: a dependency or its `test` script) is refused in one line;
+  `tsconfig.json`
   (JSON with comments and trailing commas, as `tsc` reads it) gives `baseUrl` and
   `paths`, the aliases imports may use.
 - **Modules and tests.** Every `.ts`, `.tsx`, `.mts`, `.cts`, `.js`, `.jsx`,
@@ -83,6 +86,23 @@ def is_js_project(src: Path) -> bool:
             return False
         found_js = found_js or any(f.endswith(SOURCE_SUFFIXES) for f in filenames)
     return found_js
+
+
+_OTHER_RUNNERS = ("vitest", "jest", "mocha", "ava", "jasmine", "uvu")
+
+
+def _other_runner(manifest: dict[str, Any]) -> str | None:
+    """A test runner other than node's that the project's `package.json` uses: in
+    its dependencies or its `test` script."""
+    names: set[str] = set()
+    for key in ("dependencies", "devDependencies"):
+        section = manifest.get(key)
+        if isinstance(section, dict):
+            names.update(section)
+    scripts = manifest.get("scripts")
+    script = str(scripts.get("test", "")) if isinstance(scripts, dict) else ""
+    words = set(re.findall(r"[\w@/-]+", script))
+    return next((r for r in _OTHER_RUNNERS if r in names or r in words), None)
 
 
 def _skip_dir(name: str) -> bool:
@@ -290,6 +310,12 @@ def from_js_code(
             " root is the folder with package.json"
         )
     manifest = _read_json(root / "package.json")
+    runner = _other_runner(manifest)
+    if runner is not None:
+        raise PlanError(
+            f"{root / 'package.json'} names the test runner {runner}; MGE runs node:test"
+            " suites only (node --test)"
+        )
     aliases = _Aliases.read(root)
     tests_rel: str | None = None
     files = _walk(src_path)
