@@ -138,3 +138,21 @@ def test_another_test_runner_is_named_in_one_line(tmp_path: Path) -> None:
     root = _write(tmp_path / "v", {"package.json": json.dumps(manifest), "a.ts": ""})
     with pytest.raises(PlanError, match="names the test runner vitest; MGE runs node:test"):
         from_code(root)
+
+
+def test_plan_check_reports_type_errors_in_the_reference(tmp_path: Path) -> None:
+    root = _write(
+        tmp_path / "bad",
+        {
+            "package.json": "{}",
+            "a.ts": "export const n: number = 1;\n",
+            "b.ts": 'import { n } from "./a";\nexport const s: string = n;\n',
+        },
+    )
+    out = tmp_path / "plan.yaml"
+    assert CliRunner().invoke(app, ["plan", "from-code", str(root), "-o", str(out)]).exit_code == 0
+    check = CliRunner().invoke(app, ["plan", "check", str(out)])
+    assert check.exit_code == 2
+    assert check.output.strip() == (
+        "reference b.ts:2: TS2322 Type 'number' is not assignable to type 'string'."
+    )

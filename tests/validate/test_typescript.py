@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from mge.validate import Assembly, AtomSpec, validate_atom
-from mge.validate.typescript import TypeScriptService
+from mge.validate.typescript import TypeScriptService, check_compiler, in_skeleton
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "ts-ledger" / "reference"
 
@@ -131,3 +131,30 @@ def test_one_process_serves_every_check(service: TypeScriptService) -> None:
         ).passed
     assert service._process.pid == pid and service._process.poll() is None
     assert service.versions["typescript"] == "5.6.3"
+
+
+def test_a_method_checked_on_its_files_skeleton(service: TypeScriptService) -> None:
+    from mge.atomize import skeleton
+
+    ledger = EXAMPLE / "src" / "core" / "ledger.ts"
+    text = skeleton(ledger.read_bytes(), "src/core/ledger.ts")
+    original = ledger.read_text()
+    start = original.index("  balance(code: string): Cents {")
+    method = original[start : original.index("\n  }\n", start) + 5]
+    spec = AtomSpec(
+        atom_id="src/core/ledger.ts::Ledger.balance#0",
+        kind="method",
+        name="balance",
+        qualname="Ledger.balance",
+        language="typescript",
+        file="src/core/ledger.ts",
+    )
+    assembly = in_skeleton(text, method, spec)
+    assert assembly is not None
+    assert check_compiler(method, spec, assembly, service).passed
+    broken = method.replace("this.lines.filter", "this.entries.filter")
+    assembly = in_skeleton(text, broken, spec)
+    assert assembly is not None
+    result = check_compiler(broken, spec, assembly, service)
+    assert result.error_class == "name"
+    assert result.output.startswith("line 6: TS2339 Property 'entries' does not exist")

@@ -23,6 +23,7 @@ from mge.errors import ConfigError, PlanError
 from mge.llm import Budget, make_model
 from mge.plan import (
     Plan,
+    PlanIssue,
     dump_plan,
     from_code,
     load_plan,
@@ -40,6 +41,7 @@ from mge.planner import (
 )
 from mge.store.drafts import create_draft, get_draft
 from mge.store.plans import export_plan, get_masterplan, import_plan
+from mge.validate.typescript import reference_errors
 
 app = typer.Typer(
     help="Masterplans: the format, validation, and plans made from existing code.",
@@ -82,6 +84,14 @@ def check(
     exits with status 2.
     """
     parsed, issues = read_plan_file(plan)
+    if parsed is not None and not issues and parsed.language != "python" and parsed.reference:
+        # TypeScript/JavaScript: the compiler's errors in the reference itself.
+        root = (plan.parent / parsed.reference).resolve()
+        files = [f for task in parsed.tasks() for f in task.files]
+        issues = [
+            PlanIssue(f"reference {file}:{d.line}", f"TS{d.code} {d.message.splitlines()[0]}")
+            for file, d in reference_errors(root, files)
+        ]
     if as_json:
         report: dict[str, object] = {
             "path": str(plan),

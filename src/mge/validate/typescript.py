@@ -197,20 +197,20 @@ def in_skeleton(skeleton: str, candidate: str, spec: AtomSpec) -> Assembly | Non
     while stack:
         node = stack.pop(0)
         name = node.child_by_field_name("name")
-        if node.type in _DEFINITIONS and name is not None and _text(source, name) == spec.name:
-            if not owner or _owner(source, node) == owner:
-                if node.parent is not None and node.parent.type == "export_statement":
-                    node = node.parent
-                start = source.rfind(b"\n", 0, node.start_byte) + 1  # its indentation too
-                before = source[:start].decode("utf-8", "surrogateescape")
-                after = source[node.end_byte :].decode("utf-8", "surrogateescape")
-                body = candidate if candidate.endswith("\n") else candidate + "\n"
-                first = before.count("\n") + 1
-                return Assembly(
-                    text=before + body + after.removeprefix("\n"),
-                    first_line=first,
-                    last_line=first + body.count("\n") - 1,
-                )
+        named = name is not None and _text(source, name) == spec.name
+        if node.type in _DEFINITIONS and named and (not owner or _owner(source, node) == owner):
+            if node.parent is not None and node.parent.type == "export_statement":
+                node = node.parent
+            start = source.rfind(b"\n", 0, node.start_byte) + 1  # its indentation too
+            before = source[:start].decode("utf-8", "surrogateescape")
+            after = source[node.end_byte :].decode("utf-8", "surrogateescape")
+            body = candidate if candidate.endswith("\n") else candidate + "\n"
+            first = before.count("\n") + 1
+            return Assembly(
+                text=before + body + after.removeprefix("\n"),
+                first_line=first,
+                last_line=first + body.count("\n") - 1,
+            )
         stack.extend(node.children)
     return None
 
@@ -227,6 +227,19 @@ def _owner(source: bytes, node: Node) -> str:
             return "" if name is None else _text(source, name)
         parent = parent.parent
     return ""
+
+
+def reference_errors(root: Path, files: list[str]) -> list[tuple[str, Diagnostic]]:
+    """The compiler's errors in a project's own files (`plan check` on a TypeScript or
+    JavaScript plan: type errors in the reference are reported before generation)."""
+    found: list[tuple[str, Diagnostic]] = []
+    with TypeScriptService(root) as service:
+        for file in files:
+            path = root / file
+            if path.is_file():
+                text = path.read_text(encoding="utf-8", errors="surrogateescape")
+                found.extend((file, d) for d in service.check(file, text) if d.category == "error")
+    return found
 
 
 _DEFINITIONS = frozenset(
@@ -297,4 +310,5 @@ __all__ = [
     "ensure_compiler",
     "in_skeleton",
     "node_binary",
+    "reference_errors",
 ]
