@@ -8,9 +8,8 @@ The rules, in the order they are applied:
 - **Configuration.** `package.json` gives the default plan name, and a project
   whose `package.json` uses another test runner (vitest, jest, mocha, ava,
   jasmine, uvu: a dependency or its `test` script) is refused in one line;
-  `tsconfig.json`
-  (JSON with comments and trailing commas, as `tsc` reads it) gives `baseUrl` and
-  `paths`, the aliases imports may use.
+  `tsconfig.json` (JSON with comments and trailing commas, as `tsc` reads it)
+  gives `baseUrl` and `paths`, the aliases imports may use.
 - **Modules and tests.** Every `.ts`, `.tsx`, `.mts`, `.cts`, `.js`, `.jsx`,
   `.mjs`, `.cjs` file under SRC is a module, except declaration files (`.d.ts`,
   copied as assets) and test code: `*.test.*` / `*.spec.*` files, anything in a
