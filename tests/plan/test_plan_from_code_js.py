@@ -156,3 +156,19 @@ def test_plan_check_reports_type_errors_in_the_reference(tmp_path: Path) -> None
     assert check.output.strip() == (
         "reference b.ts:2: TS2322 Type 'number' is not assignable to type 'string'."
     )
+
+
+def test_the_committed_example_plan_is_what_from_code_makes() -> None:
+    from mge.plan import dump_plan
+
+    folder = EXAMPLE.parent
+    regenerated = from_code(EXAMPLE, plan_dir=folder)
+    assert dump_plan(regenerated) == (folder / "plan.yaml").read_text()
+
+
+def test_demo_names_its_examples() -> None:
+    from mge.errors import ConfigError
+
+    result = CliRunner().invoke(app, ["demo", "--example", "cobol"])
+    assert isinstance(result.exception, ConfigError)
+    assert str(result.exception) == "unknown example 'cobol' (use one of: python, ts)"
