@@ -158,3 +158,18 @@ def test_a_method_checked_on_its_files_skeleton(service: TypeScriptService) -> N
     result = check_compiler(broken, spec, assembly, service)
     assert result.error_class == "name"
     assert result.output.startswith("line 6: TS2339 Property 'entries' does not exist")
+
+
+def test_a_missing_toolchain_is_one_line_with_the_fix(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from mge.validate import typescript
+
+    monkeypatch.setattr(typescript, "SERVICE_DIR", tmp_path)
+    with pytest.raises(typescript.ToolchainMissing, match=r"run `npm ci --prefix .*` \(make test"):
+        typescript.ensure_compiler()
+    monkeypatch.setattr(typescript.shutil, "which", lambda name: None)
+    with pytest.raises(typescript.ToolchainMissing) as missing:
+        typescript.ensure_compiler()
+    assert str(missing.value).startswith("node is not installed; install it with `sudo apt-get")
+    assert "\n" not in str(missing.value)
