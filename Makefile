@@ -32,6 +32,7 @@ system-deps:
 	@scripts/ensure_postgres.sh
 	@scripts/install_system_tools.sh
 	@scripts/install_test_corpora.sh
+	@scripts/install_node_tools.sh
 
 lint: install
 	$(BIN)/ruff check $(LINTED)
@@ -46,7 +47,10 @@ unit: install install-ray system-deps
 
 test: install install-ray system-deps lint typecheck unit
 
+# The TypeScript compiler (npm, from the committed lockfile) serves the TS example;
+# without node the Python demo still runs.
 demo: install
+	@scripts/install_node_tools.sh || echo "make demo: no node/npm, the TypeScript example is unavailable"
 	$(BIN)/mge demo
 
 # From a request to a run with no key: replay drafts the plan from the inventory

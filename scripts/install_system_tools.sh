@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # System tools the tests need that pip cannot provide: bubblewrap (the sandbox
-# generated code runs in), promtool (and the Prometheus server, from the same
+# generated code runs in), node and npm (TypeScript/JavaScript), promtool (and the Prometheus server, from the same
 # Debian package) for the alert-rule and dashboard tests.
 #
 # Idempotent: when promtool is already on PATH this does nothing and needs no
@@ -19,6 +19,17 @@ if [[ ! -x /usr/bin/chromium ]]; then
     fi
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium
+fi
+
+# Node and npm (Debian's) run the TypeScript compiler service and TS/JS projects'
+# tests (node --test). Idempotent: nothing happens when node and npm are on PATH.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    if [[ "$(id -u)" -ne 0 ]] || ! command -v apt-get >/dev/null 2>&1; then
+        echo "install_system_tools: node or npm is missing; run as root (or: sudo apt-get install nodejs npm)" >&2
+        exit 1
+    fi
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm
 fi
 
 # bubblewrap (bwrap) is the sandbox generated code runs in (mge.validate.sandbox).

@@ -17,8 +17,8 @@ REFERENCE = re.compile(r"[A-Za-z0-9_./-]+\.md\b")
 def _references() -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     for path in sorted((ROOT / "src").rglob("*")):
-        if path.suffix not in {".py", ".html", ".md", ".toml"}:
-            continue
+        if path.suffix not in {".py", ".html", ".md", ".toml"} or "node_modules" in path.parts:
+            continue  # node_modules: npm packages MGE installs (src/mge/validate/ts), not its own
         for match in REFERENCE.findall(path.read_text(encoding="utf-8")):
             found.setdefault(match, []).append(str(path.relative_to(ROOT)))
     return found

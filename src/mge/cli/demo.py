@@ -16,18 +16,29 @@ from mge.errors import ConfigError
 from mge.execute import build_settings, create_run
 
 EXAMPLE = Path("examples") / "inventory" / "plan.yaml"
+#: The bundled examples by name (`mge demo --example NAME`).
+EXAMPLES = {
+    "python": EXAMPLE,
+    "ts": Path("examples") / "ts-ledger" / "plan.yaml",
+}
 
 
-def _example_plan() -> Path:
+def _example_plan(name: str = "python") -> Path:
+    if name not in EXAMPLES:
+        raise ConfigError(f"unknown example {name!r} (use one of: {', '.join(EXAMPLES)})")
     for base in (Path.cwd(), *Path(__file__).resolve().parents):
-        candidate = base / EXAMPLE
+        candidate = base / EXAMPLES[name]
         if candidate.is_file():
             return candidate
-    raise ConfigError(f"cannot find the bundled example {EXAMPLE}; pass --plan")
+    raise ConfigError(f"cannot find the bundled example {EXAMPLES[name]}; pass --plan")
 
 
 def demo(
     plan: Annotated[Path | None, typer.Option(help="Plan to run (default: the example).")] = None,
+    example: Annotated[
+        str,
+        typer.Option(help="The bundled example: python (inventory) or ts (ts-ledger, node)."),
+    ] = "python",
     out: Annotated[Path, typer.Option(help="Where the project is written.")] = Path("out/demo"),
     workdir: Annotated[Path, typer.Option(help="Where the demo database lives.")] = Path(".mge"),
     fault_rate: Annotated[float, typer.Option(help="Share of faulty replay answers.")] = 0.1,
@@ -35,7 +46,7 @@ def demo(
     json_output: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Regenerate the bundled example with the replay model and print the run report."""
-    plan_path = plan or _example_plan()
+    plan_path = plan or _example_plan(example)
     database = workdir / "demo.db"
     database.parent.mkdir(parents=True, exist_ok=True)
     for stale in (database, *(database.with_name(database.name + s) for s in ("-wal", "-shm"))):

@@ -23,6 +23,7 @@ from mge.errors import ConfigError, PlanError
 from mge.llm import Budget, make_model
 from mge.plan import (
     Plan,
+    PlanIssue,
     dump_plan,
     from_code,
     load_plan,
@@ -40,6 +41,7 @@ from mge.planner import (
 )
 from mge.store.drafts import create_draft, get_draft
 from mge.store.plans import export_plan, get_masterplan, import_plan
+from mge.validate.typescript import reference_errors
 
 app = typer.Typer(
     help="Masterplans: the format, validation, and plans made from existing code.",
@@ -82,6 +84,14 @@ def check(
     exits with status 2.
     """
     parsed, issues = read_plan_file(plan)
+    if parsed is not None and not issues and parsed.language != "python" and parsed.reference:
+        # TypeScript/JavaScript: the compiler's errors in the reference itself.
+        root = (plan.parent / parsed.reference).resolve()
+        files = [f for task in parsed.tasks() for f in task.files]
+        issues = [
+            PlanIssue(f"reference {file}:{d.line}", f"TS{d.code} {d.message.splitlines()[0]}")
+            for file, d in reference_errors(root, files)
+        ]
     if as_json:
         report: dict[str, object] = {
             "path": str(plan),
@@ -102,7 +112,13 @@ def check(
 
 @app.command(name="from-code")
 def from_code_command(
-    src: Annotated[Path, typer.Argument(help="A package, a project directory or one .py file.")],
+    src: Annotated[
+        Path,
+        typer.Argument(
+            help="A package, a project directory or one .py file; or a TypeScript/JavaScript"
+            " project (the folder with package.json) or a folder in it."
+        ),
+    ],
     output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the plan.")],
     tests: Annotated[
         Path | None,
@@ -122,7 +138,8 @@ def from_code_command(
         ),
     ] = None,
 ) -> None:
-    """Make a plan from an existing Python project, which becomes its reference code."""
+    """Make a plan from an existing Python, TypeScript or JavaScript project, which becomes
+    its reference code."""
     plan = from_code(src, tests=tests, name=name, plan_dir=output.parent, support=support or ())
     text = dump_plan(plan)
     try:

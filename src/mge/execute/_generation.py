@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import shutil
+import tempfile
 import time
 from pathlib import Path
 
@@ -19,6 +21,7 @@ from mge.db.models import (
 from mge.errors import ModelError, ProviderUnavailable
 from mge.execute._judge import judge
 from mge.execute._judge_pool import JudgePool
+from mge.execute._output import copy_files
 from mge.execute._planning import Planning
 from mge.execute._prompts import Prerequisite, atom_prompt
 from mge.execute.executor import LocalExecutor, start_executor
@@ -31,6 +34,7 @@ from mge.validate import (
     declared_class_names,
     validate_atom,
 )
+from mge.validate.typescript import TypeScriptService, check_compiler, in_skeleton
 
 #: How long generation waits for validation workers to take the files' layouts.
 JUDGES_READY_SECONDS = 1.0
@@ -77,12 +81,27 @@ class Generation(Planning):
                 self._workspace(self._closure(key), key, candidate, root)
                 with_path = dataclasses.replace(assembly, pythonpath=(root,))
                 return _without_path(validate_atom(candidate, spec, with_path), scratch)
-        return judge(
+        verdict = judge(
             candidate,
             spec,
             self._layout(self.states[key].planned.file),
             self._view(key),
         )
+        return self._compiled(verdict, candidate, spec)
+
+    def _compiled(self, verdict: AtomVerdict, candidate: str, spec: AtomSpec) -> AtomVerdict:
+        """For TypeScript and JavaScript: the compiler's `types` check, on the file's
+        skeleton with the candidate in place of its definition and the other files'
+        skeletons beside it (names and types of everything planned, bodies aside)."""
+        if self._compiler is None or "syntax" in verdict.error_classes:
+            return verdict
+        skeleton = self._skeletons.get(spec.file)
+        assembly = None if skeleton is None else in_skeleton(skeleton, candidate, spec)
+        if assembly is None:
+            return verdict
+        others = {f: text for f, text in self._skeletons.items() if f != spec.file}
+        result = check_compiler(candidate, spec, assembly, self._compiler, others)
+        return AtomVerdict((*verdict.results, result))
 
     def _needs_workspace(self, key: str, candidate: str) -> bool:
         """Doctests of a whole definition run against the project laid out on disk."""
@@ -98,12 +117,15 @@ class Generation(Planning):
         if self._judges is None:
             return self._validate(key, candidate, plan_binding=plan_binding)
         spec = self._spec_for(key, plan_binding=plan_binding)
-        return await self._judges.judge(candidate, spec, self._view(key))
+        verdict = await self._judges.judge(candidate, spec, self._view(key))
+        return self._compiled(verdict, candidate, spec)
 
     async def _start_judges(self, pending: int) -> None:
         """Start the validation workers as soon as the number of atoms to generate
         is known, before the atoms are stored and loaded: they are ready (and the
         engine's core free of L1) by the time the first atoms are."""
+        if self.plan.language != "python" and self._compiler is None:
+            self._start_compiler()
         if self.settings.executor == "ray":
             # The cluster judges: no validation workers on this machine.
             self.executor = start_executor(self.settings, self.engine.dialect.name)
@@ -125,10 +147,25 @@ class Generation(Planning):
             self._judges.load({file: self._layout(file) for file in self.files})
             await self._judges.wait_ready(timeout=JUDGES_READY_SECONDS)
 
+    def _start_compiler(self) -> None:
+        """One TypeScript service for the run, in a folder holding the project's
+        configuration (`package.json`, `tsconfig*.json` from the plan's support files);
+        the files it checks are handed to it, never read from the output."""
+        root = Path(tempfile.mkdtemp(prefix="mge-tsc-"))
+        config = [p for p in self.plan.support if "/" not in p and p.endswith(".json")]
+        copy_files(self.tests_dir, root, config)
+        self._compiler_root = root
+        self._compiler = TypeScriptService(root)
+        self._set_report(typescript=dict(self._compiler.versions))
+
     async def _stop_judges(self) -> None:
         executor, self.executor = self.executor, LocalExecutor()
         if executor.name != "local":
             self._set_report(executor=await executor.aclose())
+        if self._compiler is not None:
+            compiler, self._compiler = self._compiler, None
+            compiler.close()
+            shutil.rmtree(self._compiler_root, ignore_errors=True)
         if self._judges is not None:
             judges, self._judges = self._judges, None
             await judges.aclose()

@@ -35,7 +35,7 @@ from mge.execute._output import write_files
 from mge.execute._run_state import AtomState
 from mge.execute.executor import module_names
 from mge.store.review_items import priority_of
-from mge.validate import STUB_MARK
+from mge.validate import STUB_MARK, Limits
 from mge.validate.blame import (
     AtomSpan,
     Binding,
@@ -49,6 +49,7 @@ from mge.validate.blame import (
 )
 from mge.validate.coverage import atom_coverage, executed_lines
 from mge.validate.mutation import MutationScore, mutation_scores
+from mge.validate.node_testing import run_node_tests
 from mge.validate.testing import TestOutcome
 
 if TYPE_CHECKING:
@@ -169,6 +170,14 @@ class Hierarchy:
         run: its coverage is stored for review); otherwise only a failing run is
         traced, a second time, for blame. `modules` are the scope's source files:
         their doctests count when the project's configuration collects doctests."""
+        if self.runner.plan.language != "python":
+            # node --test: no per-test coverage, blame reads the source-mapped stacks.
+            outcome = run_node_tests(
+                self.out, tests, limits=Limits(timeout_seconds=self.timeout, cpu_seconds=120)
+            )
+            summary = f"{outcome.passed}/{outcome.total} passed"
+            failures = [f"{f.test}\n{f.message}\n{f.text}" for f in outcome.failures]
+            return CheckOutcome(outcome.ok, test_type, "tests", summary, failures, outcome)
         run = partial(
             self.runner.executor.run_tests,
             self.out,

@@ -35,6 +35,7 @@ from mge.execute.settings import RunSettings
 from mge.llm import Budget, CachingModel, Model, ModelResponse, make_model
 from mge.plan import Plan, Task
 from mge.store.plans import export_plan
+from mge.validate.typescript import TypeScriptService
 
 FINAL_STATUSES = frozenset(
     {AtomStatus.COMPLETED, AtomStatus.FAILED, AtomStatus.BLOCKED, AtomStatus.SKIPPED}
@@ -138,6 +139,8 @@ class RunCore:
     _depth_of: dict[str, int] | None
     _judges: JudgePool | None
     executor: Executor
+    _compiler: TypeScriptService | None
+    _compiler_root: Path
     _wave_started: dict[int, float]
     _wave_members: dict[int, list[AtomState]]
     _wave_final: dict[int, int]
@@ -217,6 +220,8 @@ class RunCore:
         self._judges: JudgePool | None = None
         # Where L1 to L4 and mutation testing are computed (`_start_judges` picks it).
         self.executor: Executor = LocalExecutor()
+        # TypeScript/JavaScript plans: the run's one compiler service (`_generation`).
+        self._compiler: TypeScriptService | None = None
         # wave number -> when its first atom started, until the wave is reported done
         self._wave_started: dict[int, float] = {}
         self._wave_members: dict[int, list[AtomState]] = {}

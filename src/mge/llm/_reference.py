@@ -69,8 +69,23 @@ class PlanReference:
         return {} if result is None else {atom.id: atom for atom in result.atoms}
 
     def atom(self, atom_id: str) -> str | None:
-        found = self.atoms_of(atom_id.split("::", 1)[0]).get(atom_id)
-        return None if found is None else found.text
+        file = atom_id.split("::", 1)[0]
+        found = self.atoms_of(file).get(atom_id)
+        if found is None:
+            return None
+        if file.endswith(".py") or found.kind not in ("function", "method"):
+            return found.text
+        # A TypeScript/JavaScript skeleton plans no steps, so the engine asks for a
+        # whole definition: the reference's pieces of a long body, joined.
+        result = self.atomized(file)
+        atoms = [] if result is None else result.atoms
+        start = next(i for i, atom in enumerate(atoms) if atom.id == atom_id)
+        text = found.text
+        for atom in atoms[start + 1 :]:
+            if atom.kind != "block" or atom.qualname != found.qualname:
+                break
+            text += atom.text
+        return text
 
 
 def _definitions(result: FileResult) -> dict[str, list[list[Atom]]]:

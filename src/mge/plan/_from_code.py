@@ -62,6 +62,7 @@ from pathlib import Path
 
 from mge.errors import PlanError
 from mge.plan._check import file_sha256, strongly_connected
+from mge.plan._from_code_js import from_js_code, is_js_project
 from mge.plan._imports import ModuleInfo, Resolver, analyse
 from mge.plan._models import (
     TASK_ID_PATTERN,
@@ -581,6 +582,9 @@ def from_code(
 ) -> Plan:
     """Make a plan from a Python project; the project becomes the plan's reference.
 
+    A folder of TypeScript or JavaScript without Python (or one such file) is planned
+    by `mge.plan._from_code_js` instead: its root is the folder with package.json.
+
     Args:
         src: a package directory, a project directory or a single `.py` file.
         tests: a directory or file of tests inside the project root, in addition to
@@ -604,6 +608,8 @@ def from_code(
     src_path = Path(src).resolve()
     if not src_path.exists():
         raise PlanError(f"source not found: {src}")
+    if is_js_project(src_path):
+        return from_js_code(src_path, tests, name, plan_dir=plan_dir, support=list(support))
     is_package = (
         (src_path / "__init__.py").is_file() or src_path.is_file() or _namespace_package(src_path)
     )

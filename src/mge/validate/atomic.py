@@ -14,6 +14,7 @@ Checks, each stored as one `validation_results` row:
 | `names` | names the atom reads that nothing defines (pyflakes on the assembled file) | name |
 | `contract` | a definition whose name or signature differs from the skeleton's | contract |
 | `plan` | code that never uses or binds a name its plan declares, or returns no value | contract |
+| `types` | TS/JS: the compiler's diagnostics in the atom (`typescript.py`) | syntax / name / type |
 | `doctest` | failing `>>>` examples in the atom's docstring, run in the sandbox | test / timeout |
 | `size`, `complexity` | an atom over the plan's limits *and* over its planned size | size |
 
@@ -32,6 +33,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 import pyflakes.checker
 import pyflakes.messages
@@ -40,6 +42,9 @@ from mge.atomize import measure_source
 from mge.atomize._languages import parse
 from mge.atomize._plan import returns_value
 from mge.validate.sandbox import Limits, run_python
+
+if TYPE_CHECKING:
+    from mge.validate.typescript import TypeScriptService
 
 STUB_MARK = "mge: not generated yet"
 DOCTEST_LIMITS = Limits(timeout_seconds=20, cpu_seconds=20)
@@ -792,9 +797,14 @@ def validate_atom(
     assembly: Assembly,
     *,
     doctest_limits: Limits = DOCTEST_LIMITS,
+    compiler: TypeScriptService | None = None,
 ) -> AtomVerdict:
     """Run every L1 check that applies; later checks are skipped once the code
-    does not parse, since their findings would only echo the syntax error."""
+    does not parse, since their findings would only echo the syntax error.
+
+    For TypeScript and JavaScript, `compiler` (the run's TypeScript service) adds
+    the `types` check (names and types, see `mge.validate.typescript`); the
+    contract against the skeleton's signature is checked with or without it."""
     timer = _timed("format", "syntax")
     if not candidate.strip():
         return AtomVerdict((timer.done(False, "the answer held no code", "format"),))
@@ -815,6 +825,14 @@ def validate_atom(
             results.append(agreement)
         if binds is not None:
             results.append(binds)
+    elif spec.language != "python":
+        from mge.validate.typescript import check_compiler, check_contract
+
+        ts_contract = check_contract(candidate, spec)
+        if ts_contract is not None:
+            results.append(ts_contract)
+        if compiler is not None:
+            results.append(check_compiler(candidate, spec, assembly, compiler))
     results.extend(_size(candidate, spec))
     if all(result.passed for result in results):
         doctest = _doctest(candidate, spec, assembly, doctest_limits)

@@ -42,6 +42,9 @@ _MISSING = (
     ("import", re.compile(r"ImportError: cannot import name '(\w+)' from '([\w.]+)'")),
     ("scope", re.compile(r"NameError: (?:free variable |name )'(\w+)' is not defined")),
 )
+# "at Ledger.balance (/abs/src/ledger.ts:41:32)" and "Ledger.balance (file:///abs/x.js:3:1)"
+# (node's stack lines, source-mapped to TypeScript): innermost frame first.
+_NODE_FRAME = re.compile(r"(?:file://)?(/[^\s():]+\.[cm]?[jt]sx?):(\d+):\d+\)?\s*$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -108,7 +111,9 @@ def frames(text: str) -> list[tuple[str, int]]:
     found = [(m.group(1), int(m.group(2)), m.start()) for m in _PYTEST_FRAME.finditer(text)]
     found += [(m.group(1), int(m.group(2)), m.start()) for m in _PYTHON_FRAME.finditer(text)]
     found.sort(key=lambda item: item[2])
-    return [(file, line) for file, line, _ in found]
+    # Node prints the innermost frame first: reversed, they read like the others.
+    node = [(m.group(1), int(m.group(2))) for m in _NODE_FRAME.finditer(text)]
+    return [(file, line) for file, line, _ in found] + node[::-1]
 
 
 def blame_traceback(text: str, index: SpanIndex) -> list[Suspect]:

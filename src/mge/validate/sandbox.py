@@ -440,11 +440,36 @@ def run_python(
     With `report`, the process gets a report channel (`MGE_REPORT_FD`, and the key
     on `MGE_REPORT_KEY_FD`); what it wrote comes back in `SandboxResult.report`.
     """
+    extra = {"PYTHONPATH": os.pathsep.join(str(path) for path in pythonpath)} if pythonpath else {}
+    return run_command(
+        [sys.executable, "-s", *args],
+        cwd=cwd,
+        readable=pythonpath,
+        limits=limits,
+        stdin=stdin,
+        extra_env={**extra, **(extra_env or {})},
+        report=report,
+    )
+
+
+def run_command(
+    command: Sequence[str],
+    *,
+    cwd: Path | None = None,
+    readable: Sequence[Path] = (),
+    limits: Limits | None = None,
+    stdin: str | None = None,
+    extra_env: Mapping[str, str] | None = None,
+    report: bool = False,
+) -> SandboxResult:
+    """Run `command` (a program under /usr, such as node, or the interpreter) in the
+    sandbox, as `run_python` does: `cwd` is the project, copied; `readable` paths
+    are visible read-only; `report` opens a report channel."""
     limits = limits or Limits()
     sandboxed = ensure_available()
-    extra = {"PYTHONPATH": os.pathsep.join(str(path) for path in pythonpath)} if pythonpath else {}
-    env = clean_environment({**extra, **(extra_env or {})})
-    interpreter = [sys.executable, "-s", *args]
+    env = clean_environment(extra_env)
+    interpreter = list(command)
+    pythonpath = readable
     with tempfile.TemporaryDirectory(prefix="mge-sandbox-") as scratch_name:
         scratch = Path(scratch_name)
         channel_fds: list[int] = []

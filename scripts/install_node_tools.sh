@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The npm packages MGE itself runs, pinned by a lockfile committed in the repo:
+#   src/mge/validate/ts/  typescript (the compiler L1 checks TS/JS with, and that
+#                         compiles TypeScript tests before `node --test` runs them)
+# Installed with `npm ci` (exactly the lockfile, integrity hashes checked) into
+# node_modules/ beside the lockfile, git-ignored. Idempotent and offline when the
+# pinned version is already there: a second run costs one `node -e`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    echo "install_node_tools: node and npm are missing; run scripts/install_system_tools.sh as root (or: sudo apt-get install nodejs npm)" >&2
+    exit 1
+fi
+
+for dir in src/mge/validate/ts; do
+    wanted=$(node -e 'const l=require(process.argv[1]); process.stdout.write(l.packages["node_modules/typescript"].version)' "$PWD/$dir/package-lock.json")
+    manifest="$dir/node_modules/typescript/package.json"
+    if [[ -f "$manifest" ]] && [[ "$(node -e 'process.stdout.write(require(process.argv[1]).version)' "$PWD/$manifest")" == "$wanted" ]]; then
+        continue
+    fi
+    echo "install_node_tools: npm ci in $dir (typescript $wanted)"
+    npm ci --prefix "$dir" --ignore-scripts --no-audit --no-fund --loglevel=error
+done

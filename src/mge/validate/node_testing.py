@@ -1,0 +1,165 @@
+"""Running a TypeScript or JavaScript project's own tests in the sandbox, with node.
+
+The tests run with node's built-in runner (`node --test`), in the sandbox like every
+run of generated code (`mge.validate.sandbox.run_command`). TypeScript is compiled
+first, inside the same sandboxed command, by the pinned compiler (`ts/`): with the
+project's `tsconfig.json` when it has one, into `.mge-build/` in the sandbox's
+private copy of the project (so the project's `package.json` `type` and its
+`node_modules` still apply), with source maps, and even when it has type errors
+(the L1 checks report those; here the behaviour is judged). Node runs the compiled
+tests with `--enable-source-maps`, so stack traces name the TypeScript lines, which
+blame maps to atoms.
+
+The verdict is node's TAP report, written to the sandbox's report channel (a pipe
+only MGE reads: output the tests print cannot pass for it). Counts are per test: a
+leaf test (one without subtests) is one test, a file that fails to load one
+failure. A run that ends without the report's plan line (`1..N` at the top level)
+is a failure of the whole run.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Sequence
+from pathlib import Path
+
+from mge.validate.sandbox import Limits, run_command
+from mge.validate.testing import TestFailure, TestOutcome
+from mge.validate.typescript import SERVICE_DIR, ensure_compiler, node_binary
+
+BUILD_DIR = ".mge-build"
+_TSC = SERVICE_DIR / "node_modules" / "typescript" / "bin" / "tsc"
+_TYPES = SERVICE_DIR / "node_modules" / "@types"
+_TS_SUFFIXES = (".ts", ".tsx", ".mts", ".cts")
+_RESULT = re.compile(
+    r"^(?P<indent>\s*)(?P<not>not )?ok \d+ - (?P<name>.*?)(?: # (?P<directive>SKIP|TODO)\b.*)?$"
+)
+_PLAN = re.compile(r"^1\.\.\d+$")
+
+
+def compiled_path(test: str) -> str:
+    """Where a TypeScript test lands in the build (`test/a.test.ts` ->
+    `.mge-build/test/a.test.js`)."""
+    for suffix, js in ((".mts", ".mjs"), (".cts", ".cjs"), (".tsx", ".js"), (".ts", ".js")):
+        if test.endswith(suffix):
+            return f"{BUILD_DIR}/{test[: -len(suffix)]}{js}"
+    return test
+
+
+def _script(project: Path, tests: Sequence[str], timeout_ms: int) -> str:
+    node = shlex.quote(node_binary())
+    typescript = any(t.endswith(_TS_SUFFIXES) for t in tests)
+    lines = ["set -u"]
+    if typescript:
+        ensure_compiler()
+        common = (
+            f"--outDir {BUILD_DIR} --rootDir . --sourceMap true --noEmit false"
+            " --declaration false --incremental false --composite false --noEmitOnError false"
+            f" --typeRoots node_modules/@types,{shlex.quote(str(_TYPES))}"
+        )
+        if (project / "tsconfig.json").is_file():
+            target = "-p tsconfig.json"
+        else:
+            target = "--module nodenext --target es2022 " + " ".join(map(shlex.quote, tests))
+        # Type errors do not stop the run: compiler output goes to stderr.
+        lines.append(f"{node} {shlex.quote(str(_TSC))} {target} {common} 1>&2")
+    runnable = " ".join(shlex.quote(compiled_path(t) if typescript else t) for t in tests)
+    # The runner's own stdout is the report channel (dup'ed by the shell, since the
+    # sandbox's user may not reopen MGE's pipe); each test file runs in a child
+    # whose output the runner reports as diagnostics, never as results.
+    lines.append(
+        f"exec {node} --enable-source-maps --test --test-reporter=tap"
+        " --test-reporter-destination=stdout"
+        f' --test-timeout={timeout_ms} {runnable} 1>&"$MGE_REPORT_FD"'
+    )
+    return "\n".join(lines)
+
+
+def parse_tap(report: str) -> TestOutcome:
+    """Per-test counts and failures from node's TAP report."""
+    outcome = TestOutcome()
+    lines = report.splitlines()
+    has_child: dict[int, bool] = {}
+    context: list[str] = []
+    finished = False
+    for index, line in enumerate(lines):
+        if _PLAN.match(line):
+            finished = True
+            continue
+        match = _RESULT.match(line)
+        if match is None:
+            if line.lstrip().startswith("# ") and not line.lstrip().startswith("# Subtest"):
+                context.append(line.strip()[2:])
+            continue
+        depth = len(match.group("indent"))
+        leaf = not has_child.pop(depth, False)
+        if depth:
+            has_child[depth - 4] = True
+        if not leaf:
+            context = []
+            continue
+        outcome.total += 1
+        name = match.group("name")
+        if match.group("directive"):
+            outcome.skipped += 1
+        elif match.group("not"):
+            outcome.failed += 1
+            block = _yaml_block(lines, index + 1)
+            text = "\n".join([*context, *block])
+            message = next(
+                (
+                    b.split(":", 1)[1].strip().strip("'")
+                    for b in block
+                    if b.strip().startswith("error:")
+                ),
+                "failed",
+            )
+            outcome.failures.append(TestFailure(test=name, message=message, text=text, nodeid=name))
+            outcome.verdicts[name] = False
+        else:
+            outcome.passed += 1
+            outcome.verdicts[name] = True
+        context = []
+    if not finished:
+        outcome.collection_error = True
+    return outcome
+
+
+def _yaml_block(lines: list[str], start: int) -> list[str]:
+    if start >= len(lines) or lines[start].strip() != "---":
+        return []
+    block: list[str] = []
+    for line in lines[start + 1 :]:
+        if line.strip() == "...":
+            break
+        block.append(line.strip())
+    return block
+
+
+def run_node_tests(
+    project: Path, tests: Sequence[str], *, limits: Limits | None = None
+) -> TestOutcome:
+    """Run `tests` (paths relative to `project`) with `node --test` in the sandbox;
+    TypeScript tests are compiled first (see the module doc)."""
+    limits = limits or Limits(timeout_seconds=120, cpu_seconds=120, memory_bytes=4 * 1024**3)
+    project = project.resolve()
+    script = _script(project, tests, int(limits.timeout_seconds * 1000))
+    # bash, not sh: dash redirects one-digit descriptors only.
+    result = run_command(
+        ["/bin/bash", "-c", script],
+        cwd=project,
+        readable=[SERVICE_DIR],
+        limits=limits,
+        report=True,
+    )
+    outcome = parse_tap(result.report.decode("utf-8", errors="replace"))
+    outcome.timed_out = result.timed_out
+    outcome.duration_seconds = result.duration_seconds
+    outcome.output = (result.stdout + result.stderr)[-20000:]
+    if outcome.total == 0 and tests:
+        outcome.collection_error = True
+    return outcome
+
+
+__all__ = ["BUILD_DIR", "compiled_path", "parse_tap", "run_node_tests"]

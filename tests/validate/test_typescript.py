@@ -1,0 +1,175 @@
+"""L1 for TypeScript and JavaScript: the compiler service, diagnostics mapped to the
+atom and classified, the contract against the skeleton (mge.validate.typescript)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mge.validate import Assembly, AtomSpec, validate_atom
+from mge.validate.typescript import TypeScriptService, check_compiler, in_skeleton
+
+EXAMPLE = Path(__file__).parents[2] / "examples" / "ts-ledger" / "reference"
+
+
+@pytest.fixture(scope="module")
+def service() -> Iterator[TypeScriptService]:
+    with TypeScriptService(EXAMPLE) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def js_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TypeScriptService]:
+    root = tmp_path_factory.mktemp("js")
+    (root / "package.json").write_text(json.dumps({"name": "js", "type": "module"}))
+    (root / "util.js").write_text("export function twice(n) { return 2 * n; }\n")
+    with TypeScriptService(root) as running:
+        yield running
+
+
+def _spec(
+    file: str, name: str = "f", signature: str | None = None, lang: str = "typescript"
+) -> AtomSpec:
+    return AtomSpec(
+        atom_id=f"{file}::{name}",
+        kind="function",
+        name=name,
+        qualname=name,
+        language=lang,
+        file=file,
+        signature=signature,
+    )
+
+
+HEADER = 'import { formatCents, type Cents } from "./util/money.js";\n\n'
+
+
+def _assembly(candidate: str, before: str = HEADER, after: str = "") -> Assembly:
+    first = before.count("\n") + 1
+    return Assembly(
+        text=before + candidate + after,
+        first_line=first,
+        last_line=first + candidate.count("\n") - (0 if candidate.endswith("\n") else -1) - 1,
+    )
+
+
+CASES = [
+    ("export function f(c: Cents): string {\n  return formatCents(c);\n}\n", None),
+    ("export function f(c: Cents): string {\n  return formatDollars(c);\n}\n", "name"),
+    ("export function f(c: Cents): number {\n  return formatCents(c);\n}\n", "type"),
+    ("export function f(c: Cents): string {\n  return formatCents(c, 2);\n}\n", "type"),
+    ('export function f(c: Cents): string {\n  return import("./nowhere.js");\n}\n', "name"),
+]
+
+
+@pytest.mark.parametrize(("candidate", "error_class"), CASES)
+def test_each_error_kind_is_classified(
+    service: TypeScriptService, candidate: str, error_class: str | None
+) -> None:
+    spec = _spec("src/check.ts", signature="export function f(c: Cents): string")
+    verdict = validate_atom(candidate, spec, _assembly(candidate), compiler=service)
+    types = next(r for r in verdict.results if r.check == "types")
+    assert types.passed is (error_class is None), types.output
+    assert types.error_class == error_class
+    if error_class is not None:
+        assert f"[{error_class}] types: line 2: TS" in verdict.feedback()
+
+
+def test_broken_syntax_is_caught_before_the_compiler(service: TypeScriptService) -> None:
+    candidate = "export function f(c: Cents): string {\n  return (c;\n}\n"
+    verdict = validate_atom(
+        candidate, _spec("src/check.ts"), _assembly(candidate), compiler=service
+    )
+    assert verdict.error_classes == ["syntax"]
+
+
+def test_diagnostics_outside_the_atom_are_not_its_own(service: TypeScriptService) -> None:
+    candidate = "export function f(c: Cents): string {\n  return formatCents(c);\n}\n"
+    after = "\nexport const broken: number = undefinedThing;\n"
+    verdict = validate_atom(
+        candidate, _spec("src/check.ts"), _assembly(candidate, after=after), compiler=service
+    )
+    assert verdict.passed, verdict.feedback()
+    # The same error inside the atom's lines is its own.
+    inside = candidate + "export const broken: number = undefinedThing;\n"
+    verdict = validate_atom(inside, _spec("src/check.ts"), _assembly(inside), compiler=service)
+    assert "line 4: TS2304" in verdict.feedback()
+
+
+def test_the_contract_is_the_skeletons_signature(service: TypeScriptService) -> None:
+    spec = _spec("src/check.ts", signature="export function f(c: Cents): string")
+    renamed = "export function g(c: Cents): string {\n  return formatCents(c);\n}\n"
+    verdict = validate_atom(renamed, spec, _assembly(renamed), compiler=service)
+    assert "contract" in verdict.error_classes
+    other_params = (
+        "export function f(c: Cents, d: number): string {\n  return formatCents(c + d);\n}\n"
+    )
+    verdict = validate_atom(other_params, spec, _assembly(other_params), compiler=service)
+    contract = next(r for r in verdict.results if r.check == "contract")
+    assert not contract.passed and "parameters" in contract.output
+
+
+def test_javascript_is_checked_with_check_js(js_service: TypeScriptService) -> None:
+    before = 'import { twice } from "./util.js";\n\n'
+    good = "export function f(n) {\n  return twice(n) + 1;\n}\n"
+    bad = "export function f(n) {\n  return thrice(n).toFixed();\n}\n"
+    spec = _spec("main.js", lang="javascript")
+    assert validate_atom(good, spec, _assembly(good, before), compiler=js_service).passed
+    verdict = validate_atom(bad, spec, _assembly(bad, before), compiler=js_service)
+    assert verdict.error_classes == ["name"]
+
+
+def test_one_process_serves_every_check(service: TypeScriptService) -> None:
+    pid = service._process.pid
+    for n in range(5):
+        candidate = f"export function f(c: Cents): string {{\n  return formatCents(c + {n});\n}}\n"
+        assert validate_atom(
+            candidate, _spec("src/check.ts"), _assembly(candidate), compiler=service
+        ).passed
+    assert service._process.pid == pid and service._process.poll() is None
+    assert service.versions["typescript"] == "5.6.3"
+
+
+def test_a_method_checked_on_its_files_skeleton(service: TypeScriptService) -> None:
+    from mge.atomize import skeleton
+
+    ledger = EXAMPLE / "src" / "core" / "ledger.ts"
+    text = skeleton(ledger.read_bytes(), "src/core/ledger.ts")
+    original = ledger.read_text()
+    start = original.index("  balance(code: string): Cents {")
+    method = original[start : original.index("\n  }\n", start) + 5]
+    spec = AtomSpec(
+        atom_id="src/core/ledger.ts::Ledger.balance#0",
+        kind="method",
+        name="balance",
+        qualname="Ledger.balance",
+        language="typescript",
+        file="src/core/ledger.ts",
+    )
+    assembly = in_skeleton(text, method, spec)
+    assert assembly is not None
+    assert check_compiler(method, spec, assembly, service).passed
+    broken = method.replace("this.lines.filter", "this.entries.filter")
+    assembly = in_skeleton(text, broken, spec)
+    assert assembly is not None
+    result = check_compiler(broken, spec, assembly, service)
+    assert result.error_class == "name"
+    assert result.output.startswith("line 6: TS2339 Property 'entries' does not exist")
+
+
+def test_a_missing_toolchain_is_one_line_with_the_fix(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from mge.validate import typescript
+
+    monkeypatch.setattr(typescript, "SERVICE_DIR", tmp_path)
+    with pytest.raises(typescript.ToolchainMissing, match=r"run `npm ci --prefix .*` \(make test"):
+        typescript.ensure_compiler()
+    monkeypatch.setattr(typescript.shutil, "which", lambda name: None)
+    with pytest.raises(typescript.ToolchainMissing) as missing:
+        typescript.ensure_compiler()
+    assert str(missing.value).startswith("node is not installed; install it with `sudo apt-get")
+    assert "\n" not in str(missing.value)
