@@ -29,7 +29,7 @@ import math
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, cast
 
@@ -49,6 +49,8 @@ from mge.review.confidence import gather_evidence
 
 RUNS = Path("/tmp/mge-calibration-runs")
 CONFIG = "L1-L4 + blame"
+FLOOR = 0.1  # the least weight a signal keeps
+PENALTIES = (0.0, 3e-4)
 
 
 def _db(runs: Path, project: str, profile: str, rate: float) -> Path:
@@ -127,6 +129,11 @@ def features(names: list[str], runs: Path, out: Path) -> int:
                             "atom": evidence.atom_key,
                             "wrong": not same_code(atom.code, atom.reference_code),
                             "signals": evidence.signals(),
+                            "evidence": {
+                                k: v
+                                for k, v in asdict(evidence).items()
+                                if k not in ("atom_id", "atom_key")
+                            },
                         }
                         handle.write(json.dumps(row, sort_keys=True) + "\n")
                         count += 1
@@ -235,11 +242,17 @@ def _rows(path: Path) -> list[dict[str, Any]]:
 
 
 def fit(
-    rows: list[dict[str, Any]], names: list[str], penalty: float, *, steps: int = 3000
+    rows: list[dict[str, Any]],
+    names: list[str],
+    penalty: float,
+    *,
+    steps: int = 3000,
+    floor: float = FLOOR,
 ) -> tuple[float, dict[str, float]]:
     """An L2-regularised logistic regression of "wrong" on the doubt signals, with
-    every weight kept >= 0 (each signal may only be a reason for doubt, so a score's
-    components still explain it): projected gradient descent on the mean log loss.
+    every weight kept >= `floor` (each signal may only be a reason for doubt, so a
+    score's components still explain it, and each still shows as a small one):
+    projected gradient descent on the mean log loss.
     Identical signal vectors are pooled, so a run of thousands of atoms is cheap."""
     groups: dict[tuple[float, ...], list[int]] = {}
     for row in rows:
@@ -263,7 +276,7 @@ def fit(
                     grad[i] += error * x
         bias -= rate * grad_bias
         weights = [
-            max(0.0, w - rate * (g + penalty * w)) for w, g in zip(weights, grad, strict=True)
+            max(floor, w - rate * (g + penalty * w)) for w, g in zip(weights, grad, strict=True)
         ]
     return bias, dict(zip(names, weights, strict=True))
 
@@ -289,15 +302,12 @@ def choose(rows: list[dict[str, Any]], names: list[str]) -> None:
     """Pick the penalty by leaving one development project out at a time, then fit
     on all of the development rows and print the weights."""
     projects_seen = sorted({row["project"] for row in rows})
-    for penalty in (0.0, 1e-4, 1e-3, 1e-2):
-        held: list[dict[str, Any]] = []
+    for penalty in PENALTIES:
         predicted: list[dict[str, Any]] = []
         for project in projects_seen:
             train = [r for r in rows if r["project"] != project]
             test = [r for r in rows if r["project"] == project]
-            _bias, weights = fit(train, names, penalty, steps=800)
-            for row in test:
-                held.append(row)
+            _bias, weights = fit(train, names, penalty, steps=1500)
             predicted += [{**r, "weights": weights} for r in test]
         found = wrong = 0
         pooled: list[tuple[float, bool]] = []
@@ -315,7 +325,7 @@ def choose(rows: list[dict[str, Any]], names: list[str]) -> None:
             f"penalty {penalty:g}: leave-one-project-out {found}/{wrong} in bottom 20%, "
             f"AUROC over atoms {value or 0.0:.3f}"
         )
-    for penalty in (0.0, 1e-4, 1e-3, 1e-2):
+    for penalty in PENALTIES:
         bias, weights = fit(rows, names, penalty)
         print(f"penalty {penalty:g}: bias {bias:.2f}, in-sample {_ranking(rows, weights)}")
         print("  " + ", ".join(f"{n} {w:.2f}" for n, w in weights.items() if w > 0.005))
