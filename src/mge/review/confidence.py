@@ -41,66 +41,56 @@ __all__ = ["BIAS", "WEIGHTS", "AtomEvidence", "Confidence", "gather_evidence", "
 
 BIAS = 3.0
 
-#: Each signal's weight in the doubt sum (see the module docstring). Fitted on the
-#: development half of the corpus only (issue 25; `python -m bench.precision.calibration
-#: fit`): a logistic regression of "completed atom wrong" on these signals, every weight
-#: kept >= 0.1 so that each signal still counts as a (small) doubt and shows in the
-#: components, then rounded. `failed` is not fitted (failed atoms are queued whatever
-#: their score) and keeps the weight that puts them below everything else.
+#: Each signal's weight in the doubt sum (see the module docstring).
 WEIGHTS: Mapping[str, float] = {
     # Failed after every attempt: its code never passed atomic validation.
     "failed": 6.0,
+    # Blamed by L2-L4 and still suspected when the rounds or attempts ran out.
+    "blamed_unresolved": 3.0,
+    # Regenerated because a level above blamed it (the failure may have moved on).
+    "blamed_before": 1.0,
+    # The final L2 check of its own task fails: the defect is in this task's code,
+    # but a failing task holds many correct atoms (on the development runs its atoms
+    # were wrong no more often than any other), so it only breaks ties.
+    "task_failing": 0.5,
+    # A component (milestone) or system test run fails and this atom's task is in it.
+    "scope_failing": 0.75,
     # A static finding that is almost always a defect (undefined name or attribute, a
     # near-miss name, a value that contradicts the skeleton, a bare `raise`, ...) in
-    # the atom read within its file: the strongest single signal on the development
-    # runs; warnings separated nothing there.
-    "static_errors": 3.5,
-    "static_warnings": 0.1,
-    # Share of its function lines no passing acceptance test executed, as the run
-    # stored it (`atomic_units.extra["test_coverage"]`, 0-1): silent faults live
-    # where no test reaches (28 of the 32 wrong atoms on the development runs had
-    # some). Absent coverage (no function line, no passing test, or levels above L1
-    # not run) is no signal either way.
-    "untested": 2.5,
+    # the atom read within its file; warnings count for less. On the development runs
+    # every atom with such a finding was wrong, so it outweighs a failing task plus
+    # unresolved blame.
+    "static_errors": 6.0,
+    "static_warnings": 0.5,
     # Another atom of the file uses a name nothing defines: a lost import in the
     # module header, or a lost line at the end of the previous piece of a body.
-    "implicated": 2.2,
-    # Blamed by L2-L4 and still suspected when the rounds or attempts ran out.
-    "blamed_unresolved": 1.6,
-    # Many atoms wait on it (a log scale, capped): on the development runs a wrong
-    # atom that others use was the one the tests did not reach, not a leaf.
-    "fan_out": 1.2,
-    # Bigger code hides more faults (share of the plan's LOC limit, measured on the
-    # accepted code).
-    "size": 0.45,
-    # The final L2 check of its own task fails: the defect is in this task's code,
-    # but a failing task holds many correct atoms, so it counts for little.
-    "task_failing": 0.4,
-    # The signals below separated nothing on the development runs (the fit put them
-    # at the floor): they stay as small doubts the reviewer can see.
-    # Regenerated because a level above blamed it (the failure may have moved on).
-    "blamed_before": 0.1,
-    # A component (milestone) or system test run fails and this atom's task is in it.
-    "scope_failing": 0.1,
-    # Retries were needed (share of the limit); a later passing attempt is checked
-    # by the same validation as a first one.
-    "retries": 0.1,
-    # The kinds of error seen on the way: wrong names or contracts.
-    "semantic_errors": 0.1,
-    # No doctest ran for it (true of almost every atom of the corpus).
-    "no_doctest": 0.1,
-    # Cyclomatic complexity on the accepted code (share of the plan's limit).
-    "complexity": 0.1,
+    "implicated": 2.0,
+    # Retries were needed: the model struggled with this atom (share of the limit).
+    "retries": 1.0,
+    # The kinds of error seen on the way: wrong names or contracts say the model
+    # misunderstood its context, which a later passing attempt does not prove fixed.
+    "semantic_errors": 0.75,
+    # No doctest ran for it: nothing executed its body at the atomic level.
+    "no_doctest": 0.75,
+    # Bigger and more branching code hides more faults (share of the plan's limits).
+    "size": 0.75,
+    "complexity": 0.75,
     # Violations of atomicity: harder to generate and to judge in isolation.
-    "atomicity": 0.1,
+    "atomicity": 0.5,
     # Missing context (types, callees, contracts) leaves the model guessing.
-    "context_gap": 0.1,
+    "context_gap": 0.5,
+    # Share of its function lines no passing acceptance test executed, as the run
+    # stored it (`atomic_units.extra["test_coverage"]`, 0-1): silent faults live
+    # where no test reaches. Absent coverage (no function line, no passing test, or
+    # levels above L1 not run) is no signal either way.
+    "untested": 2.5,
     # Share of its mutants (one operator or constant changed in a line a passing
     # acceptance test executed) that no test noticed, as the run stored it
-    # (`atomic_units.extra["mutation"]`). Few wrong atoms had mutation data on the
-    # development runs (the tests that would mutate them did not reach them), so the
-    # fit could not weigh it. No mutant run is no signal.
-    "unpinned": 0.1,
+    # (`atomic_units.extra["mutation"]`): code the tests run but do not pin down,
+    # where a silent fault passes too. No mutant run is no signal.
+    "unpinned": 2.0,
+    # Many atoms wait on it: a fault here spreads (a log scale, capped).
+    "fan_out": 0.25,
 }
 
 _SEMANTIC = frozenset({"names", "contract", "doctest", "undefined_name", "signature"})
