@@ -18,7 +18,7 @@ from mge.atomize import same_code
 from mge.db.models import AtomicUnit, AtomStatus
 from mge.review.confidence import score_run
 
-__all__ = ["Calibration", "auroc", "measure"]
+__all__ = ["Calibration", "auroc", "measure", "ranking"]
 
 
 @dataclass(frozen=True)
@@ -70,15 +70,21 @@ def measure(session: Session, *, masterplan_id: uuid.UUID) -> Calibration:
     ]
     values = [scores[atom.id].score for atom in atoms]
     wrong = [not same_code(atom.code, atom.reference_code) for atom in atoms]
+    return ranking(values, wrong, failed=sum(atom.status is AtomStatus.FAILED for atom in every))
+
+
+def ranking(values: list[float], wrong: list[bool], *, failed: int = 0) -> Calibration:
+    """The figures for one run's completed atoms: their confidence and whether each
+    is wrong."""
     # Lowest confidence first; among equal scores the wrong ones are NOT favoured, so
     # ties can only make the figures worse, never better.
     order = [w for _, w in sorted(zip(values, wrong, strict=True), key=lambda p: (p[0], p[1]))]
-    count = sum(wrong)
+    count = sum(order)
     precision = sum(order[:count]) / count if count else None
     return Calibration(
-        atoms=len(atoms),
+        atoms=len(order),
         wrong=count,
-        failed=sum(atom.status is AtomStatus.FAILED for atom in every),
+        failed=failed,
         auroc=auroc(values, wrong),
         recall_bottom_15=_recall_in_bottom(order, 0.15),
         recall_bottom_20=_recall_in_bottom(order, 0.20),
