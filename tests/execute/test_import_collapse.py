@@ -18,7 +18,7 @@ from mge.atomize import AtomizeConfig
 from mge.db import make_engine
 from mge.db.models import AtomicUnit, AtomStatus, HumanReviewQueue, TestType
 from mge.execute import run_report
-from mge.execute._assembly import imported_from, missing_module
+from mge.execute._assembly import class_stand_in, imported_from, missing_module
 from mge.execute._hierarchy import CheckOutcome, import_failures
 from mge.execute._planning import _skeleton_problems
 from mge.llm import Model, ModelRequest, ModelResponse, make_model
@@ -226,3 +226,23 @@ def test_code_that_fails_at_import_after_every_attempt_is_left_out(
     )
     assert done.returncode == 0, done.stderr
     assert report["tests"] == {"total": 2, "passed": 2, "failed": 0}
+
+
+def test_a_failed_class_header_keeps_the_skeletons_bases() -> None:
+    skeleton = (
+        "from .base import Cache\n\n\n"
+        "@decorated\n"
+        "class LFUCache(Cache, metaclass=Meta):\n"
+        '    """Least frequently used."""\n\n'
+        "    class _Link:\n"
+        "        __slots__ = ('count',)\n\n"
+        "    def __init__(self, maxsize): ...\n"
+    )
+    assert class_stand_in(skeleton, "LFUCache", "", "    ") == (
+        "class LFUCache(Cache, metaclass=Meta):\n    pass\n"
+    )
+    assert class_stand_in(skeleton, "LFUCache._Link", "    ", "        ") == (
+        "    class _Link:\n        pass\n"
+    )
+    assert class_stand_in(skeleton, "Missing", "", "    ") is None
+    assert class_stand_in("class (:\n", "LFUCache", "", "    ") is None

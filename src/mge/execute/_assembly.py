@@ -14,6 +14,7 @@ model has not written.
 from __future__ import annotations
 
 import ast
+import copy
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -462,3 +463,28 @@ def missing_module(file: str, names: Sequence[str]) -> str:
     ]
     lines += [f"{name} = _missing({name!r})" for name in sorted(set(names)) if name.isidentifier()]
     return "\n".join(lines) + "\n"
+
+
+def class_stand_in(skeleton: str, qualname: str, indent: str, body_indent: str) -> str | None:
+    """The stand-in for a class header that failed: the skeleton's own `class` line
+    (its bases and keywords, without decorators) over `pass`, so that the class its
+    methods are written into still has its bases. None when the skeleton has no
+    such class."""
+    try:
+        tree = ast.parse(skeleton)
+    except SyntaxError:
+        return None
+    scope: list[ast.stmt] = list(tree.body)
+    node: ast.ClassDef | None = None
+    for part in qualname.split("."):
+        node = next((n for n in scope if isinstance(n, ast.ClassDef) and n.name == part), None)
+        if node is None:
+            return None
+        scope = list(node.body)
+    if node is None:
+        return None
+    bare = copy.copy(node)
+    bare.body = [ast.Pass()]
+    bare.decorator_list = []
+    line = ast.unparse(bare).splitlines()[0]
+    return f"{indent}{line}\n{body_indent}pass\n"

@@ -31,6 +31,7 @@ from mge.execute._assembly import (
     Assembled,
     PlannedAtom,
     assemble,
+    class_stand_in,
     imported_from,
     missing_module,
     skeleton_stand_in,
@@ -66,6 +67,10 @@ class Runner(Scheduling):
         state = self.states[planned.atom_id]
         if state.status is AtomStatus.COMPLETED:
             return state.code
+        if planned.kind == "class_header" and state.piece == 0:
+            # The skeleton's `class` line, bases included: its methods still fit.
+            skeleton = self._skeletons.get(planned.file, "")
+            return class_stand_in(skeleton, planned.qualname, planned.indent, planned.body_indent)
         if planned.kind in ("module_header", "statement") and not planned.indent:
             # The skeleton's imports and constants for the names it was to bind.
             skeleton = self._skeletons.get(planned.file, "")
