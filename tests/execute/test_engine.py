@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 
@@ -149,7 +151,14 @@ def test_a_permanent_failure_blocks_exactly_what_needs_its_behaviour(
         for edge in edges:
             source, target = atoms[edge.from_atom_id].atom_key, atoms[edge.to_atom_id].atom_key
             types = set(edge.edge_metadata.get("types") or [edge.dependency_type.value])
-            if types & {"temporal", "data_flow"}:
+            first, then = by_key[source], by_key[target]
+            continues = (
+                "temporal" in types
+                and first.qualname == then.qualname
+                and first.kind != "module_header"
+                and then.kind in ("block", "class_header")
+            )
+            if "data_flow" in types or continues:
                 needs.setdefault(source, []).append(target)
         expected: set[str] = set()
         stack = list(needs.get(broken, []))
@@ -171,6 +180,38 @@ def test_a_permanent_failure_blocks_exactly_what_needs_its_behaviour(
         # Failed with atoms blocked behind it: the most urgent priority.
         assert review.confidence_score == 0.0 and review.priority == 1
     engine.dispose()
+
+
+def test_a_failed_class_header_blocks_none_of_its_methods(
+    sqlite_url: str, example_plan: Path, tmp_path: Path
+) -> None:
+    """A class header that used all its attempts is a bare `class Catalog:` in the
+    output; its methods need only that the class exists, so they are still written,
+    and the file imports."""
+    broken = "inventory/catalog.py::Catalog#0"
+    model = InstrumentedModel(replay_model(example_plan), broken=broken)
+    out = tmp_path / "out"
+    run_plan(sqlite_url, example_plan, out, model=model, levels="atomic")
+    engine = make_engine(sqlite_url)
+    with Session(engine) as session:
+        by_key = {a.atom_key: a for a in session.scalars(select(AtomicUnit))}
+    engine.dispose()
+    assert by_key[broken].status is AtomStatus.FAILED
+    methods = [k for k in by_key if k.startswith("inventory/catalog.py::Catalog.")]
+    assert len(methods) >= 4
+    assert all(by_key[k].status is AtomStatus.COMPLETED for k in methods)
+    assert not [k for k, a in by_key.items() if a.status is AtomStatus.BLOCKED]
+    text = (out / "inventory" / "catalog.py").read_text()
+    assert "class Catalog:" in text and "def __contains__(self, sku: object) -> bool:" in text
+    done = subprocess.run(
+        [sys.executable, "-c", "import inventory.catalog as c; print(len(c.Catalog()))"],
+        cwd=out,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "0"
 
 
 def test_the_budget_stops_the_run_and_resume_finishes_it(

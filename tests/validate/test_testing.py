@@ -48,6 +48,25 @@ def test_a_file_that_cannot_be_imported_does_not_hide_the_others(tmp_path: Path)
     outcome = run_pytest(tmp_path, ["tests/test_good.py", "tests/test_broken.py"], timeout=60)
     assert outcome.passed == 1 and outcome.failed == 1
     assert not outcome.collection_error
+    # The file that could not be imported is told apart from failing tests: blame
+    # looks for code that fails at import in its traceback (issue 19).
+    [failure] = outcome.failures
+    assert failure.collection and failure.test == "tests/test_broken.py"
+    assert "no_such_module" in failure.text
+
+
+def test_a_conftest_that_cannot_be_imported_is_a_collection_failure(tmp_path: Path) -> None:
+    _project(
+        tmp_path,
+        {
+            "tests/conftest.py": "import no_such_module\n",
+            "tests/test_good.py": "def test_fine():\n    assert True\n",
+        },
+    )
+    outcome = run_pytest(tmp_path, ["tests/test_good.py"], timeout=60)
+    assert outcome.collection_error and outcome.passed == 0
+    assert [f.collection for f in outcome.failures] == [True]
+    assert "no_such_module" in outcome.failures[0].text
 
 
 def test_coverage_is_recorded_per_test_only_for_project_files(tmp_path: Path) -> None:

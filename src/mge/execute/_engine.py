@@ -27,7 +27,15 @@ from mge.db.models import (
 )
 from mge.db.wal import background_checkpoints
 from mge.errors import MgeError
-from mge.execute._assembly import PlannedAtom, assemble, skeleton_stand_in
+from mge.execute._assembly import (
+    Assembled,
+    PlannedAtom,
+    assemble,
+    class_stand_in,
+    imported_from,
+    missing_module,
+    skeleton_stand_in,
+)
 from mge.execute._gc import collector_frozen as _collector_frozen
 from mge.execute._hierarchy import Hierarchy
 from mge.execute._lease import LeaseLost
@@ -36,6 +44,7 @@ from mge.execute._output import (
     clean_leftovers,
     copy_files,
     copy_tests,
+    module_name,
     one_line,
     write_files,
 )
@@ -58,11 +67,43 @@ class Runner(Scheduling):
         state = self.states[planned.atom_id]
         if state.status is AtomStatus.COMPLETED:
             return state.code
+        if planned.kind == "class_header" and state.piece == 0:
+            # The skeleton's `class` line, bases included: its methods still fit.
+            skeleton = self._skeletons.get(planned.file, "")
+            return class_stand_in(skeleton, planned.qualname, planned.indent, planned.body_indent)
         if planned.kind in ("module_header", "statement") and not planned.indent:
             # The skeleton's imports and constants for the names it was to bind.
             skeleton = self._skeletons.get(planned.file, "")
             return skeleton_stand_in(skeleton, state.defines) or None
         return None
+
+    def written(self, file: str) -> Assembled:
+        """One file as the project is written: completed atoms' code, stubs and
+        stand-ins for the rest. The levels after generation check this text, so what
+        they pass, and the lines blame maps onto atoms, are those of the output."""
+        keys = self.files[file]
+        return assemble(
+            [self.states[k].planned for k in keys],
+            self._final_code,
+            defines={k: self.states[k].defines for k in keys},
+            whole_definitions=True,
+        )
+
+    def missing_files(self) -> dict[str, str]:
+        """Stand-ins for the planned Python files whose skeleton was rejected on every
+        attempt (see `missing_module`): without them, every file importing one would
+        fail to import, and with it every test of the package."""
+        missing = [
+            file
+            for file in self.task_of_file
+            if file.endswith(".py") and file not in self._skeletons and file not in self.files
+        ]
+        texts: dict[str, str] = {}
+        for file in missing:
+            module = module_name(file)
+            names = imported_from(module, self._skeletons) if module else []
+            texts[file] = missing_module(file, names)
+        return texts
 
     def planned_tests(self) -> list[str]:
         """Every test file the plan names, in plan order, each once."""
@@ -89,17 +130,11 @@ class Runner(Scheduling):
     def _finish(self, copied: list[str], final: TestOutcome | None) -> None:
         """Write the project, take the acceptance verdict, compare with the reference."""
         out = self.settings.out_path
-        files = {
-            file: assemble(
-                [self.states[k].planned for k in keys],
-                self._final_code,
-                defines={k: self.states[k].defines for k in keys},
-                whole_definitions=True,
-            ).text
-            for file, keys in self.files.items()
-        }
+        files = {file: self.written(file).text for file in self.files}
         for file in self._skeletons:
             files.setdefault(file, "")  # planned empty (a package's `__init__.py`)
+        for file, text in self.missing_files().items():
+            files.setdefault(file, text)
         write_files(out, files)
         acceptance = [test for test in (self.plan.acceptance or copied) if test in copied]
         if final is None and self.settings.run_tests:

@@ -27,9 +27,24 @@ from mge.validate import (
     Assembly,
 )
 
-#: Edge types through which a dependent needs its prerequisite's behaviour.
-_BEHAVIOUR_EDGES = frozenset({"temporal", "data_flow"})
+#: Edge types through which a dependent needs its prerequisite's behaviour. A
+#: temporal edge does too when it joins two pieces of one body (see `_continues`);
+#: the other temporal edges only order the text: a class's members after its header,
+#: a file's atoms after its module header. Those members need the header's
+#: interface (the class exists, the imports bind their names: its stub gives both),
+#: not its behaviour, so a failed header does not block them.
+_BEHAVIOUR_EDGES = frozenset({"data_flow"})
 _LOST = (AtomStatus.FAILED, AtomStatus.BLOCKED)
+
+
+def _continues(source: AtomState, target: AtomState) -> bool:
+    """Whether `target` is a later piece of the body (or class header) `source` is a
+    piece of: it continues code whose locals and open statements it needs."""
+    return (
+        source.planned.qualname == target.planned.qualname
+        and source.planned.kind != "module_header"
+        and target.planned.kind in ("block", "class_header")
+    )
 
 
 class GraphState(Recording):
@@ -112,7 +127,11 @@ class GraphState(Recording):
             self.states[target].prerequisites.append(source)
             self.states[source].dependents.append(target)
             types = set(edge.edge_metadata.get("types") or [edge.dependency_type.value])
-            if types & _BEHAVIOUR_EDGES or self.settings.wait_on_failure == "any":
+            if (
+                types & _BEHAVIOUR_EDGES
+                or ("temporal" in types and _continues(self.states[source], self.states[target]))
+                or self.settings.wait_on_failure == "any"
+            ):
                 self.states[target].needs_behaviour.add(source)
         self.session.commit()
 

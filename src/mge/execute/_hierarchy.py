@@ -30,11 +30,10 @@ from pyflakes.reporter import Reporter
 
 from mge.db.models import AtomicUnit, AtomStatus, HumanReviewQueue, TestType, ValidationLevel
 from mge.db.models import ValidationResult as ResultRow
-from mge.execute._assembly import assemble
 from mge.execute._output import write_files
 from mge.execute._run_state import AtomState
 from mge.execute.executor import module_names
-from mge.store.review_items import priority_of
+from mge.store.review_items import open_review_item, priority_of
 from mge.validate import STUB_MARK, Limits
 from mge.validate.blame import (
     AtomSpan,
@@ -68,6 +67,9 @@ SUSPECTS_PER_ROUND = 8
 MISSING_NAME_BONUS = 1.5
 # The atoms whose code runs when the module is imported, not when a test calls it.
 IMPORT_TIME_KINDS = frozenset({"module_header", "class_header", "statement"})
+#: At most this many atoms are left out of the project for one check that fails at
+#: import (see `Hierarchy._isolate`).
+ISOLATION_LIMIT = 6
 _ADDRESS = re.compile(r"\b0x[0-9a-fA-F]{6,}\b")
 
 
@@ -77,6 +79,29 @@ def stable_text(failure: str) -> str:
     locals) say nothing about the fault, and left in, they make the prompt, and so
     the tokens and the cost, differ from one run (or one resume) to the next."""
     return _ADDRESS.sub("0x…", failure)
+
+
+def import_failures(outcome: CheckOutcome) -> list[str]:
+    """The failure texts of a check that failed before any code of the project was
+    run by a test: a module that does not import, a test file that cannot be
+    collected, a session stopped while collecting."""
+    if outcome.passed:
+        return []
+    if outcome.check == "import":
+        return list(outcome.failures)
+    if outcome.tests is None:
+        return []
+    return [f"{f.test}\n{f.message}\n{f.text}" for f in outcome.tests.failures if f.collection]
+
+
+def _better(after: CheckOutcome, before: CheckOutcome) -> bool:
+    """Whether `after` is the better outcome of one check: it passes, or more of its
+    tests pass."""
+    if after.passed:
+        return True
+    if after.tests is None or before.tests is None:
+        return False
+    return after.tests.passed > before.tests.passed
 
 
 @dataclass
@@ -123,23 +148,19 @@ class Hierarchy:
 
     # -- the project on disk -------------------------------------------------------
 
-    def _code(self, atom_id: str) -> str | None:
-        state = self.runner.states[atom_id]
-        return state.code if state.status is AtomStatus.COMPLETED else None
-
     def write_project(self) -> SpanIndex:
         runner = self.runner
         files: dict[str, str] = {}
         spans: list[AtomSpan] = []
-        for file, keys in runner.files.items():
-            assembled = assemble(
-                [runner.states[k].planned for k in keys], lambda p: self._code(p.atom_id)
-            )
+        for file in runner.files:
+            assembled = runner.written(file)
             files[file] = assembled.text
             spans.extend(
                 AtomSpan(atom_id=key, file=file, first_line=first, last_line=last)
                 for key, (first, last) in assembled.spans.items()
             )
+        for file, text in runner.missing_files().items():
+            files.setdefault(file, text)
         self.out.mkdir(parents=True, exist_ok=True)
         write_files(self.out, files)
         return SpanIndex(spans)
@@ -460,6 +481,92 @@ class Hierarchy:
         )
 
     async def _check_with_blame(
+        self,
+        level: ValidationLevel,
+        scope: str,
+        name: str,
+        run_check: Callable[[], CheckOutcome],
+        tests: list[str],
+    ) -> CheckOutcome:
+        """Blame and regenerate while the check fails and the budget lasts (see
+        `_blame_rounds`); then, if code still breaks at import, leave it out (see
+        `_isolate`)."""
+        outcome = await self._blame_rounds(level, scope, name, run_check, tests)
+        if outcome.passed or not import_failures(outcome):
+            return outcome
+        return await self._isolate(level, scope, run_check, outcome)
+
+    async def _isolate(
+        self,
+        level: ValidationLevel,
+        scope: str,
+        run_check: Callable[[], CheckOutcome],
+        outcome: CheckOutcome,
+    ) -> CheckOutcome:
+        """Once blame is out of rounds or attempts: the atoms whose code still fails at
+        import (a module-level statement, a class body, a decorator, a function run
+        at import), each found by the innermost frame of the import's traceback, are
+        left out of the project one by one, as an atom that used all its attempts is:
+        a stub naming it, or the skeleton's stand-in for a top-level statement. The
+        rest of the project imports and its tests run; each atom left out is failed
+        and waits in review with the evidence. If leaving them out does not make the
+        check better (it passes, or more of its tests pass), they are all put back."""
+        runner = self.runner
+        index = self.write_project()
+        current = outcome
+        left_out: list[str] = []
+        while len(left_out) < ISOLATION_LIMIT:
+            key = self._breaking_atom(import_failures(current), index)
+            if key is None:
+                break
+            runner.states[key].status = AtomStatus.FAILED
+            left_out.append(key)
+            index = self.write_project()
+            started = time.perf_counter()
+            current = await asyncio.to_thread(run_check)
+            self._record(level, scope, current, started)
+            if current.passed or not import_failures(current):
+                break
+        if left_out and _better(current, outcome):
+            failure = stable_text("\n\n".join(import_failures(outcome)))[:4000]
+            for key in left_out:
+                self._leave_out(key, level, failure)
+            runner.session.commit()
+            runner.report_review_queue()
+            return current
+        for key in left_out:
+            runner.states[key].status = AtomStatus.COMPLETED
+        if left_out:
+            self.write_project()
+        return outcome
+
+    def _breaking_atom(self, failures: Sequence[str], index: SpanIndex) -> str | None:
+        """The completed atom at the innermost project frame of an import failure."""
+        for text in failures:
+            for suspect in blame_traceback(text, index):
+                if self.runner.states[suspect.atom_id].status is AtomStatus.COMPLETED:
+                    return suspect.atom_id
+        return None
+
+    def _leave_out(self, key: str, level: ValidationLevel, failure: str) -> None:
+        """Store that `key` is failed: its code stays on the row for review, the
+        written project has its stub."""
+        runner = self.runner
+        row = runner.session.get_one(AtomicUnit, runner.states[key].row_id)
+        row.status = AtomStatus.FAILED
+        row.needs_review = True
+        row.confidence_score = 0.0
+        row.last_error = f"its code fails at import ({level.value} validation):\n{failure}"
+        open_review_item(
+            runner.session,
+            row,
+            masterplan_id=runner.masterplan.id,
+            reason=f"its code fails at import ({level.value} validation); left out as a stub",
+            priority=priority_of(failed=True, blamed=True, blocked=0, confidence=0.0),
+        )
+        runner.progress.event("atom_left_out", atom=key, level=level.value)
+
+    async def _blame_rounds(
         self,
         level: ValidationLevel,
         scope: str,

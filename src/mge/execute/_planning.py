@@ -261,4 +261,42 @@ def _skeleton_problems(text: str, file: str, language: str, plan_files: Iterable
             problems.append(
                 f"line {node.lineno}: imports {name}, which is not among the plan's files"
             )
-    return problems
+    return problems + _unbound_exports(tree)
+
+
+def _unbound_exports(tree: ast.Module) -> list[str]:
+    """Names a literal top-level `__all__` lists that the skeleton never binds at
+    the top level: an answer cut short after its first definitions (the rest of
+    the file, which importers and tests use, would be missing from the plan)."""
+    exported: list[str] = []
+    bound: set[str] = set()
+    star = False
+    for node in tree.body:
+        for child in ast.walk(node) if isinstance(node, ast.If | ast.Try) else [node]:
+            if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                bound.add(child.name)
+            elif isinstance(child, ast.Import | ast.ImportFrom):
+                star = star or any(alias.name == "*" for alias in child.names)
+                bound.update(
+                    (alias.asname or alias.name).partition(".")[0] for alias in child.names
+                )
+            elif isinstance(child, ast.Assign | ast.AnnAssign | ast.AugAssign):
+                targets = child.targets if isinstance(child, ast.Assign) else [child.target]
+                for target in targets:
+                    names = [n.id for n in ast.walk(target) if isinstance(n, ast.Name)]
+                    bound.update(names)
+                    if names == ["__all__"] and isinstance(child.value, ast.List | ast.Tuple):
+                        exported += [
+                            e.value
+                            for e in child.value.elts
+                            if isinstance(e, ast.Constant) and isinstance(e.value, str)
+                        ]
+    if star or "__getattr__" in bound:
+        return []  # names may come from a star import or the module's `__getattr__`
+    missing = [name for name in dict.fromkeys(exported) if name not in bound]
+    if not missing:
+        return []
+    return [
+        f"`__all__` lists {', '.join(missing[:8])}, which the skeleton never defines: "
+        "it stops before the end of the file"
+    ]

@@ -46,6 +46,9 @@ class TestFailure:
     message: str
     text: str
     nodeid: str = ""
+    #: The failure happened before any test ran: a file could not be collected
+    #: (imported), or the session stopped while collecting (a conftest).
+    collection: bool = False
 
 
 @dataclass
@@ -223,7 +226,9 @@ def read_outcome(result: SandboxResult, planned: int) -> TestOutcome:
         if kind == "end":
             status = int(record.get("status", -1))
         elif kind == "collect":
-            uncollected.append(_failure(nodeid, record, "could not be collected"))
+            failure = _failure(nodeid, record, "could not be collected")
+            failure.collection = True
+            uncollected.append(failure)
         elif kind == "test":
             phase = (nodeid, str(record.get("when")))
             if phase in seen or tests.get(nodeid, _Test()).done:
@@ -251,8 +256,15 @@ def read_outcome(result: SandboxResult, planned: int) -> TestOutcome:
         outcome.failures.append(TestFailure("<report>", problem, outcome.output))
     elif status is None:
         why = "the run timed out" if result.timed_out else "the test session did not finish"
-        outcome.failures.append(TestFailure("<session>", why, outcome.output))
         outcome.collection_error = not tests
+        outcome.failures.append(
+            TestFailure(
+                "<session>",
+                why,
+                outcome.output,
+                collection=outcome.collection_error and not result.timed_out,
+            )
+        )
     elif status != result.returncode and not result.timed_out:
         outcome.tampered = True
         message = (
