@@ -223,6 +223,25 @@ def _statement_stand_in(atoms: Sequence[PlannedAtom], position: int, names: Sequ
     return "" if opens or not names else f"{atom.indent}{' = '.join(names)} = None\n"
 
 
+def top_level_names(code: str) -> set[str]:
+    """The names a piece of module-level code binds with imports, definitions and
+    assignments at its top level (nothing when it does not parse)."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return set()
+    bound: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            bound |= {(alias.asname or alias.name).partition(".")[0] for alias in node.names}
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            bound.add(node.name)
+        elif isinstance(node, ast.Assign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            bound |= {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+    return bound
+
+
 def skeleton_stand_in(skeleton: str, names: Sequence[str]) -> str:
     """The top-level imports and assignments of a file's skeleton that bind any of
     `names`, as written there: the stand-in for a module header or statement that

@@ -35,6 +35,7 @@ from mge.execute._assembly import (
     imported_from,
     missing_module,
     skeleton_stand_in,
+    top_level_names,
 )
 from mge.execute._gc import collector_frozen as _collector_frozen
 from mge.execute._hierarchy import Hierarchy
@@ -66,6 +67,16 @@ class Runner(Scheduling):
         # gets its stub, so one bad atom cannot stop the rest from importing.
         state = self.states[planned.atom_id]
         if state.status is AtomStatus.COMPLETED:
+            if planned.kind == "module_header" and not planned.indent and state.code:
+                # Accepted on its last attempt without an import its skeleton planned
+                # (a plan mismatch is not fatal then): the skeleton's own line for
+                # the names it lost keeps the file importable; the atom's code, as
+                # the model wrote it, stays in the database for review.
+                lost = [name for name in state.defines if name not in top_level_names(state.code)]
+                if lost:
+                    skeleton = self._skeletons.get(planned.file, "")
+                    code = state.code if state.code.endswith("\n") else state.code + "\n"
+                    return code + skeleton_stand_in(skeleton, lost)
             return state.code
         if planned.kind == "class_header" and state.piece == 0:
             # The skeleton's `class` line, bases included: its methods still fit.

@@ -261,15 +261,23 @@ def _skeleton_problems(text: str, file: str, language: str, plan_files: Iterable
             problems.append(
                 f"line {node.lineno}: imports {name}, which is not among the plan's files"
             )
-    return problems + _unbound_exports(tree)
+    submodules: set[str] = set()
+    if Path(file).name == "__init__.py":
+        # A package's `__all__` may name its submodules: `from pkg import *` imports
+        # them, and importing one anywhere binds it in the package's namespace.
+        package = ".".join(here)
+        submodules = {
+            m[len(package) + 1 :].split(".")[0] for m in modules if m.startswith(package + ".")
+        }
+    return problems + _unbound_exports(tree, submodules)
 
 
-def _unbound_exports(tree: ast.Module) -> list[str]:
+def _unbound_exports(tree: ast.Module, submodules: set[str]) -> list[str]:
     """Names a literal top-level `__all__` lists that the skeleton never binds at
     the top level: an answer cut short after its first definitions (the rest of
     the file, which importers and tests use, would be missing from the plan)."""
     exported: list[str] = []
-    bound: set[str] = set()
+    bound: set[str] = set(submodules)
     star = False
     for node in tree.body:
         for child in ast.walk(node) if isinstance(node, ast.If | ast.Try) else [node]:
