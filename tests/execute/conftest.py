@@ -62,11 +62,14 @@ def replay_model(plan: Path) -> Model:
 
 class InstrumentedModel:
     """Wraps a model: counts calls in flight, notes the order atoms are asked for,
-    and can refuse one atom for good."""
+    and can refuse one atom, for good or for its first `refusals` requests."""
 
-    def __init__(self, inner: Model, *, broken: str | None = None) -> None:
+    def __init__(
+        self, inner: Model, *, broken: str | None = None, refusals: int | None = None
+    ) -> None:
         self.inner = inner
         self.broken = broken
+        self.refusals = refusals
         self.in_flight = 0
         self.peak = 0
         self.atoms: list[str] = []
@@ -90,6 +93,10 @@ class InstrumentedModel:
         finally:
             self.in_flight -= 1
         if request.purpose is not None and request.purpose.target == self.broken:
+            if self.refusals is not None:
+                if self.refusals <= 0:
+                    return response
+                self.refusals -= 1
             return ModelResponse(
                 text="I cannot write this.",
                 input_tokens=10,

@@ -168,7 +168,14 @@ def test_a_permanent_failure_blocks_exactly_what_needs_its_behaviour(
                 expected.add(key)
                 stack.extend(needs.get(key, []))
         assert by_key[broken].status is AtomStatus.FAILED
-        assert by_key[broken].attempts == 3
+        # Three attempts, then blame's two on the second pass once the rest was done.
+        assert by_key[broken].attempts == 3 + 2
+        triggers = session.scalars(
+            select(AtomRetryHistory.trigger)
+            .where(AtomRetryHistory.atom_id == by_key[broken].id)
+            .order_by(AtomRetryHistory.attempt_number)
+        ).all()
+        assert triggers == ["generation"] * 3 + ["second-pass"] * 2
         blocked = {k for k, a in by_key.items() if a.status is AtomStatus.BLOCKED}
         assert {f"inventory/restock.py::plan_restock#{i}" for i in range(1, 6)} <= expected
         assert blocked == expected
@@ -180,6 +187,55 @@ def test_a_permanent_failure_blocks_exactly_what_needs_its_behaviour(
         # Failed with atoms blocked behind it: the most urgent priority.
         assert review.confidence_score == 0.0 and review.priority == 1
     engine.dispose()
+
+
+def test_a_failed_atom_passes_on_the_second_pass_and_what_it_blocked_is_generated(
+    sqlite_url: str, example_plan: Path, tmp_path: Path
+) -> None:
+    """The first piece of a split body is refused on all three of its attempts, so
+    its later pieces wait; once the rest of the project is generated it gets blame's
+    budget again, passes, and the pieces behind it are generated: the file is the
+    reference again, and the atom stays in review."""
+    broken = "inventory/restock.py::plan_restock#0"
+    model = InstrumentedModel(replay_model(example_plan), broken=broken, refusals=3)
+    out = tmp_path / "out"
+    run_plan(sqlite_url, example_plan, out, model=model, levels="atomic")
+    engine = make_engine(sqlite_url)
+    with Session(engine) as session:
+        by_key = {a.atom_key: a for a in session.scalars(select(AtomicUnit))}
+        assert {a.status for a in by_key.values()} == {AtomStatus.COMPLETED}
+        assert by_key[broken].attempts == 4
+        triggers = session.scalars(
+            select(AtomRetryHistory.trigger)
+            .where(AtomRetryHistory.atom_id == by_key[broken].id)
+            .order_by(AtomRetryHistory.attempt_number)
+        ).all()
+        assert triggers == ["generation"] * 3 + ["second-pass"]
+        review = session.scalars(
+            select(HumanReviewQueue).where(HumanReviewQueue.atom_id == by_key[broken].id)
+        ).one()
+        assert review.priority > 1  # nothing waits behind it any more
+    engine.dispose()
+    # The pieces after it were generated only after it passed.
+    later = [f"inventory/restock.py::plan_restock#{i}" for i in range(1, 6)]
+    assert model.atoms.index(later[0]) > len(model.atoms) - 1 - model.atoms[::-1].index(broken)
+    reference = example_plan.parent / "reference" / "inventory" / "restock.py"
+    assert (out / "inventory" / "restock.py").read_text() == reference.read_text()
+
+
+@pytest.mark.parametrize("settings", [{"blame_attempts": 0}, {"second_pass": False}])
+def test_without_a_second_pass_a_failed_atom_stays_failed(
+    sqlite_url: str, example_plan: Path, tmp_path: Path, settings: dict[str, object]
+) -> None:
+    broken = "inventory/restock.py::plan_restock#0"
+    model = InstrumentedModel(replay_model(example_plan), broken=broken, refusals=3)
+    run_plan(sqlite_url, example_plan, tmp_path / "out", model=model, levels="atomic", **settings)
+    engine = make_engine(sqlite_url)
+    with Session(engine) as session:
+        by_key = {a.atom_key: a for a in session.scalars(select(AtomicUnit))}
+    engine.dispose()
+    assert by_key[broken].status is AtomStatus.FAILED and by_key[broken].attempts == 3
+    assert by_key["inventory/restock.py::plan_restock#1"].status is AtomStatus.BLOCKED
 
 
 def test_a_failed_class_header_blocks_none_of_its_methods(

@@ -112,6 +112,7 @@ def test_with_one_attempt_and_many_faults_the_output_still_imports(
         out,
         model=model,
         max_attempts=1,
+        blame_attempts=0,  # no second pass either: one attempt means one
         levels="atomic",
         run_tests=False,
     )

@@ -74,10 +74,10 @@ CRASHING_ADD = (
 )
 
 
-def _run(sqlite_url: str, out: Path, model: Model) -> uuid.UUID:
+def _run(sqlite_url: str, out: Path, model: Model, **settings: object) -> uuid.UUID:
     migrate.upgrade(sqlite_url)
     engine = make_engine(sqlite_url)
-    run_id = create_run(engine, PLAN, build_settings(out_dir=str(out)))
+    run_id = create_run(engine, PLAN, build_settings(out_dir=str(out), **settings))
     asyncio.run(execute_run(engine, run_id, model=model, after_run=rank_after_run))
     engine.dispose()
     return run_id
@@ -218,6 +218,59 @@ def test_blame_has_its_own_attempts_beyond_those_generation_used(
     report = run_report(engine, run_id)
     engine.dispose()
     assert report["tests"] == {"total": 5, "passed": 5, "failed": 0}
+
+
+HALF_WRONG_SCALE = (
+    'def scale(x: int, k: int) -> int:\n    """`x` taken `k` times."""\n'
+    "    return x * k + (k > 1)\n"
+)
+
+
+def test_a_round_after_which_more_tests_pass_leaves_the_round_budget_alone(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    # One round of budget. The first regeneration fixes one of the two failing
+    # tests: progress, so blame goes on, and the second one fixes the other.
+    model = PerAttempt(SCALE, {1: WRONG_SCALE, 2: HALF_WRONG_SCALE})
+    run_id = _run(sqlite_url, tmp_path / "out", model, blame_rounds=1)
+    assert _module_test_checks(sqlite_url) == [False, False, True]
+    assert _attempts(sqlite_url, SCALE) == [
+        (1, "generation", True),
+        (2, "blame:module", True),
+        (3, "blame:module", True),
+    ]
+    engine = make_engine(sqlite_url)
+    report = run_report(engine, run_id)
+    engine.dispose()
+    assert report["tests"] == {"total": 5, "passed": 5, "failed": 0}
+
+
+def _module_test_checks(sqlite_url: str) -> list[bool]:
+    engine = make_engine(sqlite_url)
+    with Session(engine) as session:
+        passed = session.scalars(
+            select(ValidationResult.passed)
+            .where(ValidationResult.level == ValidationLevel.MODULE)
+            .where(ValidationResult.check_name == "tests")
+            .order_by(ValidationResult.created_at)
+        ).all()
+    engine.dispose()
+    return list(passed)
+
+
+def test_a_round_that_gets_nowhere_uses_up_the_round_budget(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    # The regeneration repeats the mistake: the module's one round is spent, and
+    # only the system level (with a round of its own) gets the atom right.
+    model = PerAttempt(SCALE, {1: WRONG_SCALE, 2: WRONG_SCALE})
+    _run(sqlite_url, tmp_path / "out", model, blame_rounds=1)
+    assert _module_test_checks(sqlite_url) == [False, False]
+    assert _attempts(sqlite_url, SCALE) == [
+        (1, "generation", True),
+        (2, "blame:module", True),
+        (3, "blame:system", True),
+    ]
 
 
 PIECES = Path(__file__).parent / "fixtures" / "pieces" / "plan.yaml"

@@ -261,6 +261,7 @@ class Runner(Scheduling):
                     await self._waves()
                 else:
                     await self._eager()
+                await self._second_pass()
             self.commit()
             generating = False
             self._report_finished_waves()

@@ -61,6 +61,9 @@ LEVEL_NUMBER = {
     ValidationLevel.SYSTEM: 4,
 }
 SUSPECTS_PER_ROUND = 8
+#: Rounds that made progress are free (see `Hierarchy._blame_rounds`), but never
+#: more than this many times `blame_rounds` in all.
+ROUND_CAP = 3
 # A missing-name match outranks the other evidence: Ochiai is at most 1 and the
 # traceback adds at most 0.3, while the message names exactly what the atom was
 # planned to bind and the running code lacks.
@@ -576,10 +579,16 @@ class Hierarchy:
     ) -> CheckOutcome:
         """Run a check; while it fails and the level's budget lasts, blame and regenerate.
 
-        The rounds' state (round number, suspects tried and blamed, the failure
-        being chased, the suspects of the round under way) is stored after every
-        step, so a run resumed after a kill picks up the same round where it was
-        and makes the decisions the uninterrupted run makes."""
+        The budget (`blame_rounds`) counts rounds that got nowhere: a round after
+        which more tests pass than before it is free, because a check that hides
+        several faults (one at collection time hides the rest) reveals them one
+        round at a time. `ROUND_CAP` times the budget bounds the rounds in all; each
+        atom's own budget (`blame_attempts`) bounds what the model is asked.
+
+        The rounds' state (round number, rounds without progress, suspects tried
+        and blamed, the failure being chased, the suspects of the round under way)
+        is stored after every step, so a run resumed after a kill picks up the same
+        round where it was and makes the decisions the uninterrupted run makes."""
         key = f"{level.value}:{scope}:{name}"
         saved = self._saved(key)
         if saved.get("finished"):
@@ -591,14 +600,16 @@ class Hierarchy:
             for atom, (score, source, evidence) in saved.get("blamed", {}).items()
         }
         failing: set[str] | None = set(saved["failing"]) if "failing" in saved else None
-        first_round = int(saved.get("round", 0))
+        round_number = int(saved.get("round", 0))
+        stalls = int(saved.get("stalls", 0))
+        passing: int | None = saved.get("passing")
         if "suspects" in saved:
             # Interrupted while regenerating this round's suspects: finish them.
             suspects = [Suspect(*item) for item in saved["suspects"]]
             if await self._finish_round(key, level, suspects, saved["failure"]):
                 return await asyncio.to_thread(run_check)  # the code it failed on
-            first_round += 1
-        for round_number in range(first_round, self.rounds + 1):
+            round_number += 1
+        while True:
             index = self.write_project()
             started = time.perf_counter()
             outcome = await asyncio.to_thread(run_check)
@@ -606,6 +617,12 @@ class Hierarchy:
             if outcome.passed:
                 self._save(key, {"finished": True})
                 return outcome
+            now_passing = outcome.tests.passed if outcome.tests is not None else None
+            if round_number > 0 and not (
+                passing is not None and now_passing is not None and now_passing > passing
+            ):
+                stalls += 1  # the last round's regenerations did not help
+            passing = now_passing
             now_failing = set(outcome.failures)
             if outcome.tests is not None:
                 now_failing = {f.nodeid or f.test for f in outcome.tests.failures}
@@ -617,7 +634,8 @@ class Hierarchy:
             failure = stable_text("\n\n".join(outcome.failures))[:4000]
             if suspects:
                 blamed.update({suspect.atom_id: suspect for suspect in suspects})
-            if not suspects or round_number == self.rounds:
+            last = stalls >= self.rounds or round_number >= self.rounds * ROUND_CAP
+            if not suspects or last:
                 # Out of suspects or out of rounds: whoever was blamed goes to a person.
                 self._to_review(list(blamed.values()), level, failure)
                 self._save(key, {"finished": True})
@@ -626,6 +644,8 @@ class Hierarchy:
                 key,
                 {
                     "round": round_number,
+                    "stalls": stalls,
+                    "passing": passing,
                     "tried": sorted(tried),
                     "blamed": {atom: [s.score, s.source, s.evidence] for atom, s in blamed.items()},
                     "failing": sorted(failing),
@@ -636,7 +656,7 @@ class Hierarchy:
             )
             if await self._finish_round(key, level, suspects, failure):
                 return outcome
-        return outcome  # pragma: no cover  (the loop always returns)
+            round_number += 1
 
     async def _finish_round(
         self, key: str, level: ValidationLevel, suspects: list[Suspect], failure: str

@@ -26,10 +26,13 @@ from mge.execute._generation import Generation
 from mge.execute._run_state import (
     FINAL_STATUSES,
 )
+from mge.store.review_items import priority_of
 
 # The trigger of attempts made because a later atom's L1 failures blamed this one's
 # code (and of that later atom's attempts after the repair).
 CONTEXT_TRIGGER = "blame:atomic"
+# The trigger of the attempts a failed atom gets once everything else is generated.
+SECOND_PASS_TRIGGER = "second-pass"
 UNDEFINED_NAME = re.compile(r"undefined name '(\w+)'")
 
 
@@ -118,6 +121,72 @@ class Scheduling(Generation):
         if nearest is not None and nearest not in found and not binders:
             found.append(nearest)
         return found
+
+    async def _second_pass(self) -> None:
+        """Give each failed atom one more chance once the rest is generated, then
+        generate what it blocked.
+
+        A failed atom is a stub, and every atom that needs its behaviour waits
+        behind it: one step of a long function that failed takes the whole function
+        down. Its attempts so far were judged while the code around it was still
+        being written; now that code is there, and the atom gets blame's budget of
+        attempts (`blame_attempts`, the same budget a blamed atom gets), with its
+        last L1 error as feedback. An atom gets the pass once (noted on its row, so
+        a resumed run does not repeat it); one that passes stays in review, since it
+        needed more attempts than most."""
+        while self.settings.second_pass and not self.stop.is_set():
+            chances = [
+                key
+                for key, state in self.states.items()
+                if state.status is AtomStatus.FAILED
+                and not self._row(state).extra.get("second_pass")
+                and state.attempts < self.blame_limit(key)
+            ]
+            if not chances:
+                return
+            limit = asyncio.Semaphore(self.settings.concurrency)
+            recovered: list[str] = []
+            await self._gather([self._second_chance(key, limit, recovered) for key in chances])
+            self.session.commit()
+            if not recovered:
+                return
+            # What waited behind an atom that now passes is generated now; what
+            # still waits behind another failed atom is blocked again by `_eager`.
+            for state in self.states.values():
+                if state.status is AtomStatus.BLOCKED:
+                    state.status = AtomStatus.PENDING
+                    self._row(state).status = AtomStatus.PENDING
+            await (self._waves() if self.settings.schedule == "waves" else self._eager())
+            self.commit()
+
+    async def _second_chance(
+        self, key: str, limit: asyncio.Semaphore, recovered: list[str]
+    ) -> None:
+        async with limit:
+            state = self.states[key]
+            row = self._row(state)
+            row.extra = {**row.extra, "second_pass": True}
+            self.progress.event("atom_started", atom=key)
+            passed = await self._generate(
+                key,
+                trigger=SECOND_PASS_TRIGGER,
+                limit=self.blame_limit(key),
+                feedback=row.last_error,
+            )
+            if passed:
+                recovered.append(key)
+                self._queue_review(
+                    row,
+                    reason="passed atomic validation on the second pass",
+                    priority=priority_of(
+                        failed=False, blamed=True, blocked=0, confidence=row.confidence_score or 0.0
+                    ),
+                )
+            else:
+                row.status = AtomStatus.FAILED
+                state.status = AtomStatus.FAILED
+            self._commit_soon()
+            self.progress.event("atom_done", atom=key, status=state.status.value)
 
     def _report_finished_waves(self) -> None:
         """Send `wave_done` for every started wave whose atoms are all final, once."""

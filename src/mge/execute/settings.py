@@ -57,6 +57,10 @@ class RunSettings(BaseModel):
     # suspicious kind) could otherwise never be regenerated. Two is one answer and
     # one L1 retry of it, like a first generation short of its last resort.
     blame_attempts: int = Field(default=2, ge=0, le=10)
+    # Once the rest is generated, a failed atom gets `blame_attempts` more attempts
+    # (`Scheduling._second_pass`): the code around it is there by then, and what it
+    # blocked is generated if it passes. Off, a failed atom stays failed.
+    second_pass: bool = True
     test_timeout_seconds: float = Field(default=300.0, gt=0)
     # Mutation testing after the acceptance run (`mge.validate.mutation`): a few
     # mutants per atom, run against the passing tests that executed them, within a
