@@ -67,11 +67,13 @@ def process_name(pid: int) -> str:
     return name
 
 
-def by_name(before: dict[int, float], after: dict[int, float]) -> dict[str, float]:
-    """`growth` per process title, largest first."""
+def by_name(
+    before: dict[int, float], after: dict[int, float], names: dict[int, str]
+) -> dict[str, float]:
+    """`growth` per process title (`names`, read while they lived), largest first."""
     named: dict[str, float] = {}
     for pid, cpu in after.items():
-        name = process_name(pid)
+        name = names.get(pid, "?")
         named[name] = named.get(name, 0.0) + max(0.0, cpu - before.get(pid, 0.0))
     return dict(sorted(named.items(), key=lambda item: -item[1]))
 
@@ -129,6 +131,7 @@ class Mark:
     children: dict[int, float]
     database: dict[int, float]
     machine: float
+    names: dict[int, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -141,12 +144,14 @@ class StageClock:
 
     def mark(self) -> Mark:
         pids = self.database_pids() if self.database_pids is not None else []
+        children = descendants_cpu(os.getpid())
         return Mark(
             wall=time.perf_counter(),
             driver=time.process_time(),
-            children=descendants_cpu(os.getpid()),
+            children=children,
             database=processes_cpu(pids),
             machine=machine_busy_seconds(),
+            names={pid: process_name(pid) for pid in children},
         )
 
     def event(self, kind: str, **data: Any) -> None:
@@ -313,5 +318,5 @@ def run_engine(
         validation_seconds=float(validation or 0.0),
         judged_cpu_seconds=float(judged_cpu),
         judged_remotely=judged,
-        started_by_name=by_name(start.children, stop.children),
+        started_by_name=by_name(start.children, stop.children, stop.names),
     )
