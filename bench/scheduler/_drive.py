@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -138,7 +139,8 @@ class Mark:
 class StageClock:
     """A progress sink that notes when each stage starts, and the CPU so far."""
 
-    database_pids: Any = None  # () -> list[int]: the run's PostgreSQL backends
+    #: The run's PostgreSQL backends, when it runs on PostgreSQL.
+    database_pids: Callable[[], list[int]] | None = None
     marks: dict[str, Mark] = field(default_factory=dict)
     attempts: int = 0
 

@@ -62,25 +62,21 @@ def test_critical_path_and_latency_bound_of_a_small_graph() -> None:
     assert work.lower_bound(4) == pytest.approx(5.5)
 
 
-def _run(**changes: float) -> EngineRun:
-    figures: dict[str, float] = {
-        "generate_seconds": 10.0,
-        "driver_cpu_seconds": 6.0,
-        "children_cpu_seconds": 5.0,
-        "database_cpu_seconds": 1.0,
-        "machine_busy_seconds": 17.0,
-    }
-    figures.update(changes)
+def _run(*, machine_busy_seconds: float = 17.0) -> EngineRun:
     return EngineRun(
         executor="ray",
         status="completed",
         atoms=4000,
         completed=4000,
         attempts=4000,
+        generate_seconds=10.0,
         total_seconds=20.0,
+        driver_cpu_seconds=6.0,
+        children_cpu_seconds=5.0,
+        database_cpu_seconds=1.0,
+        machine_busy_seconds=machine_busy_seconds,
         max_in_flight=100,
         validation_seconds=0.0,
-        **figures,
     )
 
 
