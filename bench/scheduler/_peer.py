@@ -1,17 +1,41 @@
-"""The same graph on Dask distributed futures, and the lower bound both are judged by.
+"""The same graph on Dask distributed and on Ray, and the latency bound all are judged by.
 
 Every atom of the engine's run sleeps for its replay latency: the replay model
 draws it with `simulated_latency(mean, seed, Purpose("atom", id, 1, language))`,
 lognormal around the mean and fixed per atom. The bench uses those very draws
-for the Dask tasks and for the bound, so all three schedules face the same work.
+for the peers' tasks and for the bound, so every schedule faces the same work.
+
+The peers are set up as their own documentation recommends for many short tasks
+that wait rather than compute (see docs/BENCHMARKS.md, "Scheduler peers"):
+
+- **Dask**: the whole graph handed to the scheduler at once (`Client.get` on a
+  task graph, one message, rather than a `Client.submit` per task), on an
+  in-process cluster (`processes=False`: nothing to serialise, and sleeping tasks
+  hold no GIL) with one worker of `concurrency` slots. Two task kinds: `async def`
+  tasks (`asyncio.sleep`), which the worker runs on its event loop, still at most
+  `nthreads` at once, and plain functions (`time.sleep`) on the worker's threads.
+  `secede`/`rejoin` would not help here: a seceded task frees its slot, so more
+  than `concurrency` would sleep at once, which the engine never allows.
+- **Ray**: one async actor (`max_concurrency=concurrency`, `num_cpus=0`), each
+  atom a method call whose prerequisites are passed as `ObjectRef`s, so Ray starts
+  it when they are ready; all calls submitted at once. Ray's own advice for many
+  concurrent waits: an async actor rather than a task (a process) per wait.
+- Keys Dask can group (`atom-<n>`, see `_dask_graph`).
+- The old setup, for the record: one `Client.submit` per task in a loop, each
+  with its prerequisites' futures and the atom id as its key, on 100 threads
+  (`run_dask_per_submit`).
 """
 
 from __future__ import annotations
 
+import asyncio
+import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
+from bench.scheduler._drive import descendants_cpu, growth
 from mge.atomize import atomize_source
 from mge.graph import build_graph
 from mge.llm import Purpose
@@ -43,9 +67,13 @@ class Work:
             depth[key] = 1 + max((depth[p] for p in self.prerequisites[key]), default=0)
         return max(depth.values(), default=0)
 
+    def latency_seconds(self) -> float:
+        return sum(self.seconds.values())
+
     def lower_bound(self, concurrency: int) -> float:
-        """max(critical path, total work / concurrency): no schedule can beat either."""
-        return max(self.critical_path_seconds(), sum(self.seconds.values()) / concurrency)
+        """max(critical path, total latency / concurrency): no schedule beats either
+        (the machine's term, CPU / cores, is `bench.scheduler.bound`'s)."""
+        return max(self.critical_path_seconds(), self.latency_seconds() / concurrency)
 
 
 def work_of(
@@ -75,21 +103,61 @@ def work_of(
     return Work(order=order, prerequisites=prerequisites, seconds=seconds)
 
 
-def _task(seconds: float, *_inputs: object) -> float:
+@dataclass(frozen=True)
+class PeerRun:
+    """Makespan (submit to last result) and the CPU this process and its children
+    spent meanwhile."""
+
+    name: str
+    seconds: float
+    cpu_seconds: float
+
+
+class _CPU:
+    """CPU of this process and everything it started, from `start` to `stop`."""
+
+    def start(self) -> None:
+        self.began = time.perf_counter()
+        self.driver = time.process_time()
+        self.children = descendants_cpu(os.getpid())
+
+    def stop(self, name: str) -> PeerRun:
+        seconds = time.perf_counter() - self.began
+        cpu = time.process_time() - self.driver
+        cpu += growth(self.children, descendants_cpu(os.getpid()))
+        return PeerRun(name, seconds, cpu)
+
+
+def _sleep(seconds: float, *_inputs: object) -> float:
     time.sleep(seconds)
     return seconds
 
 
-def run_dask(work: Work, concurrency: int) -> float:
-    """Makespan (wall seconds) of the graph as Dask futures on an in-process cluster.
+async def _nap(seconds: float, *_inputs: object) -> float:
+    await asyncio.sleep(seconds)
+    return seconds
 
-    One worker with `concurrency` threads, so at most that many tasks sleep at once,
-    as with the engine's semaphore; each task is submitted with its prerequisites'
-    futures as arguments, so Dask starts it when they are done.
-    """
-    from dask.distributed import Client, LocalCluster, wait
 
-    makespan: float | None = None
+def _dask_graph(
+    work: Work, function: Callable[..., Any]
+) -> tuple[dict[str, tuple[Any, ...]], list[str]]:
+    """The graph as Dask's task-graph spec, key -> (function, latency, *prerequisite
+    keys), and its keys in order. Keys are `atom-<n>`: Dask groups tasks by the
+    prefix of their key (`dask.utils.key_split`), and an atom id
+    (`synth/m000.py::f000_0000#0`) has none, so every task would be a task group of
+    its own, which costs the scheduler dearly (dask/distributed#8677)."""
+    names = {key: f"atom-{number}" for number, key in enumerate(work.order)}
+    graph = {
+        names[key]: (function, work.seconds[key], *(names[p] for p in work.prerequisites[key]))
+        for key in work.order
+    }
+    return graph, [names[key] for key in work.order]
+
+
+def _with_dask(concurrency: int, body: Callable[[Any], PeerRun]) -> PeerRun:
+    from dask.distributed import Client, LocalCluster
+
+    result: PeerRun | None = None
     try:
         with (
             LocalCluster(  # type: ignore[no-untyped-call]
@@ -100,17 +168,80 @@ def run_dask(work: Work, concurrency: int) -> float:
             ) as cluster,
             Client(cluster) as client,  # type: ignore[no-untyped-call]
         ):
-            began = time.perf_counter()
-            futures: dict[str, object] = {}
-            for key in work.order:
-                inputs: Sequence[object] = [futures[p] for p in work.prerequisites[key]]
-                futures[key] = client.submit(_task, work.seconds[key], *inputs, key=key, pure=False)
-            wait(list(futures.values()))  # type: ignore[no-untyped-call]
-            makespan = time.perf_counter() - began
+            client.submit(_sleep, 0.0, pure=False).result()  # the worker is up
+            result = body(client)
     except TimeoutError:
         # Closing a client that ran 10,000 futures sometimes outlasts Dask's own 60 s
         # limit; the makespan was measured before that and stands.
-        if makespan is None:
+        if result is None:
             raise
-    assert makespan is not None
-    return makespan
+    assert result is not None
+    return result
+
+
+def run_dask(work: Work, concurrency: int, *, coroutines: bool = True) -> PeerRun:
+    """The graph on Dask as its documentation recommends (see the module docstring)."""
+    from dask.distributed import wait
+
+    name = "Dask, async tasks" if coroutines else "Dask, threads"
+
+    def body(client: Any) -> PeerRun:
+        clock = _CPU()
+        clock.start()
+        graph, keys = _dask_graph(work, _nap if coroutines else _sleep)
+        futures = client.get(graph, keys, sync=False)
+        wait(futures)  # type: ignore[no-untyped-call]
+        return clock.stop(name)
+
+    return _with_dask(concurrency, body)
+
+
+def run_dask_per_submit(work: Work, concurrency: int) -> PeerRun:
+    """The old setup: one `Client.submit` per task, each with its prerequisites'
+    futures as arguments, threads sleeping."""
+    from dask.distributed import wait
+
+    def body(client: Any) -> PeerRun:
+        clock = _CPU()
+        clock.start()
+        futures: dict[str, object] = {}
+        for key in work.order:
+            inputs: Sequence[object] = [futures[p] for p in work.prerequisites[key]]
+            futures[key] = client.submit(_sleep, work.seconds[key], *inputs, key=key, pure=False)
+        wait(list(futures.values()))  # type: ignore[no-untyped-call]
+        return clock.stop("Dask, one submit per task (the old setup)")
+
+    return _with_dask(concurrency, body)
+
+
+def run_ray(work: Work, concurrency: int, *, cpus: int) -> PeerRun:
+    """The graph on Ray: one async actor, every atom a method call (see the module
+    docstring), on a one-node cluster started here (no dashboard, a small object store)."""
+    import ray
+
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+
+    class Sleeper:
+        async def step(self, seconds: float, *_inputs: object) -> float:
+            await asyncio.sleep(seconds)
+            return seconds
+
+    ray.init(
+        num_cpus=cpus,
+        object_store_memory=100 * 1024**2,
+        include_dashboard=False,
+        log_to_driver=False,
+    )
+    try:
+        actor = ray.remote(num_cpus=0, max_concurrency=concurrency)(Sleeper).remote()
+        ray.get(actor.step.remote(0.0))  # the actor is up
+        clock = _CPU()
+        clock.start()
+        refs: dict[str, Any] = {}
+        for key in work.order:
+            inputs = [refs[p] for p in work.prerequisites[key]]
+            refs[key] = actor.step.remote(work.seconds[key], *inputs)
+        ray.get(list(refs.values()))
+        return clock.stop("Ray, async actor")
+    finally:
+        ray.shutdown()
