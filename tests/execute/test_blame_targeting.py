@@ -1,5 +1,5 @@
 """Which atoms a failing check blames, on a hand-made outcome (no model, no run):
-the ranking rules of `Hierarchy._suspects` that decide what gets regenerated."""
+the ranking rules of `Blame._suspects` that decide what gets regenerated."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from types import SimpleNamespace
 
 from mge.db.models import TestType
 from mge.execute._assembly import PlannedAtom
-from mge.execute._hierarchy import CheckOutcome, Hierarchy
+from mge.execute._checks import CheckOutcome
+from mge.execute._hierarchy import Hierarchy
 from mge.validate.blame import AtomSpan, SpanIndex
 from mge.validate.testing import TestFailure, TestOutcome
 

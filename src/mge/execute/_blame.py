@@ -1,0 +1,465 @@
+"""Blame after a failed check: which atoms to suspect, regenerating them round by
+round within the level's budget, and leaving out code that still breaks at import.
+
+A `Hierarchy` (the levels L2-L4) inherits this: each of its checks that fails is
+handed to `Blame._check_with_blame`, which owns the rounds, their stored state
+(so a resumed run makes the same decisions) and the review items they open.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from mge.db.models import AtomicUnit, AtomStatus, HumanReviewQueue, ValidationLevel
+from mge.execute._checks import (
+    LEVEL_NUMBER,
+    CheckOutcome,
+    ProjectChecks,
+    better,
+    import_failures,
+    stable_text,
+)
+from mge.execute._run_state import AtomState
+from mge.store.review_items import open_review_item, priority_of
+from mge.validate import STUB_MARK
+from mge.validate.blame import (
+    Binding,
+    SpanIndex,
+    Suspect,
+    absent_dependency,
+    blame_missing,
+    blame_traceback,
+    import_time_scores,
+    ochiai_scores,
+)
+
+SUSPECTS_PER_ROUND = 8
+#: Rounds that made progress are free (see `Blame._blame_rounds`), but never
+#: more than this many times `blame_rounds` in all.
+ROUND_CAP = 3
+# A missing-name match outranks the other evidence: Ochiai is at most 1 and the
+# traceback adds at most 0.3, while the message names exactly what the atom was
+# planned to bind and the running code lacks.
+MISSING_NAME_BONUS = 1.5
+# The atoms whose code runs when the module is imported, not when a test calls it.
+IMPORT_TIME_KINDS = frozenset({"module_header", "class_header", "statement"})
+#: At most this many atoms are left out of the project for one check that fails at
+#: import (see `Blame._isolate`).
+ISOLATION_LIMIT = 6
+
+
+class Blame(ProjectChecks):
+    """The blame half of the hierarchy (see the module docstring)."""
+
+    def _suspects(
+        self, outcome: CheckOutcome, index: SpanIndex, tests: list[str], tried: set[str]
+    ) -> list[Suspect]:
+        """One suspect per failure, from both kinds of evidence at once.
+
+        A failing test's candidates are the atoms it ran (coverage) and the atoms in
+        its traceback (with the headers of their classes). Each is scored by Ochiai
+        over all the tests, plus a bonus for appearing in the traceback, largest for
+        the innermost frame. Coverage matters because the frame where an error
+        surfaces is often not its cause: a method that forgot to `return` fails in
+        its caller. An atom whose plan binds a name the failure reports missing
+        (`blame_missing`) ranks first: class bodies and module headers run at
+        import, so neither coverage nor the traceback can point at them. Atoms
+        already regenerated for the same persisting failure are passed over, so
+        blame moves on to the next candidates.
+        """
+        scores: dict[str, float] = {}
+        ran: dict[str, set[str]] = {}
+        if outcome.tests is not None and outcome.tests.coverage:
+            scores, ran = ochiai_scores(outcome.tests.coverage, outcome.tests.verdicts, index)
+            # Code run at import is invisible to per-test coverage: score it by the
+            # tests that read the names it binds.
+            early, readers = import_time_scores(
+                outcome.tests.coverage,
+                outcome.tests.verdicts,
+                self._sources(index),
+                [b for b in self._bindings() if b.kind in IMPORT_TIME_KINDS],
+                index,
+            )
+            for atom, score in early.items():
+                scores[atom] = max(scores.get(atom, 0.0), score)
+            for test, atoms in readers.items():
+                ran[test] = ran.get(test, set()) | atoms
+        texts = (
+            [(f.nodeid, f"{f.test}\n{f.message}\n{f.text}") for f in outcome.tests.failures]
+            if outcome.tests is not None
+            else [("", text) for text in outcome.failures]
+        )
+        bindings = self._bindings()
+        declared = {name for b in bindings if b.kind == "module_header" for name in b.defines}
+        picks: dict[str, Suspect] = {}
+        for nodeid, text in texts:
+            if absent_dependency(text, list(self.runner.files), declared):
+                continue  # an environment without the dependency: no code to blame
+            if f"NotImplementedError: {STUB_MARK}" in text:
+                # It reached the stub of an atom that failed or was blocked: the
+                # cause is known and already queued for review, and regenerating the
+                # code that called it would only risk new faults.
+                continue
+            bonus: dict[str, tuple[float, str]] = {}
+            for suspect in blame_missing(text, bindings, index):
+                bonus.setdefault(suspect.atom_id, (MISSING_NAME_BONUS, suspect.evidence))
+            frames = blame_traceback(text, index)
+            for suspect in frames:
+                bonus.setdefault(suspect.atom_id, (0.3 * suspect.score, suspect.evidence))
+                for header in self._class_headers(suspect.atom_id):
+                    bonus.setdefault(header, (0.1 * suspect.score, f"class of {suspect.atom_id}"))
+            candidates = (ran.get(nodeid, set()) | set(bonus)) - tried
+            if not candidates:
+                continue
+            rated = {
+                atom: scores.get(atom, 0.0) + bonus.get(atom, (0.0, ""))[0] for atom in candidates
+            }
+            best = max(rated, key=lambda atom: (rated[atom], atom))
+            chosen = [best]
+            # The innermost untried frame is where the error surfaced. When most
+            # tests fail, Ochiai ranks what every test runs (constructors, shared
+            # helpers) above it, and the rounds run out before blame gets there:
+            # so it is regenerated alongside the best-scored atom, not after it.
+            innermost = next((f.atom_id for f in frames if f.atom_id not in tried), None)
+            if innermost is not None and innermost != best:
+                chosen.append(innermost)
+            for atom in chosen:
+                evidence = bonus[atom][1] if atom in bonus else f"run by the failing {nodeid}"
+                source = "coverage"
+                if atom in bonus:
+                    source = "missing name" if bonus[atom][0] >= MISSING_NAME_BONUS else "traceback"
+                if atom not in picks or picks[atom].score < rated[atom]:
+                    picks[atom] = Suspect(atom, round(rated[atom], 4), source, evidence)
+        ordered = sorted(picks.values(), key=lambda s: (-s.score, s.atom_id))
+        return ordered[:SUSPECTS_PER_ROUND]
+
+    def _bindings(self) -> list[Binding]:
+        """What each atom's plan says it binds, for `blame_missing`."""
+        return [
+            Binding(
+                key,
+                state.planned.file,
+                state.planned.qualname,
+                tuple(state.defines),
+                state.planned.kind,
+            )
+            for key, state in self.runner.states.items()
+            if state.defines
+        ]
+
+    def _class_headers(self, atom_id: str) -> list[str]:
+        """The class-level pieces of the class a method belongs to (its header and
+        the statements of its body between methods): a class-level mistake (a
+        decorator argument, a field, a constant) surfaces in its methods' frames."""
+        runner = self.runner
+        state = runner.states[atom_id]
+        if state.planned.kind not in ("method", "block") or "." not in state.planned.qualname:
+            return []
+        owner = state.planned.qualname.rsplit(".", 1)[0]
+        return [
+            key
+            for key in runner.files[state.planned.file]
+            if runner.states[key].planned.kind in ("class_header", "statement")
+            and runner.states[key].planned.qualname == owner
+        ]
+
+    async def _regenerate(
+        self, key: str, suspects: list[Suspect], level: ValidationLevel, failure: str
+    ) -> tuple[int, list[Suspect]]:
+        """Regenerate the suspects that still have attempts left; returns how many
+        were regenerated and the suspects that had none left. Each one done is noted
+        in the round's stored state, so a resumed run goes on with the next."""
+        runner = self.runner
+        redone = 0
+        exhausted: list[Suspect] = []
+        for suspect in suspects:
+            round_state = self._saved(key)
+            state = runner.states[suspect.atom_id]
+            if suspect.atom_id in round_state.get("done", []) or self._regenerated_before(state):
+                redone += 1  # regenerated before the run was interrupted
+                continue
+            if state.status is not AtomStatus.COMPLETED or (
+                state.attempts >= runner.blame_limit(suspect.atom_id)
+            ):
+                # A failed or blocked atom is a stub: `regenerate` is for code that
+                # passed L1, and blocked pieces need their predecessor first.
+                exhausted.append(suspect)
+                continue
+            feedback = (
+                f"- [test] L{LEVEL_NUMBER[level]} {level.value} validation failed; "
+                f"this atom is suspected ({suspect.evidence}):\n{failure[:2500]}"
+            )
+            runner.update_resume_state(
+                regenerating={
+                    "atom": suspect.atom_id,
+                    "code": state.code,
+                    "attempts": state.attempts,
+                }
+            )
+            runner.commit()
+            resume = None
+            if runner.restored_regeneration == suspect.atom_id:
+                resume, runner.resumed_candidate = runner.resumed_candidate, None
+                runner.restored_regeneration = None
+            await runner.regenerate(
+                suspect.atom_id, feedback=feedback, trigger=f"blame:{level.value}", resume=resume
+            )
+            self._save(
+                key, {**round_state, "done": [*round_state.get("done", []), suspect.atom_id]}
+            )
+            redone += 1
+        return redone, exhausted
+
+    def _regenerated_before(self, state: AtomState) -> bool:
+        """Whether the regeneration under way when the run was killed had finished
+        (its last attempt committed, the note that it finished not yet)."""
+        runner = self.runner
+        marker = (runner.run_row.resume_state or {}).get("regenerating") or {}
+        return (
+            marker.get("atom") == state.key
+            and runner.restored_regeneration != state.key
+            and state.status is AtomStatus.COMPLETED
+            and state.attempts > int(marker.get("attempts", state.attempts))
+        )
+
+    def _saved(self, key: str) -> dict[str, Any]:
+        blame = (self.runner.run_row.resume_state or {}).get("blame", {})
+        return dict(blame.get(key, {}))
+
+    def _save(self, key: str, state: dict[str, Any]) -> None:
+        """Store one check's blame state (and that no regeneration is under way) in
+        the same transaction as the attempts that led to it."""
+        runner = self.runner
+        blame = dict((runner.run_row.resume_state or {}).get("blame", {}))
+        blame[key] = state
+        runner.update_resume_state(blame=blame, regenerating=None)
+        runner.commit()
+
+    def _to_review(self, suspects: list[Suspect], level: ValidationLevel, failure: str) -> None:
+        runner = self.runner
+        for suspect in suspects:
+            state = runner.states[suspect.atom_id]
+            row = runner.session.get_one(AtomicUnit, state.row_id)
+            row.needs_review = True
+            existing = next(
+                (r for r in runner.session.query(HumanReviewQueue).filter_by(atom_id=row.id)), None
+            )
+            evidence = {
+                "level": level.value,
+                "suspicion": suspect.evidence,
+                "source": suspect.source,
+                "score": suspect.score,
+                "failure": failure[:4000],
+            }
+            if existing is None:
+                runner.session.add(
+                    HumanReviewQueue(
+                        atom_id=row.id,
+                        masterplan_id=runner.masterplan.id,
+                        confidence_score=row.confidence_score or 0.0,
+                        priority=priority_of(
+                            failed=False,
+                            blamed=True,
+                            blocked=0,
+                            confidence=row.confidence_score or 0.0,
+                        ),
+                        reason=f"suspected by {level.value} validation; attempts exhausted",
+                        original_code=row.code,
+                        evidence=evidence,
+                    )
+                )
+            else:
+                existing.evidence = {**existing.evidence, "blame": evidence}
+        runner.session.commit()
+        runner.report_review_queue()
+
+    async def _check_with_blame(
+        self,
+        level: ValidationLevel,
+        scope: str,
+        name: str,
+        run_check: Callable[[], CheckOutcome],
+        tests: list[str],
+    ) -> CheckOutcome:
+        """Blame and regenerate while the check fails and the budget lasts (see
+        `_blame_rounds`); then, if code still breaks at import, leave it out (see
+        `_isolate`)."""
+        outcome = await self._blame_rounds(level, scope, name, run_check, tests)
+        if outcome.passed or not import_failures(outcome):
+            return outcome
+        return await self._isolate(level, scope, run_check, outcome)
+
+    async def _isolate(
+        self,
+        level: ValidationLevel,
+        scope: str,
+        run_check: Callable[[], CheckOutcome],
+        outcome: CheckOutcome,
+    ) -> CheckOutcome:
+        """Once blame is out of rounds or attempts: the atoms whose code still fails at
+        import (a module-level statement, a class body, a decorator, a function run
+        at import), each found by the innermost frame of the import's traceback, are
+        left out of the project one by one, as an atom that used all its attempts is:
+        a stub naming it, or the skeleton's stand-in for a top-level statement. The
+        rest of the project imports and its tests run; each atom left out is failed
+        and waits in review with the evidence. If leaving them out does not make the
+        check better (it passes, or more of its tests pass), they are all put back."""
+        runner = self.runner
+        index = self.write_project()
+        current = outcome
+        left_out: list[str] = []
+        while len(left_out) < ISOLATION_LIMIT:
+            key = self._breaking_atom(import_failures(current), index)
+            if key is None:
+                break
+            runner.states[key].status = AtomStatus.FAILED
+            left_out.append(key)
+            index = self.write_project()
+            started = time.perf_counter()
+            current = await asyncio.to_thread(run_check)
+            self._record(level, scope, current, started)
+            if current.passed or not import_failures(current):
+                break
+        if left_out and better(current, outcome):
+            failure = stable_text("\n\n".join(import_failures(outcome)))[:4000]
+            for key in left_out:
+                self._leave_out(key, level, failure)
+            runner.session.commit()
+            runner.report_review_queue()
+            return current
+        for key in left_out:
+            runner.states[key].status = AtomStatus.COMPLETED
+        if left_out:
+            self.write_project()
+        return outcome
+
+    def _breaking_atom(self, failures: Sequence[str], index: SpanIndex) -> str | None:
+        """The completed atom at the innermost project frame of an import failure."""
+        for text in failures:
+            for suspect in blame_traceback(text, index):
+                if self.runner.states[suspect.atom_id].status is AtomStatus.COMPLETED:
+                    return suspect.atom_id
+        return None
+
+    def _leave_out(self, key: str, level: ValidationLevel, failure: str) -> None:
+        """Store that `key` is failed: its code stays on the row for review, the
+        written project has its stub."""
+        runner = self.runner
+        row = runner.session.get_one(AtomicUnit, runner.states[key].row_id)
+        row.status = AtomStatus.FAILED
+        row.needs_review = True
+        row.confidence_score = 0.0
+        row.last_error = f"its code fails at import ({level.value} validation):\n{failure}"
+        open_review_item(
+            runner.session,
+            row,
+            masterplan_id=runner.masterplan.id,
+            reason=f"its code fails at import ({level.value} validation); left out as a stub",
+            priority=priority_of(failed=True, blamed=True, blocked=0, confidence=0.0),
+        )
+        runner.progress.event("atom_left_out", atom=key, level=level.value)
+
+    async def _blame_rounds(
+        self,
+        level: ValidationLevel,
+        scope: str,
+        name: str,
+        run_check: Callable[[], CheckOutcome],
+        tests: list[str],
+    ) -> CheckOutcome:
+        """Run a check; while it fails and the level's budget lasts, blame and regenerate.
+
+        The budget (`blame_rounds`) counts rounds that got nowhere: a round after
+        which more tests pass than before it is free, because a check that hides
+        several faults (one at collection time hides the rest) reveals them one
+        round at a time. `ROUND_CAP` times the budget bounds the rounds in all; each
+        atom's own budget (`blame_attempts`) bounds what the model is asked.
+
+        The rounds' state (round number, rounds without progress, suspects tried
+        and blamed, the failure being chased, the suspects of the round under way)
+        is stored after every step, so a run resumed after a kill picks up the same
+        round where it was and makes the decisions the uninterrupted run makes."""
+        key = f"{level.value}:{scope}:{name}"
+        saved = self._saved(key)
+        if saved.get("finished"):
+            # Decided before the interruption: only its outcome is needed again.
+            return await asyncio.to_thread(run_check)
+        tried: set[str] = set(saved.get("tried", []))
+        blamed: dict[str, Suspect] = {
+            atom: Suspect(atom, score, source, evidence)
+            for atom, (score, source, evidence) in saved.get("blamed", {}).items()
+        }
+        failing: set[str] | None = set(saved["failing"]) if "failing" in saved else None
+        round_number = int(saved.get("round", 0))
+        stalls = int(saved.get("stalls", 0))
+        passing: int | None = saved.get("passing")
+        if "suspects" in saved:
+            # Interrupted while regenerating this round's suspects: finish them.
+            suspects = [Suspect(*item) for item in saved["suspects"]]
+            if await self._finish_round(key, level, suspects, saved["failure"]):
+                return await asyncio.to_thread(run_check)  # the code it failed on
+            round_number += 1
+        while True:
+            index = self.write_project()
+            started = time.perf_counter()
+            outcome = await asyncio.to_thread(run_check)
+            self._record(level, scope, outcome, started)
+            if outcome.passed:
+                self._save(key, {"finished": True})
+                return outcome
+            now_passing = outcome.tests.passed if outcome.tests is not None else None
+            if round_number > 0 and not (
+                passing is not None and now_passing is not None and now_passing > passing
+            ):
+                stalls += 1  # the last round's regenerations did not help
+            passing = now_passing
+            now_failing = set(outcome.failures)
+            if outcome.tests is not None:
+                now_failing = {f.nodeid or f.test for f in outcome.tests.failures}
+            if now_failing != failing:
+                tried = set()  # a different failure: every atom may be to blame again
+            failing = now_failing
+            suspects = await asyncio.to_thread(self._suspects, outcome, index, tests, tried)
+            tried.update(suspect.atom_id for suspect in suspects)
+            failure = stable_text("\n\n".join(outcome.failures))[:4000]
+            if suspects:
+                blamed.update({suspect.atom_id: suspect for suspect in suspects})
+            last = stalls >= self.rounds or round_number >= self.rounds * ROUND_CAP
+            if not suspects or last:
+                # Out of suspects or out of rounds: whoever was blamed goes to a person.
+                self._to_review(list(blamed.values()), level, failure)
+                self._save(key, {"finished": True})
+                return outcome
+            self._save(
+                key,
+                {
+                    "round": round_number,
+                    "stalls": stalls,
+                    "passing": passing,
+                    "tried": sorted(tried),
+                    "blamed": {atom: [s.score, s.source, s.evidence] for atom, s in blamed.items()},
+                    "failing": sorted(failing),
+                    "suspects": [[s.atom_id, s.score, s.source, s.evidence] for s in suspects],
+                    "failure": failure,
+                    "done": [],
+                },
+            )
+            if await self._finish_round(key, level, suspects, failure):
+                return outcome
+            round_number += 1
+
+    async def _finish_round(
+        self, key: str, level: ValidationLevel, suspects: list[Suspect], failure: str
+    ) -> bool:
+        """Regenerate a round's suspects; returns whether the check is over (none
+        could be regenerated) rather than to be run again."""
+        redone, exhausted = await self._regenerate(key, suspects, level, failure)
+        if exhausted:
+            self._to_review(exhausted, level, failure)
+        if redone:
+            return False
+        self._save(key, {"finished": True})
+        return True
