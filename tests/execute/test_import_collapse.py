@@ -18,9 +18,9 @@ from mge.atomize import AtomizeConfig
 from mge.db import make_engine
 from mge.db.models import AtomicUnit, AtomStatus, HumanReviewQueue, TestType
 from mge.execute import run_report
-from mge.execute._assembly import class_stand_in, imported_from, missing_module
 from mge.execute._checks import CheckOutcome, import_failures
 from mge.execute._planning import _skeleton_problems
+from mge.execute._stand_ins import class_stand_in, imported_from, missing_module
 from mge.llm import Model, ModelRequest, ModelResponse, make_model
 from mge.llm._reference import PlanReference
 from mge.plan import dump_plan, from_code

@@ -27,16 +27,7 @@ from mge.db.models import (
 )
 from mge.db.wal import background_checkpoints
 from mge.errors import MgeError
-from mge.execute._assembly import (
-    Assembled,
-    PlannedAtom,
-    assemble,
-    class_stand_in,
-    imported_from,
-    missing_module,
-    skeleton_stand_in,
-    top_level_names,
-)
+from mge.execute._assembly import Assembled, PlannedAtom, assemble, top_level_names
 from mge.execute._gc import collector_frozen as _collector_frozen
 from mge.execute._hierarchy import Hierarchy
 from mge.execute._lease import LeaseLost
@@ -55,6 +46,12 @@ from mge.execute._run_state import (
     utcnow,
 )
 from mge.execute._schedule import Scheduling
+from mge.execute._stand_ins import (
+    class_stand_in,
+    imported_from,
+    missing_module,
+    skeleton_stand_in,
+)
 from mge.execute.measurement import measure_against_reference
 from mge.validate.testing import TestOutcome
 
