@@ -75,7 +75,7 @@ SUITE_TIMEOUT = 300.0
 TARGET = 98.0
 REVIEW_MINUTES = 2.0  # a reviewer's time to read and judge one ~10-line atom
 CONFIGS: dict[str, dict[str, Any]] = {
-    "no retries": {"max_attempts": 1, "levels": "atomic"},
+    "no retries": {"max_attempts": 1, "levels": "atomic", "second_pass": False},
     "L1 retries": {"levels": "atomic"},
     "L1-L4 + blame": {"levels": "all"},
 }
