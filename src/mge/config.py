@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     # CPUs (0: every core).
     ray_object_store_mb: int = Field(default=100, ge=75)
     ray_num_cpus: int = Field(default=0, ge=0)
+    # The async actors that make a `--executor ray` run's model calls.
+    ray_model_actors: int = Field(default=1, ge=1, le=64)
 
     @classmethod
     def settings_customise_sources(

@@ -163,6 +163,36 @@ def _mutation(url: str, run_id: uuid.UUID) -> dict[str, Any]:
         engine.dispose()
 
 
+def _attempts_stored(url: str, run_id: uuid.UUID) -> int:
+    engine = make_engine(url)
+    try:
+        with session_scope(engine) as session:
+            return int(
+                session.scalar(
+                    select(func.count())
+                    .select_from(AtomRetryHistory)
+                    .where(AtomRetryHistory.run_id == run_id)
+                )
+                or 0
+            )
+    finally:
+        engine.dispose()
+
+
+def _check_model_actor(url: str, run_id: uuid.UUID, report: dict[str, Any]) -> None:
+    """Every model call of the run was made by the model's actor, in another process:
+    one call per stored attempt (skeletons aside), and all the run's prompt tokens."""
+    executor = report["executor"]
+    assert executor["model_actors"] == 1
+    [pid] = executor["model_actor_pids"]
+    assert pid != os.getpid()
+    calls = executor["model_calls"]
+    assert calls["atom"] == _attempts_stored(url, run_id) > 0
+    assert calls["skeleton"] > 0
+    assert sum(calls.values()) == executor["model_calls_sent"]
+    assert executor["model_input_tokens"] == report["tokens"]["input"]
+
+
 def _comparable(report: dict[str, Any]) -> dict[str, Any]:
     keys = ("status", "atoms", "attempts", "first_try_success_rate", "tests", "precision_percent")
     return {key: report[key] for key in keys} | {"tokens": report["tokens"]}
@@ -218,6 +248,20 @@ def test_an_unreachable_cluster_is_refused_with_one_line(
     assert not (tmp_path / "out").exists()
 
 
+def test_a_model_error_in_the_actor_is_raised_in_the_driver_as_itself() -> None:
+    """Keyword-only arguments (`TransportError(..., retries=)`) do not survive
+    pickling an exception: the actor sends it as data and the driver rebuilds it."""
+    import pickle
+
+    from mge.execute._ray import _portable, _rebuilt
+    from mge.llm import TransportError
+
+    failure = pickle.loads(pickle.dumps(_portable(TransportError("503 again", retries=4))))
+    error = _rebuilt(failure)
+    assert isinstance(error, TransportError)
+    assert (str(error), error.retries, error.status) == ("503 again", 4, None)
+
+
 @pytest.mark.postgres
 def test_a_ray_run_gives_the_local_output_and_statuses(
     example_plan: Path, tmp_path: Path, shared_url: str, local_run: Baseline
@@ -240,6 +284,9 @@ def test_a_ray_run_gives_the_local_output_and_statuses(
     # Batches, not one task per attempt.
     assert executor["judge_batches"] < executor["judged_remotely"]
     assert _attempt_rows(shared_url, distributed) == []
+    # The model's calls went through its async actor, the scheduler's records the same.
+    _check_model_actor(shared_url, distributed, ray_report)
+    assert "model_calls" not in local_report["executor"]
 
 
 @pytest.fixture
@@ -321,6 +368,8 @@ def test_a_worker_node_lost_mid_run_loses_and_doubles_nothing(
     assert _files(tmp_path / "ray") == _files(local_run.out)
     assert _comparable(report) == _comparable(_report(shared_url, local_run.run_id))
     assert _attempt_rows(shared_url, distributed) == []
+    # The model's actor, on the driver's node (the head), outlived the worker node.
+    _check_model_actor(shared_url, distributed, report)
 
 
 @pytest.mark.postgres

@@ -10,11 +10,13 @@ from mge.llm import (
     LOCAL_API_KEY,
     AnthropicModel,
     Model,
+    ModelDescription,
     ModelRequest,
     OpenAIModel,
     ReplayModel,
     StaticReference,
     make_model,
+    model_environment,
 )
 from mge.llm.testing import CHAT, Reply, ScriptedServer, openai_body
 
@@ -106,6 +108,25 @@ def test_replay_is_built_with_its_options() -> None:
     )
 
 
+async def test_a_description_builds_the_model_in_another_process_as_here() -> None:
+    """What a Ray actor gets: plain data, keys kept out of its repr, the same model."""
+    import pickle
+
+    env = model_environment(
+        {"OPENAI_API_KEY": "secret", "HOME": "/root", "MGE_OPENAI_BASE_URL": ""}
+    )
+    assert env == {"OPENAI_API_KEY": "secret"}
+    description = ModelDescription("openai:gpt-4.1", base_url="http://127.0.0.1:9", env=env)
+    assert "secret" not in repr(description)
+    copy = pickle.loads(pickle.dumps(description))
+    assert copy == description
+    model = copy.build()
+    assert isinstance(model, OpenAIModel) and model.name == "openai:gpt-4.1"
+    await model.aclose()
+    with pytest.raises(ProviderUnavailable):
+        ModelDescription("anthropic:claude-sonnet-4-5").build()  # no key carried
+
+
 def test_the_public_api_is_exactly_this() -> None:
     assert set(mge.llm.__all__) == {
         "DEFAULT_REPLAY_PRICING",
@@ -118,6 +139,7 @@ def test_the_public_api_is_exactly_this() -> None:
         "MalformedResponse",
         "Message",
         "Model",
+        "ModelDescription",
         "ModelRequest",
         "ModelResponse",
         "NoReferenceAnswer",
@@ -138,6 +160,7 @@ def test_the_public_api_is_exactly_this() -> None:
         "extract_code",
         "load_prices",
         "make_model",
+        "model_environment",
         "parse_fault_kinds",
         "simulated_latency",
         "worst_case_usd",

@@ -237,6 +237,8 @@ class Runner(Scheduling):
         try:
             # Before any model call: a resumed run may find its inputs changed.
             check_copied(self.tests_dir, self.plan)
+            # The executor serves the model calls, the skeletons' first among them.
+            self._start_executor()
             self._skeletons = await self._skeleton_stage()
             graph = self._plan_graph(self._skeletons)
             await self._start_judges(len(graph[0]) if graph else self._pending_stored())

@@ -128,7 +128,7 @@ class Generation(Planning):
             self._start_compiler()
         if self.settings.executor == "ray":
             # The cluster judges: no validation workers on this machine.
-            self.executor = start_executor(self.settings, self.engine.dialect.name)
+            self._start_executor()
             return
         workers = self.settings.validation_workers
         if workers is None:
@@ -136,6 +136,19 @@ class Generation(Planning):
             workers = min(cores - 1, 4) if pending >= AUTO_JUDGE_ATOMS else 0
         if workers > 0:
             self._judges = await JudgePool.start(workers)
+
+    def _start_executor(self) -> None:
+        """Start the run's executor, if it is not the local one, before its first
+        model call: from then on the model's calls are made where the executor serves
+        them (`Executor.serve_model`: async actors on a Ray cluster). A model handed
+        to the run rather than built from its settings cannot be described to another
+        process, and is still called here."""
+        if self.settings.executor == "local" or self.executor.name != "local":
+            return
+        self.executor = start_executor(self.settings, self.engine.dialect.name)
+        self.model = self.executor.serve_model(
+            self.model, self.model_description, concurrency=self.settings.concurrency
+        )
 
     async def _load_judges(self) -> None:
         """Hand the workers the files' layouts and give them a moment to take them:

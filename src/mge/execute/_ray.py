@@ -19,6 +19,17 @@ What runs where:
   paths in what it returns are put back to the driver's project directory, so the
   failure texts (and the prompts made from them) are the local run's.
 
+- **Model calls** (`serve_model`): the model is built from its description
+  (`mge.llm.ModelDescription`) inside async actors (`ModelActor`, `async def
+  complete`, `max_concurrency` above the run's concurrency), placed on the driver's
+  node when it can be (the replay model reads the plan's reference directory there;
+  a call is I/O, not CPU to spread). The driver keeps a stand-in (`ActorModel`)
+  with the same `Model` protocol: the budget's reservation (`worst_case_usd`, from
+  the model built in the driver), cost and token accounting, attempts and their
+  records stay the scheduler's; only `complete` is sent to an actor. With several
+  actors (`MGE_RAY_MODEL_ACTORS`), a request goes to the actor its cacheable prefix
+  picks, so a prefix's prompt cache lives in one place.
+
 The scheduler stays the single decider and PostgreSQL the only system of record:
 tasks return values and never touch the database. A task whose node or worker
 dies is run again elsewhere by Ray (`max_retries`); its result is still used once,
@@ -32,6 +43,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import importlib
 import os
 import signal
 import tempfile
@@ -43,11 +55,14 @@ from typing import Any, TypeVar
 
 import ray
 import ray.exceptions
+from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from mge.config import load_settings
 from mge.errors import ConfigError, InfrastructureFailure, SandboxUnavailable
 from mge.execute._judge import FileAtom, judge
 from mge.execute.executor import ExecutorName, check_ray_address, import_check
+from mge.llm import CachingModel, Model, ModelDescription, ModelRequest, ModelResponse
+from mge.llm import worst_case_usd as _worst_case_usd
 from mge.validate import AtomSpec, AtomVerdict
 from mge.validate.mutation import Mutant, run_mutants
 from mge.validate.sandbox import SandboxResult, ensure_available
@@ -185,6 +200,102 @@ _remote_imports = ray.remote(**_SANDBOXED)(_imports_task)
 _remote_mutants = ray.remote(**_SANDBOXED)(_mutants_task)
 
 
+# -- the model's actors ----------------------------------------------------------------
+
+#: An attribute value a failure carries back from an actor (see `_Failure`).
+_Plain = str | int | float | bool | None
+
+
+@dataclasses.dataclass(frozen=True)
+class _Failure:
+    """An exception raised by the model in an actor, as plain data: MGE's errors
+    take keyword-only arguments (`TransportError(..., retries=)`) that pickling an
+    exception does not restore, so the driver rebuilds it (`_rebuilt`)."""
+
+    module: str
+    name: str
+    message: str
+    attributes: dict[str, _Plain]
+
+
+def _portable(error: BaseException) -> _Failure:
+    attributes = {
+        key: value
+        for key, value in vars(error).items()
+        if isinstance(value, str | int | float | bool) or value is None
+    }
+    return _Failure(type(error).__module__, type(error).__qualname__, str(error), attributes)
+
+
+def _rebuilt(failure: _Failure) -> BaseException:
+    """The exception the model raised in the actor, as it would have been raised here."""
+    kind: object = None
+    with contextlib.suppress(Exception):
+        kind = importlib.import_module(failure.module)
+        for part in failure.name.split("."):
+            kind = getattr(kind, part)
+    if not (isinstance(kind, type) and issubclass(kind, Exception)):
+        return RuntimeError(f"{failure.name}: {failure.message}")
+    error = kind.__new__(kind)
+    Exception.__init__(error, failure.message)
+    error.__dict__.update(failure.attributes)
+    return error
+
+
+class ModelActor:
+    """One model, built from its description in the actor's process; `complete`
+    is async, so up to `max_concurrency` calls wait on the provider at once."""
+
+    def __init__(self, description: ModelDescription, cache: list[str]) -> None:
+        self.model = description.build()
+        self.calls: dict[str, int] = {}
+        self.input_tokens = 0
+        # The prompt-cache entries the driver has been told of (see `ActorModel`).
+        self.reported: set[str] = set()
+        self.restore(cache)
+
+    def ready(self) -> int:
+        return os.getpid()
+
+    def restore(self, cache: list[str]) -> None:
+        self.reported.update(cache)
+        if cache and isinstance(self.model, CachingModel):
+            self.model.restore_cache(list(cache))
+
+    async def complete(
+        self, request: ModelRequest
+    ) -> tuple[ModelResponse | None, _Failure | None, list[str]]:
+        """The response (or the failure), and the prompt-cache entries added since
+        the driver was last told."""
+        kind = request.purpose.kind if request.purpose is not None else "other"
+        self.calls[kind] = self.calls.get(kind, 0) + 1
+        try:
+            response = await self.model.complete(request)
+        except Exception as error:
+            return None, _portable(error), self._cached()
+        self.input_tokens += response.input_tokens
+        return response, None, self._cached()
+
+    def _cached(self) -> list[str]:
+        if not isinstance(self.model, CachingModel):
+            return []
+        state = self.model.cache_state()
+        if len(state) == len(self.reported):
+            return []
+        added = [entry for entry in state if entry not in self.reported]
+        self.reported.update(added)
+        return added
+
+    def figures(self) -> dict[str, Any]:
+        return {"pid": os.getpid(), "calls": dict(self.calls), "input_tokens": self.input_tokens}
+
+    async def aclose(self) -> None:
+        await self.model.aclose()
+
+
+_remote_model_actor = ray.remote(ModelActor)
+
+
 # -- on the driver -------------------------------------------------------------------
 
 
@@ -234,6 +345,89 @@ def _unwrapped(what: str, error: BaseException) -> BaseException:
     return _infrastructure(what, error)
 
 
+def _actor_died(error: BaseException) -> InfrastructureFailure:
+    kind = type(error).__name__
+    first = str(error).strip().splitlines()[0] if str(error).strip() else kind
+    return InfrastructureFailure(
+        "infrastructure: the Ray actor making the model's calls is gone "
+        f"({kind}: {first[:200]}); `mge resume` goes on"
+    )
+
+
+class ActorModel:
+    """The driver's stand-in for a model served by `ModelActor`s: the same `Model`
+    protocol, `complete` made by an actor. `name`, `simulated` and the worst case a
+    call's reservation holds come from `local`, the same model built in the driver
+    (the budget is the scheduler's). A model whose prompt cache lives in its process
+    (replay) gets `CachingActorModel`, whose cache state the driver mirrors from the
+    entries each call reports, so the run stores and restores it as it always has."""
+
+    def __init__(self, local: Model, actors: Sequence[Any], pids: Sequence[int]) -> None:
+        self.local = local
+        self.actors = list(actors)
+        self.pids = list(pids)
+        self.calls = 0
+        self._cache: set[str] = set()
+
+    @property
+    def name(self) -> str:
+        return self.local.name
+
+    @property
+    def simulated(self) -> bool:
+        return self.local.simulated
+
+    def worst_case_usd(self, request: ModelRequest) -> float:
+        return _worst_case_usd(self.local, request)
+
+    def _actor_for(self, request: ModelRequest) -> Any:
+        # One prefix, one actor: its prompt-cache entry is written there once.
+        return self.actors[hash(request.cacheable_prefix) % len(self.actors)]
+
+    async def complete(self, request: ModelRequest) -> ModelResponse:
+        self.calls += 1
+        ref = self._actor_for(request).complete.remote(request)
+        try:
+            response, failure, cached = await asyncio.wrap_future(ref.future())
+        except ray.exceptions.RayActorError as error:
+            raise _actor_died(error) from None
+        except ray.exceptions.RayError as error:
+            raise _unwrapped("calling the model", error) from None
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                ray.cancel(ref)
+            raise
+        self._cache.update(cached)
+        if failure is not None:
+            raise _rebuilt(failure)
+        assert response is not None
+        reply: ModelResponse = response
+        return reply
+
+    async def aclose(self) -> None:
+        closing = [asyncio.wrap_future(actor.aclose.remote().future()) for actor in self.actors]
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(asyncio.gather(*closing, return_exceptions=True), timeout=30)
+        await self.local.aclose()
+
+
+class CachingActorModel(ActorModel):
+    """An `ActorModel` of a `CachingModel` (see `ActorModel`)."""
+
+    def __init__(
+        self, local: Model, actors: Sequence[Any], pids: Sequence[int], cache: Sequence[str]
+    ) -> None:
+        super().__init__(local, actors, pids)
+        self._cache.update(cache)
+
+    def cache_state(self) -> list[str]:
+        return sorted(self._cache)
+
+    def restore_cache(self, state: list[str]) -> None:
+        self._cache.update(state)
+        ray.get([actor.restore.remote(list(state)) for actor in self.actors])
+
+
 class RayExecutor:
     """See the module docstring."""
 
@@ -252,6 +446,9 @@ class RayExecutor:
         self.judge_cpu_seconds = 0.0
         self.sandbox_tasks = 0
         self.task_seconds = 0.0
+        self.model_actors: list[Any] = []
+        self.served: ActorModel | None = None
+        self.model_actor_count = max(1, load_settings().ray_model_actors)
 
     @classmethod
     def start(cls, address: str | None) -> RayExecutor:
@@ -294,6 +491,74 @@ class RayExecutor:
                 **options,
             )
         return cls(started_here=not address)
+
+    # -- model calls ----------------------------------------------------------------------
+
+    def serve_model(
+        self, model: Model, description: ModelDescription | None, *, concurrency: int
+    ) -> Model:
+        """A stand-in for `model` whose calls are made by `MGE_RAY_MODEL_ACTORS`
+        async actors (default 1), each building the model from `description`.
+        `model` itself (called in the driver, as under `local`) when it cannot be
+        described: a model object handed to the run (tests, the API's callers)."""
+        if description is None:
+            return model
+        cache = model.cache_state() if isinstance(model, CachingModel) else []
+        options: dict[str, Any] = {
+            # Calls wait on I/O: no CPU of their own, and room for every call the
+            # run keeps in flight and more (regenerations beside the schedule's).
+            "num_cpus": 0,
+            "max_concurrency": max(2 * concurrency, 16),
+            # The driver's node: the replay model reads the plan's reference there.
+            "scheduling_strategy": NodeAffinitySchedulingStrategy(
+                ray.get_runtime_context().get_node_id(), soft=True
+            ),
+            # A lost actor is not brought back mid-run: its calls fail as
+            # infrastructure (`ActorModel`), and `mge resume` goes on.
+            "max_restarts": 0,
+        }
+        actors = [
+            _remote_model_actor.options(**options).remote(description, cache)
+            for _ in range(self.model_actor_count)
+        ]
+        self.model_actors = actors
+        try:
+            pids: list[int] = ray.get([actor.ready.remote() for actor in actors])
+        except ray.exceptions.RayActorError as error:
+            cause: object = getattr(error, "cause", None) or error
+            raise _actor_died(cause if isinstance(cause, BaseException) else error) from None
+        served = (
+            CachingActorModel(model, actors, pids, cache)
+            if isinstance(model, CachingModel)
+            else ActorModel(model, actors, pids)
+        )
+        self.served = served
+        return served
+
+    async def _model_figures(self) -> dict[str, Any]:
+        if self.served is None:
+            return {"model_actors": 0}
+        calls: dict[str, int] = {}
+        pids: list[int] = []
+        tokens = 0
+        for actor in self.model_actors:
+            try:
+                figures = await asyncio.wait_for(
+                    asyncio.wrap_future(actor.figures.remote().future()), timeout=30
+                )
+            except Exception:  # a lost actor: its figures are gone with it
+                continue
+            pids.append(int(figures["pid"]))
+            tokens += int(figures["input_tokens"])
+            for kind, count in figures["calls"].items():
+                calls[kind] = calls.get(kind, 0) + int(count)
+        return {
+            "model_actors": len(self.model_actors),
+            "model_actor_pids": sorted(pids),
+            "model_calls": calls,
+            "model_input_tokens": tokens,
+            "model_calls_sent": self.served.calls,
+        }
 
     # -- L1 ------------------------------------------------------------------------------
 
@@ -411,6 +676,7 @@ class RayExecutor:
                 await task
         figures = {
             "name": self.name,
+            **await self._model_figures(),
             "judge_batches": self.batches,
             "judged_remotely": self.judged,
             "judged_locally": self.local,
@@ -419,5 +685,9 @@ class RayExecutor:
             "sandbox_tasks": self.sandbox_tasks,
             "sandbox_task_seconds": round(self.task_seconds, 3),
         }
+        for actor in self.model_actors:
+            with contextlib.suppress(Exception):
+                ray.kill(actor)
+        self.model_actors = []
         ray.shutdown()
         return figures

@@ -32,7 +32,14 @@ from mge.execute._lease import LeaseLost, RunLease, lease_seconds
 from mge.execute.executor import Executor, LocalExecutor
 from mge.execute.progress import NullProgress, ProgressSink
 from mge.execute.settings import RunSettings
-from mge.llm import Budget, CachingModel, Model, ModelResponse, make_model
+from mge.llm import (
+    Budget,
+    CachingModel,
+    Model,
+    ModelDescription,
+    ModelResponse,
+    model_environment,
+)
 from mge.plan import Plan, Task
 from mge.store.plans import export_plan
 from mge.validate.typescript import TypeScriptService
@@ -124,6 +131,9 @@ class RunCore:
     reference_dir: Path | None
     tests_dir: Path | None
     model: Model
+    #: How `model` was built, for an executor to build it elsewhere (None: it was
+    #: handed in, and cannot be described).
+    model_description: ModelDescription | None
     budget: Budget
     totals: Totals
     states: dict[str, AtomState]
@@ -191,17 +201,24 @@ class RunCore:
         self.reference_dir = Path(reference) if reference else None
         tests = self.settings.tests_dir or reference
         self.tests_dir = Path(tests) if tests else None
-        self.model = model or make_model(
-            self.settings.model,
-            base_url=self.settings.base_url,
-            reference_dir=self.reference_dir,
-            atomization=self.config,
-            fault_rate=self.settings.fault_rate,
-            fault_kinds=self.settings.fault_kinds,
-            fault_profile=self.settings.fault_profile,
-            seed=self.settings.seed,
-            latency_ms=self.settings.latency_ms,
-        )
+        self.model_description: ModelDescription | None = None
+        if model is None:
+            self.model_description = ModelDescription(
+                self.settings.model,
+                base_url=self.settings.base_url,
+                reference_dir=self.reference_dir,
+                atomization=self.config,
+                fault_rate=self.settings.fault_rate,
+                fault_kinds=(
+                    None if self.settings.fault_kinds is None else tuple(self.settings.fault_kinds)
+                ),
+                fault_profile=self.settings.fault_profile,
+                seed=self.settings.seed,
+                latency_ms=self.settings.latency_ms,
+                env=model_environment(),
+            )
+            model = self.model_description.build()
+        self.model = model
         self.budget = Budget(self.settings.budget_usd)
         if run.cost_usd:
             self.budget.charge(float(run.cost_usd))

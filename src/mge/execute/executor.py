@@ -9,6 +9,11 @@ of work go through it:
 - the sandboxed checks of L2 to L4 (imports in a fresh interpreter, the tests);
 - mutation testing after the acceptance run.
 
+It also says where the run's model calls are made (`serve_model`): `local` makes
+them on the engine's event loop, `ray` in async actors on the cluster. Only the
+call moves: the budget, the cost and token accounting, the attempts and their
+records stay with the scheduler, which awaits each call as it always has.
+
 `local` (the default) does all of it on this machine, as MGE always has: L1 in
 the engine's process or its validation workers (`_judge_pool`), the sandboxed
 runs as subprocesses. `ray` (`mge.execute._ray`) sends the same functions to a
@@ -29,6 +34,7 @@ from mge.errors import ConfigError
 from mge.execute._judge import FileAtom
 from mge.execute._output import module_name
 from mge.execute.settings import RunSettings
+from mge.llm import Model, ModelDescription
 from mge.validate import AtomSpec, AtomVerdict, Limits, run_python
 from mge.validate.mutation import Mutant, run_mutants
 from mge.validate.sandbox import SandboxResult
@@ -44,6 +50,14 @@ class Executor(Protocol):
     #: Whether `judge` gives verdicts; when False the engine judges in its own process
     #: (or its validation workers).
     judges: bool
+
+    def serve_model(
+        self, model: Model, description: ModelDescription | None, *, concurrency: int
+    ) -> Model:
+        """The model the run calls from now on: `model` itself, or a stand-in with
+        the same `Model` protocol whose `complete` is made elsewhere, by a model built
+        from `description` (None: `model` cannot be described, and is called here).
+        `concurrency` is how many calls the run keeps in flight."""
 
     def load(self, layouts: Mapping[str, tuple[FileAtom, ...]]) -> None:
         """The files' layouts, once, before any verdict is asked for."""
@@ -96,6 +110,11 @@ class LocalExecutor:
 
     name: ExecutorName = "local"
     judges = False
+
+    def serve_model(
+        self, model: Model, description: ModelDescription | None, *, concurrency: int
+    ) -> Model:
+        return model
 
     def load(self, layouts: Mapping[str, tuple[FileAtom, ...]]) -> None:
         return None

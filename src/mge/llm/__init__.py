@@ -22,7 +22,7 @@ from mge.llm._budget import (
 )
 from mge.llm._errors import MalformedResponse, NoReferenceAnswer, RequestRejected, TransportError
 from mge.llm._extract import extract_code
-from mge.llm._factory import LOCAL_API_KEY, make_model
+from mge.llm._factory import LOCAL_API_KEY, ModelDescription, make_model, model_environment
 from mge.llm._faults import FAULT_KINDS, parse_fault_kinds
 from mge.llm._prices import Price, PriceTable, load_prices
 from mge.llm._providers import AnthropicModel, OpenAIModel
@@ -51,6 +51,7 @@ __all__ = [
     "MalformedResponse",
     "Message",
     "Model",
+    "ModelDescription",
     "ModelRequest",
     "ModelResponse",
     "NoReferenceAnswer",
@@ -71,6 +72,7 @@ __all__ = [
     "extract_code",
     "load_prices",
     "make_model",
+    "model_environment",
     "parse_fault_kinds",
     "simulated_latency",
     "worst_case_usd",

@@ -11,6 +11,7 @@ import asyncio
 import os
 import random
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from mge.atomize import AtomizeConfig
@@ -25,12 +26,60 @@ from mge.llm._replay import DEFAULT_REPLAY_PRICING, ReplayModel
 from mge.llm._transport import RetryPolicy, Sleep
 from mge.llm._types import Model, ReferenceAnswers
 
-__all__ = ["LOCAL_API_KEY", "make_model"]
+__all__ = ["LOCAL_API_KEY", "MODEL_ENV", "ModelDescription", "make_model", "model_environment"]
 
 # Sent as the key to a custom OpenAI-compatible base_url when OPENAI_API_KEY is
 # unset: local servers (vLLM, Ollama, llama.cpp, LM Studio) ignore it, and a
 # hosted one that needs a key answers 401, reported as ProviderUnavailable.
 LOCAL_API_KEY = "mge-no-key"
+
+#: The environment variables `make_model` reads: a description carries their values.
+MODEL_ENV = ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "MGE_OPENAI_BASE_URL")
+
+
+def model_environment(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The values of `MODEL_ENV` set in `env` (default: this process's environment)."""
+    source = os.environ if env is None else env
+    return {name: source[name] for name in MODEL_ENV if source.get(name)}
+
+
+@dataclass(frozen=True)
+class ModelDescription:
+    """What `make_model` needs to build a run's model, as plain picklable data, so
+    the same model can be built in another process (a Ray actor, `mge.execute._ray`)
+    from what the run was configured with.
+
+    `env` holds the values of `MODEL_ENV` the description was taken with (the
+    providers' keys among them; kept out of its `repr`): the other process need not
+    share this one's environment. `reference_dir` is a path, read where the model
+    is built.
+    """
+
+    spec: str
+    base_url: str | None = None
+    reference_dir: Path | None = None
+    atomization: AtomizeConfig | None = None
+    fault_rate: float = 0.0
+    fault_kinds: str | tuple[str, ...] | None = None
+    fault_profile: str = "uniform"
+    seed: int = 0
+    latency_ms: float | None = None
+    env: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+    def build(self) -> Model:
+        """The model, as `make_model` builds it from these values."""
+        return make_model(
+            self.spec,
+            base_url=self.base_url,
+            reference_dir=self.reference_dir,
+            atomization=self.atomization,
+            fault_rate=self.fault_rate,
+            fault_kinds=self.fault_kinds,
+            fault_profile=self.fault_profile,
+            seed=self.seed,
+            latency_ms=self.latency_ms,
+            env=dict(self.env),
+        )
 
 
 def make_model(
