@@ -253,11 +253,11 @@ def test_a_model_error_in_the_actor_is_raised_in_the_driver_as_itself() -> None:
     pickling an exception: the actor sends it as data and the driver rebuilds it."""
     import pickle
 
-    from mge.execute._ray import _portable, _rebuilt
+    from mge.execute._ray_model import portable, rebuilt
     from mge.llm import TransportError
 
-    failure = pickle.loads(pickle.dumps(_portable(TransportError("503 again", retries=4))))
-    error = _rebuilt(failure)
+    failure = pickle.loads(pickle.dumps(portable(TransportError("503 again", retries=4))))
+    error = rebuilt(failure)
     assert isinstance(error, TransportError)
     assert (str(error), error.retries, error.status) == ("503 again", 4, None)
 
