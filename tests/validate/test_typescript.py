@@ -173,3 +173,36 @@ def test_a_missing_toolchain_is_one_line_with_the_fix(
         typescript.ensure_compiler()
     assert str(missing.value).startswith("node is not installed; install it with `sudo apt-get")
     assert "\n" not in str(missing.value)
+
+
+def test_imports_resolve_between_files_handed_in(tmp_path: Path) -> None:
+    """A run's service root holds only the project's configuration; the files it
+    checks live in folders that exist only in what was handed in. node16 resolution
+    asks for those folders first: without them every import was `any` (TS2307 outside
+    the atom's lines), and a callback's parameter then failed as implicitly `any`."""
+    for name in ("package.json", "tsconfig.json"):
+        (tmp_path / name).write_bytes((EXAMPLE / name).read_bytes())
+    others = {
+        "src/util/list.ts": "export const WORDS: readonly string[] = [];\n",
+        "src/kinds.ts": 'export type Kind = "a" | "b";\n',
+    }
+    target = "src/core/use.ts"
+    text = (
+        'import { WORDS } from "../util/list.js";\n'
+        'import type { Kind } from "../kinds.js";\n'
+        "export function f(): number {\n"
+        "  return WORDS.filter((word) => word.length > 1).length;\n"
+        "}\n"
+        "export function g(kind: Kind): number {\n"
+        "  switch (kind) {\n"
+        '    case "a":\n'
+        "      return 1;\n"
+        '    case "b":\n'
+        "      return 2;\n"
+        "  }\n"
+        "}\n"
+    )
+    with TypeScriptService(tmp_path) as running:
+        assert running.check(target, text, others) == []
+        wrong = text.replace("WORDS.filter", "WORDS.filtre")
+        assert 2551 in {d.code for d in running.check(target, wrong, others)}
