@@ -15,16 +15,28 @@ from __future__ import annotations
 
 import ast
 import copy
+import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from mge.atomize._languages import parse
 from mge.execute._structure import Line, Structure, continues_statement, first_line
 from mge.validate import STUB_MARK
 
 if TYPE_CHECKING:
+    from tree_sitter import Node
+
     from mge.db.models import AtomicUnit
+
+_SCRIPT_SUFFIXES = (".ts", ".tsx", ".mts", ".cts", ".js", ".jsx", ".mjs", ".cjs")
+
+
+def is_script(file: str) -> bool:
+    """A TypeScript or JavaScript file (by its name)."""
+    return file.endswith(_SCRIPT_SUFFIXES)
+
 
 _DEF_LINE = re.compile(r"^([ \t]*)(?:@|async\s+def\b|def\b|class\b)")
 
@@ -81,6 +93,8 @@ def filler(atom: PlannedAtom, *, first_piece: bool, missing: str | None = None) 
     """The stand-in text for an atom left out of an assembly. A stub names the atom
     that is not there (`missing`, a piece of its body, or the definition itself), so
     a call that reaches it says which atom to look at."""
+    if is_script(atom.file):
+        return _script_filler(atom, first_piece=first_piece, missing=missing)
     if atom.kind in ("function", "method") and first_piece:
         signature = _bare_signature(atom.signature) or f"def {atom.name}(*args, **kwargs)"
         decorators = "".join(f"{atom.indent}{d}\n" for d in _decorators(atom.signature))
@@ -96,6 +110,57 @@ def filler(atom: PlannedAtom, *, first_piece: bool, missing: str | None = None) 
     if atom.kind == "block":
         return f"{atom.indent}pass\n"
     return ""
+
+
+def _script_filler(atom: PlannedAtom, *, first_piece: bool, missing: str | None) -> str:
+    """`filler` for TypeScript and JavaScript (the classes it closes are added by
+    `assemble`, which knows the atoms after it)."""
+    if not first_piece:
+        return ""
+    if atom.kind in ("function", "method"):
+        message = json.dumps(f"{STUB_MARK}: {missing or atom.atom_id}")
+        signature = " ".join((atom.signature or "").split())
+        if not signature:
+            keyword = "" if atom.kind == "method" else "function "
+            signature = f"{keyword}{atom.name}(...args: unknown[]): never"
+        return f"{atom.indent}{signature} {{ throw new Error({message}); }}\n"
+    if atom.kind == "class_header":
+        signature = " ".join((atom.signature or "").split()) or f"class {atom.name}"
+        return f"{atom.indent}{signature} {{\n"
+    return ""
+
+
+def _classes(atom: PlannedAtom) -> list[str]:
+    """The classes open around an atom (after it, for a class header)."""
+    if atom.qualname == "<module>" or atom.kind not in _DEFINITION_KINDS:
+        return []
+    parts = atom.qualname.split(".")
+    return parts if atom.kind == "class_header" else parts[:-1]
+
+
+def script_closing(atoms: Sequence[PlannedAtom], position: int) -> str:
+    """The closing braces a stand-in for `atoms[position]` writes: those of the classes
+    open around it that the next atom is outside of (the last member of a class holds
+    the class's closing brace; pieces of the stand-in's own body are left out)."""
+    here = _classes(atoms[position])
+    later = [atom for atom in atoms[position + 1 :] if atom.kind != "block"]
+    after = _classes(later[0]) if later else []
+    if later and later[0].kind == "class_header":
+        after = after[:-1]
+    shared = 0
+    while shared < min(len(here), len(after)) and here[shared] == after[shared]:
+        shared += 1
+    unit = _indent_unit(atoms[position], len(here))
+    return "".join(f"{unit * depth}}}\n" for depth in range(len(here) - 1, shared - 1, -1))
+
+
+def _indent_unit(atom: PlannedAtom, depth: int) -> str:
+    """One level of the file's indentation, from an atom `depth` classes deep."""
+    if atom.kind == "class_header":
+        depth -= 1
+    if depth <= 0 or not atom.indent:
+        return "  "
+    return atom.indent[: max(len(atom.indent) // depth, 1)]
 
 
 _SIGNATURE_START = re.compile(r"\b(?:async\s+)?def\b")
@@ -242,7 +307,7 @@ def top_level_names(code: str) -> set[str]:
     return bound
 
 
-def skeleton_stand_in(skeleton: str, names: Sequence[str]) -> str:
+def skeleton_stand_in(skeleton: str, names: Sequence[str], language: str = "python") -> str:
     """The top-level imports and assignments of a file's skeleton that bind any of
     `names`, as written there: the stand-in for a module header or statement that
     failed, so that the file's written definitions still find the names they
@@ -250,6 +315,8 @@ def skeleton_stand_in(skeleton: str, names: Sequence[str]) -> str:
     wanted = set(names)
     if not wanted:
         return ""
+    if language != "python":
+        return _script_stand_in(skeleton, wanted, language)
     try:
         tree = ast.parse(skeleton)
     except SyntaxError:
@@ -266,6 +333,57 @@ def skeleton_stand_in(skeleton: str, names: Sequence[str]) -> str:
         if bound & wanted:
             kept.append("".join(lines[node.lineno - 1 : node.end_lineno]))
     return "".join(kept)
+
+
+_SCRIPT_DECLARATIONS = frozenset(
+    {"lexical_declaration", "variable_declaration", "type_alias_declaration"}
+    | {"interface_declaration", "enum_declaration"}
+)
+
+
+def _script_stand_in(skeleton: str, wanted: set[str], language: str) -> str:
+    """`skeleton_stand_in` for TypeScript and JavaScript: the skeleton's top-level
+    imports and declarations (variables, types, interfaces, enums; functions and
+    classes are atoms of their own) that bind any of `wanted`, as written there."""
+    source = skeleton.encode("utf-8", errors="surrogateescape")
+    kept: list[str] = []
+    for node in parse(source, language).root_node.children:
+        declaration = node
+        if node.type == "export_statement":
+            inner = node.child_by_field_name("declaration")
+            if inner is None:
+                continue
+            declaration = inner
+        kinds = (*_SCRIPT_DECLARATIONS, "import_statement")
+        if declaration.type in kinds and _script_bound(source, declaration) & wanted:
+            kept.append(source[node.start_byte : node.end_byte].decode("utf-8", "replace") + "\n")
+    return "".join(kept)
+
+
+def _script_bound(source: bytes, node: Node) -> set[str]:
+    """The names a top-level import or declaration binds."""
+    bound: set[str] = set()
+    name = node.child_by_field_name("name")
+    if name is not None and node.type != "import_statement":
+        bound.add(source[name.start_byte : name.end_byte].decode("utf-8", "replace"))
+    stack = list(node.children)
+    while stack:
+        child = stack.pop()
+        if child.type == "variable_declarator":
+            target = child.child_by_field_name("name")
+            if target is not None and target.type == "identifier":
+                bound.add(source[target.start_byte : target.end_byte].decode("utf-8", "replace"))
+            continue
+        if child.type == "import_specifier":
+            alias = child.child_by_field_name("alias") or child.child_by_field_name("name")
+            if alias is not None:
+                bound.add(source[alias.start_byte : alias.end_byte].decode("utf-8", "replace"))
+            continue
+        if child.type in ("import_clause", "named_imports", "namespace_import"):
+            stack.extend(child.children)
+        elif child.type == "identifier" and node.type == "import_statement":
+            bound.add(source[child.start_byte : child.end_byte].decode("utf-8", "replace"))
+    return bound
 
 
 def _owners(atoms: Sequence[PlannedAtom], starts: Sequence[bool]) -> list[int]:
@@ -347,10 +465,13 @@ def assemble(
     chained: list[str] = []
     chained_indent = ""
 
+    # TypeScript and JavaScript: braces, not indentation, close what is open.
+    script = bool(atoms) and is_script(atoms[0].file)
+
     def emit(text: str) -> int:
         """Append `text` after what it needs to be valid there; its first line."""
         nonlocal line
-        closing = structure.closing(first_line(text)) if text else ""
+        closing = structure.closing(first_line(text)) if text and not script else ""
         for piece in (closing, text):
             if piece:
                 parts.append(piece)
@@ -387,12 +508,13 @@ def assemble(
             ):
                 continue  # inside (or a clause of) a top-level statement left out
             left_out_under = None
-        if whole_definitions and top_level_piece(atom) and code_of(atom) is None:
+        if whole_definitions and not script and top_level_piece(atom) and code_of(atom) is None:
             left_out_under = len(atom.indent.expandtabs(8))
         if owner in incomplete:
             if first_piece:
                 skipped_heads.add(owner)
-                emit(filler(atom, first_piece=True, missing=incomplete[owner]))
+                text = filler(atom, first_piece=True, missing=incomplete[owner])
+                emit(text + (script_closing(atoms, position) if script else ""))
             continue
         if position in collapsed:
             if collapsed[position]:
@@ -409,6 +531,10 @@ def assemble(
             if atom.kind == "block":
                 names = defines.get(atom.atom_id, ()) if defines else ()
                 text = structure.block_filler(atom.indent, following(position), names)
+            elif script:
+                text = filler(atom, first_piece=first_piece)
+                if atom.kind in _DEFINITION_KINDS and first_piece:
+                    text += script_closing(atoms, position)
             elif whole_definitions and atom.kind == "statement" and defines:
                 text = _statement_stand_in(atoms, position, defines.get(atom.atom_id, ()))
             else:
@@ -421,7 +547,7 @@ def assemble(
             start = emit(text)
             spans[atom.atom_id] = (start, start + max(text.count("\n"), 1) - 1)
     close_chain()
-    emit_end = structure.closing(None)
+    emit_end = "" if script else structure.closing(None)
     if emit_end:
         parts.append(emit_end)
     return Assembled(text="".join(parts), spans=spans)

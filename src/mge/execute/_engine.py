@@ -33,6 +33,7 @@ from mge.execute._assembly import (
     assemble,
     class_stand_in,
     imported_from,
+    is_script,
     missing_module,
     skeleton_stand_in,
     top_level_names,
@@ -67,7 +68,8 @@ class Runner(Scheduling):
         # gets its stub, so one bad atom cannot stop the rest from importing.
         state = self.states[planned.atom_id]
         if state.status is AtomStatus.COMPLETED:
-            if planned.kind == "module_header" and not planned.indent and state.code:
+            script = is_script(planned.file)
+            if planned.kind == "module_header" and not planned.indent and state.code and not script:
                 # Accepted on its last attempt without an import its skeleton planned
                 # (a plan mismatch is not fatal then): the skeleton's own line for
                 # the names it lost keeps the file importable; the atom's code, as
@@ -78,6 +80,11 @@ class Runner(Scheduling):
                     code = state.code if state.code.endswith("\n") else state.code + "\n"
                     return code + skeleton_stand_in(skeleton, lost)
             return state.code
+        if is_script(planned.file):
+            if planned.kind in ("module_header", "statement") and not planned.indent:
+                skeleton = self._skeletons.get(planned.file, "")
+                return skeleton_stand_in(skeleton, state.defines, state.language) or None
+            return None  # the stub of its planned signature (`filler`)
         if planned.kind == "class_header" and state.piece == 0:
             # The skeleton's `class` line, bases included: its methods still fit.
             skeleton = self._skeletons.get(planned.file, "")
