@@ -206,3 +206,40 @@ def test_imports_resolve_between_files_handed_in(tmp_path: Path) -> None:
         assert running.check(target, text, others) == []
         wrong = text.replace("WORDS.filter", "WORDS.filtre")
         assert 2551 in {d.code for d in running.check(target, wrong, others)}
+
+
+def test_what_a_candidate_breaks_after_its_lines_is_its_own(tmp_path: Path) -> None:
+    """A body cut short leaves brackets open (the parser reports it lines later) and
+    a method without a body takes the next one as its implementation: both outside
+    the candidate's lines, both absent from the skeleton alone."""
+    from mge.atomize import skeleton
+
+    calc = EXAMPLE.parents[1] / "ts-calc" / "reference"
+    for name in ("package.json", "tsconfig.json"):
+        (tmp_path / name).write_bytes((calc / name).read_bytes())
+    file = "src/runtime/scope.ts"
+    text = skeleton((calc / file).read_bytes(), file)
+    spec = AtomSpec(
+        atom_id=f"{file}::Scope.define#0",
+        kind="method",
+        name="define",
+        qualname="Scope.define",
+        language="typescript",
+        file=file,
+    )
+    good = "  define(name: string, value: T): void {\n    this.names.set(name, value);\n  }\n"
+    cases = {
+        good: (True, None),
+        "  define(name: string, value: T): void\n": (False, "type"),
+        "  define(name: string, value: T): void {\n    this.names.set(name,\n": (False, "syntax"),
+    }
+    with TypeScriptService(tmp_path) as running:
+        for candidate, (passed, error_class) in cases.items():
+            assembly = in_skeleton(text, candidate, spec)
+            assert assembly is not None
+            result = check_compiler(candidate, spec, assembly, running, baseline=text)
+            assert (result.passed, result.error_class) == (passed, error_class), result
+            if not passed:
+                assert result.output.startswith("after the end of this code: TS")
+            # Without the baseline only the candidate's own lines count.
+            assert check_compiler(candidate, spec, assembly, running).passed

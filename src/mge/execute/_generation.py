@@ -100,7 +100,7 @@ class Generation(Planning):
         if assembly is None:
             return verdict
         others = {f: text for f, text in self._skeletons.items() if f != spec.file}
-        result = check_compiler(candidate, spec, assembly, self._compiler, others)
+        result = check_compiler(candidate, spec, assembly, self._compiler, others, skeleton)
         return AtomVerdict((*verdict.results, result))
 
     def _needs_workspace(self, key: str, candidate: str) -> bool:
