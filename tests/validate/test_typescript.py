@@ -243,3 +243,22 @@ def test_what_a_candidate_breaks_after_its_lines_is_its_own(tmp_path: Path) -> N
                 assert result.output.startswith("after the end of this code: TS")
             # Without the baseline only the candidate's own lines count.
             assert check_compiler(candidate, spec, assembly, running).passed
+
+
+def test_a_top_level_statement_cut_short_is_a_syntax_error() -> None:
+    """In the file, the parser takes the next definition into the open braces and
+    reports nothing inside the statement's lines; alone, it does not parse."""
+    spec = AtomSpec(
+        atom_id="src/a.ts::<module>#1",
+        kind="statement",
+        name="<module>",
+        qualname="<module>",
+        language="typescript",
+        file="src/a.ts",
+    )
+    after = "export class Calculator {\n  private readonly size = 1;\n}\n"
+    cut = "export interface Options {\n  readonly\n"
+    whole = "export interface Options {\n  readonly size?: number;\n}\n\n"
+    verdict = validate_atom(cut, spec, _assembly(cut, before="", after=after))
+    assert verdict.error_classes == ["syntax"]
+    assert validate_atom(whole, spec, _assembly(whole, before="", after=after)).passed

@@ -180,6 +180,15 @@ def _tree_problems(assembly: Assembly, language: str) -> list[str]:
     return problems
 
 
+def _standalone(candidate: str, spec: AtomSpec) -> bool:
+    """A top-level module header or statement, whole: valid code by itself."""
+    return (
+        spec.kind in ("module_header", "statement")
+        and spec.whole_definition
+        and not candidate[:1].isspace()
+    )
+
+
 def _syntax(
     candidate: str, spec: AtomSpec, assembly: Assembly
 ) -> tuple[CheckResult, ast.Module | None]:
@@ -207,6 +216,11 @@ def _syntax(
     # on languages without a compiler at hand).
     if spec.language != "python" or problems:
         problems.extend(_tree_problems(assembly, spec.language))
+    if not problems and spec.language != "python" and _standalone(candidate, spec):
+        # Top-level TypeScript/JavaScript parses on its own: what a statement cut
+        # short breaks is reported where the parser gives up, after its lines.
+        alone = Assembly(text=candidate, first_line=1, last_line=candidate.count("\n") + 1)
+        problems.extend(_tree_problems(alone, spec.language))
     if problems:
         return timer.done(False, "; ".join(problems[:3]), "syntax"), None
     return timer.done(True), module
