@@ -262,3 +262,47 @@ def test_a_top_level_statement_cut_short_is_a_syntax_error() -> None:
     verdict = validate_atom(cut, spec, _assembly(cut, before="", after=after))
     assert verdict.error_classes == ["syntax"]
     assert validate_atom(whole, spec, _assembly(whole, before="", after=after)).passed
+
+
+def test_every_reference_definition_passes_on_its_skeleton(tmp_path: Path) -> None:
+    """At fault rate 0 no atom may fail: each function and method of the ts-calc
+    example, in its file's skeleton beside the others' skeletons, compared with the
+    skeleton alone. The last method of a class carries the class's closing brace."""
+    from mge.atomize import atomize_source, skeleton
+
+    calc = EXAMPLE.parents[1] / "ts-calc" / "reference"
+    for name in ("package.json", "tsconfig.json"):
+        (tmp_path / name).write_bytes((calc / name).read_bytes())
+    files = sorted(str(p.relative_to(calc)) for p in (calc / "src").rglob("*.ts"))
+    skeletons = {f: skeleton((calc / f).read_bytes(), f) for f in files}
+    checked = 0
+    with TypeScriptService(tmp_path) as running:
+        for file in files:
+            others = {f: t for f, t in skeletons.items() if f != file}
+            texts: dict[str, str] = {}
+            specs: dict[str, AtomSpec] = {}
+            last = ""
+            for atom in atomize_source((calc / file).read_bytes(), file).atoms:
+                if atom.kind == "block":  # a run plans whole definitions
+                    texts[last] += atom.text
+                    continue
+                last = atom.id
+                texts[atom.id] = atom.text
+                specs[atom.id] = AtomSpec(
+                    atom_id=atom.id,
+                    kind=atom.kind,
+                    name=atom.name,
+                    qualname=atom.qualname,
+                    language="typescript",
+                    file=file,
+                )
+            for key, spec in specs.items():
+                assembly = in_skeleton(skeletons[file], texts[key], spec)
+                if assembly is None:
+                    continue
+                result = check_compiler(
+                    texts[key], spec, assembly, running, others, skeletons[file]
+                )
+                assert result.passed, (key, result.output)
+                checked += 1
+    assert checked > 60

@@ -252,7 +252,16 @@ def in_skeleton(skeleton: str, candidate: str, spec: AtomSpec) -> Assembly | Non
                 node = node.parent
             start = source.rfind(b"\n", 0, node.start_byte) + 1  # its indentation too
             before = source[:start].decode("utf-8", "surrogateescape")
-            after = source[node.end_byte :].decode("utf-8", "surrogateescape")
+            end = node.end_byte
+            # The last member of a class holds the class's closing brace: the
+            # candidate then stands for the rest of the class body too.
+            closes = _closing_lines(candidate)
+            parent = node.parent
+            while closes and parent is not None:
+                if parent.type == "class_body":
+                    end, closes = parent.end_byte, closes - 1
+                parent = parent.parent
+            after = source[end:].decode("utf-8", "surrogateescape")
             body = candidate if candidate.endswith("\n") else candidate + "\n"
             first = before.count("\n") + 1
             return Assembly(
@@ -262,6 +271,22 @@ def in_skeleton(skeleton: str, candidate: str, spec: AtomSpec) -> Assembly | Non
             )
         stack.extend(node.children)
     return None
+
+
+def _closing_lines(candidate: str) -> int:
+    """How many lines holding only `}` end the candidate less indented than its
+    first code line: the closing braces of the classes around it."""
+    lines = [line for line in candidate.splitlines() if line.strip()]
+    code = [line for line in lines if not line.lstrip().startswith(("/", "*", "@"))]
+    if not code:
+        return 0
+    indent = len(code[0]) - len(code[0].lstrip())
+    count = 0
+    for line in reversed(lines):
+        if line.strip() != "}" or len(line) - len(line.lstrip()) >= indent:
+            break
+        count += 1
+    return count
 
 
 def _text(source: bytes, node: Node) -> str:
