@@ -3,6 +3,7 @@ atom and classified, the contract against the skeleton (mge.validate.typescript)
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -247,7 +248,8 @@ def test_what_a_candidate_breaks_after_its_lines_is_its_own(tmp_path: Path) -> N
 
 def test_a_top_level_statement_cut_short_is_a_syntax_error() -> None:
     """In the file, the parser takes the next definition into the open braces and
-    reports nothing inside the statement's lines; alone, it does not parse."""
+    reports nothing inside the statement's lines (the next atom then failed on it);
+    alone, it does not parse."""
     spec = AtomSpec(
         atom_id="src/a.ts::<module>#1",
         kind="statement",
@@ -262,6 +264,9 @@ def test_a_top_level_statement_cut_short_is_a_syntax_error() -> None:
     verdict = validate_atom(cut, spec, _assembly(cut, before="", after=after))
     assert verdict.error_classes == ["syntax"]
     assert validate_atom(whole, spec, _assembly(whole, before="", after=after)).passed
+    # A statement the plan continues in blocks after it is not whole by itself.
+    continued = dataclasses.replace(spec, continued=True)
+    assert validate_atom(cut, continued, _assembly(cut, before="", after=after)).passed
 
 
 def test_every_reference_definition_passes_on_its_skeleton(tmp_path: Path) -> None:

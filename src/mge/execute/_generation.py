@@ -178,6 +178,16 @@ class Generation(Planning):
                 }
             )
 
+    def _continued(self, key: str) -> bool:
+        """Whether the next atom of the file is a block continuing this one's code."""
+        state = self.states[key]
+        keys = self.files[state.planned.file]
+        position = keys.index(key)
+        if position + 1 >= len(keys):
+            return False
+        after = self.states[keys[position + 1]].planned
+        return after.kind == "block" and after.qualname == state.planned.qualname
+
     def _spec_for(self, key: str, *, plan_binding: bool = True) -> AtomSpec:
         state = self.states[key]
         body = state.language == "python" and state.planned.kind in ("function", "method", "block")
@@ -193,6 +203,7 @@ class Generation(Planning):
             max_complexity=self.config.max_complexity,
             whole_definition=state.whole_definition,
             piece=state.piece,
+            continued=state.language != "python" and self._continued(key),
             declared_names=(
                 declared_class_names(
                     self._skeletons.get(state.planned.file, ""), state.planned.qualname

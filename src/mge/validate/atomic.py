@@ -83,6 +83,10 @@ class AtomSpec:
     # so an answer cut short before it binds one passes every other check and breaks
     # its readers instead.
     planned_binds: frozenset[str] = frozenset()
+    # For TypeScript and JavaScript: the plan continues this atom's code in the next
+    # atom (a long top-level statement and the blocks after it), so it is no whole
+    # statement by itself.
+    continued: bool = False
 
 
 @dataclass(frozen=True)
@@ -181,10 +185,11 @@ def _tree_problems(assembly: Assembly, language: str) -> list[str]:
 
 
 def _standalone(candidate: str, spec: AtomSpec) -> bool:
-    """A top-level module header or statement, whole: valid code by itself."""
+    """A top-level module header or statement that the plan does not continue in
+    the atoms after it: valid code by itself."""
     return (
         spec.kind in ("module_header", "statement")
-        and spec.whole_definition
+        and not spec.continued
         and not candidate[:1].isspace()
     )
 
