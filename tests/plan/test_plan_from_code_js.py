@@ -158,11 +158,12 @@ def test_plan_check_reports_type_errors_in_the_reference(tmp_path: Path) -> None
     )
 
 
-def test_the_committed_example_plan_is_what_from_code_makes() -> None:
+@pytest.mark.parametrize("example", ["ts-ledger", "ts-calc"])
+def test_the_committed_example_plan_is_what_from_code_makes(example: str) -> None:
     from mge.plan import dump_plan
 
-    folder = EXAMPLE.parent
-    regenerated = from_code(EXAMPLE, plan_dir=folder)
+    folder = EXAMPLE.parents[1] / example
+    regenerated = from_code(folder / "reference", plan_dir=folder)
     assert dump_plan(regenerated) == (folder / "plan.yaml").read_text()
 
 
@@ -171,4 +172,4 @@ def test_demo_names_its_examples() -> None:
 
     result = CliRunner().invoke(app, ["demo", "--example", "cobol"])
     assert isinstance(result.exception, ConfigError)
-    assert str(result.exception) == "unknown example 'cobol' (use one of: python, ts)"
+    assert str(result.exception) == "unknown example 'cobol' (use one of: python, ts, ts-calc)"

@@ -3,6 +3,7 @@ atom and classified, the contract against the skeleton (mge.validate.typescript)
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -173,3 +174,140 @@ def test_a_missing_toolchain_is_one_line_with_the_fix(
         typescript.ensure_compiler()
     assert str(missing.value).startswith("node is not installed; install it with `sudo apt-get")
     assert "\n" not in str(missing.value)
+
+
+def test_imports_resolve_between_files_handed_in(tmp_path: Path) -> None:
+    """A run's service root holds only the project's configuration; the files it
+    checks live in folders that exist only in what was handed in. node16 resolution
+    asks for those folders first: without them every import was `any` (TS2307 outside
+    the atom's lines), and a callback's parameter then failed as implicitly `any`."""
+    for name in ("package.json", "tsconfig.json"):
+        (tmp_path / name).write_bytes((EXAMPLE / name).read_bytes())
+    others = {
+        "src/util/list.ts": "export const WORDS: readonly string[] = [];\n",
+        "src/kinds.ts": 'export type Kind = "a" | "b";\n',
+    }
+    target = "src/core/use.ts"
+    text = (
+        'import { WORDS } from "../util/list.js";\n'
+        'import type { Kind } from "../kinds.js";\n'
+        "export function f(): number {\n"
+        "  return WORDS.filter((word) => word.length > 1).length;\n"
+        "}\n"
+        "export function g(kind: Kind): number {\n"
+        "  switch (kind) {\n"
+        '    case "a":\n'
+        "      return 1;\n"
+        '    case "b":\n'
+        "      return 2;\n"
+        "  }\n"
+        "}\n"
+    )
+    with TypeScriptService(tmp_path) as running:
+        assert running.check(target, text, others) == []
+        wrong = text.replace("WORDS.filter", "WORDS.filtre")
+        assert 2551 in {d.code for d in running.check(target, wrong, others)}
+
+
+def test_what_a_candidate_breaks_after_its_lines_is_its_own(tmp_path: Path) -> None:
+    """A body cut short leaves brackets open (the parser reports it lines later) and
+    a method without a body takes the next one as its implementation: both outside
+    the candidate's lines, both absent from the skeleton alone."""
+    from mge.atomize import skeleton
+
+    calc = EXAMPLE.parents[1] / "ts-calc" / "reference"
+    for name in ("package.json", "tsconfig.json"):
+        (tmp_path / name).write_bytes((calc / name).read_bytes())
+    file = "src/runtime/scope.ts"
+    text = skeleton((calc / file).read_bytes(), file)
+    spec = AtomSpec(
+        atom_id=f"{file}::Scope.define#0",
+        kind="method",
+        name="define",
+        qualname="Scope.define",
+        language="typescript",
+        file=file,
+    )
+    good = "  define(name: string, value: T): void {\n    this.names.set(name, value);\n  }\n"
+    cases = {
+        good: (True, None),
+        "  define(name: string, value: T): void\n": (False, "type"),
+        "  define(name: string, value: T): void {\n    this.names.set(name,\n": (False, "syntax"),
+    }
+    with TypeScriptService(tmp_path) as running:
+        for candidate, (passed, error_class) in cases.items():
+            assembly = in_skeleton(text, candidate, spec)
+            assert assembly is not None
+            result = check_compiler(candidate, spec, assembly, running, baseline=text)
+            assert (result.passed, result.error_class) == (passed, error_class), result
+            if not passed:
+                assert result.output.startswith("after the end of this code: TS")
+            # Without the baseline only the candidate's own lines count.
+            assert check_compiler(candidate, spec, assembly, running).passed
+
+
+def test_a_top_level_statement_cut_short_is_a_syntax_error() -> None:
+    """In the file, the parser takes the next definition into the open braces and
+    reports nothing inside the statement's lines (the next atom then failed on it);
+    alone, it does not parse."""
+    spec = AtomSpec(
+        atom_id="src/a.ts::<module>#1",
+        kind="statement",
+        name="<module>",
+        qualname="<module>",
+        language="typescript",
+        file="src/a.ts",
+    )
+    after = "export class Calculator {\n  private readonly size = 1;\n}\n"
+    cut = "export interface Options {\n  readonly\n"
+    whole = "export interface Options {\n  readonly size?: number;\n}\n\n"
+    verdict = validate_atom(cut, spec, _assembly(cut, before="", after=after))
+    assert verdict.error_classes == ["syntax"]
+    assert validate_atom(whole, spec, _assembly(whole, before="", after=after)).passed
+    # A statement the plan continues in blocks after it is not whole by itself.
+    continued = dataclasses.replace(spec, continued=True)
+    assert validate_atom(cut, continued, _assembly(cut, before="", after=after)).passed
+
+
+def test_every_reference_definition_passes_on_its_skeleton(tmp_path: Path) -> None:
+    """At fault rate 0 no atom may fail: each function and method of the ts-calc
+    example, in its file's skeleton beside the others' skeletons, compared with the
+    skeleton alone. The last method of a class carries the class's closing brace."""
+    from mge.atomize import atomize_source, skeleton
+
+    calc = EXAMPLE.parents[1] / "ts-calc" / "reference"
+    for name in ("package.json", "tsconfig.json"):
+        (tmp_path / name).write_bytes((calc / name).read_bytes())
+    files = sorted(str(p.relative_to(calc)) for p in (calc / "src").rglob("*.ts"))
+    skeletons = {f: skeleton((calc / f).read_bytes(), f) for f in files}
+    checked = 0
+    with TypeScriptService(tmp_path) as running:
+        for file in files:
+            others = {f: t for f, t in skeletons.items() if f != file}
+            texts: dict[str, str] = {}
+            specs: dict[str, AtomSpec] = {}
+            last = ""
+            for atom in atomize_source((calc / file).read_bytes(), file).atoms:
+                if atom.kind == "block":  # a run plans whole definitions
+                    texts[last] += atom.text
+                    continue
+                last = atom.id
+                texts[atom.id] = atom.text
+                specs[atom.id] = AtomSpec(
+                    atom_id=atom.id,
+                    kind=atom.kind,
+                    name=atom.name,
+                    qualname=atom.qualname,
+                    language="typescript",
+                    file=file,
+                )
+            for key, spec in specs.items():
+                assembly = in_skeleton(skeletons[file], texts[key], spec)
+                if assembly is None:
+                    continue
+                result = check_compiler(
+                    texts[key], spec, assembly, running, others, skeletons[file]
+                )
+                assert result.passed, (key, result.output)
+                checked += 1
+    assert checked > 60

@@ -20,6 +20,7 @@ EXAMPLE = Path("examples") / "inventory" / "plan.yaml"
 EXAMPLES = {
     "python": EXAMPLE,
     "ts": Path("examples") / "ts-ledger" / "plan.yaml",
+    "ts-calc": Path("examples") / "ts-calc" / "plan.yaml",
 }
 
 
@@ -37,7 +38,10 @@ def demo(
     plan: Annotated[Path | None, typer.Option(help="Plan to run (default: the example).")] = None,
     example: Annotated[
         str,
-        typer.Option(help="The bundled example: python (inventory) or ts (ts-ledger, node)."),
+        typer.Option(
+            help="The bundled example: python (inventory), ts (ts-ledger, node) or ts-calc"
+            " (an expression language, node)."
+        ),
     ] = "python",
     out: Annotated[Path, typer.Option(help="Where the project is written.")] = Path("out/demo"),
     workdir: Annotated[Path, typer.Option(help="Where the demo database lives.")] = Path(".mge"),

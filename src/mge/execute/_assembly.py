@@ -14,6 +14,7 @@ model has not written.
 from __future__ import annotations
 
 import ast
+import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -24,6 +25,14 @@ from mge.validate import STUB_MARK
 
 if TYPE_CHECKING:
     from mge.db.models import AtomicUnit
+
+_SCRIPT_SUFFIXES = (".ts", ".tsx", ".mts", ".cts", ".js", ".jsx", ".mjs", ".cjs")
+
+
+def is_script(file: str) -> bool:
+    """A TypeScript or JavaScript file (by its name)."""
+    return file.endswith(_SCRIPT_SUFFIXES)
+
 
 _DEF_LINE = re.compile(r"^([ \t]*)(?:@|async\s+def\b|def\b|class\b)")
 
@@ -80,6 +89,8 @@ def filler(atom: PlannedAtom, *, first_piece: bool, missing: str | None = None) 
     """The stand-in text for an atom left out of an assembly. A stub names the atom
     that is not there (`missing`, a piece of its body, or the definition itself), so
     a call that reaches it says which atom to look at."""
+    if is_script(atom.file):
+        return _script_filler(atom, first_piece=first_piece, missing=missing)
     if atom.kind in ("function", "method") and first_piece:
         signature = _bare_signature(atom.signature) or f"def {atom.name}(*args, **kwargs)"
         decorators = "".join(f"{atom.indent}{d}\n" for d in _decorators(atom.signature))
@@ -95,6 +106,57 @@ def filler(atom: PlannedAtom, *, first_piece: bool, missing: str | None = None) 
     if atom.kind == "block":
         return f"{atom.indent}pass\n"
     return ""
+
+
+def _script_filler(atom: PlannedAtom, *, first_piece: bool, missing: str | None) -> str:
+    """`filler` for TypeScript and JavaScript (the classes it closes are added by
+    `assemble`, which knows the atoms after it)."""
+    if not first_piece:
+        return ""
+    if atom.kind in ("function", "method"):
+        message = json.dumps(f"{STUB_MARK}: {missing or atom.atom_id}")
+        signature = " ".join((atom.signature or "").split())
+        if not signature:
+            keyword = "" if atom.kind == "method" else "function "
+            signature = f"{keyword}{atom.name}(...args: unknown[]): never"
+        return f"{atom.indent}{signature} {{ throw new Error({message}); }}\n"
+    if atom.kind == "class_header":
+        signature = " ".join((atom.signature or "").split()) or f"class {atom.name}"
+        return f"{atom.indent}{signature} {{\n"
+    return ""
+
+
+def _classes(atom: PlannedAtom) -> list[str]:
+    """The classes open around an atom (after it, for a class header)."""
+    if atom.qualname == "<module>" or atom.kind not in _DEFINITION_KINDS:
+        return []
+    parts = atom.qualname.split(".")
+    return parts if atom.kind == "class_header" else parts[:-1]
+
+
+def script_closing(atoms: Sequence[PlannedAtom], position: int) -> str:
+    """The closing braces a stand-in for `atoms[position]` writes: those of the classes
+    open around it that the next atom is outside of (the last member of a class holds
+    the class's closing brace; pieces of the stand-in's own body are left out)."""
+    here = _classes(atoms[position])
+    later = [atom for atom in atoms[position + 1 :] if atom.kind != "block"]
+    after = _classes(later[0]) if later else []
+    if later and later[0].kind == "class_header":
+        after = after[:-1]
+    shared = 0
+    while shared < min(len(here), len(after)) and here[shared] == after[shared]:
+        shared += 1
+    unit = _indent_unit(atoms[position], len(here))
+    return "".join(f"{unit * depth}}}\n" for depth in range(len(here) - 1, shared - 1, -1))
+
+
+def _indent_unit(atom: PlannedAtom, depth: int) -> str:
+    """One level of the file's indentation, from an atom `depth` classes deep."""
+    if atom.kind == "class_header":
+        depth -= 1
+    if depth <= 0 or not atom.indent:
+        return "  "
+    return atom.indent[: max(len(atom.indent) // depth, 1)]
 
 
 _SIGNATURE_START = re.compile(r"\b(?:async\s+)?def\b")
@@ -320,10 +382,13 @@ def assemble(
     chained: list[str] = []
     chained_indent = ""
 
+    # TypeScript and JavaScript: braces, not indentation, close what is open.
+    script = bool(atoms) and is_script(atoms[0].file)
+
     def emit(text: str) -> int:
         """Append `text` after what it needs to be valid there; its first line."""
         nonlocal line
-        closing = structure.closing(first_line(text)) if text else ""
+        closing = structure.closing(first_line(text)) if text and not script else ""
         for piece in (closing, text):
             if piece:
                 parts.append(piece)
@@ -360,12 +425,13 @@ def assemble(
             ):
                 continue  # inside (or a clause of) a top-level statement left out
             left_out_under = None
-        if whole_definitions and top_level_piece(atom) and code_of(atom) is None:
+        if whole_definitions and not script and top_level_piece(atom) and code_of(atom) is None:
             left_out_under = len(atom.indent.expandtabs(8))
         if owner in incomplete:
             if first_piece:
                 skipped_heads.add(owner)
-                emit(filler(atom, first_piece=True, missing=incomplete[owner]))
+                text = filler(atom, first_piece=True, missing=incomplete[owner])
+                emit(text + (script_closing(atoms, position) if script else ""))
             continue
         if position in collapsed:
             if collapsed[position]:
@@ -382,6 +448,10 @@ def assemble(
             if atom.kind == "block":
                 names = defines.get(atom.atom_id, ()) if defines else ()
                 text = structure.block_filler(atom.indent, following(position), names)
+            elif script:
+                text = filler(atom, first_piece=first_piece)
+                if atom.kind in _DEFINITION_KINDS and first_piece:
+                    text += script_closing(atoms, position)
             elif whole_definitions and atom.kind == "statement" and defines:
                 text = _statement_stand_in(atoms, position, defines.get(atom.atom_id, ()))
             else:
@@ -394,7 +464,7 @@ def assemble(
             start = emit(text)
             spans[atom.atom_id] = (start, start + max(text.count("\n"), 1) - 1)
     close_chain()
-    emit_end = structure.closing(None)
+    emit_end = "" if script else structure.closing(None)
     if emit_end:
         parts.append(emit_end)
     return Assembled(text="".join(parts), spans=spans)

@@ -98,10 +98,11 @@ class Blame(ProjectChecks):
         for nodeid, text in texts:
             if absent_dependency(text, list(self.runner.files), declared):
                 continue  # an environment without the dependency: no code to blame
-            if f"NotImplementedError: {STUB_MARK}" in text:
-                # It reached the stub of an atom that failed or was blocked: the
-                # cause is known and already queued for review, and regenerating the
-                # code that called it would only risk new faults.
+            if f"Error: {STUB_MARK}:" in text:
+                # It reached the stub of an atom that failed or was blocked (Python's
+                # `NotImplementedError`, a TypeScript stub's `Error`): the cause is
+                # known and already queued for review, and regenerating the code that
+                # called it would only risk new faults.
                 continue
             bonus: dict[str, tuple[float, str]] = {}
             for suspect in blame_missing(text, bindings, index):

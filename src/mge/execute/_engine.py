@@ -27,7 +27,7 @@ from mge.db.models import (
 )
 from mge.db.wal import background_checkpoints
 from mge.errors import MgeError
-from mge.execute._assembly import Assembled, PlannedAtom, assemble, top_level_names
+from mge.execute._assembly import Assembled, PlannedAtom, assemble, is_script, top_level_names
 from mge.execute._gc import collector_frozen as _collector_frozen
 from mge.execute._hierarchy import Hierarchy
 from mge.execute._lease import LeaseLost
@@ -64,7 +64,8 @@ class Runner(Scheduling):
         # gets its stub, so one bad atom cannot stop the rest from importing.
         state = self.states[planned.atom_id]
         if state.status is AtomStatus.COMPLETED:
-            if planned.kind == "module_header" and not planned.indent and state.code:
+            script = is_script(planned.file)
+            if planned.kind == "module_header" and not planned.indent and state.code and not script:
                 # Accepted on its last attempt without an import its skeleton planned
                 # (a plan mismatch is not fatal then): the skeleton's own line for
                 # the names it lost keeps the file importable; the atom's code, as
@@ -75,6 +76,11 @@ class Runner(Scheduling):
                     code = state.code if state.code.endswith("\n") else state.code + "\n"
                     return code + skeleton_stand_in(skeleton, lost)
             return state.code
+        if is_script(planned.file):
+            if planned.kind in ("module_header", "statement") and not planned.indent:
+                skeleton = self._skeletons.get(planned.file, "")
+                return skeleton_stand_in(skeleton, state.defines, state.language) or None
+            return None  # the stub of its planned signature (`filler`)
         if planned.kind == "class_header" and state.piece == 0:
             # The skeleton's `class` line, bases included: its methods still fit.
             skeleton = self._skeletons.get(planned.file, "")

@@ -100,7 +100,7 @@ class Generation(Planning):
         if assembly is None:
             return verdict
         others = {f: text for f, text in self._skeletons.items() if f != spec.file}
-        result = check_compiler(candidate, spec, assembly, self._compiler, others)
+        result = check_compiler(candidate, spec, assembly, self._compiler, others, skeleton)
         return AtomVerdict((*verdict.results, result))
 
     def _needs_workspace(self, key: str, candidate: str) -> bool:
@@ -191,6 +191,16 @@ class Generation(Planning):
                 }
             )
 
+    def _continued(self, key: str) -> bool:
+        """Whether the next atom of the file is a block continuing this one's code."""
+        state = self.states[key]
+        keys = self.files[state.planned.file]
+        position = keys.index(key)
+        if position + 1 >= len(keys):
+            return False
+        after = self.states[keys[position + 1]].planned
+        return after.kind == "block" and after.qualname == state.planned.qualname
+
     def _spec_for(self, key: str, *, plan_binding: bool = True) -> AtomSpec:
         state = self.states[key]
         body = state.language == "python" and state.planned.kind in ("function", "method", "block")
@@ -206,6 +216,7 @@ class Generation(Planning):
             max_complexity=self.config.max_complexity,
             whole_definition=state.whole_definition,
             piece=state.piece,
+            continued=state.language != "python" and self._continued(key),
             declared_names=(
                 declared_class_names(
                     self._skeletons.get(state.planned.file, ""), state.planned.qualname

@@ -10,11 +10,16 @@ from __future__ import annotations
 import ast
 import copy
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
+from mge.atomize._languages import parse
 from mge.validate import STUB_MARK
 
+if TYPE_CHECKING:
+    from tree_sitter import Node
 
-def skeleton_stand_in(skeleton: str, names: Sequence[str]) -> str:
+
+def skeleton_stand_in(skeleton: str, names: Sequence[str], language: str = "python") -> str:
     """The top-level imports and assignments of a file's skeleton that bind any of
     `names`, as written there: the stand-in for a module header or statement that
     failed, so that the file's written definitions still find the names they
@@ -22,6 +27,8 @@ def skeleton_stand_in(skeleton: str, names: Sequence[str]) -> str:
     wanted = set(names)
     if not wanted:
         return ""
+    if language != "python":
+        return _script_stand_in(skeleton, wanted, language)
     try:
         tree = ast.parse(skeleton)
     except SyntaxError:
@@ -38,6 +45,57 @@ def skeleton_stand_in(skeleton: str, names: Sequence[str]) -> str:
         if bound & wanted:
             kept.append("".join(lines[node.lineno - 1 : node.end_lineno]))
     return "".join(kept)
+
+
+_SCRIPT_DECLARATIONS = frozenset(
+    {"lexical_declaration", "variable_declaration", "type_alias_declaration"}
+    | {"interface_declaration", "enum_declaration"}
+)
+
+
+def _script_stand_in(skeleton: str, wanted: set[str], language: str) -> str:
+    """`skeleton_stand_in` for TypeScript and JavaScript: the skeleton's top-level
+    imports and declarations (variables, types, interfaces, enums; functions and
+    classes are atoms of their own) that bind any of `wanted`, as written there."""
+    source = skeleton.encode("utf-8", errors="surrogateescape")
+    kept: list[str] = []
+    for node in parse(source, language).root_node.children:
+        declaration = node
+        if node.type == "export_statement":
+            inner = node.child_by_field_name("declaration")
+            if inner is None:
+                continue
+            declaration = inner
+        kinds = (*_SCRIPT_DECLARATIONS, "import_statement")
+        if declaration.type in kinds and _script_bound(source, declaration) & wanted:
+            kept.append(source[node.start_byte : node.end_byte].decode("utf-8", "replace") + "\n")
+    return "".join(kept)
+
+
+def _script_bound(source: bytes, node: Node) -> set[str]:
+    """The names a top-level import or declaration binds."""
+    bound: set[str] = set()
+    name = node.child_by_field_name("name")
+    if name is not None and node.type != "import_statement":
+        bound.add(source[name.start_byte : name.end_byte].decode("utf-8", "replace"))
+    stack = list(node.children)
+    while stack:
+        child = stack.pop()
+        if child.type == "variable_declarator":
+            target = child.child_by_field_name("name")
+            if target is not None and target.type == "identifier":
+                bound.add(source[target.start_byte : target.end_byte].decode("utf-8", "replace"))
+            continue
+        if child.type == "import_specifier":
+            alias = child.child_by_field_name("alias") or child.child_by_field_name("name")
+            if alias is not None:
+                bound.add(source[alias.start_byte : alias.end_byte].decode("utf-8", "replace"))
+            continue
+        if child.type in ("import_clause", "named_imports", "namespace_import"):
+            stack.extend(child.children)
+        elif child.type == "identifier" and node.type == "import_statement":
+            bound.add(source[child.start_byte : child.end_byte].decode("utf-8", "replace"))
+    return bound
 
 
 def imported_from(module: str, sources: Mapping[str, str]) -> list[str]:

@@ -83,6 +83,10 @@ class AtomSpec:
     # so an answer cut short before it binds one passes every other check and breaks
     # its readers instead.
     planned_binds: frozenset[str] = frozenset()
+    # For TypeScript and JavaScript: the plan continues this atom's code in the next
+    # atom (a long top-level statement and the blocks after it), so it is no whole
+    # statement by itself.
+    continued: bool = False
 
 
 @dataclass(frozen=True)
@@ -180,6 +184,16 @@ def _tree_problems(assembly: Assembly, language: str) -> list[str]:
     return problems
 
 
+def _standalone(candidate: str, spec: AtomSpec) -> bool:
+    """A top-level module header or statement that the plan does not continue in
+    the atoms after it: valid code by itself."""
+    return (
+        spec.kind in ("module_header", "statement")
+        and not spec.continued
+        and not candidate[:1].isspace()
+    )
+
+
 def _syntax(
     candidate: str, spec: AtomSpec, assembly: Assembly
 ) -> tuple[CheckResult, ast.Module | None]:
@@ -207,6 +221,11 @@ def _syntax(
     # on languages without a compiler at hand).
     if spec.language != "python" or problems:
         problems.extend(_tree_problems(assembly, spec.language))
+    if not problems and spec.language != "python" and _standalone(candidate, spec):
+        # Top-level TypeScript/JavaScript parses on its own: what a statement cut
+        # short breaks is reported where the parser gives up, after its lines.
+        alone = Assembly(text=candidate, first_line=1, last_line=candidate.count("\n") + 1)
+        problems.extend(_tree_problems(alone, spec.language))
     if problems:
         return timer.done(False, "; ".join(problems[:3]), "syntax"), None
     return timer.done(True), module

@@ -22,12 +22,14 @@ with the skeleton's signature, from the syntax tree.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shutil
 import subprocess
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -96,6 +98,7 @@ class TypeScriptService:
         ensure_compiler()
         self.root = Path(root).resolve()
         self._lock = threading.Lock()
+        self._baselines: dict[str, list[Diagnostic]] = {}
         self._process = subprocess.Popen(
             [node_binary(), str(SERVICE_SCRIPT)],
             stdin=subprocess.PIPE,
@@ -133,6 +136,18 @@ class TypeScriptService:
         answer = self._ask({"op": "check", "target": target, "files": files})
         return [Diagnostic(**item) for item in answer["diagnostics"]]
 
+    def baseline(
+        self, target: str, text: str, others: dict[str, str] | None = None
+    ) -> list[Diagnostic]:
+        """`check` of a file's baseline text (its skeleton), remembered: every atom of
+        the file is compared with the same one."""
+        key = hashlib.sha256(
+            json.dumps([target, text, sorted((others or {}).items())]).encode()
+        ).hexdigest()
+        if key not in self._baselines:
+            self._baselines[key] = self.check(target, text, others)
+        return self._baselines[key]
+
     def close(self) -> None:
         """Stop the process (end of input ends it) and close its pipes."""
         if self._process.stdin is not None and not self._process.stdin.closed:
@@ -158,21 +173,29 @@ def check_compiler(
     assembly: Assembly,
     service: TypeScriptService,
     others: dict[str, str] | None = None,
+    baseline: str | None = None,
 ) -> CheckResult:
     """The `types` check: the compiler's diagnostics inside the candidate's lines;
-    `others` are the other files of the project as they stand (skeletons)."""
+    `others` are the other files of the project as they stand (skeletons).
+
+    With `baseline`, the text the candidate was put into before it was (the file's
+    skeleton, see `in_skeleton`), a diagnostic outside the candidate's lines that the
+    baseline does not have is the candidate's too: a body cut short leaves its
+    brackets open and the parser reports it lines later, a method without a body
+    turns the next method into its implementation."""
     started = time.perf_counter()
     diagnostics = service.check(spec.file, assembly.text, others)
     mine = [d for d in diagnostics if assembly.first_line <= d.line <= assembly.last_line]
+    if baseline is not None:
+        mine += _caused_outside(
+            diagnostics, assembly, service.baseline(spec.file, baseline, others)
+        )
     if not mine:
         return CheckResult("types", "types", True, "", time.perf_counter() - started)
     classes = sorted({d.error_class for d in mine})
     # The retry prompt names the worst class: broken syntax hides the rest.
     worst = next(c for c in ("syntax", "name", "type") if c in classes)
-    lines = [
-        f"line {d.line - assembly.first_line + 1}: TS{d.code} {d.message.splitlines()[0]}"
-        for d in mine[:5]
-    ]
+    lines = [f"{_where(d, assembly)}: TS{d.code} {d.message.splitlines()[0]}" for d in mine[:5]]
     return CheckResult(
         "types",
         "types",
@@ -182,6 +205,32 @@ def check_compiler(
         worst,
         {"codes": [d.code for d in mine], "classes": classes},
     )
+
+
+def _caused_outside(
+    diagnostics: list[Diagnostic], assembly: Assembly, before: list[Diagnostic]
+) -> list[Diagnostic]:
+    """The diagnostics outside the candidate's lines that the baseline had not (by
+    code and message, as many times as they are new)."""
+    known = Counter((d.code, d.message) for d in before)
+    found: list[Diagnostic] = []
+    for d in diagnostics:
+        if assembly.first_line <= d.line <= assembly.last_line:
+            continue
+        if known[(d.code, d.message)] > 0:
+            known[(d.code, d.message)] -= 1
+        else:
+            found.append(d)
+    return found
+
+
+def _where(diagnostic: Diagnostic, assembly: Assembly) -> str:
+    """The diagnostic's line counted in the atom, as the model sees it."""
+    if diagnostic.line > assembly.last_line:
+        return "after the end of this code"
+    if diagnostic.line < assembly.first_line:
+        return "before this code"
+    return f"line {diagnostic.line - assembly.first_line + 1}"
 
 
 def in_skeleton(skeleton: str, candidate: str, spec: AtomSpec) -> Assembly | None:
@@ -203,7 +252,16 @@ def in_skeleton(skeleton: str, candidate: str, spec: AtomSpec) -> Assembly | Non
                 node = node.parent
             start = source.rfind(b"\n", 0, node.start_byte) + 1  # its indentation too
             before = source[:start].decode("utf-8", "surrogateescape")
-            after = source[node.end_byte :].decode("utf-8", "surrogateescape")
+            end = node.end_byte
+            # The last member of a class holds the class's closing brace: the
+            # candidate then stands for the rest of the class body too.
+            closes = _closing_lines(candidate)
+            parent = node.parent
+            while closes and parent is not None:
+                if parent.type == "class_body":
+                    end, closes = parent.end_byte, closes - 1
+                parent = parent.parent
+            after = source[end:].decode("utf-8", "surrogateescape")
             body = candidate if candidate.endswith("\n") else candidate + "\n"
             first = before.count("\n") + 1
             return Assembly(
@@ -213,6 +271,22 @@ def in_skeleton(skeleton: str, candidate: str, spec: AtomSpec) -> Assembly | Non
             )
         stack.extend(node.children)
     return None
+
+
+def _closing_lines(candidate: str) -> int:
+    """How many lines holding only `}` end the candidate less indented than its
+    first code line: the closing braces of the classes around it."""
+    lines = [line for line in candidate.splitlines() if line.strip()]
+    code = [line for line in lines if not line.lstrip().startswith(("/", "*", "@"))]
+    if not code:
+        return 0
+    indent = len(code[0]) - len(code[0].lstrip())
+    count = 0
+    for line in reversed(lines):
+        if line.strip() != "}" or len(line) - len(line.lstrip()) >= indent:
+            break
+        count += 1
+    return count
 
 
 def _text(source: bytes, node: Node) -> str:

@@ -44,6 +44,26 @@ function open(request) {
   return { options: { strict: Boolean(options.strict), module: options.module ?? null } };
 }
 
+// The files handed in live in folders that need not exist on disk (the service's root
+// holds only the project's configuration): node16/nodenext resolution asks whether a
+// folder exists before it looks for a module in it, so the overlay's folders count.
+function overlayFolders(dir) {
+  const prefix = path.resolve(dir) + path.sep;
+  const found = new Set();
+  for (const key of overlay.keys()) {
+    const rest = key.startsWith(prefix) ? key.slice(prefix.length).split(path.sep) : [];
+    if (rest.length > 1) found.add(rest[0]);
+  }
+  return found;
+}
+
+const directoryExists = (dir) => ts.sys.directoryExists(dir) || overlayFolders(path.dirname(dir)).has(path.basename(dir));
+
+function getDirectories(dir) {
+  const onDisk = ts.sys.directoryExists(dir) ? ts.sys.getDirectories(dir) : [];
+  return [...new Set([...onDisk, ...overlayFolders(dir)])];
+}
+
 const host = {
   getScriptFileNames: () => [...new Set([...projectFiles, ...overlay.keys()])],
   getScriptVersion: (fileName) => String(overlay.get(path.resolve(fileName))?.version ?? 0),
@@ -59,8 +79,8 @@ const host = {
   fileExists: (fileName) => overlay.has(path.resolve(fileName)) || ts.sys.fileExists(fileName),
   readFile: (fileName) => overlay.get(path.resolve(fileName))?.text ?? ts.sys.readFile(fileName),
   readDirectory: ts.sys.readDirectory,
-  directoryExists: ts.sys.directoryExists,
-  getDirectories: ts.sys.getDirectories,
+  directoryExists,
+  getDirectories,
 };
 const service = ts.createLanguageService(host, ts.createDocumentRegistry());
 
