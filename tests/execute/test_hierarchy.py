@@ -152,16 +152,17 @@ CONSTANTS = "tally/counter.py::Counter#1"
 BUMP = "tally/counter.py::Counter.bump#0"
 
 
-def _run_tally(
-    sqlite_url: str, out: Path, wrong: dict[str, tuple[str, set[int]]]
+def _run_fixture(
+    sqlite_url: str, plan: Path, out: Path, wrong: dict[str, tuple[str, set[int]]]
 ) -> dict[str, object]:
+    """A run of one of the fixture plans, with its own reference behind the script."""
     scripted = Scripted(wrong)
     scripted.inner = make_model(
-        "replay", reference=PlanReference(TALLY.parent / "reference", AtomizeConfig())
+        "replay", reference=PlanReference(plan.parent / "reference", AtomizeConfig())
     )
     migrate.upgrade(sqlite_url)
     engine = make_engine(sqlite_url)
-    run_id = create_run(engine, TALLY, build_settings(out_dir=str(out)))
+    run_id = create_run(engine, plan, build_settings(out_dir=str(out)))
     asyncio.run(execute_run(engine, run_id, model=scripted, after_run=rank_after_run))
     report = run_report(engine, run_id)
     engine.dispose()
@@ -175,7 +176,7 @@ def test_a_wrong_class_constant_is_found_through_the_lines_that_read_it(
     # No test runs the class body, but the failing one runs `full`, the only line
     # that reads LIMIT, so the piece binding LIMIT is as suspect as `full` itself.
     wrong = {CONSTANTS: ("    STEP = 1\n    LIMIT = 4\n", {1})}
-    report = _run_tally(sqlite_url, tmp_path / "out", wrong)
+    report = _run_fixture(sqlite_url, TALLY, tmp_path / "out", wrong)
     assert [t for _, t, _ in _attempts(sqlite_url, CONSTANTS)] == ["generation", "blame:module"]
     assert _attempts(sqlite_url, BUMP) == [(1, "generation", True)]  # read by the passing test
     assert "LIMIT = 3" in (tmp_path / "out" / "tally" / "counter.py").read_text()
@@ -285,16 +286,8 @@ def test_a_piece_failing_the_same_way_every_time_has_its_predecessor_repaired(
     # That repeated error blames the context: the loop piece is regenerated, and the
     # `elif` piece, tried again, passes. Nothing fails, nothing is blocked.
     loop, follower = "fmt/split.py::pieces#1", "fmt/split.py::pieces#2"
-    scripted = Scripted({loop: ('    for part in text.split("|"):\n', {1})})
-    scripted.inner = make_model(
-        "replay", reference=PlanReference(PIECES.parent / "reference", AtomizeConfig())
-    )
-    migrate.upgrade(sqlite_url)
-    engine = make_engine(sqlite_url)
-    run_id = create_run(engine, PIECES, build_settings(out_dir=str(tmp_path / "out")))
-    asyncio.run(execute_run(engine, run_id, model=scripted, after_run=rank_after_run))
-    report = run_report(engine, run_id)
-    engine.dispose()
+    wrong = {loop: ('    for part in text.split("|"):\n', {1})}
+    report = _run_fixture(sqlite_url, PIECES, tmp_path / "out", wrong)
     assert _attempts(sqlite_url, loop) == [(1, "generation", True), (2, "blame:atomic", True)]
     assert _attempts(sqlite_url, follower) == [
         (1, "generation", False),
@@ -313,15 +306,6 @@ def test_a_first_piece_that_drops_what_its_step_binds_is_sent_back(
     # after the docstring is valid code, but L1 now holds it to that binding.
     first = "fmt/split.py::pieces#0"
     cut = 'def pieces(text: str) -> list[str]:\n    """Pieces."""\n'
-    scripted = Scripted({first: (cut, {1})})
-    scripted.inner = make_model(
-        "replay", reference=PlanReference(PIECES.parent / "reference", AtomizeConfig())
-    )
-    migrate.upgrade(sqlite_url)
-    engine = make_engine(sqlite_url)
-    run_id = create_run(engine, PIECES, build_settings(out_dir=str(tmp_path / "out")))
-    asyncio.run(execute_run(engine, run_id, model=scripted, after_run=rank_after_run))
-    report = run_report(engine, run_id)
-    engine.dispose()
+    report = _run_fixture(sqlite_url, PIECES, tmp_path / "out", {first: (cut, {1})})
     assert _attempts(sqlite_url, first) == [(1, "generation", False), (2, "generation", True)]
     assert report["tests"] == {"total": 2, "passed": 2, "failed": 0}

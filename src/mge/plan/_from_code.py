@@ -68,12 +68,12 @@ from mge.plan._models import (
     TASK_ID_PATTERN,
     Asset,
     Atomization,
-    Complexity,
     Milestone,
     Phase,
     Plan,
     Task,
 )
+from mge.plan._task_size import complexity_of
 
 _SKIP_DIRS = {
     "__pycache__",
@@ -95,11 +95,6 @@ _ROOT_SUPPORT = (
     "tox.ini",
     "setup.cfg",
     "conftest.py",
-)
-_COMPLEXITY_LIMITS: tuple[tuple[int, Complexity], ...] = (
-    (40, "low"),
-    (150, "medium"),
-    (400, "high"),
 )
 _MAX_DEFINES = 12
 _UNSAFE_ID_CHARS = re.compile(r"[^A-Za-z0-9_.\-]")
@@ -352,13 +347,6 @@ def _intra_order(members: list[str], eager: dict[str, set[str]]) -> list[str]:
     return placed
 
 
-def _complexity(loc: int) -> Complexity:
-    for limit, level in _COMPLEXITY_LIMITS:
-        if loc <= limit:
-            return level
-    return "critical"
-
-
 def _first_line(text: str | None) -> str | None:
     if not text:
         return None
@@ -525,7 +513,7 @@ def _task(project: _Project, source: _Source) -> Task:
         ),
         files=[source.path],
         depends_on=[project.by_name[d].task_id for d in kept],
-        complexity=_complexity(source.info.loc),
+        complexity=complexity_of(source.info.loc),
         tests=project.tests_of(source.task_id),
     )
 

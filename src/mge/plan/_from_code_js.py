@@ -51,6 +51,7 @@ from mge.atomize._languages import parse, supported_language
 from mge.errors import PlanError
 from mge.plan._check import file_sha256, strongly_connected
 from mge.plan._models import TASK_ID_PATTERN, Asset, Atomization, Milestone, Phase, Plan, Task
+from mge.plan._task_size import complexity_of
 
 SOURCE_SUFFIXES = (".ts", ".tsx", ".mts", ".cts", ".js", ".jsx", ".mjs", ".cjs")
 _TS_FOR_JS = {".js": (".ts", ".tsx"), ".jsx": (".tsx",), ".mjs": (".mts",), ".cjs": (".cts",)}
@@ -59,7 +60,6 @@ _TEST_DIRS = {"__tests__", "test", "tests"}
 _TEST_NAME = re.compile(r"\.(test|spec)\.[cm]?[jt]sx?$")
 _ROOT_SUPPORT = re.compile(r"^(package\.json|package-lock\.json|tsconfig[\w.-]*\.json)$")
 _UNSAFE_ID_CHARS = re.compile(r"[^A-Za-z0-9_.\-]")
-_COMPLEXITY_LIMITS = ((40, "low"), (150, "medium"), (400, "high"))
 
 
 def project_root(src: Path) -> Path | None:
@@ -278,13 +278,6 @@ def _task_id(rel: str, taken: set[str]) -> str:
     return task_id
 
 
-def _complexity(loc: int) -> str:
-    for limit, level in _COMPLEXITY_LIMITS:
-        if loc <= limit:
-            return level
-    return "critical"
-
-
 def from_js_code(
     src: str | Path,
     tests: str | Path | None = None,
@@ -396,7 +389,7 @@ def from_js_code(
             description="\n".join(parts),
             files=[module.rel],
             depends_on=[by_rel[d].task_id for d in kept],
-            complexity=_complexity(loc),  # type: ignore[arg-type]
+            complexity=complexity_of(loc),
             tests=sorted(p for p, ids in test_targets.items() if module.task_id in ids),
         )
 
