@@ -180,12 +180,14 @@ def _attempts_stored(url: str, run_id: uuid.UUID) -> int:
 
 
 def _check_model_actor(url: str, run_id: uuid.UUID, report: dict[str, Any]) -> None:
-    """Every model call of the run was made by the model's actor, in another process:
-    one call per stored attempt (skeletons aside), and all the run's prompt tokens."""
+    """Every model call of the run was made by the model's actor (or the actors that
+    replaced it), in another process: one call per stored attempt (skeletons aside),
+    and all the run's prompt tokens."""
     executor = report["executor"]
     assert executor["model_actors"] == 1
-    [pid] = executor["model_actor_pids"]
-    assert pid != os.getpid()
+    pids = executor["model_actor_pids"]
+    assert 1 <= len(pids) <= 1 + executor["model_actors_replaced"]
+    assert os.getpid() not in pids
     calls = executor["model_calls"]
     assert calls["atom"] == _attempts_stored(url, run_id) > 0
     assert calls["skeleton"] > 0
@@ -286,7 +288,55 @@ def test_a_ray_run_gives_the_local_output_and_statuses(
     assert _attempt_rows(shared_url, distributed) == []
     # The model's calls went through its async actor, the scheduler's records the same.
     _check_model_actor(shared_url, distributed, ray_report)
+    assert executor["model_actors_replaced"] == 0
     assert "model_calls" not in local_report["executor"]
+
+
+def _model_actor_processes() -> list[int]:
+    """The processes Ray titles as the model's actor (`ray::ModelActor...`)."""
+    found = []
+    with os.scandir("/proc") as entries:
+        for entry in entries:
+            if not entry.name.isdigit():
+                continue
+            with contextlib.suppress(OSError):
+                title = Path(entry.path, "cmdline").read_bytes().split(b"\0")[0]
+                if title.strip().startswith(b"ray::ModelActor"):
+                    found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.postgres
+def test_the_model_actor_killed_mid_run_is_replaced_and_its_calls_sent_again(
+    example_plan: Path, tmp_path: Path, shared_url: str, local_run: Baseline
+) -> None:
+    killed: list[int] = []
+    attempts = 0
+
+    def on_event(kind: str, data: dict[str, Any]) -> None:
+        # Mid-generation, with calls in flight: the actor's process is SIGKILLed.
+        nonlocal attempts
+        if kind == "attempt" and not killed:
+            attempts += 1
+            if attempts > 30:
+                for pid in _model_actor_processes():
+                    os.kill(pid, signal.SIGKILL)
+                    killed.append(pid)
+
+    distributed = _run(
+        shared_url, example_plan, tmp_path / "ray", executor="ray", on_event=on_event, **SAME
+    )
+    assert killed
+    report = _report(shared_url, distributed)
+    assert report["status"] == "completed", report["error"]
+    assert report["executor"]["model_actors_replaced"] == 1
+    # The calls after the kill were answered by the new actor, not the driver.
+    assert set(killed) < set(report["executor"]["model_actor_pids"])
+    assert _files(tmp_path / "ray") == _files(local_run.out)
+    assert _statuses(shared_url, distributed) == _statuses(shared_url, local_run.run_id)
+    assert _comparable(report) == _comparable(_report(shared_url, local_run.run_id))
+    assert _attempt_rows(shared_url, distributed) == []
+    _check_model_actor(shared_url, distributed, report)
 
 
 @pytest.fixture
@@ -368,7 +418,8 @@ def test_a_worker_node_lost_mid_run_loses_and_doubles_nothing(
     assert _files(tmp_path / "ray") == _files(local_run.out)
     assert _comparable(report) == _comparable(_report(shared_url, local_run.run_id))
     assert _attempt_rows(shared_url, distributed) == []
-    # The model's actor, on the driver's node (the head), outlived the worker node.
+    # The model's actor outlived the worker node (on the driver's node, the head)
+    # or was replaced with it.
     _check_model_actor(shared_url, distributed, report)
 
 

@@ -253,7 +253,6 @@ class RayExecutor:
         self.judge_cpu_seconds = 0.0
         self.sandbox_tasks = 0
         self.task_seconds = 0.0
-        self.model_actors: list[Any] = []
         self.served: ActorModel | None = None
         self.model_actor_count = max(1, load_settings().ray_model_actors)
 
@@ -320,52 +319,28 @@ class RayExecutor:
             "scheduling_strategy": NodeAffinitySchedulingStrategy(
                 ray.get_runtime_context().get_node_id(), soft=True
             ),
-            # A lost actor is not brought back mid-run: its calls fail as
-            # infrastructure (`ActorModel`), and `mge resume` goes on.
+            # A lost actor is replaced by the driver (`ActorModel`), which sends its
+            # calls in flight again: Ray's own restart would start it from the cache
+            # it began with.
             "max_restarts": 0,
         }
-        actors = [
-            remote_model_actor.options(**options).remote(description, cache)
-            for _ in range(self.model_actor_count)
-        ]
-        self.model_actors = actors
+
+        def spawn(entries: list[str]) -> Any:
+            return remote_model_actor.options(**options).remote(description, entries)
+
+        actors = [spawn(cache) for _ in range(self.model_actor_count)]
         try:
-            pids: list[int] = ray.get([actor.ready.remote() for actor in actors])
+            ray.get([actor.ready.remote() for actor in actors])
         except ray.exceptions.RayActorError as error:
             cause: object = getattr(error, "cause", None) or error
             raise actor_died(cause if isinstance(cause, BaseException) else error) from None
         served = (
-            CachingActorModel(model, actors, pids, cache)
+            CachingActorModel(model, actors, spawn, cache)
             if isinstance(model, CachingModel)
-            else ActorModel(model, actors, pids)
+            else ActorModel(model, actors, spawn)
         )
         self.served = served
         return served
-
-    async def _model_figures(self) -> dict[str, Any]:
-        if self.served is None:
-            return {"model_actors": 0}
-        calls: dict[str, int] = {}
-        pids: list[int] = []
-        tokens = 0
-        for actor in self.model_actors:
-            try:
-                figures = await asyncio.wait_for(
-                    asyncio.wrap_future(actor.figures.remote().future()), timeout=30
-                )
-            except Exception:  # a lost actor: its figures are gone with it
-                continue
-            pids.append(int(figures["pid"]))
-            tokens += int(figures["input_tokens"])
-            for kind, count in figures["calls"].items():
-                calls[kind] = calls.get(kind, 0) + int(count)
-        return {
-            "model_actors": len(self.model_actors),
-            "model_actor_pids": sorted(pids),
-            "model_calls": calls,
-            "model_input_tokens": tokens,
-            "model_calls_sent": self.served.calls,
-        }
 
     # -- L1 ------------------------------------------------------------------------------
 
@@ -483,7 +458,7 @@ class RayExecutor:
                 await task
         figures = {
             "name": self.name,
-            **await self._model_figures(),
+            **(self.served.figures() if self.served else {"model_actors": 0}),
             "judge_batches": self.batches,
             "judged_remotely": self.judged,
             "judged_locally": self.local,
@@ -492,9 +467,8 @@ class RayExecutor:
             "sandbox_tasks": self.sandbox_tasks,
             "sandbox_task_seconds": round(self.task_seconds, 3),
         }
-        for actor in self.model_actors:
+        for actor in self.served.actors if self.served else []:
             with contextlib.suppress(Exception):
                 ray.kill(actor)
-        self.model_actors = []
         ray.shutdown()
         return figures

@@ -14,7 +14,7 @@ import dataclasses
 import importlib
 import os
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import ray
@@ -74,8 +74,6 @@ class ModelActor:
 
     def __init__(self, description: ModelDescription, cache: list[str]) -> None:
         self.model = description.build()
-        self.calls: dict[str, int] = {}
-        self.input_tokens = 0
         # The prompt-cache entries the driver has been told of (see `ActorModel`).
         self.reported: set[str] = set()
         self.restore(cache)
@@ -90,17 +88,14 @@ class ModelActor:
 
     async def complete(
         self, request: ModelRequest
-    ) -> tuple[ModelResponse | None, _Failure | None, list[str]]:
-        """The response (or the failure), and the prompt-cache entries added since
-        the driver was last told."""
-        kind = request.purpose.kind if request.purpose is not None else "other"
-        self.calls[kind] = self.calls.get(kind, 0) + 1
+    ) -> tuple[ModelResponse | None, _Failure | None, list[str], int]:
+        """The response (or the failure), the prompt-cache entries added since the
+        driver was last told, and the process that made the call."""
         try:
             response = await self.model.complete(request)
         except Exception as error:
-            return None, portable(error), self._cached()
-        self.input_tokens += response.input_tokens
-        return response, None, self._cached()
+            return None, portable(error), self._cached(), os.getpid()
+        return response, None, self._cached(), os.getpid()
 
     def _cached(self) -> list[str]:
         if not isinstance(self.model, CachingModel):
@@ -111,9 +106,6 @@ class ModelActor:
         added = [entry for entry in state if entry not in self.reported]
         self.reported.update(added)
         return added
-
-    def figures(self) -> dict[str, Any]:
-        return {"pid": os.getpid(), "calls": dict(self.calls), "input_tokens": self.input_tokens}
 
     async def aclose(self) -> None:
         await self.model.aclose()
@@ -149,20 +141,35 @@ def actor_died(error: BaseException) -> InfrastructureFailure:
     )
 
 
+#: Starts one more model actor, given the prompt-cache entries it starts with.
+Spawn = Callable[[list[str]], Any]
+
+
 class ActorModel:
     """The driver's stand-in for a model served by `ModelActor`s: the same `Model`
     protocol, `complete` made by an actor. `name`, `simulated` and the worst case a
     call's reservation holds come from `local`, the same model built in the driver
     (the budget is the scheduler's). A model whose prompt cache lives in its process
     (replay) gets `CachingActorModel`, whose cache state the driver mirrors from the
-    entries each call reports, so the run stores and restores it as it always has."""
+    entries each call reports, so the run stores and restores it as it always has.
 
-    def __init__(self, local: Model, actors: Sequence[Any], pids: Sequence[int]) -> None:
+    An actor lost with its node is replaced here (`spawn`, with the cache mirrored
+    so far) and the calls it had in flight are sent again, up to `MAX_RETRIES`
+    times each: a model call is a request for an answer, and the answers a run
+    stores are the ones that came back. The figures are counted from the answers
+    that came back, so a lost actor takes none of them with it."""
+
+    def __init__(self, local: Model, actors: Sequence[Any], spawn: Spawn) -> None:
         self.local = local
         self.actors = list(actors)
-        self.pids = list(pids)
+        self.spawn = spawn
         self.calls = 0
+        self.replaced = 0
+        self.answered: dict[str, int] = {}
+        self.pids: set[int] = set()
+        self.input_tokens = 0
         self._cache: set[str] = set()
+        self._replacing: dict[int, asyncio.Lock] = {}
 
     @property
     def name(self) -> str:
@@ -175,30 +182,65 @@ class ActorModel:
     def worst_case_usd(self, request: ModelRequest) -> float:
         return _worst_case_usd(self.local, request)
 
-    def _actor_for(self, request: ModelRequest) -> Any:
+    def _slot_for(self, request: ModelRequest) -> int:
         # One prefix, one actor: its prompt-cache entry is written there once.
         prefix = request.cacheable_prefix.encode("utf-8", "surrogatepass")
-        return self.actors[zlib.crc32(prefix) % len(self.actors)]
+        return zlib.crc32(prefix) % len(self.actors)
 
     async def complete(self, request: ModelRequest) -> ModelResponse:
         self.calls += 1
-        ref = self._actor_for(request).complete.remote(request)
-        try:
-            response, failure, cached = await asyncio.wrap_future(ref.future())
-        except ray.exceptions.RayActorError as error:
-            raise actor_died(error) from None
-        except ray.exceptions.RayError as error:
-            raise unwrapped("calling the model", error) from None
-        except asyncio.CancelledError:
-            with contextlib.suppress(Exception):
-                ray.cancel(ref)
-            raise
+        slot = self._slot_for(request)
+        for tried in range(MAX_RETRIES + 1):
+            actor = self.actors[slot]
+            ref = actor.complete.remote(request)
+            try:
+                response, failure, cached, pid = await asyncio.wrap_future(ref.future())
+            except ray.exceptions.RayActorError as error:
+                if tried == MAX_RETRIES:
+                    raise actor_died(error) from None
+                await self._replace(slot, actor)
+                continue
+            except ray.exceptions.RayError as error:
+                raise unwrapped("calling the model", error) from None
+            except asyncio.CancelledError:
+                with contextlib.suppress(Exception):
+                    ray.cancel(ref)
+                raise
+            break
+        kind = request.purpose.kind if request.purpose is not None else "other"
+        self.answered[kind] = self.answered.get(kind, 0) + 1
+        self.pids.add(pid)
         self._cache.update(cached)
         if failure is not None:
             raise rebuilt(failure)
         assert response is not None
         reply: ModelResponse = response
+        self.input_tokens += reply.input_tokens
         return reply
+
+    async def _replace(self, slot: int, lost: Any) -> None:
+        """A new actor in `slot` unless a call that lost the same one made it first."""
+        lock = self._replacing.setdefault(slot, asyncio.Lock())
+        async with lock:
+            if self.actors[slot] is not lost:
+                return
+            actor = self.spawn(sorted(self._cache))
+            try:
+                await asyncio.wrap_future(actor.ready.remote().future())
+            except ray.exceptions.RayActorError as error:
+                raise actor_died(error) from None
+            self.actors[slot] = actor
+            self.replaced += 1
+
+    def figures(self) -> dict[str, Any]:
+        return {
+            "model_actors": len(self.actors),
+            "model_actor_pids": sorted(self.pids),
+            "model_actors_replaced": self.replaced,
+            "model_calls": dict(self.answered),
+            "model_input_tokens": self.input_tokens,
+            "model_calls_sent": self.calls,
+        }
 
     async def aclose(self) -> None:
         closing = [asyncio.wrap_future(actor.aclose.remote().future()) for actor in self.actors]
@@ -211,9 +253,9 @@ class CachingActorModel(ActorModel):
     """An `ActorModel` of a `CachingModel` (see `ActorModel`)."""
 
     def __init__(
-        self, local: Model, actors: Sequence[Any], pids: Sequence[int], cache: Sequence[str]
+        self, local: Model, actors: Sequence[Any], spawn: Spawn, cache: Sequence[str]
     ) -> None:
-        super().__init__(local, actors, pids)
+        super().__init__(local, actors, spawn)
         self._cache.update(cache)
 
     def cache_state(self) -> list[str]:
