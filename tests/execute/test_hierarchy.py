@@ -7,6 +7,7 @@ import asyncio
 import uuid
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -200,24 +201,57 @@ class PerAttempt(Scripted):
         return await super().complete(request)
 
 
-def test_blame_has_its_own_attempts_beyond_those_generation_used(
-    sqlite_url: str, tmp_path: Path
+BROKEN_SCALE = "def scale(x: int, k: int) -> int:\n    return (x *\n"
+
+
+@pytest.mark.parametrize(
+    ("answers", "attempts", "regenerations"),
+    [
+        # Generation needs all three attempts (two do not parse) and the third is
+        # wrong but valid. Blame still regenerates it: its budget does not depend
+        # on how many L1 retries the generation took.
+        (
+            {1: BROKEN_SCALE, 2: BROKEN_SCALE, 3: WRONG_SCALE},
+            [
+                (1, "generation", False),
+                (2, "generation", False),
+                (3, "generation", True),
+                (4, "blame:module", True),
+            ],
+            1,
+        ),
+        # The module level's regeneration repeats the mistake. The system level's
+        # first answer does not parse: L1 sends it back with its error, as it would
+        # a generation's, and the next answer is right. The budget counts
+        # regenerations (two), not the answers L1 rejected on the way.
+        (
+            {1: WRONG_SCALE, 2: WRONG_SCALE, 3: BROKEN_SCALE},
+            [
+                (1, "generation", True),
+                (2, "blame:module", True),
+                (3, "blame:system", False),
+                (4, "blame:system", True),
+            ],
+            2,
+        ),
+    ],
+    ids=["after-generation-retries", "l1-rejected-within-a-regeneration"],
+)
+def test_blames_budget_counts_regenerations_not_answers_l1_rejected(
+    sqlite_url: str,
+    tmp_path: Path,
+    answers: dict[int, str],
+    attempts: list[tuple[int, str, bool]],
+    regenerations: int,
 ) -> None:
-    # Generation needs all three attempts (two do not parse) and the third is wrong
-    # but valid. Blame still regenerates it: its budget does not depend on how many
-    # L1 retries the generation took.
-    broken = "def scale(x: int, k: int) -> int:\n    return (x *\n"
-    model = PerAttempt(SCALE, {1: broken, 2: broken, 3: WRONG_SCALE})
-    run_id = _run(sqlite_url, tmp_path / "out", model)
-    assert _attempts(sqlite_url, SCALE) == [
-        (1, "generation", False),
-        (2, "generation", False),
-        (3, "generation", True),
-        (4, "blame:module", True),
-    ]
+    run_id = _run(sqlite_url, tmp_path / "out", PerAttempt(SCALE, answers))
+    assert _attempts(sqlite_url, SCALE) == attempts
     engine = make_engine(sqlite_url)
     report = run_report(engine, run_id)
+    with Session(engine) as session:
+        extra = session.scalars(select(AtomicUnit.extra).where(AtomicUnit.atom_key == SCALE)).one()
     engine.dispose()
+    assert extra["blame_regenerations"] == regenerations
     assert report["tests"] == {"total": 5, "passed": 5, "failed": 0}
 
 

@@ -182,13 +182,19 @@ class Blame(ProjectChecks):
             if suspect.atom_id in round_state.get("done", []) or self._regenerated_before(state):
                 redone += 1  # regenerated before the run was interrupted
                 continue
+            resuming = runner.restored_regeneration == suspect.atom_id
             if state.status is not AtomStatus.COMPLETED or (
-                state.attempts >= runner.blame_limit(suspect.atom_id)
+                not resuming and runner.blame_exhausted(suspect.atom_id)
             ):
                 # A failed or blocked atom is a stub: `regenerate` is for code that
                 # passed L1, and blocked pieces need their predecessor first.
                 exhausted.append(suspect)
                 continue
+            limit = (
+                runner.blame_regeneration_limit(suspect.atom_id)
+                if resuming
+                else runner.begin_blame_regeneration(suspect.atom_id)
+            )
             feedback = (
                 f"- [test] L{LEVEL_NUMBER[level]} {level.value} validation failed; "
                 f"this atom is suspected ({suspect.evidence}):\n{failure[:2500]}"
@@ -206,7 +212,11 @@ class Blame(ProjectChecks):
                 resume, runner.resumed_candidate = runner.resumed_candidate, None
                 runner.restored_regeneration = None
             await runner.regenerate(
-                suspect.atom_id, feedback=feedback, trigger=f"blame:{level.value}", resume=resume
+                suspect.atom_id,
+                feedback=feedback,
+                trigger=f"blame:{level.value}",
+                resume=resume,
+                limit=limit,
             )
             self._save(
                 key, {**round_state, "done": [*round_state.get("done", []), suspect.atom_id]}
@@ -377,7 +387,8 @@ class Blame(ProjectChecks):
         which more tests pass than before it is free, because a check that hides
         several faults (one at collection time hides the rest) reveals them one
         round at a time. `ROUND_CAP` times the budget bounds the rounds in all; each
-        atom's own budget (`blame_attempts`) bounds what the model is asked.
+        atom's own budget (`blame_attempts` regenerations, each with `max_attempts`
+        tries at L1) bounds what the model is asked.
 
         The rounds' state (round number, rounds without progress, suspects tried
         and blamed, the failure being chased, the suspects of the round under way)

@@ -245,17 +245,21 @@ class Generation(Planning):
         feedback: str,
         trigger: str,
         resume: tuple[str | None, str | None] | None = None,
+        limit: int | None = None,
     ) -> bool:
         """Generate a completed atom again because a higher level blamed it.
 
         A regeneration never leaves the atom worse: if no new attempt passes atomic
         validation, the atom keeps its previous code, stays completed, and goes to
         review with the evidence. Returns whether new code replaced the old.
+        `limit` is the last attempt number it may use (see `begin_blame_
+        regeneration`); without one, blame's budget of attempts, or for a reviewer's
+        request the caller's.
         """
         state = self.states[key]
         kept = state.code
-        # Blame has its own budget; a reviewer's request keeps the caller's limit.
-        limit = self.blame_limit(key) if trigger.startswith("blame") else None
+        if limit is None and trigger.startswith("blame"):
+            limit = self.blame_limit(key)
         passed = await self._generate(
             key, feedback=feedback, trigger=trigger, resume=resume, limit=limit
         )
@@ -277,6 +281,34 @@ class Generation(Planning):
             self.report_review_queue()
         self.progress.event("atom_regenerated", atom=key, replaced=passed)
         return passed
+
+    def blame_exhausted(self, key: str) -> bool:
+        """Whether blame has had the atom regenerated `blame_attempts` times."""
+        extra = self._row(self.states[key]).extra
+        return int(extra.get("blame_regenerations", 0)) >= self.settings.blame_attempts
+
+    def begin_blame_regeneration(self, key: str) -> int:
+        """Count one more regeneration blame asks for, and return the last attempt
+        number it may use: like a generation, it gets `max_attempts` attempts at
+        atomic validation. An answer L1 rejects is cheap to see and says nothing
+        about whether the atom was at fault, so it does not use up blame's budget,
+        which counts regenerations (`blame_attempts`). Both are noted on the row,
+        committed with the note that the regeneration is under way, so a resumed
+        run finishes it with the same limit and does not count it twice."""
+        state = self.states[key]
+        row = self._row(state)
+        limit = state.attempts + self.settings.max_attempts
+        row.extra = {
+            **row.extra,
+            "blame_regenerations": int(row.extra.get("blame_regenerations", 0)) + 1,
+            "blame_regeneration_limit": limit,
+        }
+        return limit
+
+    def blame_regeneration_limit(self, key: str) -> int | None:
+        """The limit of the blame regeneration begun last (see above)."""
+        value = self._row(self.states[key]).extra.get("blame_regeneration_limit")
+        return None if value is None else int(value)
 
     def blame_limit(self, key: str) -> int:
         """The last attempt number blame regenerations of an atom may use: the

@@ -50,12 +50,14 @@ class RunSettings(BaseModel):
     run_tests: bool = True
     levels: Literal["atomic", "all"] = "all"
     blame_rounds: int = Field(default=3, ge=0, le=10)
-    # Attempts an atom may spend on regenerations blame asks for, on top of those
-    # its generation took. A blamed atom faces a new question (a test failure its
+    # How many times blame may have an atom regenerated, however many attempts its
+    # generation took. A blamed atom faces a new question (a test failure its
     # first answers never saw), so its budget should not depend on how many L1
     # retries its generation needed: an atom accepted on its last attempt (the most
-    # suspicious kind) could otherwise never be regenerated. Two is one answer and
-    # one L1 retry of it, like a first generation short of its last resort.
+    # suspicious kind) could otherwise never be regenerated. Each regeneration gets
+    # `max_attempts` tries at L1, as a generation does: an answer L1 rejects says
+    # nothing about the blame. Context repair at L1 and the second pass of a failed
+    # atom count it in attempts beyond the generation's.
     blame_attempts: int = Field(default=2, ge=0, le=10)
     # Once the rest is generated, a failed atom gets `blame_attempts` more attempts
     # (`Scheduling._second_pass`): the code around it is there by then, and what it
