@@ -80,3 +80,33 @@ def test_the_reference_plan_declares_the_attributes_a_piece_sets() -> None:
         "    print(self.other)\n"
     )
     assert _attributes_set(code) == ["self.item", "self.data", "self.count", "self.size"]
+
+
+TS_CALC = Path(__file__).resolve().parents[2] / "examples" / "ts-calc" / "reference"
+
+
+def _ts_files() -> list[str]:
+    return sorted(
+        str(p.relative_to(TS_CALC)) for p in TS_CALC.rglob("*.ts") if "node_modules" not in p.parts
+    )
+
+
+@pytest.mark.parametrize("file", _ts_files())
+def test_a_typescript_replay_skeleton_plans_without_problems(file: str) -> None:
+    skeleton = PlanReference(TS_CALC, CONFIG).skeleton(file)
+    assert skeleton is not None
+    planned = plan_file(skeleton, file, config=CONFIG, language="typescript")
+    assert planned.problems == []
+    assert planned.result.atoms
+
+
+def test_a_typescript_skeleton_that_does_not_parse_is_sent_back_with_its_line() -> None:
+    # A parameter list that lost its `)`: planned as it is, the contract would hold
+    # every answer to a broken signature.
+    skeleton = PlanReference(TS_CALC, CONFIG).skeleton("src/util/result.ts")
+    assert skeleton is not None and "Promise<T>):" in skeleton
+    broken = skeleton.replace("Promise<T>):", "Promise<T>:", 1)
+    line = broken[: broken.index("Promise<T>:")].count("\n") + 1
+    planned = plan_file(broken, "src/util/result.ts", config=CONFIG, language="typescript")
+    assert planned.problems and planned.problems[0].startswith(f"line {line}: ")
+    assert len(planned.problems) <= 3

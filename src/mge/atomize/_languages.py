@@ -91,3 +91,18 @@ def _parser(language: str) -> Parser:
 def parse(source: bytes, language: str) -> Tree:
     """The syntax tree of `source`; tree-sitter recovers from errors, so this never fails."""
     return _parser(language).parse(source)
+
+
+def syntax_errors(tree: Tree) -> list[tuple[int, str]]:
+    """Where a tree is broken, as (1-based line, what): tree-sitter keeps parsing past
+    an error, so the tree says where each broken spot is, not only that one exists."""
+    found: list[tuple[int, str]] = []
+    stack = [tree.root_node]
+    while stack:
+        node = stack.pop()
+        if node.is_error or node.is_missing:
+            what = f"missing {node.type}" if node.is_missing else "unexpected code"
+            found.append((node.start_point[0] + 1, what))
+        if node.has_error:
+            stack.extend(node.children)
+    return found

@@ -45,6 +45,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
 from mge.atomize._api import atomize_source
+from mge.atomize._languages import syntax_errors
 from mge.atomize._model import Atom, AtomizeConfig, FileResult
 
 __all__ = [
@@ -403,8 +404,14 @@ def plan_file(
     code is written by the model later.
     """
     if language != "python":
-        result = atomize_source(text.encode("utf-8"), file, language=language, config=config)
-        return PlannedFile(result)
+        result = atomize_source(
+            text.encode("utf-8"), file, language=language, config=config, keep_tree=True
+        )
+        # A broken skeleton would plan broken signatures and spans: it is sent back
+        # with where it breaks, as a Python skeleton that does not parse is.
+        broken = syntax_errors(result.tree) if result.has_syntax_error and result.tree else []
+        result.tree = None
+        return PlannedFile(result, [f"line {line}: {what}" for line, what in broken[:3]])
     problems: list[str] = []
     try:
         tree = ast.parse(text, file)

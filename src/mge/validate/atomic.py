@@ -39,7 +39,7 @@ import pyflakes.checker
 import pyflakes.messages
 
 from mge.atomize import measure_source
-from mge.atomize._languages import parse
+from mge.atomize._languages import parse, syntax_errors
 from mge.atomize._plan import returns_value
 from mge.validate.sandbox import Limits, run_python
 
@@ -171,17 +171,11 @@ class _Timer:
 
 def _tree_problems(assembly: Assembly, language: str) -> list[str]:
     tree = parse(assembly.text.encode("utf-8", errors="surrogateescape"), language)
-    problems: list[str] = []
-    stack = [tree.root_node]
-    while stack:
-        node = stack.pop()
-        line = node.start_point[0] + 1
-        if (node.is_error or node.is_missing) and assembly.first_line <= line <= assembly.last_line:
-            what = f"missing {node.type}" if node.is_missing else "unexpected code"
-            problems.append(f"line {line - assembly.first_line + 1}: {what}")
-        if node.has_error:
-            stack.extend(node.children)
-    return problems
+    return [
+        f"line {line - assembly.first_line + 1}: {what}"
+        for line, what in syntax_errors(tree)
+        if assembly.first_line <= line <= assembly.last_line
+    ]
 
 
 def _standalone(candidate: str, spec: AtomSpec) -> bool:
