@@ -208,7 +208,7 @@ class Blame(ProjectChecks):
             )
             runner.commit()
             resume = None
-            if runner.restored_regeneration == suspect.atom_id:
+            if resuming:
                 resume, runner.resumed_candidate = runner.resumed_candidate, None
                 runner.restored_regeneration = None
             await runner.regenerate(
