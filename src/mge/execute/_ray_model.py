@@ -13,6 +13,7 @@ import contextlib
 import dataclasses
 import importlib
 import os
+import time
 import zlib
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -26,6 +27,8 @@ from mge.llm import worst_case_usd as _worst_case_usd
 
 #: How often Ray runs a task again after its worker or node died.
 MAX_RETRIES = 3
+#: How long a lost model actor's replacement may take to start (`ActorModel._replace`).
+REPLACE_SECONDS = 60.0
 
 
 #: An attribute value a failure carries back from an actor (see `_Failure`).
@@ -219,16 +222,33 @@ class ActorModel:
         return reply
 
     async def _replace(self, slot: int, lost: Any) -> None:
-        """A new actor in `slot` unless a call that lost the same one made it first."""
+        """A new actor in `slot` unless a call that lost the same one made it first.
+
+        A node killed under its actor is declared dead only after missed
+        heartbeats; until then the cluster may place the new actor on it too, and
+        it dies while starting. So a replacement is tried again, with growing
+        pauses, for up to `REPLACE_SECONDS` before the loss counts as
+        infrastructure."""
         lock = self._replacing.setdefault(slot, asyncio.Lock())
         async with lock:
             if self.actors[slot] is not lost:
                 return
-            actor = self.spawn(sorted(self._cache))
-            try:
-                await asyncio.wrap_future(actor.ready.remote().future())
-            except ray.exceptions.RayActorError as error:
-                raise actor_died(error) from None
+            deadline = time.monotonic() + REPLACE_SECONDS
+            pause = 0.5
+            while True:
+                actor = self.spawn(sorted(self._cache))
+                left = deadline - time.monotonic()
+                try:
+                    ready = asyncio.wrap_future(actor.ready.remote().future())
+                    await asyncio.wait_for(ready, timeout=max(left, 1.0))
+                    break
+                except (ray.exceptions.RayActorError, TimeoutError) as error:
+                    with contextlib.suppress(Exception):
+                        ray.kill(actor)
+                    if time.monotonic() + pause >= deadline:
+                        raise actor_died(error) from None
+                    await asyncio.sleep(pause)
+                    pause = min(2 * pause, 8.0)
             self.actors[slot] = actor
             self.replaced += 1
 
