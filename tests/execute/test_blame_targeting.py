@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from types import SimpleNamespace
 
-from mge.db.models import TestType
+from mge.db.models import AtomStatus, TestType
 from mge.execute._assembly import PlannedAtom
 from mge.execute._checks import CheckOutcome
 from mge.execute._hierarchy import Hierarchy
@@ -33,17 +33,22 @@ ATOMS = {
 }
 
 
-def _hierarchy(tmp_path: Path) -> tuple[Hierarchy, SpanIndex]:
+def _hierarchy(
+    tmp_path: Path, exhausted: frozenset[str] = frozenset()
+) -> tuple[Hierarchy, SpanIndex]:
     (tmp_path / "shop.py").write_text(SOURCE)
     states = {
         key: SimpleNamespace(
             planned=PlannedAtom(key, "shop.py", kind, qual.split(".")[-1], qual, None, "", ""),
             defines=list(defines),
+            status=AtomStatus.COMPLETED,
         )
         for key, (kind, qual, _, _, defines) in ATOMS.items()
     }
     hierarchy = Hierarchy.__new__(Hierarchy)
-    hierarchy.runner = SimpleNamespace(states=states, files={"shop.py": list(ATOMS)})  # type: ignore[assignment]
+    hierarchy.runner = SimpleNamespace(  # type: ignore[assignment]
+        states=states, files={"shop.py": list(ATOMS)}, blame_exhausted=exhausted.__contains__
+    )
     hierarchy.out = tmp_path
     index = SpanIndex(
         [AtomSpan(key, "shop.py", first, last) for key, (_, _, first, last, _) in ATOMS.items()]
@@ -120,3 +125,46 @@ def test_a_failure_that_reached_a_stub_blames_no_other_atom(tmp_path: Path) -> N
     )
     outcome = _outcome({"t1": stub}, ["t2"], {"t1": [4, 5, 8], "t2": [4, 5]})
     assert hierarchy._suspects(outcome, index, [], set()) == []
+
+
+def test_an_atom_regenerated_for_a_test_that_still_fails_gives_way_to_its_next_candidate(
+    tmp_path: Path,
+) -> None:
+    # `price` and the class constant it reads are run only by the failing test,
+    # the constructor by both: Ochiai blames `price` first. Once a regeneration of
+    # `price` left the test failing (in this check or an earlier one), the class
+    # header is tried next, and after it the constructor.
+    hierarchy, index = _hierarchy(tmp_path)
+    outcome = _outcome({"t1": "AssertionError"}, ["t2"], {"t1": [4, 5, 8, 10], "t2": [4, 5]})
+    first = [s.atom_id for s in hierarchy._suspects(outcome, index, [], set())]
+    assert first == ["shop.py::Shop.price#0"]
+    cleared = {"t1": ["shop.py::Shop.price#0"]}
+    then = [s.atom_id for s in hierarchy._suspects(outcome, index, [], set(), cleared)]
+    assert then == ["shop.py::Shop#0"]
+    cleared = {"t1": ["shop.py::Shop.price#0", "shop.py::Shop#0"]}
+    last = [s.atom_id for s in hierarchy._suspects(outcome, index, [], set(), cleared)]
+    assert last == ["shop.py::Shop.__init__#0"]
+    # Cleared for another test only: no effect on this one.
+    other = {"t9": ["shop.py::Shop.price#0"]}
+    assert [s.atom_id for s in hierarchy._suspects(outcome, index, [], set(), other)] == first
+
+
+def test_a_cleared_atom_is_still_blamed_when_it_is_the_only_candidate(tmp_path: Path) -> None:
+    # The model may repeat its mistake: a cleared atom is scored down, not ruled out.
+    hierarchy, index = _hierarchy(tmp_path)
+    outcome = _outcome({"t1": "AssertionError"}, [], {"t1": [8, 9]})
+    cleared = {"t1": ["shop.py::Shop.price#0"]}
+    suspects = hierarchy._suspects(outcome, index, [], set(), cleared)
+    assert [s.atom_id for s in suspects] == ["shop.py::Shop.price#0"]
+    assert suspects[0].score < 1.0
+
+
+def test_a_best_suspect_out_of_regenerations_brings_the_next_one_that_has_some(
+    tmp_path: Path,
+) -> None:
+    # `price` is the likeliest but blame has used its regenerations: it is still
+    # named (it goes to review), and the constructor is regenerated beside it.
+    hierarchy, index = _hierarchy(tmp_path, exhausted=frozenset({"shop.py::Shop.price#0"}))
+    outcome = _outcome({"t1": "AssertionError"}, ["t2"], {"t1": [4, 5, 8, 9], "t2": [4, 5]})
+    picked = [s.atom_id for s in hierarchy._suspects(outcome, index, [], set())]
+    assert picked == ["shop.py::Shop.price#0", "shop.py::Shop.__init__#0"]

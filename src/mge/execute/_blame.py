@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from mge.db.models import AtomicUnit, AtomStatus, HumanReviewQueue, ValidationLevel
@@ -44,6 +44,11 @@ ROUND_CAP = 3
 # traceback adds at most 0.3, while the message names exactly what the atom was
 # planned to bind and the running code lacks.
 MISSING_NAME_BONUS = 1.5
+#: A suspect regenerated for a test that still fails afterwards keeps this share
+#: of its score for that test: a regeneration fixes a wrong atom more often than
+#: not, so the test's other candidates go first, but one whose mistake was made
+#: again is still found when nothing else is left.
+CLEARED_FACTOR = 0.3
 # The atoms whose code runs when the module is imported, not when a test calls it.
 IMPORT_TIME_KINDS = frozenset({"module_header", "class_header", "statement"})
 #: At most this many atoms are left out of the project for one check that fails at
@@ -55,7 +60,12 @@ class Blame(ProjectChecks):
     """The blame half of the hierarchy (see the module docstring)."""
 
     def _suspects(
-        self, outcome: CheckOutcome, index: SpanIndex, tests: list[str], tried: set[str]
+        self,
+        outcome: CheckOutcome,
+        index: SpanIndex,
+        tests: list[str],
+        tried: set[str],
+        cleared: Mapping[str, Sequence[str]] | None = None,
     ) -> list[Suspect]:
         """One suspect per failure, from both kinds of evidence at once.
 
@@ -67,9 +77,15 @@ class Blame(ProjectChecks):
         its caller. An atom whose plan binds a name the failure reports missing
         (`blame_missing`) ranks first: class bodies and module headers run at
         import, so neither coverage nor the traceback can point at them. Atoms
-        already regenerated for the same persisting failure are passed over, so
-        blame moves on to the next candidates.
+        already regenerated for the same persisting failure are passed over
+        (`tried`, within this check), so blame moves on to the next candidates.
+        Across the run's checks, `cleared` holds per test the atoms regenerated
+        while it failed, after which it still failed: a test that fails in one
+        module's check, then in the component's and the system's, would otherwise
+        be blamed on the same atom in each. They are not ruled out, only scored
+        down (`CLEARED_FACTOR`): a model that misunderstood may repeat the mistake.
         """
+        cleared = cleared or {}
         scores: dict[str, float] = {}
         ran: dict[str, set[str]] = {}
         if outcome.tests is not None and outcome.tests.coverage:
@@ -115,17 +131,26 @@ class Blame(ProjectChecks):
             candidates = (ran.get(nodeid, set()) | set(bonus)) - tried
             if not candidates:
                 continue
+            spent = set(cleared.get(nodeid, ()))
             rated = {
-                atom: scores.get(atom, 0.0) + bonus.get(atom, (0.0, ""))[0] for atom in candidates
+                atom: (scores.get(atom, 0.0) + bonus.get(atom, (0.0, ""))[0])
+                * (CLEARED_FACTOR if atom in spent else 1.0)
+                for atom in candidates
             }
             best = max(rated, key=lambda atom: (rated[atom], atom))
             chosen = [best]
+            if not self._can_regenerate(best):
+                # Out of regenerations (it goes to review as blamed): the likeliest
+                # atom that can still be regenerated is tried beside it.
+                spare = [atom for atom in rated if self._can_regenerate(atom)]
+                if spare:
+                    chosen.append(max(spare, key=lambda atom: (rated[atom], atom)))
             # The innermost untried frame is where the error surfaced. When most
             # tests fail, Ochiai ranks what every test runs (constructors, shared
             # helpers) above it, and the rounds run out before blame gets there:
             # so it is regenerated alongside the best-scored atom, not after it.
             innermost = next((f.atom_id for f in frames if f.atom_id not in tried), None)
-            if innermost is not None and innermost != best:
+            if innermost is not None and innermost not in chosen:
                 chosen.append(innermost)
             for atom in chosen:
                 evidence = bonus[atom][1] if atom in bonus else f"run by the failing {nodeid}"
@@ -136,6 +161,12 @@ class Blame(ProjectChecks):
                     picks[atom] = Suspect(atom, round(rated[atom], 4), source, evidence)
         ordered = sorted(picks.values(), key=lambda s: (-s.score, s.atom_id))
         return ordered[:SUSPECTS_PER_ROUND]
+
+    def _can_regenerate(self, key: str) -> bool:
+        """Whether blame may still regenerate the atom: it passed L1 (a failed or
+        blocked atom is a stub) and has blame regenerations left."""
+        runner = self.runner
+        return runner.states[key].status is AtomStatus.COMPLETED and not runner.blame_exhausted(key)
 
     def _bindings(self) -> list[Binding]:
         """What each atom's plan says it binds, for `blame_missing`."""
@@ -240,14 +271,26 @@ class Blame(ProjectChecks):
         blame = (self.runner.run_row.resume_state or {}).get("blame", {})
         return dict(blame.get(key, {}))
 
-    def _save(self, key: str, state: dict[str, Any]) -> None:
-        """Store one check's blame state (and that no regeneration is under way) in
-        the same transaction as the attempts that led to it."""
+    def _save(
+        self, key: str, state: dict[str, Any], cleared: dict[str, list[str]] | None = None
+    ) -> None:
+        """Store one check's blame state (and that no regeneration is under way, and
+        the run's per-test `cleared` atoms when given) in the same transaction as the
+        attempts that led to it."""
         runner = self.runner
         blame = dict((runner.run_row.resume_state or {}).get("blame", {}))
         blame[key] = state
-        runner.update_resume_state(blame=blame, regenerating=None)
+        if cleared is not None:
+            runner.update_resume_state(blame=blame, regenerating=None, cleared=cleared)
+        else:
+            runner.update_resume_state(blame=blame, regenerating=None)
         runner.commit()
+
+    def _cleared(self) -> dict[str, list[str]]:
+        """Per failing test, the atoms regenerated for it without making it pass,
+        across all the run's checks (see `_suspects`)."""
+        stored = (self.runner.run_row.resume_state or {}).get("cleared", {})
+        return {test: list(atoms) for test, atoms in stored.items()}
 
     def _to_review(self, suspects: list[Suspect], level: ValidationLevel, failure: str) -> None:
         runner = self.runner
@@ -408,12 +451,14 @@ class Blame(ProjectChecks):
         round_number = int(saved.get("round", 0))
         stalls = int(saved.get("stalls", 0))
         passing: int | None = saved.get("passing")
+        last_round: list[str] = []  # the atoms the previous round regenerated
         if "suspects" in saved:
             # Interrupted while regenerating this round's suspects: finish them.
             suspects = [Suspect(*item) for item in saved["suspects"]]
             if await self._finish_round(key, level, suspects, saved["failure"]):
                 return await asyncio.to_thread(run_check)  # the code it failed on
             round_number += 1
+            last_round = [s.atom_id for s in suspects]
         while True:
             index = self.write_project()
             started = time.perf_counter()
@@ -431,10 +476,19 @@ class Blame(ProjectChecks):
             now_failing = set(outcome.failures)
             if outcome.tests is not None:
                 now_failing = {f.nodeid or f.test for f in outcome.tests.failures}
+            cleared = self._cleared()
+            if outcome.tests is not None and failing is not None:
+                # Tests that failed before the last round and still fail: what it
+                # regenerated did not fix them, so it is not blamed for them again.
+                for test in sorted(now_failing & failing):
+                    known = cleared.setdefault(test, [])
+                    known.extend(atom for atom in last_round if atom not in known)
             if now_failing != failing:
                 tried = set()  # a different failure: every atom may be to blame again
             failing = now_failing
-            suspects = await asyncio.to_thread(self._suspects, outcome, index, tests, tried)
+            suspects = await asyncio.to_thread(
+                self._suspects, outcome, index, tests, tried, cleared
+            )
             tried.update(suspect.atom_id for suspect in suspects)
             failure = stable_text("\n\n".join(outcome.failures))[:4000]
             if suspects:
@@ -443,7 +497,7 @@ class Blame(ProjectChecks):
             if not suspects or last:
                 # Out of suspects or out of rounds: whoever was blamed goes to a person.
                 self._to_review(list(blamed.values()), level, failure)
-                self._save(key, {"finished": True})
+                self._save(key, {"finished": True}, cleared)
                 return outcome
             self._save(
                 key,
@@ -458,10 +512,12 @@ class Blame(ProjectChecks):
                     "failure": failure,
                     "done": [],
                 },
+                cleared,
             )
             if await self._finish_round(key, level, suspects, failure):
                 return outcome
             round_number += 1
+            last_round = [s.atom_id for s in suspects]
 
     async def _finish_round(
         self, key: str, level: ValidationLevel, suspects: list[Suspect], failure: str
