@@ -343,3 +343,39 @@ def test_a_first_piece_that_drops_what_its_step_binds_is_sent_back(
     report = _run_fixture(sqlite_url, PIECES, tmp_path / "out", {first: (cut, {1})})
     assert _attempts(sqlite_url, first) == [(1, "generation", False), (2, "generation", True)]
     assert report["tests"] == {"total": 2, "passed": 2, "failed": 0}
+
+
+MEAN = "calc/ops.py::mean#0"
+TOTAL = "calc/ops.py::total#0"
+WRONG_MEAN = (
+    'def mean(values: list[int]) -> float:\n    """The average of a non-empty list."""\n'
+    "    return total(values) / len(values) + 1\n"
+)
+ZERO_TOTAL = (
+    'def total(values: list[int]) -> int:\n    """The sum of a list, through `add`."""\n'
+    "    return 0\n"
+)
+
+
+def test_a_regeneration_that_breaks_a_passing_test_is_put_back(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    # `mean` is wrong and its first regeneration repeats the mistake, so blame
+    # turns to `total` (run by the failing test too). Its new code returns 0 and
+    # breaks `test_total`, which passed: the old code is put back, with no model
+    # call, and `mean` is blamed again and fixed.
+    wrong = {MEAN: (WRONG_MEAN, {1, 2}), TOTAL: (ZERO_TOTAL, {2})}
+    run_id = _run(sqlite_url, tmp_path / "out", Scripted(wrong))
+    assert [(n, t) for n, t, _ in _attempts(sqlite_url, TOTAL)] == [
+        (1, "generation"),
+        (2, "blame:module"),
+    ]
+    engine = make_engine(sqlite_url)
+    with Session(engine) as session:
+        row = session.scalars(select(AtomicUnit).where(AtomicUnit.atom_key == TOTAL)).one()
+        assert row.extra["restored"] == ["it broke tests/test_ops.py::test_total"]
+        assert "result = add(result, value)" in (row.code or "")
+    report = run_report(engine, run_id)
+    engine.dispose()
+    assert report["tests"] == {"total": 5, "passed": 5, "failed": 0}
+    assert "result = add(result, value)" in (tmp_path / "out" / "calc" / "ops.py").read_text()

@@ -452,6 +452,7 @@ class Blame(ProjectChecks):
         stalls = int(saved.get("stalls", 0))
         passing: int | None = saved.get("passing")
         last_round: list[str] = []  # the atoms the previous round regenerated
+        before: dict[str, str] = {}  # their code before it
         if "suspects" in saved:
             # Interrupted while regenerating this round's suspects: finish them.
             suspects = [Suspect(*item) for item in saved["suspects"]]
@@ -459,11 +460,19 @@ class Blame(ProjectChecks):
                 return await asyncio.to_thread(run_check)  # the code it failed on
             round_number += 1
             last_round = [s.atom_id for s in suspects]
+            before = dict(saved.get("before", {}))
         while True:
             index = self.write_project()
             started = time.perf_counter()
             outcome = await asyncio.to_thread(run_check)
             self._record(level, scope, outcome, started)
+            if not outcome.passed and failing is not None and last_round:
+                undone = self._undo_breakage(outcome, index, failing, last_round, before)
+                if undone:
+                    index = self.write_project()
+                    started = time.perf_counter()
+                    outcome = await asyncio.to_thread(run_check)
+                    self._record(level, scope, outcome, started)
             if outcome.passed:
                 self._save(key, {"finished": True})
                 return outcome
@@ -511,6 +520,7 @@ class Blame(ProjectChecks):
                     "suspects": [[s.atom_id, s.score, s.source, s.evidence] for s in suspects],
                     "failure": failure,
                     "done": [],
+                    "before": {s.atom_id: self.runner.states[s.atom_id].code for s in suspects},
                 },
                 cleared,
             )
@@ -518,6 +528,48 @@ class Blame(ProjectChecks):
                 return outcome
             round_number += 1
             last_round = [s.atom_id for s in suspects]
+            before = self._saved(key).get("before", {})
+
+    def _undo_breakage(
+        self,
+        outcome: CheckOutcome,
+        index: SpanIndex,
+        failing: set[str],
+        last_round: list[str],
+        before: dict[str, str],
+    ) -> list[str]:
+        """Put back the code the last round replaced where the new code broke a test
+        that passed before it; returns the atoms put back.
+
+        A regeneration of an innocent atom can bring a new mistake, and blame has
+        no budget to chase it (least of all at the system level, the last check).
+        A test that passed before the round and fails after it can only have been
+        broken by what the round regenerated, so the regenerated atoms that test
+        ran get their previous code back (all of the round's, when no coverage
+        says which ran). Tests still failing as before say nothing against the new
+        code: it is kept. The change is committed with the rest of the round's
+        state, so a resumed run sees the same code."""
+        if outcome.tests is None:
+            return []
+        now_failing = {f.nodeid or f.test for f in outcome.tests.failures}
+        broken = now_failing - failing
+        if not broken:
+            return []
+        runner = self.runner
+        ran: set[str] = set()
+        coverage = outcome.tests.coverage or {}
+        for test in broken:
+            for file, lines in coverage.get(test, {}).items():
+                ran.update(a for line in lines if (a := index.atom_at(file, line)) is not None)
+        suspects = [a for a in last_round if a in ran] if coverage else list(last_round)
+        undone = [
+            atom for atom in suspects if atom in before and runner.states[atom].code != before[atom]
+        ]
+        for atom in undone:
+            runner.restore_code(atom, before[atom], reason=f"it broke {sorted(broken)[0]}")
+        if undone:
+            runner.commit()
+        return undone
 
     async def _finish_round(
         self, key: str, level: ValidationLevel, suspects: list[Suspect], failure: str

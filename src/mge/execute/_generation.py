@@ -282,6 +282,19 @@ class Generation(Planning):
         self.progress.event("atom_regenerated", atom=key, replaced=passed)
         return passed
 
+    def restore_code(self, key: str, code: str, *, reason: str) -> None:
+        """Give a completed atom back the code it had before a regeneration, which
+        blame found broke a test (see `Blame._undo_breakage`). The regeneration's
+        attempts stay in the history; the row notes how often this happened and
+        why, for the reviewer. The caller commits."""
+        state = self.states[key]
+        row = self._row(state)
+        row.code = code
+        state.code = code
+        restored = list(row.extra.get("restored", []))
+        row.extra = {**row.extra, "restored": [*restored, reason]}
+        self.progress.event("atom_restored", atom=key, reason=reason)
+
     def blame_exhausted(self, key: str) -> bool:
         """Whether blame has had the atom regenerated `blame_attempts` times."""
         extra = self._row(self.states[key]).extra
