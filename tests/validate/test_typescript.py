@@ -311,3 +311,47 @@ def test_every_reference_definition_passes_on_its_skeleton(tmp_path: Path) -> No
                 assert result.passed, (key, result.output)
                 checked += 1
     assert checked > 60
+
+
+def test_a_module_header_is_checked_by_the_compiler_on_its_files_skeleton(
+    tmp_path: Path,
+) -> None:
+    """A header naming a module that is not there was accepted (syntax only), and
+    every test loading the file then failed with an error naming no project line."""
+    from mge.atomize import atomize_source, skeleton
+
+    calc = EXAMPLE.parents[1] / "ts-calc" / "reference"
+    for name in ("package.json", "tsconfig.json"):
+        (tmp_path / name).write_bytes((calc / name).read_bytes())
+    files = sorted(str(p.relative_to(calc)) for p in (calc / "src").rglob("*.ts"))
+    skeletons = {f: skeleton((calc / f).read_bytes(), f) for f in files}
+    file = "src/lexer.ts"
+    others = {f: t for f, t in skeletons.items() if f != file}
+    header = atomize_source((calc / file).read_bytes(), file).atoms[0]
+    assert header.kind == "module_header"
+    spec = AtomSpec(
+        atom_id=header.id,
+        kind="module_header",
+        name=header.name,
+        qualname=header.qualname,
+        language="typescript",
+        file=file,
+    )
+    misspelt = header.text.replace('"./tokens.js"', '"./tokes.js"')
+    no_token = header.text.replace("type Token, ", "")
+    assert misspelt != header.text and no_token != header.text
+    with TypeScriptService(tmp_path) as running:
+
+        def check(candidate: str) -> tuple[bool, str | None, str]:
+            assembly = in_skeleton(skeletons[file], candidate, spec)
+            assert assembly is not None
+            result = check_compiler(candidate, spec, assembly, running, others, skeletons[file])
+            return result.passed, result.error_class, result.output
+
+        assert check(header.text)[:2] == (True, None)
+        passed, error_class, output = check(misspelt)
+        assert (passed, error_class) == (False, "name")
+        assert "TS2307" in output and "./tokes.js" in output
+        passed, error_class, output = check(no_token)
+        assert (passed, error_class) == (False, "name")
+        assert "after the end of this code: TS2304 Cannot find name 'Token'" in output

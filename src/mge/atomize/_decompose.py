@@ -165,7 +165,7 @@ def _definition_name(inner: Node) -> str:
     return _text(name) if name is not None else "<anonymous>"
 
 
-def _is_header_statement(node: Node, language: str) -> bool:
+def is_header_statement(node: Node, language: str) -> bool:
     """Imports, a docstring, and constants: what belongs to a module header."""
     kind = node.type
     if language == "python":
@@ -310,7 +310,7 @@ class _Decomposer:
         for child in root.children:
             if child.type == "comment":
                 continue
-            if in_header and _is_header_statement(child, self.language):
+            if in_header and is_header_statement(child, self.language):
                 self.add(child, "module_header", "<header>", MODULE, MODULE, header_group)
                 continue
             in_header = False

@@ -33,6 +33,7 @@ from mge.execute.executor import module_names
 from mge.validate import Limits
 from mge.validate.blame import (
     SpanIndex,
+    blame_coverage,
 )
 from mge.validate.coverage import atom_coverage, executed_lines
 from mge.validate.mutation import MutationScore, mutation_scores
@@ -233,19 +234,29 @@ class Hierarchy(Blame):
     def _store_coverage(self, tests: TestOutcome, index: SpanIndex) -> None:
         """Store on each atom the share of its function lines the passing acceptance
         tests executed (`extra["test_coverage"]`, read by the review score; atoms with
-        no function line get none)."""
+        no function line get none), and, when acceptance tests still fail, how
+        suspect the failures make it (`extra["suspicion"]`: its Ochiai score over
+        the final acceptance run, as blame computes it; atoms no failing test ran
+        get none). Blame stopped with those failures unexplained; the atoms they
+        point at are where a reviewer should look first."""
         runner = self.runner
         sources = self._sources(index)
         # With no passing test there is nothing to tell atoms apart: store nothing.
         passing = any(tests.verdicts.values())
         executed = executed_lines(tests.coverage, tests.verdicts)
         shares = atom_coverage(sources, index, executed) if passing else {}
+        suspicion = {
+            s.atom_id: s.score for s in blame_coverage(tests.coverage, tests.verdicts, index)
+        }
+        stored = ("test_coverage", "test_lines", "suspicion")
         for key, state in runner.states.items():
             row = runner.session.get_one(AtomicUnit, state.row_id)
-            extra = {k: v for k, v in row.extra.items() if k not in ("test_coverage", "test_lines")}
+            extra = {k: v for k, v in row.extra.items() if k not in stored}
             if key in shares:
                 extra["test_coverage"] = round(shares[key].share, 4)
                 extra["test_lines"] = [shares[key].covered, shares[key].total]
+            if key in suspicion:
+                extra["suspicion"] = suspicion[key]
             row.extra = extra
         runner.session.commit()
 

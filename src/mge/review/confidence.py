@@ -89,6 +89,10 @@ WEIGHTS: Mapping[str, float] = {
     # (`atomic_units.extra["mutation"]`): code the tests run but do not pin down,
     # where a silent fault passes too. No mutant run is no signal.
     "unpinned": 2.0,
+    # Acceptance tests still fail and point at it: its Ochiai score over the final
+    # acceptance run (`atomic_units.extra["suspicion"]`, 0-1), the evidence blame
+    # ranks by, kept for the atoms blame could not clear in time.
+    "suspected": 0.0,
     # Many atoms wait on it: a fault here spreads (a log scale, capped).
     "fan_out": 0.25,
 }
@@ -124,6 +128,7 @@ class AtomEvidence:
     test_coverage: float | None = None
     mutants: int = 0
     mutants_killed: int = 0
+    suspicion: float = 0.0
 
     def signals(self) -> dict[str, float]:
         """Each doubt signal in [0, 1]."""
@@ -148,6 +153,7 @@ class AtomEvidence:
             "untested": 0.0
             if self.test_coverage is None
             else min(1.0, max(0.0, 1.0 - self.test_coverage)),
+            "suspected": min(1.0, max(0.0, self.suspicion)),
             "unpinned": 0.0
             if self.mutants <= 0
             else min(1.0, max(0.0, (self.mutants - self.mutants_killed) / self.mutants)),
@@ -271,6 +277,7 @@ def gather_evidence(session: Session, *, masterplan_id: uuid.UUID) -> list[AtomE
                 ),
                 implicated=sum(f.source == "related" for f in findings.get(atom.atom_key, [])),
                 test_coverage=_coverage(atom.extra.get("test_coverage")),
+                suspicion=_coverage(atom.extra.get("suspicion")) or 0.0,
                 **_mutation(atom.extra.get("mutation")),
             )
         )

@@ -36,6 +36,7 @@ from typing import Any
 
 from tree_sitter import Node
 
+from mge.atomize._decompose import is_header_statement
 from mge.atomize._languages import parse
 from mge.errors import MgeError
 from mge.validate.atomic import Assembly, AtomSpec, CheckResult
@@ -187,9 +188,13 @@ def check_compiler(
     diagnostics = service.check(spec.file, assembly.text, others)
     mine = [d for d in diagnostics if assembly.first_line <= d.line <= assembly.last_line]
     if baseline is not None:
-        mine += _caused_outside(
-            diagnostics, assembly, service.baseline(spec.file, baseline, others)
-        )
+        before = service.baseline(spec.file, baseline, others)
+        if spec.kind == "module_header":
+            # The skeleton's own header has what the configuration says of any
+            # header (an import the elided bodies do not use, under
+            # `noUnusedLocals`): only what the candidate adds is its own.
+            mine = _new(mine, before)
+        mine += _caused_outside(diagnostics, assembly, before)
     if not mine:
         return CheckResult("types", "types", True, "", time.perf_counter() - started)
     classes = sorted({d.error_class for d in mine})
@@ -207,21 +212,26 @@ def check_compiler(
     )
 
 
-def _caused_outside(
-    diagnostics: list[Diagnostic], assembly: Assembly, before: list[Diagnostic]
-) -> list[Diagnostic]:
-    """The diagnostics outside the candidate's lines that the baseline had not (by
-    code and message, as many times as they are new)."""
+def _new(diagnostics: list[Diagnostic], before: list[Diagnostic]) -> list[Diagnostic]:
+    """The diagnostics the baseline had not (by code and message, as many times as
+    they are new)."""
     known = Counter((d.code, d.message) for d in before)
     found: list[Diagnostic] = []
     for d in diagnostics:
-        if assembly.first_line <= d.line <= assembly.last_line:
-            continue
         if known[(d.code, d.message)] > 0:
             known[(d.code, d.message)] -= 1
         else:
             found.append(d)
     return found
+
+
+def _caused_outside(
+    diagnostics: list[Diagnostic], assembly: Assembly, before: list[Diagnostic]
+) -> list[Diagnostic]:
+    """The diagnostics outside the candidate's lines that the baseline had not (by
+    code and message, as many times as they are new)."""
+    outside = [d for d in diagnostics if not assembly.first_line <= d.line <= assembly.last_line]
+    return _new(outside, before)
 
 
 def _where(diagnostic: Diagnostic, assembly: Assembly) -> str:
@@ -236,8 +246,11 @@ def _where(diagnostic: Diagnostic, assembly: Assembly) -> str:
 def in_skeleton(skeleton: str, candidate: str, spec: AtomSpec) -> Assembly | None:
     """The file as the compiler sees the candidate during a run: the skeleton (every
     declaration with its types, bodies elided) with the definition the atom plans
-    replaced by the candidate. None when the atom is no whole function or method, or
+    replaced by the candidate (a module header: the skeleton's header replaced).
+    None when the atom is no whole function or method or header, or
     the skeleton has no definition of its name."""
+    if spec.kind == "module_header":
+        return _header_in_skeleton(skeleton, candidate, spec.language)
     if spec.kind not in ("function", "method") or not spec.whole_definition:
         return None
     source = skeleton.encode("utf-8", errors="surrogateescape")
@@ -271,6 +284,27 @@ def in_skeleton(skeleton: str, candidate: str, spec: AtomSpec) -> Assembly | Non
             )
         stack.extend(node.children)
     return None
+
+
+def _header_in_skeleton(skeleton: str, candidate: str, language: str) -> Assembly:
+    """The skeleton with its module header (the leading imports, re-exports and
+    literal constants, with the comments among them) replaced by the candidate.
+
+    A header is the file's imports: one that names a module that is not there
+    (`./tokes.js`) or drops a name the file's declarations use is caught here, by
+    the compiler, instead of failing every test that loads the file with an error
+    that names no project line."""
+    source = skeleton.encode("utf-8", errors="surrogateescape")
+    end = 0
+    for child in parse(source, language).root_node.children:
+        if child.type == "comment":
+            continue
+        if not is_header_statement(child, language):
+            break
+        end = child.end_byte
+    after = source[end:].decode("utf-8", "surrogateescape").lstrip("\n")
+    body = candidate if candidate.endswith("\n") else candidate + "\n"
+    return Assembly(text=body + after, first_line=1, last_line=max(1, body.count("\n")))
 
 
 def _closing_lines(candidate: str) -> int:
