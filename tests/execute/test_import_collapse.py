@@ -246,3 +246,37 @@ def test_a_failed_class_header_keeps_the_skeletons_bases() -> None:
     )
     assert class_stand_in(skeleton, "Missing", "", "    ") is None
     assert class_stand_in("class (:\n", "LFUCache", "", "    ") is None
+
+
+def test_a_missing_module_collected_as_a_test_module_stops_no_session(tmp_path: Path) -> None:
+    # `python_files = *.py` (boolean.py's setting) collects the package's own
+    # modules: pytest reads `pytest_plugins` and the module fixtures of each, and
+    # a stand-in answering them with a stub class stopped the whole session with a
+    # UsageError that named no project line, so no test ran and blame had nothing.
+    (tmp_path / "pytest.ini").write_text(
+        "[pytest]\npython_files = *.py\naddopts = --doctest-modules\n"
+    )
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text(missing_module("pkg/__init__.py", []))
+    (package / "util.py").write_text(
+        'def one():\n    """\n    >>> one()\n    1\n    """\n    return 1\n'
+    )
+    (package / "test_util.py").write_text(
+        "from pkg.util import one\n\n\ndef test_one():\n    assert one() == 1\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "pkg"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "2 passed" in done.stdout
+    probe = _run(
+        tmp_path,
+        "import pkg\n"
+        "print(*(hasattr(pkg, n) for n in ('pytest_plugins', 'setup_module', 'Anything')))",
+    )
+    assert probe.stdout.strip() == "False False True", probe.stderr

@@ -123,13 +123,32 @@ def imported_from(module: str, sources: Mapping[str, str]) -> list[str]:
     return list(found)
 
 
+#: Module attributes test runners look up on every module they collect (pytest's
+#: `pytest_plugins`, `pytestmark` and module fixtures, unittest's and doctest's
+#: hooks): a stand-in answering them with a stub makes the runner call it or
+#: reject it, and one module whose skeleton failed would stop the whole session
+#: (`python_files = *.py` collects the package's own modules as tests).
+TOOL_PROBES = frozenset(
+    {
+        "setup",
+        "teardown",
+        "setup_module",
+        "teardown_module",
+        "setUpModule",
+        "tearDownModule",
+        "load_tests",
+    }
+)
+
+
 def missing_module(file: str, names: Sequence[str]) -> str:
     """The stand-in for a Python file whose skeleton was never accepted, so that the
     files importing it still import: every name asked of it (the `names` other files
     import by name, and any other public name, through the module's `__getattr__`)
     is a class whose instantiation, the call of a function it stands for included,
     raises `NotImplementedError` naming the file. Nothing is made up: no value, no
-    behaviour, only the names."""
+    behaviour, only the names. Private names and the names test runners probe
+    (`TOOL_PROBES`, `pytest*`) are missing, as on any module, unless asked for."""
     message = f"{STUB_MARK}: the skeleton of {file}"
     lines = [
         f'"""{message} (it was rejected on every attempt): every name here is a stub."""',
@@ -145,8 +164,12 @@ def missing_module(file: str, names: Sequence[str]) -> str:
         f"_NAMES = {sorted(set(names))!r}",
         "",
         "",
+        f"_PROBED = {sorted(TOOL_PROBES)!r}",
+        "",
+        "",
         "def __getattr__(name: str) -> type:",
-        "    if name.startswith('__') and name not in _NAMES:",
+        "    if name not in _NAMES and (name.startswith('_') or name in _PROBED",
+        "                               or name.startswith('pytest')):",
         "        raise AttributeError(name)",
         "    return _missing(name)",
         "",
