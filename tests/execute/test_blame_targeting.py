@@ -168,3 +168,28 @@ def test_a_best_suspect_out_of_regenerations_brings_the_next_one_that_has_some(
     outcome = _outcome({"t1": "AssertionError"}, ["t2"], {"t1": [4, 5, 8, 9], "t2": [4, 5]})
     picked = [s.atom_id for s in hierarchy._suspects(outcome, index, [], set())]
     assert picked == ["shop.py::Shop.price#0", "shop.py::Shop.__init__#0"]
+
+
+def test_only_a_test_that_passed_before_the_round_can_undo_it(tmp_path: Path) -> None:
+    # The round regenerated `price`; t1 fails now. If t1 passed before, the new
+    # `price` broke it and its old code comes back. If t1 did not run before (its
+    # file failed to import, and the round fixed that), it is no evidence at all.
+    hierarchy, index = _hierarchy(tmp_path)
+    restored: list[tuple[str, str]] = []
+    states = hierarchy.runner.states
+    states["shop.py::Shop.price#0"].code = "new"
+
+    def restore_code(key: str, code: str, *, reason: str) -> None:
+        restored.append((key, reason))
+        states[key].code = code
+
+    hierarchy.runner.restore_code = restore_code  # type: ignore[attr-defined]
+    hierarchy.runner.commit = lambda: None  # type: ignore[attr-defined]
+    outcome = _outcome({"t1": "AssertionError"}, ["t2"], {"t1": [4, 5, 8, 9], "t2": [4, 5]})
+    round_ = ["shop.py::Shop.price#0"]
+    before = {"shop.py::Shop.price#0": "old"}
+    assert hierarchy._undo_breakage(outcome, index, {"t2"}, round_, before) == []
+    assert restored == []
+    assert hierarchy._undo_breakage(outcome, index, {"t1", "t2"}, round_, before) == round_
+    assert restored == [("shop.py::Shop.price#0", "it broke t1")]
+    assert states["shop.py::Shop.price#0"].code == "old"

@@ -448,6 +448,8 @@ class Blame(ProjectChecks):
             for atom, (score, source, evidence) in saved.get("blamed", {}).items()
         }
         failing: set[str] | None = set(saved["failing"]) if "failing" in saved else None
+        # The tests that passed in the last run of the check (see `_undo_breakage`).
+        passed_before: set[str] = set(saved.get("passed_tests", []))
         round_number = int(saved.get("round", 0))
         stalls = int(saved.get("stalls", 0))
         passing: int | None = saved.get("passing")
@@ -466,8 +468,8 @@ class Blame(ProjectChecks):
             started = time.perf_counter()
             outcome = await asyncio.to_thread(run_check)
             self._record(level, scope, outcome, started)
-            if not outcome.passed and failing is not None and last_round:
-                undone = self._undo_breakage(outcome, index, failing, last_round, before)
+            if not outcome.passed and last_round and passed_before:
+                undone = self._undo_breakage(outcome, index, passed_before, last_round, before)
                 if undone:
                     index = self.write_project()
                     started = time.perf_counter()
@@ -495,6 +497,11 @@ class Blame(ProjectChecks):
             if now_failing != failing:
                 tried = set()  # a different failure: every atom may be to blame again
             failing = now_failing
+            passed_before = (
+                {test for test, ok in outcome.tests.verdicts.items() if ok}
+                if outcome.tests is not None
+                else set()
+            )
             suspects = await asyncio.to_thread(
                 self._suspects, outcome, index, tests, tried, cleared
             )
@@ -517,6 +524,7 @@ class Blame(ProjectChecks):
                     "tried": sorted(tried),
                     "blamed": {atom: [s.score, s.source, s.evidence] for atom, s in blamed.items()},
                     "failing": sorted(failing),
+                    "passed_tests": sorted(passed_before),
                     "suspects": [[s.atom_id, s.score, s.source, s.evidence] for s in suspects],
                     "failure": failure,
                     "done": [],
@@ -534,7 +542,7 @@ class Blame(ProjectChecks):
         self,
         outcome: CheckOutcome,
         index: SpanIndex,
-        failing: set[str],
+        passed_before: set[str],
         last_round: list[str],
         before: dict[str, str],
     ) -> list[str]:
@@ -547,12 +555,14 @@ class Blame(ProjectChecks):
         broken by what the round regenerated, so the regenerated atoms that test
         ran get their previous code back (all of the round's, when no coverage
         says which ran). Tests still failing as before say nothing against the new
-        code: it is kept. The change is committed with the rest of the round's
-        state, so a resumed run sees the same code."""
+        code, nor do tests that did not run before (hidden behind a test file that
+        failed to import, which the round may have fixed): it is kept. The change
+        is committed with the rest of the round's state, so a resumed run sees the
+        same code."""
         if outcome.tests is None:
             return []
         now_failing = {f.nodeid or f.test for f in outcome.tests.failures}
-        broken = now_failing - failing
+        broken = now_failing & passed_before
         if not broken:
             return []
         runner = self.runner
