@@ -491,9 +491,16 @@ class Blame(ProjectChecks):
             if outcome.tests is not None and failing is not None:
                 # Tests that failed before the last round and still fail: what it
                 # regenerated did not fix them, so it is not blamed for them again.
+                # An atom whose code did not change (the model gave the same answer,
+                # or its new code was put back) has been neither tried nor cleared.
+                changed = [
+                    atom
+                    for atom in last_round
+                    if atom in before and self.runner.states[atom].code != before[atom]
+                ]
                 for test in sorted(now_failing & failing):
                     known = cleared.setdefault(test, [])
-                    known.extend(atom for atom in last_round if atom not in known)
+                    known.extend(atom for atom in changed if atom not in known)
             if now_failing != failing:
                 tried = set()  # a different failure: every atom may be to blame again
             failing = now_failing
