@@ -208,6 +208,7 @@ class PerAttempt(Scripted):
 
 
 BROKEN_SCALE = "def scale(x: int, k: int) -> int:\n    return (x *\n"
+OTHER_WRONG_SCALE = WRONG_SCALE.replace("x + k", "x - k")
 
 
 @pytest.mark.parametrize(
@@ -226,12 +227,12 @@ BROKEN_SCALE = "def scale(x: int, k: int) -> int:\n    return (x *\n"
             ],
             1,
         ),
-        # The module level's regeneration repeats the mistake. The system level's
+        # The module level's regeneration makes another mistake. The system level's
         # first answer does not parse: L1 sends it back with its error, as it would
         # a generation's, and the next answer is right. The budget counts
         # regenerations (two), not the answers L1 rejected on the way.
         (
-            {1: WRONG_SCALE, 2: WRONG_SCALE, 3: BROKEN_SCALE},
+            {1: WRONG_SCALE, 2: OTHER_WRONG_SCALE, 3: BROKEN_SCALE},
             [
                 (1, "generation", True),
                 (2, "blame:module", True),
@@ -351,6 +352,22 @@ def test_a_first_piece_that_drops_what_its_step_binds_is_sent_back(
     assert report["tests"] == {"total": 2, "passed": 2, "failed": 0}
 
 
+class ByAttempt(Scripted):
+    """Scripted, with chosen answers per atom and attempt."""
+
+    def __init__(self, answers: dict[str, dict[int, str]]) -> None:
+        super().__init__({})
+        self.answers = answers
+
+    async def complete(self, request: ModelRequest) -> ModelResponse:
+        purpose = request.purpose
+        self.wrong = {}
+        if purpose is not None and purpose.attempt in self.answers.get(purpose.target, {}):
+            text = self.answers[purpose.target][purpose.attempt]
+            self.wrong = {purpose.target: (text, {purpose.attempt})}
+        return await super().complete(request)
+
+
 MEAN = "calc/ops.py::mean#0"
 TOTAL = "calc/ops.py::total#0"
 WRONG_MEAN = (
@@ -366,13 +383,16 @@ ZERO_TOTAL = (
 def test_a_regeneration_that_breaks_a_passing_test_is_put_back(
     sqlite_url: str, tmp_path: Path
 ) -> None:
-    # `mean` is wrong and its first regeneration repeats the mistake, so blame
+    # `mean` is wrong and its first regeneration is wrong another way, so blame
     # turns to `total` (run by the failing test too). Its new code returns 0 and
     # breaks `test_total`, which passed: the old code is put back, with no model
     # call, and `mean` is blamed again and fixed.
-    wrong = {MEAN: (WRONG_MEAN, {1, 2}), TOTAL: (ZERO_TOTAL, {2})}
-    run_id = _run(sqlite_url, tmp_path / "out", Scripted(wrong))
-    assert [(n, t) for n, t, _ in _attempts(sqlite_url, TOTAL)] == [
+    answers = {
+        MEAN: {1: WRONG_MEAN, 2: WRONG_MEAN.replace("+ 1", "- 1")},
+        TOTAL: {2: ZERO_TOTAL},
+    }
+    run_id = _run(sqlite_url, tmp_path / "out", ByAttempt(answers))
+    assert [(n, t) for n, t, _ in _attempts(sqlite_url, TOTAL)][:2] == [
         (1, "generation"),
         (2, "blame:module"),
     ]

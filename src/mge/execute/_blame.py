@@ -491,8 +491,8 @@ class Blame(ProjectChecks):
             if outcome.tests is not None and failing is not None:
                 # Tests that failed before the last round and still fail: what it
                 # regenerated did not fix them, so it is not blamed for them again.
-                # An atom whose code did not change (the model gave the same answer,
-                # or its new code was put back) has been neither tried nor cleared.
+                # An atom whose code did not change (the model gave the same answer
+                # again, or its new code was put back) is not cleared.
                 changed = [
                     atom
                     for atom in last_round
