@@ -144,7 +144,7 @@ def test_blame_stops_at_the_budget_and_queues_the_suspect(sqlite_url: str, tmp_p
         # The final acceptance run still fails on it, and only on it: the review
         # score's evidence says so; an atom no failing test ran carries none.
         assert atom.extra["suspicion"] == 1.0
-        assert atom.extra["confidence"]["components"]["suspected"] >= 0.0
+        assert atom.extra["confidence"]["components"]["suspected"] > 0.0
         add = session.scalars(select(AtomicUnit).where(AtomicUnit.atom_key == ADD)).one()
         assert "suspicion" not in add.extra
     report = run_report(engine, run_id)
