@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -17,6 +18,7 @@ from mge.db.models import (
     AtomicUnit,
     AtomRetryHistory,
     HumanReviewQueue,
+    TestType,
     ValidationLevel,
     ValidationResult,
 )
@@ -313,6 +315,35 @@ def test_a_round_that_gets_nowhere_uses_up_the_round_budget(
         (2, "blame:module", True),
         (3, "blame:system", True),
     ]
+
+
+def test_a_check_on_a_project_unchanged_since_its_last_run_is_not_run_again(
+    sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The module's regeneration gives the same wrong answer: the project is byte
+    # for byte what the module check just failed on, so its outcome is reused
+    # (and recorded again); the system level's regeneration then fixes it.
+    from mge.execute._hierarchy import Hierarchy
+
+    runs: list[str] = []
+    real = Hierarchy._tests
+
+    def counted(
+        self: Hierarchy, tests: list[str], test_type: TestType, *args: Any, **kw: Any
+    ) -> Any:
+        runs.append(test_type.value)
+        return real(self, tests, test_type, *args, **kw)
+
+    monkeypatch.setattr(Hierarchy, "_tests", counted)
+    _run(
+        sqlite_url,
+        tmp_path / "out",
+        PerAttempt(SCALE, {1: WRONG_SCALE, 2: WRONG_SCALE}),
+        blame_rounds=1,
+    )
+    assert _module_test_checks(sqlite_url) == [False, False]
+    assert runs.count(TestType.UNIT.value) == 1
+    assert _attempts(sqlite_url, SCALE)[-1] == (3, "blame:system", True)
 
 
 PIECES = Path(__file__).parent / "fixtures" / "pieces" / "plan.yaml"

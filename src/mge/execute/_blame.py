@@ -466,14 +466,14 @@ class Blame(ProjectChecks):
         while True:
             index = self.write_project()
             started = time.perf_counter()
-            outcome = await asyncio.to_thread(run_check)
+            outcome = await self.run_written(key, run_check)
             self._record(level, scope, outcome, started)
             if not outcome.passed and last_round and passed_before:
                 undone = self._undo_breakage(outcome, index, passed_before, last_round, before)
                 if undone:
                     index = self.write_project()
                     started = time.perf_counter()
-                    outcome = await asyncio.to_thread(run_check)
+                    outcome = await self.run_written(key, run_check)
                     self._record(level, scope, outcome, started)
             if outcome.passed:
                 self._save(key, {"finished": True})

@@ -7,8 +7,11 @@ and regenerates, `Hierarchy` runs the levels.
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -81,6 +84,24 @@ class ProjectChecks:
         self.out = runner.settings.out_path
         self.rounds = runner.settings.blame_rounds
         self.timeout = runner.settings.test_timeout_seconds
+        # The fingerprint of the project as `write_project` last wrote it, and the
+        # outcome of each check already run on a project with that fingerprint.
+        self._written = ""
+        self._outcomes: dict[tuple[str, str], CheckOutcome] = {}
+
+    async def run_written(self, key: str, run_check: Callable[[], CheckOutcome]) -> CheckOutcome:
+        """Run the check `key` on the project `write_project` has just written, or
+        give the outcome it had on exactly that project before. Blame's rounds often
+        leave the project byte for byte as it was (a regenerated atom given the same
+        answer, a regeneration put back), and the project's tests are a function of
+        its files; running them again costs seconds and tells nothing new."""
+        cache_key = (key, self._written)
+        known = self._outcomes.get(cache_key)
+        if known is not None:
+            return known
+        outcome = await asyncio.to_thread(run_check)
+        self._outcomes[cache_key] = outcome
+        return outcome
 
     def write_project(self) -> SpanIndex:
         runner = self.runner
@@ -97,6 +118,11 @@ class ProjectChecks:
             files.setdefault(file, text)
         self.out.mkdir(parents=True, exist_ok=True)
         write_files(self.out, files)
+        digest = hashlib.sha256()
+        for file in sorted(files):
+            digest.update(f"{len(file)}:{file}:{len(files[file])}:".encode())
+            digest.update(files[file].encode("utf-8", "surrogateescape"))
+        self._written = digest.hexdigest()
         return SpanIndex(spans)
 
     def _record(
