@@ -92,24 +92,6 @@ def test_coverage_ranks_the_atom_only_failing_tests_ran() -> None:
     assert ochiai == scores
 
 
-def test_an_atom_is_as_suspicious_as_its_most_suspicious_line() -> None:
-    # `add` holds two branches: line 7 is run by every test, line 9 only by the
-    # failing one. As one unit `add` would score 1 / sqrt(3), below `total` (run by
-    # the failing test and one passing test, 1 / sqrt(2)); by its line 9 it is 1.
-    coverage = {
-        "fails": {"shop/cart.py": [7, 9, 14]},
-        "passes_1": {"shop/cart.py": [7, 14]},
-        "passes_2": {"shop/cart.py": [7]},
-    }
-    verdicts = {"fails": False, "passes_1": True, "passes_2": True}
-    ranked = blame_coverage(coverage, verdicts, INDEX)
-    assert [(s.atom_id, s.score) for s in ranked] == [
-        ("shop/cart.py::Cart.add#0", 1.0),
-        ("shop/cart.py::Cart.total#0", round(1 / 2**0.5, 4)),
-    ]
-    assert ranked[0].evidence == "line 9 run by 1 failing and 0 passing tests"
-
-
 def test_no_failing_test_means_no_suspect() -> None:
     assert blame_coverage({"t": {"shop/cart.py": [6]}}, {"t": True}, INDEX) == []
 

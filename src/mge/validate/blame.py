@@ -243,43 +243,36 @@ def blame_coverage(
     verdicts: Mapping[str, bool],
     index: SpanIndex,
 ) -> list[Suspect]:
-    """Ochiai ranking of atoms over per-test line coverage.
-
-    Scored per line, an atom taking its most suspicious line: an atom holds
-    several branches (`elif kind == 'x': ...`, `elif kind == 'o': ...`), and
-    counted as one unit it is "run" by every test that enters any of them, which
-    hides a wrong line that only the failing tests reach behind the tests that
-    pass through its neighbours."""
+    """Ochiai ranking of atoms over per-test line coverage."""
+    failed_by: dict[str, int] = {}
+    passed_by: dict[str, int] = {}
     total_failed = sum(1 for ok in verdicts.values() if not ok)
     if total_failed == 0:
         return []
-    failed_by: dict[tuple[str, int], int] = {}
-    passed_by: dict[tuple[str, int], int] = {}
     for test, files in coverage.items():
         if test not in verdicts:
             continue
+        atoms = {
+            atom
+            for file, lines in files.items()
+            for line in lines
+            if (atom := index.atom_at(file, line)) is not None
+        }
         counter = passed_by if verdicts[test] else failed_by
-        for file, lines in files.items():
-            for line in set(lines):
-                counter[(file, line)] = counter.get((file, line), 0) + 1
-    best: dict[str, tuple[float, int, int, int]] = {}
-    for (file, line), failed in failed_by.items():
-        atom = index.atom_at(file, line)
-        if atom is None:
-            continue
-        passed = passed_by.get((file, line), 0)
+        for atom in atoms:
+            counter[atom] = counter.get(atom, 0) + 1
+    suspects = []
+    for atom, failed in failed_by.items():
+        passed = passed_by.get(atom, 0)
         score = failed / math.sqrt(total_failed * (failed + passed))
-        if atom not in best or (score, -line) > (best[atom][0], -best[atom][1]):
-            best[atom] = (score, line, failed, passed)
-    suspects = [
-        Suspect(
-            atom_id=atom,
-            score=round(score, 4),
-            source="coverage",
-            evidence=f"line {line} run by {failed} failing and {passed} passing tests",
+        suspects.append(
+            Suspect(
+                atom_id=atom,
+                score=round(score, 4),
+                source="coverage",
+                evidence=f"run by {failed} failing and {passed} passing tests",
+            )
         )
-        for atom, (score, line, failed, passed) in best.items()
-    ]
     suspects.sort(key=lambda s: (-s.score, s.atom_id))
     return suspects
 
