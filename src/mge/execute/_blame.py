@@ -493,11 +493,7 @@ class Blame(ProjectChecks):
                 # regenerated did not fix them, so it is not blamed for them again.
                 # An atom whose code did not change (the model gave the same answer
                 # again, or its new code was put back) is not cleared.
-                changed = [
-                    atom
-                    for atom in last_round
-                    if atom in before and self.runner.states[atom].code != before[atom]
-                ]
+                changed = self._changed(last_round, before)
                 for test in sorted(now_failing & failing):
                     known = cleared.setdefault(test, [])
                     known.extend(atom for atom in changed if atom not in known)
@@ -545,6 +541,11 @@ class Blame(ProjectChecks):
             last_round = [s.atom_id for s in suspects]
             before = self._saved(key).get("before", {})
 
+    def _changed(self, atoms: list[str], before: dict[str, str]) -> list[str]:
+        """The atoms whose code now differs from what it was before the round."""
+        states = self.runner.states
+        return [atom for atom in atoms if atom in before and states[atom].code != before[atom]]
+
     def _undo_breakage(
         self,
         outcome: CheckOutcome,
@@ -579,9 +580,7 @@ class Blame(ProjectChecks):
             for file, lines in coverage.get(test, {}).items():
                 ran.update(a for line in lines if (a := index.atom_at(file, line)) is not None)
         suspects = [a for a in last_round if a in ran] if coverage else list(last_round)
-        undone = [
-            atom for atom in suspects if atom in before and runner.states[atom].code != before[atom]
-        ]
+        undone = self._changed(suspects, before)
         for atom in undone:
             runner.restore_code(atom, before[atom], reason=f"it broke {sorted(broken)[0]}")
         if undone:
