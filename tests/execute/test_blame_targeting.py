@@ -193,3 +193,36 @@ def test_only_a_test_that_passed_before_the_round_can_undo_it(tmp_path: Path) ->
     assert hierarchy._undo_breakage(outcome, index, {"t1", "t2"}, round_, before) == round_
     assert restored == [("shop.py::Shop.price#0", "it broke t1")]
     assert states["shop.py::Shop.price#0"].code == "old"
+
+
+def test_a_class_body_that_broke_a_test_is_put_back_though_no_coverage_shows_it(
+    tmp_path: Path,
+) -> None:
+    # The round regenerated the class header (run at import, so in no test's line
+    # coverage) and `price`. t1 passed before and fails now, having run only the
+    # constructor: the class body is put back, `price` (which t1 never ran) is kept.
+    hierarchy, index = _hierarchy(tmp_path)
+    states = hierarchy.runner.states
+    restored: list[str] = []
+
+    def restore_code(key: str, code: str, *, reason: str) -> None:
+        restored.append(key)
+        states[key].code = code
+
+    hierarchy.runner.restore_code = restore_code  # type: ignore[attr-defined]
+    hierarchy.runner.commit = lambda: None  # type: ignore[attr-defined]
+    round_ = ["shop.py::Shop#0", "shop.py::Shop.price#0"]
+    for key in round_:
+        states[key].code = "new"
+    before = dict.fromkeys(round_, "old")
+    outcome = _outcome({"t1": "AttributeError"}, ["t2"], {"t1": [4, 5], "t2": [4, 5, 8, 10]})
+    assert hierarchy._undo_breakage(outcome, index, {"t1", "t2"}, round_, before) == [
+        "shop.py::Shop#0"
+    ]
+    assert restored == ["shop.py::Shop#0"]
+    assert states["shop.py::Shop.price#0"].code == "new"
+    # A test that ran nothing in the class's file says nothing about its body.
+    states["shop.py::Shop#0"].code = "new"
+    restored.clear()
+    elsewhere = _outcome({"t1": "AttributeError"}, ["t2"], {"t1": [], "t2": [4, 5]})
+    assert hierarchy._undo_breakage(elsewhere, index, {"t1", "t2"}, round_, before) == []

@@ -562,7 +562,8 @@ class Blame(ProjectChecks):
         A test that passed before the round and fails after it can only have been
         broken by what the round regenerated, so the regenerated atoms that test
         ran get their previous code back (all of the round's, when no coverage
-        says which ran). Tests still failing as before say nothing against the new
+        says which ran; code run at import counts as run by every test that ran its
+        file). Tests still failing as before say nothing against the new
         code, nor do tests that did not run before (hidden behind a test file that
         failed to import, which the round may have fixed): it is kept. The change
         is committed with the rest of the round's state, so a resumed run sees the
@@ -575,10 +576,21 @@ class Blame(ProjectChecks):
             return []
         runner = self.runner
         ran: set[str] = set()
+        touched: set[str] = set()  # the project files the broken tests ran code in
         coverage = outcome.tests.coverage or {}
         for test in broken:
             for file, lines in coverage.get(test, {}).items():
                 ran.update(a for line in lines if (a := index.atom_at(file, line)) is not None)
+                if lines and (project := index.project_file(file)) is not None:
+                    touched.add(project)
+        # Code run at import (a class body, a module constant) is in no test's line
+        # coverage: a test that ran code of its file ran it too.
+        ran.update(
+            atom
+            for atom in last_round
+            if runner.states[atom].planned.kind in IMPORT_TIME_KINDS
+            and runner.states[atom].planned.file in touched
+        )
         suspects = [a for a in last_round if a in ran] if coverage else list(last_round)
         undone = self._changed(suspects, before)
         for atom in undone:
