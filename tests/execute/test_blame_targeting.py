@@ -226,3 +226,30 @@ def test_a_class_body_that_broke_a_test_is_put_back_though_no_coverage_shows_it(
     restored.clear()
     elsewhere = _outcome({"t1": "AttributeError"}, ["t2"], {"t1": [], "t2": [4, 5]})
     assert hierarchy._undo_breakage(elsewhere, index, {"t1", "t2"}, round_, before) == []
+
+
+def test_a_regeneration_that_fixed_more_tests_than_it_broke_is_kept(tmp_path: Path) -> None:
+    # The new `price` fixed t3 and t4 (failing before the round) and broke t1, which
+    # passed before only because the old fault kept it off a path with another
+    # fault: the fix is kept, and t1 goes on to be blamed. Had it fixed only one
+    # test and broken two, it would be put back.
+    hierarchy, index = _hierarchy(tmp_path)
+    states = hierarchy.runner.states
+    restored: list[str] = []
+
+    def restore_code(key: str, code: str, *, reason: str) -> None:
+        restored.append(key)
+        states[key].code = code
+
+    hierarchy.runner.restore_code = restore_code  # type: ignore[attr-defined]
+    hierarchy.runner.commit = lambda: None  # type: ignore[attr-defined]
+    round_ = ["shop.py::Shop.price#0"]
+    before = {"shop.py::Shop.price#0": "old"}
+    states["shop.py::Shop.price#0"].code = "new"
+    ran = {"t1": [8, 10], "t2": [4, 5], "t3": [8, 10], "t4": [8, 9]}
+    outcome = _outcome({"t1": "AssertionError"}, ["t2", "t3", "t4"], ran)
+    assert hierarchy._undo_breakage(outcome, index, {"t1", "t2"}, round_, before) == []
+    assert states["shop.py::Shop.price#0"].code == "new"
+    worse = _outcome({"t1": "AssertionError", "t2": "AssertionError"}, ["t3"], ran | {"t2": [8]})
+    assert hierarchy._undo_breakage(worse, index, {"t1", "t2"}, round_, before) == round_
+    assert restored == ["shop.py::Shop.price#0"]

@@ -436,3 +436,38 @@ def test_a_regeneration_that_breaks_a_passing_test_is_put_back(
     engine.dispose()
     assert report["tests"] == {"total": 5, "passed": 5, "failed": 0}
     assert "result = add(result, value)" in (tmp_path / "out" / "calc" / "ops.py").read_text()
+
+
+def _scale(parameter: str) -> str:
+    return (
+        f"def scale(x: int, {parameter}: int) -> int:\n"
+        f'    """`x` taken `k` times."""\n    return x * {parameter}\n'
+    )
+
+
+def test_a_last_attempt_that_disagrees_with_the_plan_anew_is_not_accepted(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    # Each attempt renames the parameter differently: three mistakes, not a model
+    # that knows better than the skeleton. The atom fails its first three attempts
+    # and the pass after the rest of the project gets it right.
+    answers = {SCALE: {1: _scale("q"), 2: _scale("r"), 3: _scale("s")}}
+    _run(sqlite_url, tmp_path / "out", ByAttempt(answers), levels="atomic")
+    attempts = _attempts(sqlite_url, SCALE)
+    assert [ok for _, _, ok in attempts] == [False, False, False, True]
+    assert "x * k" in (tmp_path / "out" / "calc" / "ops.py").read_text()
+
+
+def test_a_last_attempt_that_repeats_its_disagreement_with_the_plan_is_accepted(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    # The same signature twice against the skeleton's: the skeleton may be what is
+    # wrong, so the last first-time attempt is taken and a person judges it.
+    answers = {SCALE: {1: _scale("q"), 2: _scale("times"), 3: _scale("times")}}
+    _run(sqlite_url, tmp_path / "out", ByAttempt(answers), levels="atomic")
+    assert _attempts(sqlite_url, SCALE) == [
+        (1, "generation", False),
+        (2, "generation", False),
+        (3, "generation", True),
+    ]
+    assert "x * times" in (tmp_path / "out" / "calc" / "ops.py").read_text()

@@ -554,50 +554,73 @@ class Blame(ProjectChecks):
         last_round: list[str],
         before: dict[str, str],
     ) -> list[str]:
-        """Put back the code the last round replaced where the new code broke a test
-        that passed before it; returns the atoms put back.
+        """Put back the code the last round replaced where the new code broke more
+        tests than it fixed; returns the atoms put back.
 
         A regeneration of an innocent atom can bring a new mistake, and blame has
         no budget to chase it (least of all at the system level, the last check).
-        A test that passed before the round and fails after it can only have been
-        broken by what the round regenerated, so the regenerated atoms that test
-        ran get their previous code back (all of the round's, when no coverage
-        says which ran; code run at import counts as run by every test that ran its
-        file). Tests still failing as before say nothing against the new
-        code, nor do tests that did not run before (hidden behind a test file that
-        failed to import, which the round may have fixed): it is kept. The change
-        is committed with the rest of the round's state, so a resumed run sees the
-        same code."""
+        A test that passed before the round and fails after it was broken by what
+        the round regenerated (`broken`), or it passed only by accident of a fault
+        that the round fixed, and now reaches another one. Tests that failed (or
+        did not run) before and pass now (`fixed`) tell the two apart: a new atom
+        that fixed at least as many tests as it broke is kept, and the tests it
+        broke go on to be blamed; one that broke more is put back. Which tests ran
+        an atom comes from their coverage (code run at import counts as run by
+        every test that ran its file); without coverage the whole round is judged
+        by the counts. Tests still failing as before say nothing against the new
+        code. The change is committed with the rest of the round's state, so a
+        resumed run sees the same code."""
         if outcome.tests is None:
             return []
         now_failing = {f.nodeid or f.test for f in outcome.tests.failures}
         broken = now_failing & passed_before
         if not broken:
             return []
-        runner = self.runner
-        ran: set[str] = set()
-        touched: set[str] = set()  # the project files the broken tests ran code in
+        fixed = {test for test, ok in outcome.tests.verdicts.items() if ok} - passed_before
         coverage = outcome.tests.coverage or {}
-        for test in broken:
-            for file, lines in coverage.get(test, {}).items():
-                ran.update(a for line in lines if (a := index.atom_at(file, line)) is not None)
-                if lines and (project := index.project_file(file)) is not None:
-                    touched.add(project)
-        # Code run at import (a class body, a module constant) is in no test's line
-        # coverage: a test that ran code of its file ran it too.
-        ran.update(
-            atom
-            for atom in last_round
-            if runner.states[atom].planned.kind in IMPORT_TIME_KINDS
-            and runner.states[atom].planned.file in touched
-        )
-        suspects = [a for a in last_round if a in ran] if coverage else list(last_round)
+        if coverage:
+            broke_by = self._ran_by(broken, coverage, index, last_round)
+            fixed_by = self._ran_by(fixed, coverage, index, last_round)
+            suspects = [
+                atom
+                for atom in last_round
+                if len(broke_by.get(atom, ())) > len(fixed_by.get(atom, ()))
+            ]
+        else:
+            suspects = list(last_round) if len(broken) > len(fixed) else []
         undone = self._changed(suspects, before)
+        runner = self.runner
         for atom in undone:
             runner.restore_code(atom, before[atom], reason=f"it broke {sorted(broken)[0]}")
         if undone:
             runner.commit()
         return undone
+
+    def _ran_by(
+        self,
+        tests: set[str],
+        coverage: Mapping[str, Mapping[str, Sequence[int]]],
+        index: SpanIndex,
+        atoms: list[str],
+    ) -> dict[str, set[str]]:
+        """Per atom of `atoms`, which of `tests` ran it. Code run at import (a class
+        body, a module constant) is in no test's line coverage: a test that ran
+        code of its file ran it too."""
+        states = self.runner.states
+        wanted = set(atoms)
+        early = {atom for atom in atoms if states[atom].planned.kind in IMPORT_TIME_KINDS}
+        ran: dict[str, set[str]] = {}
+        for test in tests:
+            for file, lines in coverage.get(test, {}).items():
+                for line in lines:
+                    atom = index.atom_at(file, line)
+                    if atom in wanted:
+                        ran.setdefault(atom, set()).add(test)
+                project = index.project_file(file) if lines else None
+                for atom in early:
+                    if states[atom].planned.file == project:
+                        ran.setdefault(atom, set()).add(test)
+        return ran
 
     async def _finish_round(
         self, key: str, level: ValidationLevel, suspects: list[Suspect], failure: str

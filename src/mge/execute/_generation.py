@@ -29,6 +29,7 @@ from mge.execute.settings import AUTO_JUDGE_ATOMS
 from mge.llm import ModelRequest, Purpose, extract_code
 from mge.store.review_items import open_review_item, priority_of
 from mge.validate import (
+    ACCEPTED_ON_LAST,
     AtomSpec,
     AtomVerdict,
     declared_class_names,
@@ -360,6 +361,7 @@ class Generation(Planning):
         if resume is not None:
             previous, errors = resume
         last = self.settings.max_attempts if limit is None else limit
+        earlier: list[str] = [errors] if errors else []  # what each failed attempt was told
         for attempt in range(state.attempts + 1, last + 1):
             self._check_can_call()
             temperature = self.settings.temperature_for(attempt)
@@ -400,6 +402,13 @@ class Generation(Planning):
             # what is wrong. A regeneration keeps the old code when it fails instead.
             binding = attempt < self.settings.max_attempts or trigger != "generation"
             verdict = await self._judged(key, code, plan_binding=binding)
+            if not binding and not _insists(verdict, earlier):
+                # The plan is one voice against the model's: the answer overrules it
+                # only by repeating a disagreement an earlier attempt already had.
+                # Fresh disagreements on each attempt are the model's own mistakes
+                # (a misspelt default, a dropped call), and accepting the last one
+                # would hide it where no test's traceback can point.
+                verdict = await self._judged(key, code, plan_binding=True)
             self._record_attempt(
                 state,
                 trigger=trigger,
@@ -423,6 +432,7 @@ class Generation(Planning):
             if verdict.passed:
                 return True
             previous, errors = code, verdict.feedback()
+            earlier.append(errors)
             if failures is not None:
                 failures.append(errors)
         return False
@@ -460,6 +470,17 @@ class Generation(Planning):
         open_review_item(
             self.session, row, masterplan_id=self.masterplan.id, reason=reason, priority=priority
         )
+
+
+def _insists(verdict: AtomVerdict, earlier: list[str]) -> bool:
+    """Whether every disagreement with the plan that `verdict` let through was
+    already reported, word for word, on an earlier attempt of the same atom."""
+    disputed = [
+        result.output.removeprefix(ACCEPTED_ON_LAST)
+        for result in verdict.results
+        if result.passed and result.output.startswith(ACCEPTED_ON_LAST)
+    ]
+    return all(any(text in told for told in earlier) for text in disputed)
 
 
 def _without_path(verdict: AtomVerdict, scratch: str) -> AtomVerdict:

@@ -1,6 +1,7 @@
 """Validation of generated code at four levels, and the sandbox it runs in."""
 
 from mge.validate.atomic import (
+    ACCEPTED_ON_LAST,
     STUB_MARK,
     Assembly,
     AtomSpec,
@@ -12,6 +13,7 @@ from mge.validate.atomic import (
 from mge.validate.sandbox import Limits, SandboxResult, run_python
 
 __all__ = [
+    "ACCEPTED_ON_LAST",
     "STUB_MARK",
     "Assembly",
     "AtomSpec",

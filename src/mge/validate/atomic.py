@@ -141,6 +141,11 @@ class AtomVerdict:
         return sorted({f.error_class for f in self.failures if f.error_class})
 
 
+#: How a check that `plan_binding` False let through says what it let through:
+#: the generation loop reads it to tell a model that insists from one that errs.
+ACCEPTED_ON_LAST = "accepted on the last attempt although "
+
+
 def _timed(check: str, test_type: str) -> _Timer:
     return _Timer(check, test_type)
 
@@ -614,7 +619,7 @@ def _disagreement(timer: _Timer, spec: AtomSpec, message: str) -> CheckResult:
     `plan` check does, and a person judges it; otherwise a right answer is refused
     on every attempt and the atom fails with everything that needs it."""
     if not spec.plan_binding:
-        return timer.done(True, f"accepted on the last attempt although {message}")
+        return timer.done(True, ACCEPTED_ON_LAST + message)
     return timer.done(False, message, "contract")
 
 
@@ -667,7 +672,7 @@ def _planned_binds(spec: AtomSpec, assembly: Assembly, module: ast.Module) -> Ch
         return timer.done(True)
     message = f"it never binds {', '.join(missing)}, which its plan says it binds"
     if not spec.plan_binding:
-        return timer.done(True, f"accepted on the last attempt although {message}")
+        return timer.done(True, ACCEPTED_ON_LAST + message)
     return timer.done(False, message, "contract")
 
 
@@ -691,7 +696,7 @@ def _plan_agreement(candidate: str, spec: AtomSpec) -> CheckResult | None:
         return timer.done(True)
     message = "; ".join(problems)
     if not spec.plan_binding:
-        return timer.done(True, f"accepted on the last attempt although {message}")
+        return timer.done(True, ACCEPTED_ON_LAST + message)
     return timer.done(False, message, "contract")
 
 
