@@ -70,6 +70,21 @@ def _outcome(
     return CheckOutcome(False, TestType.UNIT, "tests", "", [], tests)
 
 
+def _restores(hierarchy: Hierarchy) -> list[tuple[str, str]]:
+    """Let the hierarchy put code back without a database; returns the list that
+    records each (atom, reason) put back."""
+    restored: list[tuple[str, str]] = []
+    states = hierarchy.runner.states
+
+    def restore_code(key: str, code: str, *, reason: str) -> None:
+        restored.append((key, reason))
+        states[key].code = code
+
+    hierarchy.runner.restore_code = restore_code  # type: ignore[attr-defined]
+    hierarchy.runner.commit = lambda: None  # type: ignore[attr-defined]
+    return restored
+
+
 RAISED = "shop.py:9: in price\n    raise ValueError\nE   ValueError: negative\n"
 
 
@@ -175,16 +190,9 @@ def test_only_a_test_that_passed_before_the_round_can_undo_it(tmp_path: Path) ->
     # `price` broke it and its old code comes back. If t1 did not run before (its
     # file failed to import, and the round fixed that), it is no evidence at all.
     hierarchy, index = _hierarchy(tmp_path)
-    restored: list[tuple[str, str]] = []
+    restored = _restores(hierarchy)
     states = hierarchy.runner.states
     states["shop.py::Shop.price#0"].code = "new"
-
-    def restore_code(key: str, code: str, *, reason: str) -> None:
-        restored.append((key, reason))
-        states[key].code = code
-
-    hierarchy.runner.restore_code = restore_code  # type: ignore[attr-defined]
-    hierarchy.runner.commit = lambda: None  # type: ignore[attr-defined]
     outcome = _outcome({"t1": "AssertionError"}, ["t2"], {"t1": [4, 5, 8, 9], "t2": [4, 5]})
     round_ = ["shop.py::Shop.price#0"]
     before = {"shop.py::Shop.price#0": "old"}
@@ -203,14 +211,7 @@ def test_a_class_body_that_broke_a_test_is_put_back_though_no_coverage_shows_it(
     # constructor: the class body is put back, `price` (which t1 never ran) is kept.
     hierarchy, index = _hierarchy(tmp_path)
     states = hierarchy.runner.states
-    restored: list[str] = []
-
-    def restore_code(key: str, code: str, *, reason: str) -> None:
-        restored.append(key)
-        states[key].code = code
-
-    hierarchy.runner.restore_code = restore_code  # type: ignore[attr-defined]
-    hierarchy.runner.commit = lambda: None  # type: ignore[attr-defined]
+    restored = _restores(hierarchy)
     round_ = ["shop.py::Shop#0", "shop.py::Shop.price#0"]
     for key in round_:
         states[key].code = "new"
@@ -219,7 +220,7 @@ def test_a_class_body_that_broke_a_test_is_put_back_though_no_coverage_shows_it(
     assert hierarchy._undo_breakage(outcome, index, {"t1", "t2"}, round_, before) == [
         "shop.py::Shop#0"
     ]
-    assert restored == ["shop.py::Shop#0"]
+    assert [key for key, _ in restored] == ["shop.py::Shop#0"]
     assert states["shop.py::Shop.price#0"].code == "new"
     # A test that ran nothing in the class's file says nothing about its body.
     states["shop.py::Shop#0"].code = "new"
@@ -235,14 +236,7 @@ def test_a_regeneration_that_fixed_more_tests_than_it_broke_is_kept(tmp_path: Pa
     # test and broken two, it would be put back.
     hierarchy, index = _hierarchy(tmp_path)
     states = hierarchy.runner.states
-    restored: list[str] = []
-
-    def restore_code(key: str, code: str, *, reason: str) -> None:
-        restored.append(key)
-        states[key].code = code
-
-    hierarchy.runner.restore_code = restore_code  # type: ignore[attr-defined]
-    hierarchy.runner.commit = lambda: None  # type: ignore[attr-defined]
+    restored = _restores(hierarchy)
     round_ = ["shop.py::Shop.price#0"]
     before = {"shop.py::Shop.price#0": "old"}
     states["shop.py::Shop.price#0"].code = "new"
@@ -252,4 +246,4 @@ def test_a_regeneration_that_fixed_more_tests_than_it_broke_is_kept(tmp_path: Pa
     assert states["shop.py::Shop.price#0"].code == "new"
     worse = _outcome({"t1": "AssertionError", "t2": "AssertionError"}, ["t3"], ran | {"t2": [8]})
     assert hierarchy._undo_breakage(worse, index, {"t1", "t2"}, round_, before) == round_
-    assert restored == ["shop.py::Shop.price#0"]
+    assert [key for key, _ in restored] == ["shop.py::Shop.price#0"]
