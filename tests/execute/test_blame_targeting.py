@@ -142,8 +142,7 @@ def test_a_failure_that_reached_a_stub_blames_no_other_atom(tmp_path: Path) -> N
     assert hierarchy._suspects(outcome, index, [], set()) == []
     # node's report of a TypeScript stub: `throw new Error("mge: not generated yet: …")`.
     thrown = (
-        "Error: mge: not generated yet: shop.py::Shop.price#0\n"
-        "    at Shop.price (shop.py:8:11)\n"
+        "Error: mge: not generated yet: shop.py::Shop.price#0\n    at Shop.price (shop.py:8:11)\n"
     )
     outcome = _outcome({"t1": thrown}, ["t2"], {"t1": [4, 5, 8], "t2": [4, 5]})
     assert hierarchy._suspects(outcome, index, [], set()) == []
