@@ -194,3 +194,33 @@ def test_a_declared_dependency_that_is_not_installed_blames_no_code() -> None:
     assert absent_dependency(own, files, {"pkg"}) is None
     assert absent_dependency(own, ["src/pkg/fields.py"], {"pkg"}) is None
     assert absent_dependency("AssertionError", files, {"django"}) is None
+
+
+TS_INDEX = SpanIndex(
+    [
+        AtomSpan("src/lexer.ts::<module>#0", "src/lexer.ts", 1, 3),
+        AtomSpan("src/lexer.ts::tokenize#0", "src/lexer.ts", 4, 20),
+        AtomSpan("src/cli.mts::<module>#0", "src/cli.mts", 1, 2),
+    ]
+)
+
+
+def test_a_module_node_cannot_find_blames_the_imports_of_the_file_that_imported_it() -> None:
+    # node names no frame of the project, only the compiled importer.
+    esm = (
+        "Error [ERR_MODULE_NOT_FOUND]: Cannot find module "
+        "'/tmp/sb/.mge-build/src/tokes.js' imported from /tmp/sb/.mge-build/src/lexer.js\n"
+        "    at finalizeResolution (node:internal/modules/esm/resolve:265:11)\n"
+    )
+    assert [s.atom_id for s in blame_traceback(esm, TS_INDEX)] == ["src/lexer.ts::<module>#0"]
+    cjs = (
+        "Error: Cannot find module './tokes'\nRequire stack:\n"
+        "- /tmp/sb/.mge-build/src/cli.mjs\n- /tmp/sb/.mge-build/test/cli.test.js\n"
+    )
+    assert [s.atom_id for s in blame_traceback(cjs, TS_INDEX)] == ["src/cli.mts::<module>#0"]
+    # A test file that cannot load a module is no project code to blame.
+    from_test = (
+        "Error [ERR_MODULE_NOT_FOUND]: Cannot find module "
+        "'/tmp/sb/.mge-build/src/lexer.js' imported from /tmp/sb/.mge-build/test/a.test.js\n"
+    )
+    assert blame_traceback(from_test, TS_INDEX) == []

@@ -45,6 +45,22 @@ _MISSING = (
 # "at Ledger.balance (/abs/src/ledger.ts:41:32)" and "Ledger.balance (file:///abs/x.js:3:1)"
 # (node's stack lines, source-mapped to TypeScript): innermost frame first.
 _NODE_FRAME = re.compile(r"(?:file://)?(/[^\s():]+\.[cm]?[jt]sx?):(\d+):\d+\)?\s*$", re.MULTILINE)
+# A module that failed to load names no frame of the project, only the file that
+# imported it: "Cannot find module '/abs/.mge-build/src/tokes.js' imported from
+# /abs/.mge-build/src/lexer.js" (ES modules) or "Require stack:\n- /abs/lexer.js"
+# (CommonJS). Its imports are at the top of that file.
+_NODE_IMPORTER = re.compile(
+    r"Cannot find (?:module|package) '[^']+' imported from (?:file://)?(/\S+\.[cm]?[jt]sx?)"
+    r"|Cannot find module '[^']+'\s*\nRequire stack:\s*\n- (/\S+\.[cm]?[jt]sx?)"
+)
+# Where node runs what the compiler emitted (`mge.validate.node_testing.BUILD_DIR`),
+# and the source extensions each emitted one may come from.
+_BUILD_DIR = "/.mge-build/"
+_SOURCES_OF = {
+    ".js": (".ts", ".tsx", ".js", ".jsx"),
+    ".mjs": (".mts", ".mjs"),
+    ".cjs": (".cts", ".cjs"),
+}
 
 
 @dataclass(frozen=True)
@@ -103,6 +119,13 @@ class SpanIndex:
         for known in self._by_file:
             if normalised == known or normalised.endswith("/" + known):
                 return known
+        if _BUILD_DIR in normalised:
+            # A compiled file node loaded: the project file it was emitted from.
+            emitted = normalised.split(_BUILD_DIR, 1)[1]
+            stem, dot, extension = emitted.rpartition(".")
+            for source in _SOURCES_OF.get(dot + extension, ()) if dot else ():
+                if (found := self._match_file("/" + stem + source)) is not None:
+                    return found
         return None
 
 
@@ -113,7 +136,9 @@ def frames(text: str) -> list[tuple[str, int]]:
     found.sort(key=lambda item: item[2])
     # Node prints the innermost frame first: reversed, they read like the others.
     node = [(m.group(1), int(m.group(2))) for m in _NODE_FRAME.finditer(text)]
-    return [(file, line) for file, line, _ in found] + node[::-1]
+    # A module that failed to load: its importer's imports, innermost of all.
+    importers = [(m.group(1) or m.group(2), 1) for m in _NODE_IMPORTER.finditer(text)]
+    return [(file, line) for file, line, _ in found] + node[::-1] + importers[::-1]
 
 
 def blame_traceback(text: str, index: SpanIndex) -> list[Suspect]:
