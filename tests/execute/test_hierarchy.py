@@ -17,6 +17,7 @@ from mge.db import make_engine, migrate
 from mge.db.models import (
     AtomicUnit,
     AtomRetryHistory,
+    GenerationRun,
     HumanReviewQueue,
     TestType,
     ValidationLevel,
@@ -471,3 +472,26 @@ def test_a_last_attempt_that_repeats_its_disagreement_with_the_plan_is_accepted(
         (3, "generation", True),
     ]
     assert "x * times" in (tmp_path / "out" / "calc" / "ops.py").read_text()
+
+
+def _stored_report(sqlite_url: str, run_id: uuid.UUID) -> dict[str, Any]:
+    engine = make_engine(sqlite_url)
+    with Session(engine) as session:
+        report = dict(session.get_one(GenerationRun, run_id).report or {})
+    engine.dispose()
+    return report
+
+
+def test_a_skeleton_gets_the_attempts_a_failed_atom_gets_in_all(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    # Three broken skeletons of calc/ops.py, then a right one: with the second pass
+    # on (3 + 2 attempts) the file is planned and generated; with it off (3) the
+    # skeleton is rejected and every atom of the file is a stand-in.
+    broken = {attempt: "def total(values:\n" for attempt in (1, 2, 3)}
+    answers = {"calc/ops.py": broken}
+    run_id = _run(sqlite_url, tmp_path / "out", ByAttempt(answers), levels="atomic")
+    assert "skeleton_failures" not in _stored_report(sqlite_url, run_id)
+    assert "return x * k" in (tmp_path / "out" / "calc" / "ops.py").read_text()
+    off = _run(sqlite_url, tmp_path / "off", ByAttempt(answers), levels="atomic", second_pass=False)
+    assert "calc/ops.py" in _stored_report(sqlite_url, off)["skeleton_failures"]

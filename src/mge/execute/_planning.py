@@ -70,7 +70,11 @@ class Planning(GraphState):
             max_loc=self.config.max_loc,
         )
         problem = ""
-        for attempt in range(1, self.settings.max_attempts + 1):
+        # A rejected skeleton loses its whole file (every atom a stand-in), so it
+        # gets at once what a failed atom gets in all: its attempts and, when the
+        # second pass is on, that pass's `blame_attempts` more.
+        extra = self.settings.blame_attempts if self.settings.second_pass else 0
+        for attempt in range(1, self.settings.max_attempts + extra + 1):
             self._check_can_call()
             request = ModelRequest.single(
                 prompt + (f"\n\nThe previous answer was rejected: {problem}" if problem else ""),
