@@ -30,6 +30,7 @@ from mge.validate.blame import (
     SpanIndex,
     Suspect,
     absent_dependency,
+    atoms_run,
     blame_missing,
     blame_traceback,
     import_time_scores,
@@ -611,15 +612,13 @@ class Blame(ProjectChecks):
         early = {atom for atom in atoms if states[atom].planned.kind in IMPORT_TIME_KINDS}
         ran: dict[str, set[str]] = {}
         for test in tests:
-            for file, lines in coverage.get(test, {}).items():
-                for line in lines:
-                    atom = index.atom_at(file, line)
-                    if atom in wanted:
-                        ran.setdefault(atom, set()).add(test)
-                project = index.project_file(file) if lines else None
-                for atom in early:
-                    if states[atom].planned.file == project:
-                        ran.setdefault(atom, set()).add(test)
+            files = coverage.get(test, {})
+            touched = {index.project_file(file) for file, lines in files.items() if lines}
+            for atom in atoms_run(files, index) & wanted:
+                ran.setdefault(atom, set()).add(test)
+            for atom in early:
+                if states[atom].planned.file in touched:
+                    ran.setdefault(atom, set()).add(test)
         return ran
 
     async def _finish_round(

@@ -29,7 +29,6 @@ from mge.execute.settings import AUTO_JUDGE_ATOMS
 from mge.llm import ModelRequest, Purpose, extract_code
 from mge.store.review_items import open_review_item, priority_of
 from mge.validate import (
-    ACCEPTED_ON_LAST,
     AtomSpec,
     AtomVerdict,
     declared_class_names,
@@ -402,13 +401,15 @@ class Generation(Planning):
             # what is wrong. A regeneration keeps the old code when it fails instead.
             binding = attempt < self.settings.max_attempts or trigger != "generation"
             verdict = await self._judged(key, code, plan_binding=binding)
-            if not binding and not _insists(verdict, earlier):
+            if not binding and not all(
+                any(text in told for told in earlier) for text in verdict.disputed()
+            ):
                 # The plan is one voice against the model's: the answer overrules it
-                # only by repeating a disagreement an earlier attempt already had.
-                # Fresh disagreements on each attempt are the model's own mistakes
-                # (a misspelt default, a dropped call), and accepting the last one
-                # would hide it where no test's traceback can point.
-                verdict = await self._judged(key, code, plan_binding=True)
+                # only by repeating, word for word, a disagreement an earlier attempt
+                # was told about. Fresh disagreements on each attempt are the model's
+                # own mistakes (a misspelt default, a dropped call), and accepting the
+                # last one would hide it where no test's traceback can point.
+                verdict = verdict.bound_to_plan()
             self._record_attempt(
                 state,
                 trigger=trigger,
@@ -470,17 +471,6 @@ class Generation(Planning):
         open_review_item(
             self.session, row, masterplan_id=self.masterplan.id, reason=reason, priority=priority
         )
-
-
-def _insists(verdict: AtomVerdict, earlier: list[str]) -> bool:
-    """Whether every disagreement with the plan that `verdict` let through was
-    already reported, word for word, on an earlier attempt of the same atom."""
-    disputed = [
-        result.output.removeprefix(ACCEPTED_ON_LAST)
-        for result in verdict.results
-        if result.passed and result.output.startswith(ACCEPTED_ON_LAST)
-    ]
-    return all(any(text in told for told in earlier) for text in disputed)
 
 
 def _without_path(verdict: AtomVerdict, scratch: str) -> AtomVerdict:

@@ -1,7 +1,6 @@
 """Validation of generated code at four levels, and the sandbox it runs in."""
 
 from mge.validate.atomic import (
-    ACCEPTED_ON_LAST,
     STUB_MARK,
     Assembly,
     AtomSpec,
@@ -13,7 +12,6 @@ from mge.validate.atomic import (
 from mge.validate.sandbox import Limits, SandboxResult, run_python
 
 __all__ = [
-    "ACCEPTED_ON_LAST",
     "STUB_MARK",
     "Assembly",
     "AtomSpec",

@@ -31,7 +31,7 @@ import sys
 import textwrap
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
@@ -140,10 +140,35 @@ class AtomVerdict:
     def error_classes(self) -> list[str]:
         return sorted({f.error_class for f in self.failures if f.error_class})
 
+    def disputed(self) -> list[str]:
+        """The disagreements with the plan that `plan_binding` False let through."""
+        return [
+            result.output.removeprefix(_ACCEPTED_ON_LAST)
+            for result in self.results
+            if result.passed and result.output.startswith(_ACCEPTED_ON_LAST)
+        ]
 
-#: How a check that `plan_binding` False let through says what it let through:
-#: the generation loop reads it to tell a model that insists from one that errs.
-ACCEPTED_ON_LAST = "accepted on the last attempt although "
+    def bound_to_plan(self) -> AtomVerdict:
+        """The verdict `plan_binding` True gives: each disagreement let through
+        fails as a contract error, with no check run again."""
+        return replace(
+            self,
+            results=tuple(
+                replace(
+                    result,
+                    passed=False,
+                    output=result.output.removeprefix(_ACCEPTED_ON_LAST),
+                    error_class="contract",
+                )
+                if result.passed and result.output.startswith(_ACCEPTED_ON_LAST)
+                else result
+                for result in self.results
+            ),
+        )
+
+
+# How a check that `plan_binding` False let through says what it let through.
+_ACCEPTED_ON_LAST = "accepted on the last attempt although "
 
 
 def _timed(check: str, test_type: str) -> _Timer:
@@ -619,7 +644,7 @@ def _disagreement(timer: _Timer, spec: AtomSpec, message: str) -> CheckResult:
     `plan` check does, and a person judges it; otherwise a right answer is refused
     on every attempt and the atom fails with everything that needs it."""
     if not spec.plan_binding:
-        return timer.done(True, ACCEPTED_ON_LAST + message)
+        return timer.done(True, _ACCEPTED_ON_LAST + message)
     return timer.done(False, message, "contract")
 
 
@@ -672,7 +697,7 @@ def _planned_binds(spec: AtomSpec, assembly: Assembly, module: ast.Module) -> Ch
         return timer.done(True)
     message = f"it never binds {', '.join(missing)}, which its plan says it binds"
     if not spec.plan_binding:
-        return timer.done(True, ACCEPTED_ON_LAST + message)
+        return timer.done(True, _ACCEPTED_ON_LAST + message)
     return timer.done(False, message, "contract")
 
 
@@ -696,7 +721,7 @@ def _plan_agreement(candidate: str, spec: AtomSpec) -> CheckResult | None:
         return timer.done(True)
     message = "; ".join(problems)
     if not spec.plan_binding:
-        return timer.done(True, ACCEPTED_ON_LAST + message)
+        return timer.done(True, _ACCEPTED_ON_LAST + message)
     return timer.done(False, message, "contract")
 
 

@@ -28,6 +28,8 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from mge.validate.node_testing import BUILD_DIR
+
 # "inventory/orders.py:45: in quote" (pytest --tb=long) and
 # 'File "/abs/inventory/orders.py", line 45, in quote' (plain tracebacks)
 _PYTEST_FRAME = re.compile(r"^([^\s:]+\.py):(\d+):", re.MULTILINE)
@@ -53,9 +55,9 @@ _NODE_IMPORTER = re.compile(
     r"Cannot find (?:module|package) '[^']+' imported from (?:file://)?(/\S+\.[cm]?[jt]sx?)"
     r"|Cannot find module '[^']+'\s*\nRequire stack:\s*\n- (/\S+\.[cm]?[jt]sx?)"
 )
-# Where node runs what the compiler emitted (`mge.validate.node_testing.BUILD_DIR`),
-# and the source extensions each emitted one may come from.
-_BUILD_DIR = "/.mge-build/"
+# Where node runs what the compiler emitted, and the source extensions each emitted
+# file may come from.
+_BUILD_DIR = f"/{BUILD_DIR}/"
 _SOURCES_OF = {
     ".js": (".ts", ".tsx", ".js", ".jsx"),
     ".mjs": (".mts", ".mjs"),
@@ -263,6 +265,16 @@ def blame_missing(
     return suspects
 
 
+def atoms_run(files: Mapping[str, Sequence[int]], index: SpanIndex) -> set[str]:
+    """The atoms one test's line coverage (file → lines) went through."""
+    return {
+        atom
+        for file, lines in files.items()
+        for line in lines
+        if (atom := index.atom_at(file, line)) is not None
+    }
+
+
 def blame_coverage(
     coverage: Mapping[str, Mapping[str, Sequence[int]]],
     verdicts: Mapping[str, bool],
@@ -277,14 +289,8 @@ def blame_coverage(
     for test, files in coverage.items():
         if test not in verdicts:
             continue
-        atoms = {
-            atom
-            for file, lines in files.items()
-            for line in lines
-            if (atom := index.atom_at(file, line)) is not None
-        }
         counter = passed_by if verdicts[test] else failed_by
-        for atom in atoms:
+        for atom in atoms_run(files, index):
             counter[atom] = counter.get(atom, 0) + 1
     suspects = []
     for atom, failed in failed_by.items():
@@ -308,14 +314,7 @@ def ochiai_scores(
     index: SpanIndex,
 ) -> tuple[dict[str, float], dict[str, set[str]]]:
     """Ochiai score per atom, and the atoms each test ran."""
-    ran: dict[str, set[str]] = {}
-    for test, files in coverage.items():
-        ran[test] = {
-            atom
-            for file, lines in files.items()
-            for line in lines
-            if (atom := index.atom_at(file, line)) is not None
-        }
+    ran = {test: atoms_run(files, index) for test, files in coverage.items()}
     scores = {s.atom_id: s.score for s in blame_coverage(coverage, verdicts, index)}
     return scores, ran
 
