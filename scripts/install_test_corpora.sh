@@ -8,7 +8,9 @@
 #   lodash-es 4.17.21  plain ES-module JavaScript, one function per file
 # Then the fast subset of the PyPI corpus (bench/corpus/_projects.py, sdists pinned
 # by sha256) that tests/corpus checks, cached under .test-corpora/pypi/: a file
-# already there with the pinned hash costs a hash and no network.
+# already there with the pinned hash costs a hash and no network. Then the fast
+# subset of the npm corpus (bench/corpus/_npm.py, registry tarballs pinned by
+# integrity), cached under .test-corpora/npm/ the same way.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -44,4 +46,4 @@ done
 
 PYTHON=.venv/bin/python
 [[ -x "$PYTHON" ]] || PYTHON=python3
-"$PYTHON" bench/corpus/_projects.py fetch --subset
+PYTHONPATH=. "$PYTHON" -m bench.corpus fetch --subset

@@ -1,4 +1,5 @@
-"""The fault-0 invariant on the corpus of real PyPI projects (`_projects.CORPUS`).
+"""The fault-0 invariant on the corpora of real projects: PyPI (`_projects.CORPUS`)
+and npm (`_npm.NPM_CORPUS`).
 
 At fault rate 0 the replay model answers with the reference, so anything short of
 a byte-identical project with the same test verdict is the engine's doing: a
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import platform
+import subprocess
 import sys
 import tempfile
 import time
@@ -33,7 +35,14 @@ COMMAND = ".venv/bin/python -m bench.corpus --write-docs"
 
 
 def table(outcomes: list[Outcome]) -> str:
-    from bench.corpus._projects import by_name
+    from bench.corpus import _npm, _projects
+
+    def features_of(label: str) -> str:
+        name = label.split(" ")[0]
+        try:
+            return _projects.by_name(name).features
+        except KeyError:
+            return _npm.by_name(name).features
 
     lines = [
         "| project | features | reference tests | plans | atoms | rejected / blocked "
@@ -41,7 +50,7 @@ def table(outcomes: list[Outcome]) -> str:
         "|---|---|---:|---|---:|---:|---|---:|---:|---|---|",
     ]
     for o in outcomes:
-        features = by_name(o.project.split(" ")[0]).features
+        features = features_of(o.project)
         if o.left_out and not o.planned:
             measured = ["n/a"] * 5
         else:
@@ -99,7 +108,14 @@ project whose suite fails on its reference, or needs a package MGE does not
 install, is *left out* of the pooled figure with its reason; a project that
 breaks the invariant is *broken*, with the first rejected atom and the check
 that rejected it, the crash, or the refusal. `make test` checks the projects
-marked `subset=True` that hold it today (`tests/corpus/test_fault_zero.py`)."""
+marked `subset=True` that hold it today (`tests/corpus/test_fault_zero.py`).
+
+The npm packages (`bench/corpus/_npm.py`: registry tarballs pinned by version and
+integrity, fetched into `.test-corpora/npm/`, each with its own `node:test` suite
+and no dependency beyond node's built-ins) are staged as `package.json` + their
+code + their tests, and measured the same way; the independent run is plain `node
+--test` in the project's folder, counted per leaf test from node's JUnit report,
+where the engine reads node's TAP report in the sandbox."""
 
 
 def _document(outcomes: list[Outcome], planned: int) -> None:
@@ -110,12 +126,34 @@ def _document(outcomes: list[Outcome], planned: int) -> None:
     write_docs("\n".join([*body, "", table(outcomes), "", pooled(outcomes), ""]))
 
 
+def fetch(*, subset: bool) -> int:
+    """Download what is not cached yet: both corpora, or only the fast subsets
+    `make test` checks. Exit status 1 when any download failed."""
+    from bench.corpus import _npm, _projects
+
+    chosen: list[_projects.Sdist | _npm.NpmPackage] = (
+        [*_projects.SUBSET, *_npm.SUBSET] if subset else [*_projects.CORPUS, *_npm.NPM_CORPUS]
+    )
+    failed = 0
+    for project in chosen:
+        try:
+            if isinstance(project, _npm.NpmPackage):
+                _npm.fetch(project)
+            else:
+                _projects.fetch(project)
+        except (RuntimeError, subprocess.TimeoutExpired) as error:
+            print(f"corpus: {error}", file=sys.stderr)
+            failed += 1
+    print(f"corpus: {len(chosen) - failed}/{len(chosen)} projects in .test-corpora/")
+    return 1 if failed else 0
+
+
 def main(argv: list[str] | None = None) -> int:
-    from bench.corpus import _projects
+    from bench.corpus import _npm, _projects
 
     args_in = list(argv or [])
     if args_in[:1] == ["fetch"]:
-        return _projects.main(args_in)
+        return fetch(subset="--subset" in args_in)
     from bench.corpus._invariant import measure
 
     parser = argparse.ArgumentParser(prog="python -m bench.corpus")
@@ -123,12 +161,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--write-docs", action="store_true", help="update docs/BENCHMARKS.md")
     args, _unknown = parser.parse_known_args(args_in)
     names = args.projects.split(",") if args.projects else None
-    chosen = [s for s in _projects.CORPUS if names is None or s.name in names]
+    everything: list[_projects.Sdist | _npm.NpmPackage] = [*_projects.CORPUS, *_npm.NPM_CORPUS]
+    chosen = [p for p in everything if names is None or p.name in names]
     began = time.perf_counter()
     outcomes = []
     with tempfile.TemporaryDirectory(prefix="mge-bench-corpus-") as scratch:
-        for sdist in chosen:
-            outcome = measure(sdist, Path(scratch))
+        for project in chosen:
+            outcome = measure(project, Path(scratch))
             verdict = "holds" if outcome.holds else outcome.broken
             print(f"  {outcome.project}: {verdict} ({outcome.seconds:.0f} s)", flush=True)
             outcomes.append(outcome)

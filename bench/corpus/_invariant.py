@@ -30,6 +30,8 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bench.corpus._npm import NpmPackage, node_counts
+from bench.corpus._npm import stage as npm_stage
 from bench.corpus._projects import Sdist, stage
 from mge.db import make_engine
 from mge.db.migrate import upgrade
@@ -170,6 +172,24 @@ def _per_test(lines: list[str]) -> Counts:
     return Counts(len(passed) + len(failed), len(passed), len(failed))
 
 
+def suite_counts(project: Sdist | NpmPackage, root: Path) -> tuple[Counts, str]:
+    """The project's own suite in `root`, run the way its developers run it: plain
+    pytest for a PyPI project, plain `node --test` for an npm package."""
+    if isinstance(project, NpmPackage):
+        (total, passed, failed), output = node_counts(root)
+        return Counts(total, passed, failed), output
+    return pytest_counts(root, [])
+
+
+def staged(project: Sdist | NpmPackage, scratch: Path) -> tuple[Path, list[str]]:
+    """(the staged project's root, the `mge plan from-code` arguments that plan it)."""
+    if isinstance(project, NpmPackage):
+        root = npm_stage(project, scratch)
+        return root, project.from_code_args(root)
+    source, tests = stage(project, scratch)
+    return source.parent, project.from_code_args(source, tests)
+
+
 def _why_not(output: str, summary: str) -> str:
     missing = _MISSING.search(output)
     if missing:
@@ -209,7 +229,7 @@ def _rejections(engine_url: str, run_id: uuid.UUID) -> tuple[list[str], int]:
     return list(seen.values()), len(failed)
 
 
-def measure(sdist: Sdist, scratch: Path) -> Outcome:
+def measure(sdist: Sdist | NpmPackage, scratch: Path) -> Outcome:
     """Stage, check the reference suite, plan, regenerate at fault 0 and compare."""
     began = time.perf_counter()
     outcome = Outcome(sdist.label)
@@ -220,27 +240,27 @@ def measure(sdist: Sdist, scratch: Path) -> Outcome:
     return outcome
 
 
-def _measure(sdist: Sdist, scratch: Path, outcome: Outcome) -> None:
-    source, tests = stage(sdist, scratch)
-    root = source.parent
+def _measure(sdist: Sdist | NpmPackage, scratch: Path, outcome: Outcome) -> None:
+    root, from_code_args = staged(sdist, scratch)
     # No targets: pytest collects as a user's bare `pytest` would, by the project's
-    # own configuration (testpaths, doctest options) or else the whole directory.
-    outcome.reference_tests, output = pytest_counts(root, [])
+    # own configuration (testpaths, doctest options) or else the whole directory;
+    # node by its default file patterns.
+    outcome.reference_tests, output = suite_counts(sdist, root)
     if outcome.reference_tests.failed or not outcome.reference_tests.total:
         outcome.left_out = _why_not(output, output.splitlines()[-1] if output else "no output")
         if sdist.note:
             outcome.left_out += f"; {sdist.note}"
         return
-    plan = scratch / "plans" / sdist.name / "plan.yaml"
+    plan = scratch / "plans" / root.name / "plan.yaml"
     plan.parent.mkdir(parents=True, exist_ok=True)
-    command = [_mge(), "plan", "from-code", *sdist.from_code_args(source, tests), "-o", str(plan)]
+    command = [_mge(), "plan", "from-code", *from_code_args, "-o", str(plan)]
     done = subprocess.run(command, capture_output=True, text=True, timeout=600)
     if done.returncode != 0:
         last = (done.stderr.strip() or done.stdout.strip()).splitlines()[-1:]
         outcome.left_out = f"plan from-code refused: {last[0] if last else done.returncode}"
         return
     outcome.planned = True
-    workdir = scratch / "runs" / sdist.name
+    workdir = scratch / "runs" / root.name
     workdir.mkdir(parents=True, exist_ok=True)
     url = f"sqlite:///{workdir / 'mge.db'}"
     upgrade(url)
@@ -287,6 +307,6 @@ def _measure(sdist: Sdist, scratch: Path, outcome: Outcome) -> None:
         and "__pycache__" not in path.parts
         and not (out / path.relative_to(root)).exists()
     )
-    outcome.independent_tests, output = pytest_counts(out, [])
-    if output.startswith("the pytest run timed out"):
+    outcome.independent_tests, output = suite_counts(sdist, out)
+    if " run timed out" in output:
         outcome.notes.append(f"independent {output}")

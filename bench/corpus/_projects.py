@@ -17,20 +17,18 @@ collects and how warnings are treated, and the other files its suite reads
 (`data`: a README it runs, the package's `.egg-info` metadata, which stands for
 the installed distribution a package may read its version from) at `<stage>/`.
 
-This module needs only the standard library: `make system-deps` runs it
-(`python bench/corpus/_projects.py fetch --subset`) before MGE is importable.
+This module needs only the standard library: `make system-deps` fetches the
+corpus through it (`python -m bench.corpus fetch --subset`) before MGE is
+importable.
 """
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import html
 import os
 import re
 import shutil
-import subprocess
-import sys
 import tarfile
 import urllib.parse
 import urllib.request
@@ -485,24 +483,3 @@ def stage(sdist: Sdist, scratch: Path) -> tuple[Path, Path | None]:
         else:
             shutil.copy2(found, tests / found.name)
     return source, tests
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="bench/corpus/_projects.py")
-    parser.add_argument("command", choices=["fetch"])
-    parser.add_argument("--subset", action="store_true", help="only the projects make test uses")
-    args = parser.parse_args(argv)
-    chosen = SUBSET if args.subset else CORPUS
-    failed = 0
-    for sdist in chosen:
-        try:
-            fetch(sdist)
-        except (RuntimeError, subprocess.TimeoutExpired) as error:
-            print(f"corpus: {error}", file=sys.stderr)
-            failed += 1
-    print(f"corpus: {len(chosen) - failed}/{len(chosen)} sdists in {CACHE.relative_to(ROOT)}")
-    return 1 if failed else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -52,6 +52,7 @@ from bench.precision._projects import (
     SPLIT_SEED,
     LeftOut,
     Project,
+    corpus_of,
     half_of,
     members_of,
     projects,
@@ -63,6 +64,8 @@ from mge.execute import RunSettings, create_run, execute_run, run_report
 from mge.plan import load_plan
 from mge.review import rank_after_run
 from mge.review.calibration import measure as calibrate
+from mge.validate import Limits
+from mge.validate.node_testing import run_node_tests
 from mge.validate.testing import run_pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -231,7 +234,11 @@ def own_suite(out: Path, plan_path: Path) -> tuple[int, int]:
     if not present:
         return 0, 0
     modules = sorted({f for task in plan.tasks() for f in task.files if (out / f).exists()})
-    outcome = run_pytest(out, present, timeout=SUITE_TIMEOUT, modules=modules)
+    if plan.language == "python":
+        outcome = run_pytest(out, present, timeout=SUITE_TIMEOUT, modules=modules)
+    else:
+        limits = Limits(timeout_seconds=SUITE_TIMEOUT, cpu_seconds=SUITE_TIMEOUT)
+        outcome = run_node_tests(out, present, limits=limits)
     if outcome.timed_out:
         return -1, 0  # generated code can hang (a flipped loop condition): say so
     return outcome.total, outcome.passed
@@ -277,24 +284,28 @@ def _order(rows: Iterable[Row]) -> list[Row]:
     )
 
 
-def _by_setting(rows: Iterable[Row]) -> dict[tuple[float, str, str], list[Row]]:
-    """Rows grouped by (rate, profile, configuration), in table order."""
-    groups: dict[tuple[float, str, str], list[Row]] = {}
-    for row in _order(rows):
-        groups.setdefault((row.rate, row.profile, row.config), []).append(row)
+def _by_setting(rows: Iterable[Row]) -> dict[tuple[str, float, str, str], list[Row]]:
+    """Rows grouped by (corpus, rate, profile, configuration), in table order: each
+    corpus is pooled on its own, PyPI (with the bundled example) first."""
+    groups: dict[tuple[str, float, str, str], list[Row]] = {}
+    ordered = _order(rows)
+    for corpus in ("PyPI", "npm"):
+        for row in ordered:
+            if corpus_of(row.project) == corpus:
+                groups.setdefault((corpus, row.rate, row.profile, row.config), []).append(row)
     return groups
 
 
 def pooled_table(rows: list[Row]) -> str:
     """One line per (rate, profile, configuration), pooled over the projects run."""
     lines = [
-        "| fault rate | profile | configuration | projects | own tests passed "
+        "| corpus | fault rate | profile | configuration | projects | own tests passed "
         f"| projects ≥ {TARGET:g}% | atoms failed / blocked | reference match % "
         "| silent faults | attempts/atom | cost USD | faults injected | caught L1 % "
         "| L2-L4 % | silent % |",
-        "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for (rate, profile, config), members in _by_setting(rows).items():
+    for (corpus, rate, profile, config), members in _by_setting(rows).items():
         total = sum(max(r.suite_total, 0) for r in members)
         passed = sum(r.suite_passed for r in members)
         meeting = sum(1 for r in members if (r.suite_percent or 0.0) >= TARGET)
@@ -317,7 +328,7 @@ def pooled_table(rows: list[Row]) -> str:
             return f"{100.0 * found / base:.1f}"
 
         lines.append(
-            f"| {rate:g} | {profile if rate else 'any'} | {config} | {len(members)} "
+            f"| {corpus} | {rate:g} | {profile if rate else 'any'} | {config} | {len(members)} "
             f"| {passed}/{total} ({_pct(100.0 * passed / total if total else None)}%) "
             f"| {meeting}/{len(members)} "
             f"| {sum(r.failed for r in members)} / {sum(r.blocked for r in members)} "
@@ -371,9 +382,20 @@ def calibration_table(rows: list[Row]) -> str:
         f"| review minutes, bottom 20% / all ({REVIEW_MINUTES:g} min per atom) |",
         "|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for half in HALVES:
-        chosen = [r for r in rows if r.rate and half_of(r.project) == half]
-        for (rate, profile, config), members in _by_setting(chosen).items():
+    # The halves split the PyPI corpus; the npm packages, outside the split, are a
+    # held-out population of their own (no signal or weight was chosen on them).
+    for half in (*HALVES, "npm"):
+        chosen = [
+            r
+            for r in rows
+            if r.rate
+            and (
+                corpus_of(r.project) == "npm"
+                if half == "npm"
+                else corpus_of(r.project) == "PyPI" and half_of(r.project) == half
+            )
+        ]
+        for (_corpus, rate, profile, config), members in _by_setting(chosen).items():
             wrong = sum(r.wrong for r in members)
             scored = [r.auroc for r in members if r.auroc is not None]
             mean = sum(scored) / len(scored) if scored else None
@@ -407,9 +429,11 @@ def slips(rows: list[Row]) -> str:
 
 
 METHOD = """\
-Every project of the corpus (`bench/corpus/_projects.py`: real pure-Python
-projects from PyPI, sdists pinned by sha256) whose own suite passes on its
-reference, and the bundled example, is planned with the real CLI (`mge plan
+Every project of the corpora (`bench/corpus/_projects.py`: real pure-Python
+projects from PyPI, sdists pinned by sha256; `bench/corpus/_npm.py`: JavaScript
+packages from npm with their own `node:test` suites, tarballs pinned by
+integrity) whose own suite passes on its reference, and the bundled example, is
+planned with the real CLI (`mge plan
 from-code`) and regenerated by the real engine with the replay model (seed 0, no
 latency) at each fault rate, for both fault profiles (see *Fault profiles*; at
 rate 0 they inject nothing and the rate is run once), in two configurations: *L1
@@ -426,8 +450,9 @@ replays the replay model's deterministic choice for every stored attempt): *L1* 
 the faulted attempt failed atomic validation; *L2-L4* = it passed L1 and blame at
 that level regenerated the atom; *harmless* = it passed and equals the reference
 anyway; *silent* = it passed, was never blamed and stayed wrong. Pooled rows sum
-tests, atoms, faults and cost over the projects run at that setting; reference
-match is weighted by atoms. Each run is stored in `bench/precision/results.jsonl`
+tests, atoms, faults and cost over the projects run at that setting, each corpus
+on its own (PyPI with the bundled example, npm); reference match is weighted by
+atoms. Each run is stored in `bench/precision/results.jsonl`
 with the commit it ran on; the tables show the newest run per setting."""
 
 

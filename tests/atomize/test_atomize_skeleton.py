@@ -97,3 +97,41 @@ def test_typescript_corpus_skeletons_parse() -> None:
         assert parses_cleanly(skeleton(source, str(path)), "typescript"), path
         checked += 1
     assert checked > 50
+
+
+COMMONJS = b"""'use strict'
+const path = require('node:path')
+
+function Parser (options) {
+  this.options = options
+}
+
+Parser.prototype.parse = function (text) {
+  return text.split(path.sep)
+}
+
+if (process.env.DEBUG) {
+  Parser.debug = true
+}
+
+module.exports = Parser
+module.exports.default = Parser
+"""
+
+
+def test_javascript_statements_are_kept_whole_for_an_atom_plan() -> None:
+    """A CommonJS file's exports are statements after its functions: an atom plan
+    that lost them would generate a module exporting nothing. The interface view
+    drops them, as it drops Python's top-level calls."""
+    planned = skeleton(COMMONJS, "index.js", statements=True)
+    interface = skeleton(COMMONJS, "index.js")
+    assert parses_cleanly(planned, "javascript")
+    for statement in (
+        "Parser.prototype.parse = function (text) {\n  return text.split(path.sep)\n}",
+        "if (process.env.DEBUG) {\n  Parser.debug = true\n}",
+        "module.exports = Parser\nmodule.exports.default = Parser\n",
+    ):
+        assert statement in planned
+        assert statement not in interface
+    assert 'function Parser (options) { throw new Error("not implemented"); }' in planned
+    assert "this.options = options" not in planned

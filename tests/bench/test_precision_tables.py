@@ -14,6 +14,7 @@ REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from bench.corpus._npm import NPM_CORPUS  # noqa: E402
 from bench.corpus._projects import CORPUS  # noqa: E402
 from bench.precision import (  # noqa: E402
     Row,
@@ -73,10 +74,37 @@ def test_pooled_rows_sum_projects_of_one_setting_only(tmp_path: Path) -> None:
     lines = pooled_table(rows).splitlines()[2:]
     assert len(lines) == 2
     first = [cell.strip() for cell in lines[0].split("|")[1:-1]]
-    # rate, profile, config, projects, tests, projects at target, failed/blocked,
-    # match, silent, attempts/atom, cost, injected, L1, L2-L4, silent
-    assert first[:6] == ["0.1", "uniform", "L1-L4 + blame", "2", "149/200 (74.5%)", "1/2"]
-    assert first[9:] == ["1.20", "1.00", "8", "75.0", "0.0", "25.0"]
+    # corpus, rate, profile, config, projects, tests, projects at target,
+    # failed/blocked, match, silent, attempts/atom, cost, injected, L1, L2-L4, silent
+    assert first[:7] == [
+        "PyPI",
+        "0.1",
+        "uniform",
+        "L1-L4 + blame",
+        "2",
+        "149/200 (74.5%)",
+        "1/2",
+    ]
+    assert first[10:] == ["1.20", "1.00", "8", "75.0", "0.0", "25.0"]
+
+
+def test_each_corpus_is_pooled_on_its_own() -> None:
+    """A JavaScript package's figures are not folded into the Python projects'."""
+    package = NPM_CORPUS[0].name
+    rows = [
+        _row("a", 0.1, passed=99, total=100),
+        _row(package, 0.1, passed=1, total=10),
+        _row("b", 0.1, passed=50, total=100),
+    ]
+    cells = [
+        [c.strip() for c in line.split("|")[1:-1]] for line in pooled_table(rows).splitlines()[2:]
+    ]
+    assert [(c[0], c[4], c[5]) for c in cells] == [
+        ("PyPI", "2", "149/200 (74.5%)"),
+        ("npm", "1", "1/10 (10.0%)"),
+    ]
+    calibration = calibration_table([_row(package, 0.1, passed=1, total=1, wrong=2)])
+    assert [line.split("|")[1].strip() for line in calibration.splitlines()[2:]] == ["npm"]
 
 
 def test_a_suite_that_hung_counts_as_failed_not_missing() -> None:

@@ -1,4 +1,4 @@
-"""The fault-0 invariant on a fast subset of the real PyPI corpus.
+"""The fault-0 invariant on a fast subset of the real PyPI and npm corpora.
 
 At fault rate 0 the replay model answers with the reference, so each project must
 plan, pass L1 atom by atom, come back byte for byte, and get the same test verdict
@@ -24,8 +24,12 @@ REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from bench.corpus._invariant import Counts, measure, pytest_counts  # noqa: E402
+from bench.corpus._invariant import Counts, Outcome, measure, pytest_counts  # noqa: E402
+from bench.corpus._npm import SUBSET as NPM_SUBSET  # noqa: E402
+from bench.corpus._npm import NpmPackage, node_counts  # noqa: E402
 from bench.corpus._projects import SUBSET, Sdist  # noqa: E402
+
+from mge.validate.node_testing import run_node_tests  # noqa: E402
 
 
 def test_the_subset_mixes_layouts() -> None:
@@ -101,8 +105,46 @@ def test_a_suite_that_cannot_start_is_one_failure_in_both_counts(tmp_path: Path)
 def test_fault_zero_gives_back_the_reference(sdist: Sdist, tmp_path: Path) -> None:
     if not sdist.archive.is_file():
         pytest.skip(f"{sdist.archive} missing: run scripts/install_test_corpora.sh")
-    outcome = measure(sdist, tmp_path)
+    _assert_holds(measure(sdist, tmp_path))
 
+
+@pytest.mark.parametrize("package", NPM_SUBSET, ids=lambda p: p.slug)
+def test_fault_zero_gives_back_an_npm_package(package: NpmPackage, tmp_path: Path) -> None:
+    """CommonJS packages: exports assigned after the functions, prototypes set at
+    run time, type errors idiomatic JavaScript has under `checkJs`."""
+    if not package.archive.is_file():
+        pytest.skip(f"{package.archive} missing: run scripts/install_test_corpora.sh")
+    _assert_holds(measure(package, tmp_path))
+
+
+NODE_SUITE = """\
+'use strict'
+const test = require('node:test')
+const assert = require('node:assert')
+
+test('group', async (t) => {
+  await t.test('inner passes', () => assert.ok(true))
+  await t.test('inner fails', () => assert.strictEqual(1, 2))
+})
+test('plain', () => {})
+test('skipped', { skip: 'not here' }, () => {})
+"""
+
+
+def test_the_independent_node_count_is_per_leaf_like_the_engine_s(tmp_path: Path) -> None:
+    """A test with subtests is a group, not a test of its own (node's summary says 4
+    tests); a skipped test is not counted. The engine reads node's TAP in the
+    sandbox, the bench node's JUnit report outside it: the two must agree."""
+    (tmp_path / "package.json").write_text('{"name": "counts"}')
+    (tmp_path / "test").mkdir()
+    (tmp_path / "test" / "counts.test.js").write_text(NODE_SUITE)
+    independent, _ = node_counts(tmp_path)
+    assert independent == (3, 2, 1)
+    engine = run_node_tests(tmp_path, ["test/counts.test.js"])
+    assert (engine.total, engine.passed, engine.failed) == independent
+
+
+def _assert_holds(outcome: Outcome) -> None:
     assert not outcome.left_out, outcome.left_out
     assert outcome.reference_tests.total > 0 and outcome.reference_tests.failed == 0
     assert outcome.planned

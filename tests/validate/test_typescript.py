@@ -355,3 +355,58 @@ def test_a_module_header_is_checked_by_the_compiler_on_its_files_skeleton(
         passed, error_class, output = check(no_token)
         assert (passed, error_class) == (False, "name")
         assert "after the end of this code: TS2304 Cannot find name 'Token'" in output
+
+
+PROTOTYPES = """\
+'use strict'
+
+function createError (code) {
+  function CustomError (message) {
+    this.code = code
+    this.message = message
+  }
+  CustomError.prototype = Object.create(Error.prototype)
+  return CustomError
+}
+
+/**
+ * @param {{ code?: string }} options
+ */
+function withCause (options) {
+  const Made = createError(options.code)
+  Made.prototype.cause = options.cause
+  return Made
+}
+
+module.exports = { createError, withCause }
+"""
+
+
+def test_javascript_counts_only_what_does_not_hang_on_inferred_types(tmp_path: Path) -> None:
+    """Beside the skeleton, `createError` only throws, so the compiler infers that it
+    returns nothing and reads `Made.prototype` on `void`; the JSDoc shape lists no
+    `cause`. Both are right in the real file, so neither may reject the reference's
+    body. A name that is not there is wrong whatever the bodies infer."""
+    from mge.atomize import skeleton
+
+    (tmp_path / "package.json").write_text(json.dumps({"name": "errors"}))
+    text = skeleton(PROTOTYPES.encode(), "index.js", statements=True)
+    assert "module.exports = { createError, withCause }" in text
+    start = PROTOTYPES.index("function withCause")
+    body = PROTOTYPES[start : PROTOTYPES.index("\n}\n", start) + 3]
+    spec = _spec("index.js", name="withCause", lang="javascript")
+    with TypeScriptService(tmp_path) as running:
+        assembly = in_skeleton(text, body, spec)
+        assert assembly is not None
+        raw = running.check("index.js", assembly.text)
+        assert {d.code for d in raw} == set(), "the filter is applied inside check"
+        assert check_compiler(body, spec, assembly, running, baseline=text).passed
+        misspelt = body.replace("createError(options", "creatError(options")
+        assembly = in_skeleton(text, misspelt, spec)
+        assert assembly is not None
+        result = check_compiler(misspelt, spec, assembly, running, baseline=text)
+        assert not result.passed and result.error_class == "name"
+        assert "TS2552" in result.output or "TS2304" in result.output
+        # The same read in TypeScript keeps its type error: types there are declared.
+        typed = running.check("typed.ts", "function f(): void {}\nf().prototype\n")
+        assert [d.code for d in typed] == [2339]

@@ -173,7 +173,7 @@ class _Skeleton:
             child = node.named_children[0] if node.named_child_count else None
             if child is not None and child.type == "string":
                 return
-        if not self.js_declaration(node):
+        if not self.js_declaration(node) and not (top and self.statements):
             self.remove(node)
 
     def js_declaration(self, node: Node) -> bool:

@@ -52,6 +52,7 @@ from mge.execute._stand_ins import (
     missing_module,
     skeleton_stand_in,
 )
+from mge.execute.executor import run_project_tests
 from mge.execute.measurement import measure_against_reference
 from mge.validate.testing import TestOutcome
 
@@ -152,7 +153,9 @@ class Runner(Scheduling):
         write_files(out, files)
         acceptance = [test for test in (self.plan.acceptance or copied) if test in copied]
         if final is None and self.settings.run_tests:
-            final = self.executor.run_tests(
+            final = run_project_tests(
+                self.plan.language,
+                self.executor,
                 out,
                 acceptance,
                 timeout=self.settings.test_timeout_seconds,

@@ -29,15 +29,13 @@ from pyflakes.reporter import Reporter
 from mge.db.models import AtomicUnit, AtomStatus, TestType, ValidationLevel
 from mge.execute._blame import Blame
 from mge.execute._checks import CheckOutcome
-from mge.execute.executor import module_names
-from mge.validate import Limits
+from mge.execute.executor import module_names, run_project_tests
 from mge.validate.blame import (
     SpanIndex,
     blame_coverage,
 )
 from mge.validate.coverage import atom_coverage, executed_lines
 from mge.validate.mutation import MutationScore, mutation_scores
-from mge.validate.node_testing import run_node_tests
 from mge.validate.testing import TestOutcome
 
 if TYPE_CHECKING:
@@ -95,23 +93,18 @@ class Hierarchy(Blame):
         run: its coverage is stored for review); otherwise only a failing run is
         traced, a second time, for blame. `modules` are the scope's source files:
         their doctests count when the project's configuration collects doctests."""
-        if self.runner.plan.language != "python":
-            # node --test: no per-test coverage, blame reads the source-mapped stacks.
-            outcome = run_node_tests(
-                self.out, tests, limits=Limits(timeout_seconds=self.timeout, cpu_seconds=120)
-            )
-            summary = f"{outcome.passed}/{outcome.total} passed"
-            failures = [f"{f.test}\n{f.message}\n{f.text}" for f in outcome.failures]
-            return CheckOutcome(outcome.ok, test_type, "tests", summary, failures, outcome)
+        language = self.runner.plan.language
         run = partial(
-            self.runner.executor.run_tests,
+            run_project_tests,
+            language,
+            self.runner.executor,
             self.out,
             tests,
             timeout=self.timeout,
             modules=list(modules),
         )
         outcome = run(coverage=traced)
-        if not traced and not outcome.ok and not outcome.collection_error:
+        if language == "python" and not traced and not outcome.ok and not outcome.collection_error:
             # Only a failing run needs per-test coverage, for blame; tracing costs time.
             outcome = run(coverage=True)
         summary = f"{outcome.passed}/{outcome.total} passed" + (

@@ -37,6 +37,7 @@ from mge.execute.settings import RunSettings
 from mge.llm import Model, ModelDescription
 from mge.validate import AtomSpec, AtomVerdict, Limits, run_python
 from mge.validate.mutation import Mutant, run_mutants
+from mge.validate.node_testing import run_node_tests
 from mge.validate.sandbox import SandboxResult
 from mge.validate.testing import TestOutcome, run_pytest
 
@@ -99,6 +100,26 @@ def import_check(root: Path, modules: Sequence[str], *, timeout: float) -> Sandb
         pythonpath=[root],
         limits=Limits(timeout_seconds=min(timeout, 60), cpu_seconds=60),
     )
+
+
+def run_project_tests(
+    language: str,
+    executor: Executor,
+    root: Path,
+    tests: list[str],
+    *,
+    timeout: float,
+    coverage: bool = False,
+    modules: Sequence[str] = (),
+) -> TestOutcome:
+    """The project's own tests, by its plan's language: pytest through the run's
+    executor (here or on a Ray worker), a TypeScript or JavaScript suite with
+    `node --test` in the sandbox here (no per-test coverage: blame reads its
+    source-mapped stacks). One place decides, so the acceptance run after the last
+    wave and the level runs of the hierarchy cannot pick different runners."""
+    if language != "python":
+        return run_node_tests(root, tests, limits=Limits(timeout_seconds=timeout, cpu_seconds=120))
+    return executor.run_tests(root, tests, timeout=timeout, coverage=coverage, modules=modules)
 
 
 def module_names(files: Sequence[str]) -> list[str]:

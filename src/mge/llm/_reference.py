@@ -51,9 +51,9 @@ class PlanReference:
         source = self._source(file)
         if source is None:
             return None
-        if not file.endswith(".py"):
-            return skeleton(source, file)
         text = skeleton(source, file, statements=True)
+        if not file.endswith(".py"):
+            return text
         result = self.atomized(file)
         return text if result is None else _with_body_plans(text, source, result)
 

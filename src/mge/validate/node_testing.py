@@ -13,8 +13,9 @@ blame maps to atoms.
 The verdict is node's TAP report, written to the sandbox's report channel (a pipe
 only MGE reads: output the tests print cannot pass for it). Counts are per test: a
 leaf test (one without subtests) is one test, a file that fails to load one
-failure. A run that ends without the report's plan line (`1..N` at the top level)
-is a failure of the whole run.
+failure, a skipped or todo test none (as pytest's skips are not counted). A run
+that ends without the report's plan line (`1..N` at the top level) is a failure of
+the whole run.
 """
 
 from __future__ import annotations
@@ -99,11 +100,14 @@ def parse_tap(report: str) -> TestOutcome:
         if not leaf:
             context = []
             continue
-        outcome.total += 1
         name = match.group("name")
         if match.group("directive"):
+            # Skipped and todo tests are not counted, as pytest's skips are not.
             outcome.skipped += 1
-        elif match.group("not"):
+            context = []
+            continue
+        outcome.total += 1
+        if match.group("not"):
             outcome.failed += 1
             block = _yaml_block(lines, index + 1)
             text = "\n".join([*context, *block])

@@ -46,6 +46,19 @@ SERVICE_SCRIPT = SERVICE_DIR / "service.mjs"
 TS_LANGUAGES = frozenset({"typescript", "tsx", "javascript"})
 
 _NAME_CODES = frozenset({2304, 2305, 2307, 2339, 2551, 2552, 2580, 2614, 2693, 2724, 18004})
+# In a JavaScript file every type is inferred, and an atom is checked beside bodies
+# that only throw: what the compiler infers there is the skeleton's, not the code's
+# (a constructor function's `prototype` read on `void`, a property set in an elided
+# body missing), and idiomatic JavaScript breaks inferred types the reference itself
+# (a JSDoc shape read with more keys than it lists). Only what holds whatever the
+# bodies infer counts: broken syntax, and a name, module or export that is not there,
+# declared twice or used before its declaration.
+_JS_CODES = frozenset(
+    {2300, 2304, 2305, 2307, 2448, 2451, 2552, 2580, 2588, 2614, 2724, 18004}
+    # grammar the checker reports: `await` outside an async function, strict mode
+    | {1100, 1101, 1102, 1210, 1212, 1213, 1214, 1215, 1308}
+)
+_JS_SUFFIXES = (".js", ".jsx", ".mjs", ".cjs")
 
 
 class ToolchainMissing(MgeError):
@@ -61,6 +74,10 @@ class Diagnostic:
     category: str
     message: str
     kind: str
+
+    @property
+    def holds_in_javascript(self) -> bool:
+        return self.kind == "syntactic" or self.code in _JS_CODES
 
     @property
     def error_class(self) -> str:
@@ -135,7 +152,10 @@ class TypeScriptService:
         as its content and `others` replacing other files."""
         files = {**(others or {}), target: text}
         answer = self._ask({"op": "check", "target": target, "files": files})
-        return [Diagnostic(**item) for item in answer["diagnostics"]]
+        found = [Diagnostic(**item) for item in answer["diagnostics"]]
+        if target.endswith(_JS_SUFFIXES):
+            return [d for d in found if d.holds_in_javascript]
+        return found
 
     def baseline(
         self, target: str, text: str, others: dict[str, str] | None = None
