@@ -35,7 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 CACHE = ROOT / ".test-corpora" / "npm"
 # Files a tarball carries beside the code that neither the code nor its tests read.
-_NOT_STAGED = ("LICENSE*", "*.md", "*.d.ts", "*.tst.ts", ".*")
+_NOT_STAGED = ("LICENSE*", "README*", "CHANGELOG*", "*.d.ts", "*.tst.ts", ".*")
 
 
 @dataclass(frozen=True)
@@ -117,6 +117,31 @@ NPM_CORPUS: tuple[NpmPackage, ...] = (
         ("index.js", "lib", "deps"),
         features="CommonJS, 14 modules in lib/ and a vendored deps/ tree; stream "
         "subclasses through util.inherits, a streaming search, many test files",
+    ),
+    NpmPackage(
+        "ghtml",
+        "1.7.2",
+        "sha512-ZxhlBYTjyT0yPv9EgXP65OWOafSDVQ24p/Loj6YVERsrVnpsA+DL9l6LKqoePr3uo/al+JD0iJvrDhVyRkeipA==",
+        ("src",),
+        features='ES modules ("type": "module", code in src/); tagged template literals, '
+        "generators and async generators, a file the tests read (test/test.md)",
+    ),
+    NpmPackage(
+        "@nearform/sql",
+        "1.10.8",
+        "sha512-ZzfuNjLFA+Dj3Advw5VsIvr7M4x3A2HfJjwEpcT3CVsO3AkEk00PpukNFMw2c65IvFWtTzPCOVwPKdWpkivHUA==",
+        ("SQL.js", "quoteIdentifier.js"),
+        ("SQL.test.js", "quoteIdentifier.test.js"),
+        features="CommonJS; test files beside the modules (*.test.js); a class with "
+        "symbols and getters, static methods, string escaping",
+    ),
+    NpmPackage(
+        "hwp",
+        "0.5.0",
+        "sha512-IFWeFX72NsnHzCOTNdNLc+dN84d9oLMdLtqYsPLZeKwpO9S+1pztxJ7k88sqio/QZyRC5wrgY5xm16A0kscPHA==",
+        ("index.js",),
+        features="CommonJS; async iteration with a high-water mark, AbortSignal, "
+        "three test files without the .test suffix",
     ),
 )
 

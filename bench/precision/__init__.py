@@ -237,7 +237,7 @@ def own_suite(out: Path, plan_path: Path) -> tuple[int, int]:
     if plan.language == "python":
         outcome = run_pytest(out, present, timeout=SUITE_TIMEOUT, modules=modules)
     else:
-        limits = Limits(timeout_seconds=SUITE_TIMEOUT, cpu_seconds=SUITE_TIMEOUT)
+        limits = Limits(timeout_seconds=SUITE_TIMEOUT, cpu_seconds=int(SUITE_TIMEOUT))
         outcome = run_node_tests(out, present, limits=limits)
     if outcome.timed_out:
         return -1, 0  # generated code can hang (a flipped loop condition): say so

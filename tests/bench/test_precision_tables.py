@@ -7,6 +7,7 @@ and pool the projects of a setting without mixing settings.
 
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from bench.precision import (  # noqa: E402
     append_result,
     calibration_table,
     load_results,
+    own_suite,
     pooled_table,
 )
 from bench.precision._projects import members_of  # noqa: E402
@@ -136,3 +138,16 @@ def test_the_halves_split_the_corpus_once_and_completely() -> None:
     assert not set(development) & set(held_out)
     assert set(development) | set(held_out) == corpus | {"inventory"}
     assert abs(len(set(development) & corpus) - len(held_out)) <= 1
+
+
+def test_the_own_suite_of_a_node_project_runs_with_node(tmp_path: Path) -> None:
+    """The bench counts a TypeScript or JavaScript project's suite with `node --test`
+    in the sandbox, as the engine does; pytest would find no test in it."""
+    example = REPO / "examples" / "ts-ledger"
+    out = tmp_path / "out"
+    shutil.copytree(example / "reference", out)
+    assert own_suite(out, example / "plan.yaml") == (6, 6)
+    money = out / "src" / "util" / "money.ts"
+    money.write_text(money.read_text().replace("Number(match[2]) * 100", "Number(match[2]) * 10"))
+    total, passed = own_suite(out, example / "plan.yaml")
+    assert total == 6 and passed < 6
