@@ -253,3 +253,39 @@ def test_a_regeneration_that_fixed_more_tests_than_it_broke_is_kept(tmp_path: Pa
     worse = _outcome({"t1": "AssertionError", "t2": "AssertionError"}, ["t3"], ran | {"t2": [8]})
     assert hierarchy._undo_breakage(worse, index, {"t1", "t2"}, round_, before) == round_
     assert [key for key, _ in restored] == ["shop.py::Shop.price#0"]
+
+
+def test_new_code_that_reads_a_name_nobody_binds_is_put_back(tmp_path: Path) -> None:
+    """The round regenerated `price`, whose new code misspelt `self.RATE`; the module
+    now fails where no test passed before or after (a failure at collection), so
+    there are no broken tests to weigh. The failure names the missing attribute,
+    its innermost frame is in the new code, and the old code never read that name:
+    the old code comes back. A missing name the old code read too proves nothing."""
+    hierarchy, index = _hierarchy(tmp_path)
+    states = hierarchy.runner.states
+    restored = _restores(hierarchy)
+    round_ = ["shop.py::Shop.price#0"]
+    key = round_[0]
+    before = {key: "    def price(self, n):\n        return n * self.RATE\n"}
+    states[key].code = "    def price(self, n):\n        return n * self.RAET\n"
+    failure = (
+        "tests/test_shop.py:3: in <module>\n    TOTAL = Shop().price(2)\n"
+        "shop.py:10: in price\n    return n * self.RAET\n"
+        "E   AttributeError: 'Shop' object has no attribute 'RAET'\n"
+    )
+    outcome = _outcome({"tests/test_shop.py": failure}, [], {})
+    assert hierarchy._undo_new_misses(outcome, index, round_, before) == round_
+    assert restored == [(key, "its new code reads RAET, which is missing")]
+    assert states[key].code == before[key]
+    # The same failure when the old code already read `RAET`: not the round's doing.
+    restored.clear()
+    states[key].code = "    def price(self, n):\n        return n * self.RAET  # new\n"
+    before = {key: "    def price(self, n):\n        return self.RAET\n"}
+    assert hierarchy._undo_new_misses(outcome, index, round_, before) == []
+    # Nor when the frame that raised is code the round did not touch.
+    elsewhere = failure.replace("shop.py:10: in price", "shop.py:5: in __init__")
+    before = {key: "old"}
+    assert (
+        hierarchy._undo_new_misses(_outcome({"t": elsewhere}, [], {}), index, round_, before) == []
+    )
+    assert restored == []

@@ -46,8 +46,9 @@ def _layout(result: FileResult) -> tuple[list[FileAtom], dict[str, AtomSpec]]:
     planned_skeleton = skeleton(source, result.path)
     layout: list[FileAtom] = []
     specs: dict[str, AtomSpec] = {}
-    for atom in result.atoms:
+    for position, atom in enumerate(result.atoms):
         indent, body_indent = indentation(atom.text, atom.kind)
+        after = result.atoms[position + 1] if position + 1 < len(result.atoms) else None
         planned = PlannedAtom(
             atom_id=atom.id,
             file=atom.file,
@@ -71,6 +72,9 @@ def _layout(result: FileResult) -> tuple[list[FileAtom], dict[str, AtomSpec]]:
             max_complexity=CONFIG.max_complexity,
             whole_definition=pieces[atom.qualname] == 1,
             piece=seen[atom.qualname],
+            continued=after is not None
+            and after.kind == "block"
+            and after.qualname == atom.qualname,
             declared_names=(
                 declared_class_names(planned_skeleton, planned.qualname)
                 if atom.kind == "class_header"

@@ -387,3 +387,36 @@ def test_a_skeleton_signature_disagreement_is_not_fatal_on_the_last_attempt() ->
     spec_last = dataclasses.replace(spec, plan_binding=False)
     results = {r.check: r for r in validate_atom(other, spec_last, assembly).results}
     assert not results["contract"].passed
+
+
+CUT_AFTER_HEADER = """\
+def first_even(numbers):
+    for number in numbers:
+"""
+
+
+@pytest.mark.parametrize("continued", [False, True])
+def test_an_answer_cut_short_after_a_header_fails_unless_the_plan_continues_it(
+    continued: bool,
+) -> None:
+    """The assembly closes an open header with a stand-in `pass` (a body split over
+    atoms is written piece by piece), so the file compiles either way; only when no
+    later piece continues the body is the missing body the answer's own."""
+    text = "\n" + CUT_AFTER_HEADER + "        pass\n"
+    spec = AtomSpec(
+        atom_id="nums.py::first_even#0",
+        kind="function",
+        name="first_even",
+        qualname="first_even",
+        language="python",
+        file="nums.py",
+        continued=continued,
+    )
+    verdict = validate_atom(CUT_AFTER_HEADER, spec, Assembly(text=text, first_line=2, last_line=3))
+    syntax = next(r for r in verdict.results if r.check == "syntax")
+    assert syntax.passed is continued
+    if not continued:
+        assert syntax.output == "line 2: the statement has no body"
+    whole = CUT_AFTER_HEADER + "        if number % 2 == 0:\n            return number\n"
+    verdict = validate_atom(whole, spec, Assembly(text="\n" + whole, first_line=2, last_line=5))
+    assert next(r for r in verdict.results if r.check == "syntax").passed

@@ -9,9 +9,11 @@ from mge.validate.blame import (
     absent_dependency,
     blame_coverage,
     blame_missing,
+    blame_signature,
     blame_traceback,
     frames,
     import_time_scores,
+    mismatched_callees,
     missing_names,
     ochiai_scores,
     top_suspects,
@@ -164,6 +166,48 @@ def test_an_undefined_name_prefers_the_files_in_the_traceback() -> None:
 def test_a_name_no_plan_binds_blames_nothing() -> None:
     assert blame_missing(PLAIN_TRACEBACK, BINDINGS, INDEX) == []
     assert blame_missing("AssertionError: 3 != 4", BINDINGS, INDEX) == []
+
+
+def test_calls_that_do_not_fit_a_signature_name_their_callee() -> None:
+    text = (
+        "TypeError: TableFormat.__new__() got an unexpected keyword argument 'padding'\n"
+        "E   TypeError: rate() missing 1 required positional argument: 'region'\n"
+        "E   TypeError: Cart.add() takes 2 positional arguments but 3 were given\n"
+        "E   TypeError: build.<locals>.inner() got multiple values for argument 'x'\n"
+        "E   TypeError: rate() takes from 1 to 2 positional arguments but 4 were given\n"
+        "E   TypeError: unsupported operand type(s) for +: 'int' and 'str'\n"
+    )
+    assert mismatched_callees(text) == [
+        "TableFormat.__new__",
+        "rate",
+        "Cart.add",
+        "build.inner",
+    ]
+
+
+def test_a_call_against_a_signature_blames_what_binds_the_callee() -> None:
+    """The call's frame is blamed by the traceback; the definition it did not fit
+    is a suspect too: a namedtuple's field list, a method's or function's `def`."""
+    bindings = [
+        Binding(b.atom_id, b.file, b.qualname, b.defines, "module_header")
+        if b.atom_id == "shop/cart.py::<module>#0"
+        else b
+        for b in BINDINGS
+    ] + [Binding("shop/tax.py::<module>#1", "shop/tax.py", "<module>", ("Row", "namedtuple"))]
+    text = "TypeError: Row.__new__() got an unexpected keyword argument 'with_header_hide'"
+    assert [s.atom_id for s in blame_signature(text, bindings)] == ["shop/tax.py::<module>#1"]
+    assert blame_signature(text, bindings)[0].source == "signature"
+    text = "TypeError: Cart.add() takes 2 positional arguments but 3 were given"
+    assert [s.atom_id for s in blame_signature(text, bindings)] == ["shop/cart.py::Cart.add#0"]
+    # A class without its own __init__ is blamed where its name is bound.
+    text = "TypeError: Table.__init__() missing 1 required positional argument: 'x'"
+    assert [s.atom_id for s in blame_signature(text, bindings)] == ["shop/tax.py::Table#0"]
+    # shop/cart.py's header imports `rate`: only the `def` defines its signature.
+    text = "TypeError: rate() missing 1 required positional argument: 'region'"
+    assert [s.atom_id for s in blame_signature(text, bindings)] == ["shop/tax.py::rate#0"]
+    # A builtin's signature is no atom's.
+    text = "TypeError: str.join() takes exactly one argument (2 given)"
+    assert blame_signature(text, bindings) == []
 
 
 def test_import_time_code_is_scored_by_the_tests_that_read_its_names() -> None:

@@ -9,6 +9,7 @@ handed to `Blame._check_with_blame`, which owns the rounds, their stored state
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -32,8 +33,10 @@ from mge.validate.blame import (
     absent_dependency,
     atoms_run,
     blame_missing,
+    blame_signature,
     blame_traceback,
     import_time_scores,
+    missing_names,
     ochiai_scores,
 )
 
@@ -45,6 +48,10 @@ ROUND_CAP = 3
 # traceback adds at most 0.3, while the message names exactly what the atom was
 # planned to bind and the running code lacks.
 MISSING_NAME_BONUS = 1.5
+#: The definition of a callable that a call did not fit: below the call's own
+#: frame (0.3 for the innermost), so the call is tried first and the definition in
+#: the next round if the failure stays.
+SIGNATURE_BONUS = 0.25
 #: A suspect regenerated for a test that still fails afterwards keeps this share
 #: of its score for that test: a regeneration fixes a wrong atom more often than
 #: not, so the test's other candidates go first, but one whose mistake was made
@@ -121,20 +128,30 @@ class Blame(ProjectChecks):
                 # known and already queued for review, and regenerating the code that
                 # called it would only risk new faults.
                 continue
-            bonus: dict[str, tuple[float, str]] = {}
+            bonus: dict[str, tuple[float, str, str]] = {}
             for suspect in blame_missing(text, bindings, index):
-                bonus.setdefault(suspect.atom_id, (MISSING_NAME_BONUS, suspect.evidence))
+                bonus.setdefault(
+                    suspect.atom_id, (MISSING_NAME_BONUS, suspect.evidence, suspect.source)
+                )
             frames = blame_traceback(text, index)
             for suspect in frames:
-                bonus.setdefault(suspect.atom_id, (0.3 * suspect.score, suspect.evidence))
+                bonus.setdefault(
+                    suspect.atom_id, (0.3 * suspect.score, suspect.evidence, suspect.source)
+                )
                 for header in self._class_headers(suspect.atom_id):
-                    bonus.setdefault(header, (0.1 * suspect.score, f"class of {suspect.atom_id}"))
+                    bonus.setdefault(
+                        header, (0.1 * suspect.score, f"class of {suspect.atom_id}", "traceback")
+                    )
+            for suspect in blame_signature(text, bindings):
+                bonus.setdefault(
+                    suspect.atom_id, (SIGNATURE_BONUS, suspect.evidence, suspect.source)
+                )
             candidates = (ran.get(nodeid, set()) | set(bonus)) - tried
             if not candidates:
                 continue
             spent = set(cleared.get(nodeid, ()))
             rated = {
-                atom: (scores.get(atom, 0.0) + bonus.get(atom, (0.0, ""))[0])
+                atom: (scores.get(atom, 0.0) + (bonus[atom][0] if atom in bonus else 0.0))
                 * (CLEARED_FACTOR if atom in spent else 1.0)
                 for atom in candidates
             }
@@ -155,9 +172,7 @@ class Blame(ProjectChecks):
                 chosen.append(innermost)
             for atom in chosen:
                 evidence = bonus[atom][1] if atom in bonus else f"run by the failing {nodeid}"
-                source = "coverage"
-                if atom in bonus:
-                    source = "missing name" if bonus[atom][0] >= MISSING_NAME_BONUS else "traceback"
+                source = bonus[atom][2] if atom in bonus else "coverage"
                 if atom not in picks or picks[atom].score < rated[atom]:
                     picks[atom] = Suspect(atom, round(rated[atom], 4), source, evidence)
         ordered = sorted(picks.values(), key=lambda s: (-s.score, s.atom_id))
@@ -469,8 +484,10 @@ class Blame(ProjectChecks):
             started = time.perf_counter()
             outcome = await self.run_written(key, run_check)
             self._record(level, scope, outcome, started)
-            if not outcome.passed and last_round and passed_before:
-                undone = self._undo_breakage(outcome, index, passed_before, last_round, before)
+            if not outcome.passed and last_round:
+                undone = self._undo_new_misses(outcome, index, last_round, before)
+                if passed_before:
+                    undone += self._undo_breakage(outcome, index, passed_before, last_round, before)
                 if undone:
                     index = self.write_project()
                     started = time.perf_counter()
@@ -595,6 +612,49 @@ class Blame(ProjectChecks):
             runner.restore_code(atom, before[atom], reason=f"it broke {sorted(broken)[0]}")
         if undone:
             runner.commit()
+        return undone
+
+    def _undo_new_misses(
+        self,
+        outcome: CheckOutcome,
+        index: SpanIndex,
+        last_round: list[str],
+        before: dict[str, str],
+    ) -> list[str]:
+        """Put back the code the last round replaced where the new code raises for a
+        name it alone reads: the failure says the name is missing, its innermost
+        project frame is in the regenerated atom, and the atom's code before the
+        round never mentioned the name. A regeneration that misspelt an attribute
+        (`self._MAARKER`) is then a certain loss, and when the module no longer
+        imports (a failure at collection) no test passed before or after the round
+        for `_undo_breakage` to weigh; blame would otherwise spend its next round on
+        the same atom, or find its budget spent and leave the new mistake in place.
+        Returns the atoms put back; the caller commits."""
+        changed = set(self._changed(last_round, before))
+        if not changed:
+            return []
+        texts = (
+            [f"{f.test}\n{f.message}\n{f.text}" for f in outcome.tests.failures]
+            if outcome.tests is not None
+            else list(outcome.failures)
+        )
+        states = self.runner.states
+        undone: list[str] = []
+        for text in texts:
+            frames = blame_traceback(text, index)
+            atom = frames[0].atom_id if frames else None
+            if atom is None or atom not in changed or atom in undone:
+                continue
+            for _kind, _owner, name in missing_names(text):
+                word = re.compile(rf"\b{re.escape(name)}\b")
+                if word.search(states[atom].code or "") and not word.search(before[atom]):
+                    self.runner.restore_code(
+                        atom, before[atom], reason=f"its new code reads {name}, which is missing"
+                    )
+                    undone.append(atom)
+                    break
+        if undone:
+            self.runner.commit()
         return undone
 
     def _ran_by(

@@ -216,7 +216,7 @@ class Generation(Planning):
             max_complexity=self.config.max_complexity,
             whole_definition=state.whole_definition,
             piece=state.piece,
-            continued=state.language != "python" and self._continued(key),
+            continued=self._continued(key),
             declared_names=(
                 declared_class_names(
                     self._skeletons.get(state.planned.file, ""), state.planned.qualname

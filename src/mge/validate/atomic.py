@@ -83,9 +83,9 @@ class AtomSpec:
     # so an answer cut short before it binds one passes every other check and breaks
     # its readers instead.
     planned_binds: frozenset[str] = frozenset()
-    # For TypeScript and JavaScript: the plan continues this atom's code in the next
-    # atom (a long top-level statement and the blocks after it), so it is no whole
-    # statement by itself.
+    # The plan continues this atom's code in the next atom: a body planned in steps
+    # (every piece but the last), or in TypeScript and JavaScript a long top-level
+    # statement and the blocks after it. Such code is no whole statement by itself.
     continued: bool = False
 
 
@@ -250,9 +250,34 @@ def _syntax(
         # short breaks is reported where the parser gives up, after its lines.
         alone = Assembly(text=candidate, first_line=1, last_line=candidate.count("\n") + 1)
         problems.extend(_tree_problems(alone, spec.language))
+    if not problems and module is not None and not spec.continued:
+        problems.extend(_bodiless_headers(module, spec, assembly))
     if problems:
         return timer.done(False, "; ".join(problems[:3]), "syntax"), None
     return timer.done(True), module
+
+
+_BODIES = ("function", "method", "block")
+
+
+def _bodiless_headers(module: ast.Module, spec: AtomSpec, assembly: Assembly) -> list[str]:
+    """A statement header in the candidate whose whole body lies after it, when no
+    later atom continues the candidate's code: an answer cut short after `for x in
+    xs:`. The assembly closes such a header with a stand-in `pass` (a body split
+    over atoms is written piece by piece), so the file compiles and only the plan
+    can tell that nothing is coming: without this the atom passes, and its function
+    quietly does nothing."""
+    if spec.kind not in _BODIES:
+        return []
+    found: list[str] = []
+    for node in ast.walk(module):
+        body = getattr(node, "body", None)
+        line = getattr(node, "lineno", None)
+        if not isinstance(body, list) or not body or line is None:
+            continue
+        if assembly.first_line <= line <= assembly.last_line < body[0].lineno:
+            found.append(f"line {line - assembly.first_line + 1}: the statement has no body")
+    return found
 
 
 _DETECTED_AT = re.compile(r"\(detected at line (\d+)\)|(?<=on line )(\d+)")

@@ -17,7 +17,15 @@ Two sources of evidence, in this order:
    the traceback (only the line that looked it up is), and a class body or module
    header runs at import, before any test's coverage is recorded.
 
-Both are computed from text and line numbers only: blame never looks at a
+4. **A call that does not fit its callee.** A `TypeError` that a call's arguments
+   do not match a signature (`TableFormat.__new__() got an unexpected keyword
+   argument 'with_header_hide'`) surfaces at the call, but the signature may be
+   what is wrong: a field misspelt in a `namedtuple` or dataclass, a parameter
+   dropped from a `def`. The atom whose plan binds the callee is a suspect too,
+   ranked below the call's frame, so a round that regenerated the call and still
+   fails moves on to the definition instead of running out of suspects.
+
+All are computed from text and line numbers only: blame never looks at a
 reference or knows which answers were faulted.
 """
 
@@ -88,7 +96,7 @@ class Binding:
 class Suspect:
     atom_id: str
     score: float
-    source: str  # "traceback" or "coverage"
+    source: str  # "traceback", "coverage", "missing name" or "signature"
     evidence: str
 
 
@@ -216,6 +224,12 @@ def _in_class(binding: Binding, owner: str) -> bool:
     return any(parts[i : i + len(tail)] == tail for i in range(len(parts) - len(tail) + 1))
 
 
+def _binds_at_top(binding: Binding, name: str) -> bool:
+    """Whether the atom binds `name` at a module's top level: a statement or header
+    of the module, or the definition (`def`, `class`) of that name itself."""
+    return name in binding.defines and binding.qualname.split(".")[0] in ("<module>", name)
+
+
 def blame_missing(
     text: str, bindings: Sequence[Binding], index: SpanIndex | None = None
 ) -> list[Suspect]:
@@ -243,11 +257,7 @@ def blame_missing(
                 and (_module_of(b.file) == owner or _module_of(b.file).endswith("." + owner))
             ]
         else:
-            top = [
-                b
-                for b in bindings
-                if name in b.defines and b.qualname.split(".")[0] in ("<module>", name)
-            ]
+            top = [b for b in bindings if _binds_at_top(b, name)]
             matches = [b for b in top if b.file in frame_files] or top
         for binding in matches:
             if binding.atom_id in seen:
@@ -260,6 +270,63 @@ def blame_missing(
                     score=1.0,
                     source="missing name",
                     evidence=f"the failure says {where} is missing; this atom's plan binds it",
+                )
+            )
+    return suspects
+
+
+# "f() got an unexpected keyword argument 'x'", "Cls.__init__() missing 1 required
+# positional argument: 'y'", "g() takes 2 positional arguments but 3 were given",
+# "h() got multiple values for argument 'z'": the callee's qualified name.
+_SIGNATURE = re.compile(
+    r"TypeError: ([\w.<>]+)\(\) (?:got an unexpected keyword argument|missing \d+ required"
+    r"|takes (?:no|\d+|from \d+ to \d+) (?:positional |keyword-only )?arguments?"
+    r"|got multiple values for argument|got some positional-only arguments)"
+)
+_CONSTRUCTORS = ("__new__", "__init__")
+
+
+def mismatched_callees(text: str) -> list[str]:
+    """The qualified names of the callables a failure says were called with
+    arguments their signatures do not take, once each, in order (`<locals>` parts
+    dropped: a nested function is named by its own name)."""
+    found = (m.group(1) for m in _SIGNATURE.finditer(text))
+    names = (".".join(p for p in name.split(".") if p != "<locals>") for name in found)
+    return list(dict.fromkeys(names))
+
+
+def blame_signature(text: str, bindings: Sequence[Binding]) -> list[Suspect]:
+    """Atoms whose plan binds a callable that a failure says was called against its
+    signature: the method in its class (a constructor: the class's `__init__` or
+    `__new__`, else whatever binds the class name, a `class` header or a module
+    statement such as a `namedtuple`), or a top-level function of any module."""
+    suspects: list[Suspect] = []
+    seen: set[str] = set()
+    for callee in mismatched_callees(text):
+        parts = callee.split(".")
+        name, owner = parts[-1], ".".join(parts[:-1])
+        if owner and name in _CONSTRUCTORS:
+            matches = [b for b in bindings if name in b.defines and _in_class(b, owner)]
+            name, owner = parts[-2], ".".join(parts[:-2])
+            if not matches:
+                matches = [b for b in bindings if _binds_at_top(b, name)]
+        elif owner:
+            matches = [b for b in bindings if name in b.defines and _in_class(b, owner)]
+        else:
+            matches = [b for b in bindings if _binds_at_top(b, name)]
+        # An import binds the name too, but defines no signature.
+        defining = [b for b in matches if b.kind != "module_header"]
+        for binding in defining:
+            if binding.atom_id in seen:
+                continue
+            seen.add(binding.atom_id)
+            suspects.append(
+                Suspect(
+                    atom_id=binding.atom_id,
+                    score=1.0,
+                    source="signature",
+                    evidence=f"the failure says a call does not fit {callee}(); "
+                    "this atom's plan binds it",
                 )
             )
     return suspects
