@@ -407,6 +407,12 @@ def test_javascript_counts_only_what_does_not_hang_on_inferred_types(tmp_path: P
         result = check_compiler(misspelt, spec, assembly, running, baseline=text)
         assert not result.passed and result.error_class == "name"
         assert "TS2552" in result.output or "TS2304" in result.output
+        # Grammar holds whatever is inferred (`const` without a value does not load);
+        # a grammar code that judges an inferred type does not count.
+        grammar = running.check("grammar.js", "const decodeText\nmodule.exports = 1\n")
+        assert [d.code for d in grammar] == [1155]
+        truthy = running.check("truthy.js", "function g () {}\nif (g()) { g() }\n")
+        assert truthy == []
         # The same read in TypeScript keeps its type error: types there are declared.
         typed = running.check("typed.ts", "function f(): void {}\nf().prototype\n")
         assert [d.code for d in typed] == [2339]

@@ -51,12 +51,14 @@ _NAME_CODES = frozenset({2304, 2305, 2307, 2339, 2551, 2552, 2580, 2614, 2693, 2
 # (a constructor function's `prototype` read on `void`, a property set in an elided
 # body missing), and idiomatic JavaScript breaks inferred types the reference itself
 # (a JSDoc shape read with more keys than it lists). Only what holds whatever the
-# bodies infer counts: broken syntax, and a name, module or export that is not there,
+# bodies infer counts: broken syntax and grammar (TS1xxx, which the checker reports
+# for `const x` without a value, `return` outside a function), except the few
+# grammar codes that judge a type; and a name, module or export that is not there,
 # declared twice or used before its declaration.
-_JS_CODES = frozenset(
-    {2300, 2304, 2305, 2307, 2448, 2451, 2552, 2580, 2588, 2614, 2724, 18004}
-    # grammar the checker reports: `await` outside an async function, strict mode
-    | {1100, 1101, 1102, 1210, 1212, 1213, 1214, 1215, 1308}
+_JS_CODES = frozenset({2300, 2304, 2305, 2307, 2448, 2451, 2552, 2580, 2588, 2614, 2724, 18004})
+# Grammar diagnostics that depend on an inferred type or on what a module exports.
+_JS_TYPED_GRAMMAR = frozenset(
+    {1055, 1058, 1059, 1062, 1064, 1192, 1259, 1320, 1321, 1322, 1345, 1360, 1361, 1362}
 )
 _JS_SUFFIXES = (".js", ".jsx", ".mjs", ".cjs")
 
@@ -77,7 +79,9 @@ class Diagnostic:
 
     @property
     def holds_in_javascript(self) -> bool:
-        return self.kind == "syntactic" or self.code in _JS_CODES
+        if self.kind == "syntactic" or self.code in _JS_CODES:
+            return True
+        return 1000 <= self.code < 2000 and self.code not in _JS_TYPED_GRAMMAR
 
     @property
     def error_class(self) -> str:
