@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import sqlite3
 import subprocess
 from pathlib import Path
 
@@ -63,6 +64,18 @@ def test_replay_at_fault_rate_0_is_the_reference(tmp_path: Path) -> None:
     for source in (EXAMPLE / "reference" / "src").rglob("*.ts"):
         relative = source.relative_to(EXAMPLE / "reference")
         assert (tmp_path / "out" / relative).read_bytes() == source.read_bytes(), relative
+    # The acceptance run's per-test coverage, mapped back through the source maps,
+    # reaches the review score: a share on nearly every function, and below 1 where
+    # a branch is untested (`readString`'s unknown escape, say).
+    with sqlite3.connect(tmp_path / "mge.db") as db:
+        rows = db.execute(
+            "select name, json_extract(extra, '$.test_coverage') from atomic_units"
+            " where kind in ('function', 'method')"
+        ).fetchall()
+    measured = [share for _, share in rows if share is not None]
+    assert len(measured) >= 0.9 * len(rows)
+    assert sum(measured) / len(measured) > 0.9
+    assert 0 < dict(rows)["readString"] < 1
 
 
 @pytest.mark.slow

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
+
+import pytest
 
 from mge.validate.blame import AtomSpan, SpanIndex
 from mge.validate.coverage import AtomCoverage, atom_coverage, executable_lines, executed_lines
+from mge.validate.node_testing import run_node_tests
 from mge.validate.testing import run_pytest
 
 SOURCE = '''\
@@ -95,3 +99,83 @@ def test_atoms_no_passing_test_reaches_are_uncovered(tmp_path: Path) -> None:
     assert shares["clamp"].total - shares["clamp"].covered == 1
     # imports, constants and class fields: nothing a test run can say about them
     assert "header" not in shares and "Box" not in shares
+
+
+SCRIPT = """\
+'use strict'
+const LIMIT = 3
+
+class Box {
+  grow (by) {
+    this.size = (this.size || 0) + by
+    return this.size
+  }
+
+  get empty () { return !this.size }
+}
+
+function clamp (value) {
+  // a comment runs nothing
+  if (value > LIMIT) {
+    return LIMIT
+  }
+  return value
+}
+
+const negate = (value) =>
+  -value
+
+module.exports = { Box, clamp, negate, twice: () => 2 }
+"""
+
+SCRIPT_SPANS = {
+    "header": (1, 3),
+    "Box": (4, 4),
+    "Box.grow": (5, 9),
+    "Box.empty": (10, 11),
+    "clamp": (13, 20),
+    "negate": (21, 23),
+    "exports": (24, 24),
+}
+
+SCRIPT_TESTS = """\
+const test = require('node:test')
+const assert = require('node:assert')
+const { Box, clamp } = require('../calc.js')
+
+test('grow', () => { assert.strictEqual(new Box().grow(2), 2) })
+test('clamp small', () => { assert.strictEqual(clamp(1), 1) })
+test('clamp fails', () => { assert.strictEqual(clamp(9), 0) })
+"""
+
+
+def test_script_statements_in_function_bodies_are_executable_lines() -> None:
+    lines = executable_lines(SCRIPT, "calc.js")
+    # the statements of grow, the one-line getter, clamp, and the arrow's body
+    assert lines == {6, 7, 10, 15, 16, 18, 22}
+    # a line that begins as module code (`twice: () => 2`) is never marked by V8
+    assert 24 not in lines
+    assert executable_lines(SCRIPT, "calc.ts") == lines
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+def test_script_atoms_no_passing_test_reaches_are_uncovered(tmp_path: Path) -> None:
+    """V8's per-test lines, taken in the sandbox, against the statement lines: the
+    same shares the pytest trace gives a Python project."""
+    (tmp_path / "calc.js").write_text(SCRIPT)
+    (tmp_path / "test").mkdir()
+    (tmp_path / "test" / "calc.test.js").write_text(SCRIPT_TESTS)
+    outcome = run_node_tests(tmp_path, ["test/calc.test.js"], coverage=True)
+    assert (outcome.passed, outcome.failed) == (2, 1)
+    index = SpanIndex(
+        [AtomSpan(atom, "calc.js", first, last) for atom, (first, last) in SCRIPT_SPANS.items()]
+    )
+    shares = atom_coverage(
+        {"calc.js": SCRIPT}, index, executed_lines(outcome.coverage, outcome.verdicts)
+    )
+    assert shares["Box.grow"] == AtomCoverage(covered=2, total=2)
+    assert shares["Box.empty"] == AtomCoverage(covered=0, total=1)
+    assert shares["negate"] == AtomCoverage(covered=0, total=1)
+    # `return LIMIT` ran only in the failing test, which vouches for nothing
+    assert shares["clamp"] == AtomCoverage(covered=2, total=3)
+    assert "header" not in shares and "exports" not in shares

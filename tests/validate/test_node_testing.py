@@ -7,8 +7,8 @@ import json
 import shutil
 from pathlib import Path
 
-from mge.validate.blame import AtomSpan, SpanIndex, blame_traceback
-from mge.validate.node_testing import compiled_path, parse_tap, run_node_tests
+from mge.validate.blame import AtomSpan, SpanIndex, blame_coverage, blame_traceback
+from mge.validate.node_testing import compiled_path, parse_coverage, parse_tap, run_node_tests
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "ts-ledger" / "reference"
 TESTS = ["test/ledger.test.ts", "test/money.test.ts"]
@@ -68,7 +68,172 @@ def test_a_report_cut_short_fails_the_run() -> None:
     assert outcome.passed == 1 and outcome.collection_error and not outcome.ok
 
 
+def test_a_name_keeps_the_line_separators_node_does_not_escape() -> None:
+    outcome = parse_tap("TAP version 13\nok 1 - a \u2028 b \x1c c\n1..1\n")
+    assert outcome.verdicts == {"a \u2028 b \x1c c": True} and outcome.ok
+
+
 def test_compiled_paths() -> None:
     assert compiled_path("test/a.test.ts") == ".mge-build/test/a.test.js"
     assert compiled_path("t/b.spec.mts") == ".mge-build/t/b.spec.mjs"
     assert compiled_path("t/c.test.js") == "t/c.test.js"
+
+
+def _lines_of(path: Path, first: str, last: str) -> set[int]:
+    """The numbers of the lines from the one holding `first` to the one holding `last`."""
+    lines = path.read_text().splitlines()
+    start = next(n for n, line in enumerate(lines, 1) if first in line)
+    end = next(n for n, line in enumerate(lines, 1) if n >= start and last in line)
+    return set(range(start, end + 1))
+
+
+def _shapes(project: Path, module: bool) -> Path:
+    (project / "test").mkdir(parents=True)
+    (project / "package.json").write_text(
+        json.dumps({"name": "shapes", **({"type": "module"} if module else {})})
+    )
+    exports = "export " if module else ""
+    lib = project / "shapes.js"
+    lib.write_text(
+        f"{exports}function area(w, h) {{\n  const a = w * h;\n  return a;\n}}\n\n"
+        f"{exports}function label(n) {{\n  if (n > 1) {{\n    return 'many';\n  }}\n"
+        "  return 'one';\n}\n" + ("" if module else "module.exports = { area, label };\n")
+    )
+    return lib
+
+
+def test_each_test_covers_the_lines_it_ran(tmp_path: Path) -> None:
+    project = tmp_path / "shapes"
+    lib = _shapes(project, module=True)
+    (project / "test" / "shapes.test.js").write_text(
+        'import test from "node:test";\nimport { describe, it } from "node:test";\n'
+        'import assert from "node:assert";\nimport { area, label } from "../shapes.js";\n'
+        'test("area", () => assert.equal(area(2, 3), 6));\n'
+        'describe("label", () => {\n'
+        '  it("labels many", async () => { await null; assert.equal(label(2), "one"); });\n'
+        "});\n"
+        'test("skipped", { skip: true }, () => area(1, 1));\n'
+    )
+    outcome = run_node_tests(project, ["test/shapes.test.js"], coverage=True)
+    assert (outcome.total, outcome.passed, outcome.failed, outcome.skipped) == (2, 1, 1, 1)
+    area = _lines_of(lib, "function area", "}")
+    label = _lines_of(lib, "function label", "return 'one'")
+    assert set(outcome.coverage["area"]["shapes.js"]) == area
+    # A failing test's coverage is recorded too; the branch it did not take is not.
+    ran = set(outcome.coverage["labels many"]["shapes.js"])
+    assert ran <= label | {max(label) + 1} and not ran & area
+    assert _lines_of(lib, "'many'", "'many'") <= ran
+    assert not _lines_of(lib, "'one'", "'one'") & ran
+    # Skipped tests run nothing; the test files are not the code under test.
+    assert set(outcome.coverage) == {"area", "labels many"}
+    assert all(set(files) == {"shapes.js"} for files in outcome.coverage.values())
+    assert outcome.verdicts == {"area": True, "labels many": False}
+    # Which is what blame ranks atoms by.
+    index = SpanIndex(
+        [
+            AtomSpan("shapes::area", "shapes.js", min(area), max(area)),
+            AtomSpan("shapes::label", "shapes.js", min(label), max(label) + 1),
+        ]
+    )
+    assert [s.atom_id for s in blame_coverage(outcome.coverage, outcome.verdicts, index)] == [
+        "shapes::label"
+    ]
+
+
+def test_coverage_of_commonjs_subtests_and_callbacks(tmp_path: Path) -> None:
+    project = tmp_path / "shapes"
+    lib = _shapes(project, module=False)
+    (project / "test" / "shapes.test.js").write_text(
+        'const test = require("node:test");\nconst assert = require("node:assert");\n'
+        'const { area, label } = require("../shapes.js");\n'
+        'test("outer", async (t) => {\n'
+        '  await t.test("inner", () => assert.equal(label(1), "one"));\n'
+        "});\n"
+        'test("callback", (t, done) => { area(1, 2); done(); });\n'
+    )
+    outcome = run_node_tests(project, ["test/shapes.test.js"], coverage=True)
+    assert outcome.ok and outcome.total == 2, outcome.output
+    assert set(outcome.coverage) == {"inner", "callback"}
+    assert set(outcome.coverage["callback"]["shapes.js"]) == _lines_of(lib, "function area", "}")
+    inner = set(outcome.coverage["inner"]["shapes.js"])
+    assert _lines_of(lib, "return 'one'", "return 'one'") <= inner
+    assert not _lines_of(lib, "'many'", "'many'") & inner
+
+
+def test_coverage_changes_no_verdict(tmp_path: Path) -> None:
+    """The wrapped bodies keep what the runner reads of them: the name of a test
+    named by its function, the callback style, the outcome."""
+    project = tmp_path / "shapes"
+    _shapes(project, module=True)
+    (project / "test" / "a.test.js").write_text(
+        'import test from "node:test";\nimport assert from "node:assert";\n'
+        'import { area } from "../shapes.js";\n'
+        "test(function namedByItsFunction() { area(1, 1); });\n"
+        'test("late callback", (t, done) => { setTimeout(() => done(new Error("no")), 5); });\n'
+        'test("rejects", async () => { await null; assert.equal(area(1, 2), 3); });\n'
+        'test("length", () => { assert.equal(area.length, 2); });\n'
+    )
+    plain = run_node_tests(project, ["test/a.test.js"])
+    covered = run_node_tests(project, ["test/a.test.js"], coverage=True)
+    assert (
+        plain.verdicts
+        == covered.verdicts
+        == {
+            "namedByItsFunction": True,
+            "late callback": False,
+            "rejects": False,
+            "length": True,
+        }
+    )
+    assert set(covered.coverage) == set(covered.verdicts)
+
+
+def test_without_coverage_none_is_recorded(tmp_path: Path) -> None:
+    project = tmp_path / "shapes"
+    _shapes(project, module=True)
+    (project / "test" / "a.test.js").write_text(
+        'import test from "node:test";\nimport { area } from "../shapes.js";\n'
+        'test("area", () => { area(1, 1); });\n'
+    )
+    outcome = run_node_tests(project, ["test/a.test.js"])
+    assert outcome.ok and outcome.coverage == {}
+
+
+def test_typescript_coverage_is_mapped_to_the_sources(tmp_path: Path) -> None:
+    project = tmp_path / "ledger"
+    shutil.copytree(EXAMPLE, project)
+    outcome = run_node_tests(project, TESTS, coverage=True)
+    assert outcome.ok, outcome.output
+    money = project / "src" / "util" / "money.ts"
+    assert outcome.coverage["sums"] == {"src/util/money.ts": sorted(_lines_of(money, "sum(", "}"))}
+    assert "src/util/money.ts" in outcome.coverage["balances follow the account kind"]
+
+
+def test_coverage_records_are_merged_and_checked() -> None:
+    data = "\n".join(
+        [
+            json.dumps({"t": "a", "f": {"lib.js": [3, 1], "test/a.test.js": [5]}}),
+            json.dumps({"t": "a", "f": {"lib.js": [2], "other.js": [7, "x", -1, True]}}),
+            json.dumps(["not", "a", "record"]),
+            '{"t": "b", "f": {"lib.js": [1',  # cut short
+            json.dumps({"t": 3, "f": {}}),
+            # Recorded under the test's name; keyed as the report escapes it.
+            json.dumps({"t": "case #2\nends in \\", "f": {"lib.js": [4]}}),
+        ]
+    )
+    assert parse_coverage(data, ["test/a.test.js"]) == {
+        "a": {"lib.js": [1, 2, 3], "other.js": [7]},
+        r"case \#2\\nends in \\": {"lib.js": [4]},
+    }
+
+
+def test_coverage_keys_match_the_reported_names(tmp_path: Path) -> None:
+    project = tmp_path / "shapes"
+    _shapes(project, module=True)
+    (project / "test" / "a.test.js").write_text(
+        'import test from "node:test";\nimport { area } from "../shapes.js";\n'
+        r"for (const name of ['issue #7', 'back\\slash', 'new\nline', 'tab\there'])"
+        "\n  test(name, () => { area(1, 1); });\n"
+    )
+    outcome = run_node_tests(project, ["test/a.test.js"], coverage=True)
+    assert outcome.total == 4 and set(outcome.coverage) == set(outcome.verdicts), outcome.output

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
 
-from mge.validate.sandbox import Limits, run_python
+from mge.validate.sandbox import Limits, run_command, run_python
 
 
 def test_a_process_that_sleeps_forever_is_killed() -> None:
@@ -112,3 +113,20 @@ def test_what_ordinary_tests_use_works_inside() -> None:
     result = run_python(["-c", script])
     assert result.ok, result.stderr
     assert result.stdout.split() == ["[1,", "2]", "sandbox", "127.0.0.1"]
+
+
+def test_the_data_channel_is_apart_from_the_report_and_the_output() -> None:
+    script = (
+        "import os\n"
+        "os.write(int(os.environ['MGE_DATA_FD']), b'x' * 200000)\n"
+        "os.write(int(os.environ['MGE_REPORT_FD']), b'verdict')\n"
+        "print('out')\n"
+    )
+    result = run_command(
+        [sys.executable, "-c", script], limits=Limits(timeout_seconds=30), report=True, data=True
+    )
+    assert result.ok, result.stderr
+    assert result.data == b"x" * 200000  # more than a pipe holds: read while it runs
+    assert result.report == b"verdict" and result.stdout == "out\n"
+    plain = run_command([sys.executable, "-c", "import os; print('MGE_DATA_FD' in os.environ)"])
+    assert plain.stdout == "False\n" and plain.data == b""

@@ -152,9 +152,11 @@ class ProjectChecks:
             "validation", level=level.value, scope=scope, check=outcome.check, passed=outcome.passed
         )
 
-    def _sources(self, index: SpanIndex) -> dict[str, str]:
+    def _sources(self, index: SpanIndex, *, python_only: bool = False) -> dict[str, str]:
+        """The written source of every planned file (`python_only`: of the Python
+        ones, for what only Python has, such as mutants)."""
         return {
-            file: (self.out / file).read_text(encoding="utf-8")
+            file: (self.out / file).read_text(encoding="utf-8", errors="surrogateescape")
             for file in index.files()
-            if file.endswith(".py") and (self.out / file).is_file()
+            if (file.endswith(".py") or not python_only) and (self.out / file).is_file()
         }

@@ -93,10 +93,9 @@ class Hierarchy(Blame):
         run: its coverage is stored for review); otherwise only a failing run is
         traced, a second time, for blame. `modules` are the scope's source files:
         their doctests count when the project's configuration collects doctests."""
-        language = self.runner.plan.language
         run = partial(
             run_project_tests,
-            language,
+            self.runner.plan.language,
             self.runner.executor,
             self.out,
             tests,
@@ -104,7 +103,7 @@ class Hierarchy(Blame):
             modules=list(modules),
         )
         outcome = run(coverage=traced)
-        if language == "python" and not traced and not outcome.ok and not outcome.collection_error:
+        if not traced and not outcome.ok and not outcome.collection_error:
             # Only a failing run needs per-test coverage, for blame; tracing costs time.
             outcome = run(coverage=True)
         summary = f"{outcome.passed}/{outcome.total} passed" + (
@@ -267,7 +266,7 @@ class Hierarchy(Blame):
             scores = await asyncio.to_thread(
                 mutation_scores,
                 self.out,
-                self._sources(index),
+                self._sources(index, python_only=True),
                 index,
                 tests.coverage,
                 tests.verdicts,

@@ -114,11 +114,12 @@ def run_project_tests(
 ) -> TestOutcome:
     """The project's own tests, by its plan's language: pytest through the run's
     executor (here or on a Ray worker), a TypeScript or JavaScript suite with
-    `node --test` in the sandbox here (no per-test coverage: blame reads its
-    source-mapped stacks). One place decides, so the acceptance run after the last
+    `node --test` in the sandbox here (its per-test coverage from V8, mapped back
+    through source maps). One place decides, so the acceptance run after the last
     wave and the level runs of the hierarchy cannot pick different runners."""
     if language != "python":
-        return run_node_tests(root, tests, limits=Limits(timeout_seconds=timeout, cpu_seconds=120))
+        limits = Limits(timeout_seconds=timeout, cpu_seconds=120)
+        return run_node_tests(root, tests, limits=limits, coverage=coverage)
     return executor.run_tests(root, tests, timeout=timeout, coverage=coverage, modules=modules)
 
 

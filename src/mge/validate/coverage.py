@@ -8,8 +8,11 @@ passed count, since a line run by a failing test is not vouched for.
 
 Only lines inside functions are counted: module and class bodies run when a file
 is imported, before any test starts and outside the trace, so they would always
-look unexecuted. The lines are those of the compiled code objects (`co_lines`),
-which are exactly the lines a line tracer can report.
+look unexecuted. In Python the lines are those of the compiled code objects
+(`co_lines`), which are exactly the lines a line tracer can report; in JavaScript
+and TypeScript they are the lines where a statement inside a function body
+starts, which are the lines V8's block coverage marks when it runs (and what a
+source map maps a compiled statement back to).
 """
 
 from __future__ import annotations
@@ -18,8 +21,13 @@ import inspect
 import types
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+from mge.atomize._languages import parse, supported_language
 from mge.validate.blame import SpanIndex
+
+if TYPE_CHECKING:
+    from tree_sitter import Node
 
 __all__ = ["AtomCoverage", "atom_coverage", "executable_lines", "executed_lines"]
 
@@ -36,9 +44,55 @@ class AtomCoverage:
         return self.covered / self.total if self.total else 1.0
 
 
+_FUNCTIONS = frozenset(
+    {
+        "function_declaration",
+        "generator_function_declaration",
+        "function_expression",
+        "function",
+        "generator_function",
+        "arrow_function",
+        "method_definition",
+    }
+)
+
+
+def _statement_lines(source: str, language: str) -> set[int]:
+    """Lines where a statement inside a function body starts (an arrow function's
+    expression body counts as one), when the line begins inside that function: V8
+    marks a line by its first character, and on `module.exports = () => 3` that
+    character is module code, which runs at import, outside every test."""
+    text = source.encode("utf-8", errors="surrogateescape")
+    root = parse(text, language).root_node
+    lines: set[int] = set()
+    stack: list[tuple[Node, Node | None]] = [(root, None)]
+    while stack:
+        node, function = stack.pop()
+        parent = node.parent
+        if function is not None and node.is_named and parent is not None:
+            statement = parent.type == "statement_block" and node.type != "comment"
+            body = (
+                parent.type == "arrow_function"
+                and node.type != "statement_block"
+                and node == parent.child_by_field_name("body")
+            )
+            if statement or body:
+                row = node.start_point[0]
+                begins = text.rfind(b"\n", 0, node.start_byte) + 1
+                first = begins + len(text[begins:]) - len(text[begins:].lstrip(b" \t"))
+                if function.start_byte <= first:
+                    lines.add(row + 1)
+        inner = node if node.type in _FUNCTIONS else function
+        stack.extend((child, inner) for child in node.children)
+    return lines
+
+
 def executable_lines(source: str, filename: str = "<atom>") -> set[int]:
     """The lines of every function body (and lambda, comprehension) in `source`;
-    empty when it does not compile."""
+    empty when it does not compile (Python)."""
+    language = supported_language(filename)
+    if language not in (None, "python"):
+        return _statement_lines(source, language)
     try:
         code = compile(source, filename, "exec", dont_inherit=True)
     except (SyntaxError, ValueError):

@@ -16,10 +16,20 @@ leaf test (one without subtests) is one test, a file that fails to load one
 failure, a skipped or todo test none (as pytest's skips are not counted). A run
 that ends without the report's plan line (`1..N` at the top level) is a failure of
 the whole run.
+
+With `coverage`, each test process also records which project lines each test ran
+(`ts/coverage.mjs`, V8's block coverage around every test body), into files in the
+sandbox's private `/tmp` that the script sends, once the runner is done, on the
+sandbox's data channel: apart from the report, so that what the tests write there
+can at worst mislead blame, never change a verdict. The coverage of a test is keyed
+by its leaf name, as its verdict is; TypeScript lines are mapped back through the
+build's source maps; the test files themselves are left out, as the Python tracer
+leaves out the tests.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 from collections.abc import Sequence
@@ -32,11 +42,25 @@ from mge.validate.typescript import SERVICE_DIR, ensure_compiler, node_binary
 BUILD_DIR = ".mge-build"
 _TSC = SERVICE_DIR / "node_modules" / "typescript" / "bin" / "tsc"
 _TYPES = SERVICE_DIR / "node_modules" / "@types"
+_COVERAGE = SERVICE_DIR / "coverage.mjs"
 _TS_SUFFIXES = (".ts", ".tsx", ".mts", ".cts")
 _RESULT = re.compile(
     r"^(?P<indent>\s*)(?P<not>not )?ok \d+ - (?P<name>.*?)(?: # (?P<directive>SKIP|TODO)\b.*)?$"
 )
 _PLAN = re.compile(r"^1\.\.\d+$")
+#: How node's TAP reporter escapes a test's name (`tapEscape`, in this order: the
+#: backslashes it adds are doubled too), so that coverage, recorded under the name
+#: the test has, is keyed as the verdict read from the report is.
+_TAP_ESCAPES = (
+    ("\b", "\\b"),
+    ("\f", "\\f"),
+    ("\t", "\\t"),
+    ("\n", "\\n"),
+    ("\r", "\\r"),
+    ("\v", "\\v"),
+    ("\\", "\\\\"),
+    ("#", "\\#"),
+)
 
 
 def compiled_path(test: str) -> str:
@@ -48,7 +72,7 @@ def compiled_path(test: str) -> str:
     return test
 
 
-def _script(project: Path, tests: Sequence[str], timeout_ms: int) -> str:
+def _script(project: Path, tests: Sequence[str], timeout_ms: int, *, coverage: bool = False) -> str:
     node = shlex.quote(node_binary())
     typescript = any(t.endswith(_TS_SUFFIXES) for t in tests)
     lines = ["set -u"]
@@ -69,18 +93,33 @@ def _script(project: Path, tests: Sequence[str], timeout_ms: int) -> str:
     # The runner's own stdout is the report channel (dup'ed by the shell, since the
     # sandbox's user may not reopen MGE's pipe); each test file runs in a child
     # whose output the runner reports as diagnostics, never as results.
-    lines.append(
-        f"exec {node} --enable-source-maps --test --test-reporter=tap"
+    # The runner passes its own flags on to each test file's process: a preload
+    # runs there, and only there.
+    preload = f" --import {shlex.quote(_COVERAGE.as_uri())}" if coverage else ""
+    run = (
+        f"{node} --enable-source-maps{preload} --test --test-reporter=tap"
         " --test-reporter-destination=stdout"
         f' --test-timeout={timeout_ms} {runnable} 1>&"$MGE_REPORT_FD"'
     )
+    if not coverage:
+        lines.append(f"exec {run}")
+        return "\n".join(lines)
+    lines += [
+        "coverage=$(mktemp -d) || exit 1",
+        f'MGE_COVERAGE_DIR="$coverage" MGE_COVERAGE_ROOT={shlex.quote(str(project))} {run}',
+        "status=$?",
+        'cat "$coverage"/*.jsonl 1>&"$MGE_DATA_FD" 2>/dev/null',
+        'exit "$status"',
+    ]
     return "\n".join(lines)
 
 
 def parse_tap(report: str) -> TestOutcome:
     """Per-test counts and failures from node's TAP report."""
     outcome = TestOutcome()
-    lines = report.splitlines()
+    # Lines end at "\n" only: a name keeps the other separators `splitlines` would
+    # cut it at (U+2028, \x1c, ...), which node's report does not escape.
+    lines = report.split("\n")
     has_child: dict[int, bool] = {}
     context: list[str] = []
     finished = False
@@ -130,6 +169,44 @@ def parse_tap(report: str) -> TestOutcome:
     return outcome
 
 
+def tap_name(name: str) -> str:
+    """A test's name as node's TAP report writes it (and `parse_tap` reads it)."""
+    for raw, escaped in _TAP_ESCAPES:
+        name = name.replace(raw, escaped)
+    return name
+
+
+def parse_coverage(data: str, tests: Sequence[str] = ()) -> dict[str, dict[str, list[int]]]:
+    """Per-test lines from the coverage records (`{"t": name, "f": {file: lines}}`,
+    one a line), keyed and merged by name as `parse_tap` keys verdicts (escaped as
+    in the report); the files in `tests` are left out.
+    A line that is not such a record (cut short, or written by the tests) is
+    ignored: coverage only informs blame."""
+    left_out = set(tests)
+    merged: dict[str, dict[str, set[int]]] = {}
+    for line in data.split("\n"):
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if not isinstance(record, dict):
+            continue
+        name, files = record.get("t"), record.get("f")
+        if not isinstance(name, str) or not isinstance(files, dict):
+            continue
+        into = merged.setdefault(tap_name(name), {})
+        for file, numbers in files.items():
+            if file in left_out or not isinstance(numbers, list):
+                continue
+            into.setdefault(file, set()).update(
+                n for n in numbers if isinstance(n, int) and not isinstance(n, bool) and n > 0
+            )
+    return {
+        name: {file: sorted(numbers) for file, numbers in files.items()}
+        for name, files in merged.items()
+    }
+
+
 def _yaml_block(lines: list[str], start: int) -> list[str]:
     if start >= len(lines) or lines[start].strip() != "---":
         return []
@@ -142,13 +219,18 @@ def _yaml_block(lines: list[str], start: int) -> list[str]:
 
 
 def run_node_tests(
-    project: Path, tests: Sequence[str], *, limits: Limits | None = None
+    project: Path,
+    tests: Sequence[str],
+    *,
+    limits: Limits | None = None,
+    coverage: bool = False,
 ) -> TestOutcome:
     """Run `tests` (paths relative to `project`) with `node --test` in the sandbox;
-    TypeScript tests are compiled first (see the module doc)."""
+    TypeScript tests are compiled first, and `coverage` records the lines each test
+    ran (see the module doc)."""
     limits = limits or Limits(timeout_seconds=120, cpu_seconds=120, memory_bytes=4 * 1024**3)
     project = project.resolve()
-    script = _script(project, tests, int(limits.timeout_seconds * 1000))
+    script = _script(project, tests, int(limits.timeout_seconds * 1000), coverage=coverage)
     # bash, not sh: dash redirects one-digit descriptors only.
     result = run_command(
         ["/bin/bash", "-c", script],
@@ -156,8 +238,14 @@ def run_node_tests(
         readable=[SERVICE_DIR],
         limits=limits,
         report=True,
+        data=coverage,
     )
     outcome = parse_tap(result.report.decode("utf-8", errors="replace"))
+    if coverage:
+        lines = parse_coverage(result.data.decode("utf-8", errors="replace"), tests)
+        # Skipped and todo tests have no verdict, so no coverage either; a test
+        # whose file failed to load ran no body, so has no record.
+        outcome.coverage = {name: lines[name] for name in outcome.verdicts if name in lines}
     outcome.timed_out = result.timed_out
     outcome.duration_seconds = result.duration_seconds
     outcome.output = (result.stdout + result.stderr)[-20000:]
@@ -166,4 +254,11 @@ def run_node_tests(
     return outcome
 
 
-__all__ = ["BUILD_DIR", "compiled_path", "parse_tap", "run_node_tests"]
+__all__ = [
+    "BUILD_DIR",
+    "compiled_path",
+    "parse_coverage",
+    "parse_tap",
+    "run_node_tests",
+    "tap_name",
+]

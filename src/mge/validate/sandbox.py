@@ -31,7 +31,9 @@ A run may also get a *report channel*: a pipe whose write end only the sandboxed
 process inherits and whose read end only MGE holds, plus a key sent through a
 second pipe the process reads once at start. Its content can be appended to but
 never rewritten, which is what lets `mge.validate.testing` take a verdict the code
-under test cannot take back.
+under test cannot take back. A run may also get a *data channel* (`MGE_DATA_FD`):
+one more pipe only MGE reads, for bulk output such as per-test coverage, kept apart
+from the report so that nothing sent on it can change a verdict.
 """
 
 from __future__ import annotations
@@ -103,6 +105,8 @@ class SandboxResult:
     report: bytes = b""
     #: The key the process was handed for its report channel.
     report_key: str = ""
+    #: What the process wrote to its data channel (empty without one).
+    data: bytes = b""
     sandboxed: bool = True
 
     @property
@@ -461,10 +465,11 @@ def run_command(
     stdin: str | None = None,
     extra_env: Mapping[str, str] | None = None,
     report: bool = False,
+    data: bool = False,
 ) -> SandboxResult:
     """Run `command` (a program under /usr, such as node, or the interpreter) in the
     sandbox, as `run_python` does: `cwd` is the project, copied; `readable` paths
-    are visible read-only; `report` opens a report channel."""
+    are visible read-only; `report` opens a report channel, `data` a data channel."""
     limits = limits or Limits()
     sandboxed = ensure_available()
     env = clean_environment(extra_env)
@@ -484,6 +489,11 @@ def run_command(
             channel_fds = [report_write, key_read]
             env["MGE_REPORT_FD"] = str(report_write)
             env["MGE_REPORT_KEY_FD"] = str(key_read)
+        data_read = -1
+        if data:
+            data_read, data_write = os.pipe()
+            channel_fds.append(data_write)
+            env["MGE_DATA_FD"] = str(data_write)
         try:
             if sandboxed:
                 project = cwd.resolve() if cwd else None
@@ -514,15 +524,17 @@ def run_command(
             _stdin_writer(process.stdin, stdin.encode("utf-8"))
         out_fd, err_fd = process.stdout.fileno(), process.stderr.fileno()
         readers = {out_fd: bytearray(), err_fd: bytearray()}
-        if report_read >= 0:
-            readers[report_read] = bytearray()
+        for fd in (report_read, data_read):
+            if fd >= 0:
+                readers[fd] = bytearray()
         try:
             timed_out = _collect(process, readers, time.monotonic() + limits.timeout_seconds)
         finally:
             process.stdout.close()
             process.stderr.close()
-            if report_read >= 0:
-                os.close(report_read)
+            for fd in (report_read, data_read):
+                if fd >= 0:
+                    os.close(fd)
         duration = time.perf_counter() - started
     out, err = readers[out_fd], readers[err_fd]
     return SandboxResult(
@@ -534,6 +546,7 @@ def run_command(
         network_isolated=sandboxed or _probe_isolation(),
         report=bytes(readers.get(report_read, b"")) if report_read >= 0 else b"",
         report_key=report_key,
+        data=bytes(readers[data_read]) if data_read >= 0 else b"",
         sandboxed=sandboxed,
     )
 
