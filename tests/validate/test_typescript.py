@@ -266,7 +266,45 @@ def test_a_top_level_statement_cut_short_is_a_syntax_error() -> None:
     assert validate_atom(whole, spec, _assembly(whole, before="", after=after)).passed
     # A statement the plan continues in blocks after it is not whole by itself.
     continued = dataclasses.replace(spec, continued=True)
-    assert validate_atom(cut, continued, _assembly(cut, before="", after=after)).passed
+    opened = "if (ready) {\n  start();\n"
+    rest = "  stop();\n}\n"
+    assert validate_atom(opened, continued, _assembly(opened, before="", after=rest)).passed
+
+
+@pytest.mark.parametrize("language", ["javascript", "typescript"])
+def test_a_piece_cut_inside_a_statement_the_next_piece_completes_is_a_syntax_error(
+    language: str,
+) -> None:
+    """`this.limit =` followed by the next piece's `p = i + 1` parses as one chained
+    assignment: nothing is broken, so only where the statement ends can tell that
+    the piece stopped inside it. A piece that ends between statements, or inside an
+    open block the next piece goes on with, is whole."""
+    spec = AtomSpec(
+        atom_id="lib/a.js::<module>#2",
+        kind="block",
+        name="write",
+        qualname="write",
+        language=language,
+        file="lib/a.js",
+        continued=True,
+    )
+    before = "function write(data, i) {\n  let p = 0\n"
+    after = "  p = i + 1\n  return p\n}\n"
+    cases = {
+        "  if (i > p) {\n    this.key = data\n    this.limit =\n": False,
+        "  this.total = this.total +\n": False,
+        "  if (i > p) {\n    this.key = data\n    this.limit = false\n  }\n": True,
+        "  this.limit = false // p is set next\n": True,
+        "  if (i > p) {\n    this.key = data\n": True,
+    }
+    for candidate, whole in cases.items():
+        closing = "  }\n" if candidate.rstrip().endswith("{\n    this.key = data") else ""
+        verdict = validate_atom(candidate, spec, _assembly(candidate, before, closing + after))
+        if whole:
+            assert verdict.passed, (candidate, verdict)
+        else:
+            assert verdict.error_classes == ["syntax"], candidate
+            assert any("cut off" in r.output for r in verdict.results), verdict
 
 
 def test_every_reference_definition_passes_on_its_skeleton(tmp_path: Path) -> None:

@@ -44,6 +44,8 @@ from mge.atomize._plan import returns_value
 from mge.validate.sandbox import Limits, run_python
 
 if TYPE_CHECKING:
+    from tree_sitter import Node
+
     from mge.validate.typescript import TypeScriptService
 
 STUB_MARK = "mge: not generated yet"
@@ -199,13 +201,73 @@ class _Timer:
         )
 
 
-def _tree_problems(assembly: Assembly, language: str) -> list[str]:
-    tree = parse(assembly.text.encode("utf-8", errors="surrogateescape"), language)
-    return [
+def _tree_problems(assembly: Assembly, language: str, *, cut: bool = False) -> list[str]:
+    """Syntax errors in the candidate's lines; with `cut`, on a tree without any, also
+    a last statement the candidate leaves unfinished (see `_cut_at_end`)."""
+    source = assembly.text.encode("utf-8", errors="surrogateescape")
+    tree = parse(source, language)
+    problems = [
         f"line {line - assembly.first_line + 1}: {what}"
         for line, what in syntax_errors(tree)
         if assembly.first_line <= line <= assembly.last_line
     ]
+    if cut and not problems:
+        problems.extend(_cut_at_end(tree.root_node, source, assembly))
+    return problems
+
+
+#: Nodes whose children are whole statements or members: an atom may end between two.
+_STATEMENT_LISTS = frozenset(
+    {"program", "statement_block", "class_body", "switch_body", "switch_case", "switch_default"}
+)
+#: Statements an atom never ends inside: they hold no statement list of their own
+#: (what they hold that does, a function's body, is met first on the way up).
+_SIMPLE_STATEMENTS = frozenset(
+    {
+        "expression_statement",
+        "lexical_declaration",
+        "variable_declaration",
+        "return_statement",
+        "throw_statement",
+        "break_statement",
+        "continue_statement",
+        "import_statement",
+        "export_statement",
+        "type_alias_declaration",
+        "public_field_definition",
+        "field_definition",
+    }
+)
+
+
+def _cut_at_end(root: Node, source: bytes, assembly: Assembly) -> list[str]:
+    """A JavaScript/TypeScript candidate that ends part-way through a statement which
+    the code after it completes: `this.limit =` followed by the next piece's
+    `p = i + 1` parses as one chained assignment, so only where the statement ends
+    can tell. Atoms are cut between statements (or between the parts of an `if`, a
+    `try`, ...), never inside an expression, so the boundary must not lie inside
+    a simple statement; the answer was cut off (or left unfinished) there."""
+    lines = source.split(b"\n")
+    end = sum(len(line) + 1 for line in lines[: assembly.last_line])
+    last = len(source[:end].rstrip())
+    following = len(source) - len(source[end:].lstrip())
+    if last == 0 or following >= len(source):
+        return []
+    node: Node | None = root
+    spanning = root
+    while node is not None:
+        spanning = node
+        node = next(
+            (c for c in node.children if c.start_byte < last and c.end_byte > following), None
+        )
+    current: Node | None = spanning
+    while current is not None and current.type not in _STATEMENT_LISTS:
+        if current.type in _SIMPLE_STATEMENTS:
+            line = current.start_point[0] + 1 - assembly.first_line + 1
+            where = max(line, 1)
+            return [f"line {where}: the statement is cut off at the end of the code"]
+        current = current.parent
+    return []
 
 
 def _standalone(candidate: str, spec: AtomSpec) -> bool:
@@ -244,7 +306,7 @@ def _syntax(
     # tree-sitter pass, which names every broken spot, runs only on broken code (and
     # on languages without a compiler at hand).
     if spec.language != "python" or problems:
-        problems.extend(_tree_problems(assembly, spec.language))
+        problems.extend(_tree_problems(assembly, spec.language, cut=spec.language != "python"))
     if not problems and spec.language != "python" and _standalone(candidate, spec):
         # Top-level TypeScript/JavaScript parses on its own: what a statement cut
         # short breaks is reported where the parser gives up, after its lines.
