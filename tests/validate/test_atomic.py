@@ -247,6 +247,35 @@ def test_the_name_check_sees_the_whole_module_but_judges_only_the_candidate() ->
     assert later["names"] == (True, "")
 
 
+def test_an_undefined_name_that_is_a_slip_for_a_known_one_says_which() -> None:
+    """The retry prompt points at the fix, as Python's NameError does: a near miss of
+    a name the file binds, plans or builds in is named; a name like nothing is not."""
+    cases = {
+        "mth.pi": "did you mean 'math'?",  # an import of the header
+        "LIMT": "did you mean 'LIMIT'?",  # a module constant
+        "radiuss": "did you mean 'radius'?",  # a parameter
+        "lenn(str(radius))": "did you mean 'len'?",  # a builtin
+        "Circl": "did you mean 'Circle'?",  # planned by another atom
+    }
+    for expression, hint in cases.items():
+        candidate = f"def area(radius: float) -> float:\n    return {expression}\n"
+        text = HEADER + candidate
+        first = HEADER.count("\n") + 1
+        assembly = Assembly(text, first, first + 1, planned_names=frozenset({"Circle"}))
+        spec = AtomSpec("geo.py::area#0", "function", "area", "area", "python", "geo.py")
+        names = next(
+            r for r in validate_atom(candidate, spec, assembly).results if r.check == "names"
+        )
+        assert not names.passed and hint in names.output, (expression, names.output)
+        if expression == "LIMT":
+            unlike = candidate.replace("LIMT", "quux")
+            verdict = validate_atom(
+                unlike, spec, dataclasses.replace(assembly, text=HEADER + unlike)
+            )
+            output = next(r.output for r in verdict.results if r.check == "names")
+            assert output == "undefined name 'quux' (line 2)"
+
+
 def test_a_local_name_used_before_assignment_in_the_candidate_is_caught() -> None:
     text = SURROUNDINGS.replace(
         "return sum(self.items) + len(REGISTRY) + helper(decimal.Decimal(1)) + {extra}",

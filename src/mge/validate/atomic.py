@@ -26,6 +26,7 @@ the limit is not asked to do the impossible.
 from __future__ import annotations
 
 import ast
+import difflib
 import re
 import sys
 import textwrap
@@ -576,12 +577,38 @@ def _names(spec: AtomSpec, assembly: Assembly, module: ast.Module) -> CheckResul
             name in _BUILTINS and isinstance(message, pyflakes.messages.UndefinedName)
         ):
             continue
+        hint = _near_name(name, module, assembly)
         undefined.append(
             f"undefined name '{name}' (line {message.lineno - assembly.first_line + 1})"
+            + (f", did you mean '{hint}'?" if hint else "")
         )
     if undefined:
         return timer.done(False, "; ".join(sorted(set(undefined))), "name")
     return timer.done(True)
+
+
+def _bound_names(module: ast.Module) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(module):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.arg):
+            names.add(node.arg)
+        elif isinstance(node, ast.alias):
+            names.add((node.asname or node.name).partition(".")[0])
+    return names
+
+
+def _near_name(name: str, module: ast.Module, assembly: Assembly) -> str | None:
+    """The one name the file binds (or plans, or Python builds in) that `name` is
+    most likely a slip for, as Python's own NameError suggests: the retry prompt
+    then points at the fix instead of only at the line."""
+    known = _bound_names(module) | assembly.planned_names | _BUILTINS
+    known.discard(name)
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.8)
+    return close[0] if close else None
 
 
 def _normalise_signature(text: str) -> str | None:
