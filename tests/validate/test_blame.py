@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from mge.validate.blame import (
+    WRONG_VALUE,
     AtomSpan,
     Binding,
     SpanIndex,
@@ -161,6 +162,44 @@ def test_a_missing_module_name_blames_that_module_top_level_code_only() -> None:
 def test_an_undefined_name_prefers_the_files_in_the_traceback() -> None:
     text = PLAIN_TRACEBACK.replace("itme", "TAX")
     assert [s.atom_id for s in blame_missing(text, BINDINGS, INDEX)] == ["shop/cart.py::<module>#0"]
+
+
+# node's report of two failing tests of a JavaScript project (as the TAP parser
+# keeps it): the message on a line of its own, then node's YAML fields.
+NODE_FAILURES = """renders arrays
+isList is not a function
+error: 'isList is not a function'
+code: 'ERR_TEST_FAILURE'
+name: 'TypeError'
+stack: |-
+html (file:///w/out/src/html.js:51:13)
+TestContext.<anonymous> (file:///w/out/test/index.js:68:9)
+
+escapes
+escapeText is not defined
+error: 'escapeText is not defined'
+name: 'ReferenceError'
+"""
+NODE_BINDINGS = [
+    Binding("src/html.js::<module>#1", "src/html.js", "<module>", ("isList",), "statement"),
+    Binding("src/html.js::html#0", "src/html.js", "html", ("html",), "function"),
+    Binding("src/html.js::escapeText#0", "src/html.js", "escapeText", ("escapeText",)),
+]
+
+
+def test_a_javascript_name_bound_to_the_wrong_value_blames_its_binding() -> None:
+    """`isList is not a function`: the name is there, its binding holds the wrong
+    value (`Array.isArrray`, undefined), so the binder is the suspect, marked as
+    such (the reader in the stack is then left alone); `is not defined` is
+    JavaScript's NameError."""
+    assert missing_names(NODE_FAILURES) == [("value", "", "isList"), ("scope", "", "escapeText")]
+    suspects = blame_missing(NODE_FAILURES, NODE_BINDINGS)
+    assert [(s.atom_id, s.source) for s in suspects] == [
+        ("src/html.js::<module>#1", WRONG_VALUE),
+        ("src/html.js::escapeText#0", "missing name"),
+    ]
+    # Prose that merely says something is not defined is no binding's fault.
+    assert missing_names("expected value: 3\nthe limit is not defined here\n") == []
 
 
 def test_a_name_no_plan_binds_blames_nothing() -> None:

@@ -454,3 +454,19 @@ def test_javascript_counts_only_what_does_not_hang_on_inferred_types(tmp_path: P
         # The same read in TypeScript keeps its type error: types there are declared.
         typed = running.check("typed.ts", "function f(): void {}\nf().prototype\n")
         assert [d.code for d in typed] == [2339]
+        # A member the language's library does not have, read on one of its globals,
+        # is wrong whatever the bodies infer; writes, members it has in a newer
+        # edition than ES2022, and members of the code's own values are not judged.
+        members = running.check(
+            "members.js",
+            "const isArray = Array.isArrray\n"
+            "const floor = Math.flor(1.5)\n"
+            "const last = [1, 2].findLast((n) => n > 1)\n"
+            "const sorted = Array.prototype.toSorted\n"
+            "const own = Object.hasOwn({}, 'a')\n"
+            "process.mgeFlag = true\n"
+            "const error = new Error('x')\n"
+            "error.code = 'E_X'\n"
+            "module.exports = { isArray, floor, last, sorted, own, code: error.code }\n",
+        )
+        assert [(d.line, d.code) for d in members] == [(1, 2551), (2, 2551)]

@@ -27,6 +27,7 @@ from mge.execute._run_state import AtomState
 from mge.store.review_items import open_review_item, priority_of
 from mge.validate import STUB_MARK
 from mge.validate.blame import (
+    WRONG_VALUE,
     Binding,
     SpanIndex,
     Suspect,
@@ -167,8 +168,12 @@ class Blame(ProjectChecks):
             # tests fail, Ochiai ranks what every test runs (constructors, shared
             # helpers) above it, and the rounds run out before blame gets there:
             # so it is regenerated alongside the best-scored atom, not after it.
+            # Not when the failure says a name the best atom binds holds the wrong
+            # value (`arrayIsArray is not a function`): the frame that read it is
+            # innocent, and regenerating it only risks a new fault that masks the fix.
             innermost = next((f.atom_id for f in frames if f.atom_id not in tried), None)
-            if innermost is not None and innermost not in chosen:
+            wrong_value = best in bonus and bonus[best][2] == WRONG_VALUE
+            if innermost is not None and innermost not in chosen and not wrong_value:
                 chosen.append(innermost)
             for atom in chosen:
                 evidence = bonus[atom][1] if atom in bonus else f"run by the failing {nodeid}"

@@ -45,12 +45,30 @@ _PYTHON_FRAME = re.compile(r'File "([^"]+\.py)", line (\d+)')
 # What a failure says is missing: (owner kind, owner, name). The owner kind is
 # "class" (an attribute of a class or of its instances), "module", or "scope" (a
 # bare name, looked up in the module of the innermost frame).
+#: The source of a suspect whose binding a failure says holds the wrong value.
+WRONG_VALUE = "wrong value"
 _MISSING = (
     ("class", re.compile(r"AttributeError: type object '([\w.]+)' has no attribute '(\w+)'")),
     ("class", re.compile(r"AttributeError: '([\w.]+)' object has no attribute '(\w+)'")),
     ("module", re.compile(r"AttributeError: module '([\w.]+)' has no attribute '(\w+)'")),
     ("import", re.compile(r"ImportError: cannot import name '(\w+)' from '([\w.]+)'")),
     ("scope", re.compile(r"NameError: (?:free variable |name )'(\w+)' is not defined")),
+    # JavaScript's ReferenceError, as node's report gives the message on a line of
+    # its own or after `error:`.
+    (
+        "scope",
+        re.compile(r"(?:^|ReferenceError: |error: ')([A-Za-z_$][\w$]*) is not defined\b", re.M),
+    ),
+    # JavaScript's TypeError for a name bound to the wrong value: the name is there,
+    # what its binding holds is not what the reader needs.
+    (
+        "value",
+        re.compile(
+            r"(?:^|TypeError: |error: ')([A-Za-z_$][\w$]*) is not"
+            r" (?:a function|a constructor|iterable)\b",
+            re.M,
+        ),
+    ),
 )
 # "at Ledger.balance (/abs/src/ledger.ts:41:32)" and "Ledger.balance (file:///abs/x.js:3:1)"
 # (node's stack lines, source-mapped to TypeScript): innermost frame first.
@@ -177,14 +195,15 @@ def blame_traceback(text: str, index: SpanIndex) -> list[Suspect]:
 
 def missing_names(text: str) -> list[tuple[str, str, str]]:
     """(owner kind, owner, name) for every missing name a failure text reports, once
-    each, in order: owner kind "class", "module" or "scope" (see `_MISSING`)."""
+    each, in order: owner kind "class", "module", "scope" or "value" (a name bound
+    to what its reader cannot use; see `_MISSING`)."""
     found: list[tuple[int, tuple[str, str, str]]] = []
     for kind, pattern in _MISSING:
         for match in pattern.finditer(text):
             if kind == "import":
                 item = ("module", match.group(2), match.group(1))
-            elif kind == "scope":
-                item = ("scope", "", match.group(1))
+            elif kind in ("scope", "value"):
+                item = (kind, "", match.group(1))
             else:
                 item = (kind, match.group(1), match.group(2))
             found.append((match.start(), item))
@@ -264,12 +283,15 @@ def blame_missing(
                 continue
             seen.add(binding.atom_id)
             where = f"{owner}.{name}" if owner else name
+            wrong = kind == "value"
             suspects.append(
                 Suspect(
                     atom_id=binding.atom_id,
                     score=1.0,
-                    source="missing name",
-                    evidence=f"the failure says {where} is missing; this atom's plan binds it",
+                    source=WRONG_VALUE if wrong else "missing name",
+                    evidence=f"the failure says {where} "
+                    + ("holds the wrong value" if wrong else "is missing")
+                    + "; this atom's plan binds it",
                 )
             )
     return suspects

@@ -76,10 +76,14 @@ class Diagnostic:
     category: str
     message: str
     kind: str
+    #: A member read on a global of the language's own library that the library does
+    #: not declare (`Array.isArrray`): its members are the standard's, so this holds
+    #: in JavaScript too.
+    library_member: bool = False
 
     @property
     def holds_in_javascript(self) -> bool:
-        if self.kind == "syntactic" or self.code in _JS_CODES:
+        if self.kind == "syntactic" or self.code in _JS_CODES or self.library_member:
             return True
         return 1000 <= self.code < 2000 and self.code not in _JS_TYPED_GRAMMAR
 

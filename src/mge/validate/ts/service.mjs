@@ -19,7 +19,9 @@ import ts from "typescript";
 const TOOL_TYPES = path.join(path.dirname(new URL(import.meta.url).pathname), "node_modules", "@types");
 
 let root = process.cwd();
-let options = { noEmit: true, allowJs: true, checkJs: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext };
+// Without a tsconfig the library is the newest: node runs today's JavaScript, and a
+// member read on a library global is judged against it (see readOnLibraryGlobal).
+let options = { noEmit: true, allowJs: true, checkJs: true, target: ts.ScriptTarget.ESNext, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext };
 let projectFiles = [];
 const overlay = new Map(); // absolute path -> {text, version}
 
@@ -84,6 +86,36 @@ const host = {
 };
 const service = ts.createLanguageService(host, ts.createDocumentRegistry());
 
+// A member that is not there (TS2339, 2551) is read on a value of the language's own
+// library (`Array.isArrray`, `Math.flor`): its members are the standard's, whatever
+// the code around it infers. Only a plain read of a member of a global the default
+// library declares counts; writes (`process.flag = true`) add members legitimately.
+const MEMBER_CODES = new Set([2339, 2551]);
+
+function nodeAt(file, position) {
+  let node = file;
+  for (;;) {
+    const inner = ts.forEachChild(node, (child) => (child.pos <= position && position < child.end ? child : undefined));
+    if (inner === undefined) return node;
+    node = inner;
+  }
+}
+
+function readOnLibraryGlobal(diagnostic) {
+  if (!MEMBER_CODES.has(diagnostic.code) || diagnostic.start === undefined) return false;
+  const program = service.getProgram();
+  const name = nodeAt(diagnostic.file, diagnostic.start);
+  const access = name.parent;
+  if (!access || !ts.isPropertyAccessExpression(access) || access.name !== name) return false;
+  if (!ts.isIdentifier(access.expression)) return false;
+  const outer = access.parent;
+  if (outer && ts.isBinaryExpression(outer) && outer.left === access && outer.operatorToken.kind >= ts.SyntaxKind.FirstAssignment && outer.operatorToken.kind <= ts.SyntaxKind.LastAssignment) return false;
+  // The value's declaration (`declare var Array: ArrayConstructor`), not the
+  // interfaces merged into the same symbol, which @types/node augments.
+  const value = program.getTypeChecker().getSymbolAtLocation(access.expression)?.valueDeclaration;
+  return value !== undefined && program.isSourceFileDefaultLibrary(value.getSourceFile());
+}
+
 function describe(diagnostic, kind) {
   const file = diagnostic.file;
   const start = file.getLineAndCharacterOfPosition(diagnostic.start ?? 0);
@@ -96,6 +128,7 @@ function describe(diagnostic, kind) {
     category: ts.DiagnosticCategory[diagnostic.category].toLowerCase(),
     message: ts.flattenDiagnosticMessageText(diagnostic.messageText, "\n"),
     kind,
+    library_member: kind === "semantic" && readOnLibraryGlobal(diagnostic),
   };
 }
 
