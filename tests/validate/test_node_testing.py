@@ -9,6 +9,7 @@ from pathlib import Path
 
 from mge.validate.blame import AtomSpan, SpanIndex, blame_coverage, blame_traceback
 from mge.validate.node_testing import compiled_path, parse_coverage, parse_tap, run_node_tests
+from mge.validate.typescript import SERVICE_DIR
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "ts-ledger" / "reference"
 TESTS = ["test/ledger.test.ts", "test/money.test.ts"]
@@ -186,6 +187,11 @@ def test_coverage_changes_no_verdict(tmp_path: Path) -> None:
         }
     )
     assert set(covered.coverage) == set(covered.verdicts)
+    # Where the preload's wrapper declared the test is no news to a reader: the
+    # failure says what it said without coverage.
+    ours = str(SERVICE_DIR / "coverage")
+    assert any(ours in f.text for f in covered.failures) is False
+    assert [f.message for f in covered.failures] == [f.message for f in plain.failures]
 
 
 def test_without_coverage_none_is_recorded(tmp_path: Path) -> None:

@@ -246,6 +246,13 @@ def run_node_tests(
         # Skipped and todo tests have no verdict, so no coverage either; a test
         # whose file failed to load ran no body, so has no record.
         outcome.coverage = {name: lines[name] for name in outcome.verdicts if name in lines}
+        # node reports where a test was declared as the first frame outside its own
+        # code, which is now the preload's wrapper: that line, and the wrapper's
+        # frames in stacks, say nothing of the project and would only reach the
+        # retry prompt and the review page.
+        ours = str(SERVICE_DIR / "coverage")  # coverage.mjs and its loader hooks
+        for failure in outcome.failures:
+            failure.text = "\n".join(line for line in failure.text.split("\n") if ours not in line)
     outcome.timed_out = result.timed_out
     outcome.duration_seconds = result.duration_seconds
     outcome.output = (result.stdout + result.stderr)[-20000:]
