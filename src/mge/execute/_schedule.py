@@ -75,12 +75,38 @@ class Scheduling(Generation):
 
         Every attempt failing the same way says the context is wrong, not the
         answers: an earlier piece cut short leaves a later `elif` with no `if`, or
-        a name a later piece reads unbound. The suspects are the completed atoms
-        whose behaviour this one needs that are most likely at fault (`_context_
-        suspects`); each is regenerated with blame's budget and the error as
-        feedback, and the atom gets blame's budget of attempts too."""
+        a name a later piece reads unbound. When the error names undefined names,
+        the completed atoms whose plan binds them are regenerated together and the
+        atom gets blame's budget of attempts. Otherwise the cause is an earlier
+        piece of the same body, not always the nearest: a piece that lost its
+        closing `} else if (…) {` line still ends between statements, and the
+        broken structure shows only at the body's last piece. So the earlier
+        pieces are regenerated one at a time, nearest first, each followed by one
+        attempt of the atom, until it passes or its budget is spent. Each
+        regeneration has blame's budget and the error as feedback."""
+        binders, pieces = self._context_suspects(key, error)
+        if binders:
+            if not await self._regenerate_context(binders, key, error):
+                return False
+            return await self._generate(
+                key, trigger=CONTEXT_TRIGGER, limit=self.blame_limit(key), feedback=error
+            )
+        for piece in pieces:
+            state = self.states[key]
+            if state.attempts >= self.blame_limit(key):
+                return False
+            if not await self._regenerate_context([piece], key, error):
+                continue
+            if await self._generate(
+                key, trigger=CONTEXT_TRIGGER, limit=state.attempts + 1, feedback=error
+            ):
+                return True
+        return False
+
+    async def _regenerate_context(self, suspects: list[str], key: str, error: str) -> bool:
+        """Regenerate `suspects` for the atom `key`; whether any was."""
         repaired = False
-        for suspect in self._context_suspects(key, error):
+        for suspect in suspects:
             state = self.states[suspect]
             # RUNNING: another later piece is having it regenerated right now.
             if state.status is not AtomStatus.COMPLETED:
@@ -93,34 +119,29 @@ class Scheduling(Generation):
             )
             repaired |= await self.regenerate(suspect, feedback=feedback, trigger=CONTEXT_TRIGGER)
             self._reconsider.append(suspect)
-        if not repaired:
-            return False
-        return await self._generate(
-            key, trigger=CONTEXT_TRIGGER, limit=self.blame_limit(key), feedback=error
-        )
+        return repaired
 
-    def _context_suspects(self, key: str, error: str) -> list[str]:
+    def _context_suspects(self, key: str, error: str) -> tuple[list[str], list[str]]:
         """The completed atoms this one needs the behaviour of that the error points
-        at: those whose plan binds a name it reports undefined, and the nearest
-        earlier piece of the same body or class (a block's syntax depends on it)."""
+        at: those whose plan binds a name it reports undefined; and the earlier
+        pieces of the same body or class, nearest first (a block's syntax depends on
+        them)."""
         state = self.states[key]
         needed = [p for p in state.needs_behaviour if self.states[p].status is AtomStatus.COMPLETED]
         undefined = set(UNDEFINED_NAME.findall(error))
         binders = [
             p for p in needed if undefined & {*self.states[p].defines, *self.states[p].binds}
         ]
+        # Every earlier piece, not only the one this piece's plan says it needs
+        # (each piece needs its predecessor): the cause may lie further back.
         same_body = [
             p
-            for p in needed
-            if self.states[p].planned.file == state.planned.file
-            and self.states[p].planned.qualname == state.planned.qualname
+            for p in self.files[state.planned.file]
+            if self.states[p].planned.qualname == state.planned.qualname
             and self.states[p].piece < state.piece
+            and self.states[p].status is AtomStatus.COMPLETED
         ]
-        nearest = max(same_body, key=lambda p: self.states[p].piece, default=None)
-        found = sorted(binders)
-        if nearest is not None and nearest not in found and not binders:
-            found.append(nearest)
-        return found
+        return sorted(binders), sorted(same_body, key=lambda p: -self.states[p].piece)
 
     async def _second_pass(self) -> None:
         """Give each failed atom one more chance once the rest is generated, then
