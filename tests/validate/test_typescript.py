@@ -307,6 +307,52 @@ def test_a_piece_cut_inside_a_statement_the_next_piece_completes_is_a_syntax_err
             assert any("cut off" in r.output for r in verdict.results), verdict
 
 
+@pytest.mark.parametrize("language", ["javascript", "typescript"])
+def test_a_statement_that_only_names_a_value_is_a_syntax_error(language: str) -> None:
+    """`module.exports = SBMH` cut at its `=` is `module.exports`: valid code that
+    exports nothing, and the file's last statement, so no next code shows the cut."""
+    spec = AtomSpec(
+        atom_id="lib/a.js::<module>#9",
+        kind="statement",
+        name="<module>",
+        qualname="<module>",
+        language=language,
+        file="lib/a.js",
+    )
+    before = "function SBMH () {}\n\n"
+    for cut in ("module.exports\n", "exports.SBMH\n", "SBMH\n", "modules[0]\n"):
+        verdict = validate_atom(cut, spec, _assembly(cut, before))
+        assert verdict.error_classes == ["syntax"], cut
+        assert any("no effect" in r.output for r in verdict.results)
+    for whole in ("module.exports = SBMH\n", "'use strict'\n", "SBMH.prototype.reset()\n"):
+        assert validate_atom(whole, spec, _assembly(whole, before)).passed, whole
+
+
+def test_a_top_level_statement_is_held_to_the_names_its_plan_reads() -> None:
+    """A statement is planned whole in the skeleton: an answer that ends one
+    statement early (`module.exports = SBMH` left out) is valid code that exports
+    nothing; the plan says it reads `module`."""
+    spec = AtomSpec(
+        atom_id="lib/a.js::<module>#9",
+        kind="statement",
+        name="<module>",
+        qualname="<module>",
+        language="javascript",
+        file="lib/a.js",
+        declared_calls=("SBMH", "module"),
+    )
+    whole = "SBMH.prototype.reset = function () {}\nmodule.exports = SBMH\n"
+    short = "SBMH.prototype.reset = function () {}\n"
+    before = "function SBMH () {}\n\n"
+    assert validate_atom(whole, spec, _assembly(whole, before)).passed
+    verdict = validate_atom(short, spec, _assembly(short, before))
+    assert verdict.error_classes == ["contract"]
+    assert "it never uses module" in verdict.feedback()
+    # Only top-level statements: a JavaScript function keeps to the compiler's checks.
+    function = dataclasses.replace(spec, kind="function")
+    assert validate_atom(short, function, _assembly(short, before)).passed
+
+
 def test_every_reference_definition_passes_on_its_skeleton(tmp_path: Path) -> None:
     """At fault rate 0 no atom may fail: each function and method of the ts-calc
     example, in its file's skeleton beside the others' skeletons, compared with the

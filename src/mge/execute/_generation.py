@@ -226,7 +226,13 @@ class Generation(Planning):
                 if state.planned.kind == "module_header" and state.language == "python"
                 else frozenset()
             ),
-            declared_calls=tuple(state.callees) if body else (),
+            declared_calls=(
+                tuple(state.callees)
+                if body
+                else tuple(state.references)
+                if state.language != "python" and state.planned.kind == "statement"
+                else ()
+            ),
             returns=body and bool(state.returns),
             plan_binding=plan_binding,
             planned_binds=(

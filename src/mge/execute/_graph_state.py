@@ -104,6 +104,7 @@ class GraphState(Recording):
                 callees=list(row.context_callees),
                 defines=list(row.extra.get("defines", [])),
                 binds=list(row.extra.get("binds", [])),
+                references=list(row.extra.get("references", [])),
                 intent=row.extra.get("intent"),
                 returns=row.extra.get("returns"),
                 status=row.status,

@@ -92,6 +92,10 @@ class AtomState:
     # The local names the plan's step for this atom binds for later steps (first
     # pieces of a planned body included; empty otherwise).
     binds: list[str] = field(default_factory=list)
+    # The names from outside it that the atom's planned code reads (its plan's
+    # `references`): a JavaScript/TypeScript top-level statement is planned whole in
+    # the skeleton, so its answer must read them too.
+    references: list[str] = field(default_factory=list)
 
 
 @dataclass

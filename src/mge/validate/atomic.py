@@ -214,7 +214,35 @@ def _tree_problems(assembly: Assembly, language: str, *, cut: bool = False) -> l
     ]
     if cut and not problems:
         problems.extend(_cut_at_end(tree.root_node, source, assembly))
+        problems.extend(_without_effect(tree.root_node, assembly))
     return problems
+
+
+#: Expressions that do nothing as a statement of their own.
+_INERT = frozenset({"identifier", "member_expression", "subscript_expression"})
+
+
+def _without_effect(root: Node, assembly: Assembly) -> list[str]:
+    """Statements in the candidate's lines that only name a value: `module.exports`
+    left of an assignment cut off at its `=` is valid code that exports nothing, and
+    as the last statement of a file nothing follows it for `_cut_at_end` to read.
+    A statement that only reads a name or member is no code anyone writes on
+    purpose (linters reject it too), so it says the answer was cut short."""
+    found: list[str] = []
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        line = node.start_point[0] + 1
+        if node.end_point[0] + 1 < assembly.first_line or line > assembly.last_line:
+            continue
+        if node.type == "expression_statement" and assembly.first_line <= line:
+            named = [c for c in node.named_children if c.type != "comment"]
+            if len(named) == 1 and named[0].type in _INERT:
+                where = line - assembly.first_line + 1
+                found.append(f"line {where}: the statement has no effect (cut short?)")
+            continue
+        stack.extend(node.children)
+    return found
 
 
 #: Nodes whose children are whole statements or members: an atom may end between two.
@@ -819,8 +847,13 @@ def _plan_agreement(candidate: str, spec: AtomSpec) -> CheckResult | None:
     """The code against its own plan: a body or step that never mentions a name its
     plan declares, or returns nothing where the plan says it returns a value, most
     often lost part of itself (an answer cut short, a `return` dropped, an
-    attribute misspelt) while staying valid code that nothing else would flag."""
-    if spec.language != "python" or spec.kind not in (*_DEFINITION_KINDS, "block"):
+    attribute misspelt) while staying valid code that nothing else would flag.
+    A JavaScript/TypeScript top-level statement is held to the names its plan reads
+    (`module.exports = SBMH` answered as `module.exports`, or left out of the answer)."""
+    script_statement = spec.language != "python" and spec.kind == "statement"
+    if not script_statement and (
+        spec.language != "python" or spec.kind not in (*_DEFINITION_KINDS, "block")
+    ):
         return None
     if not spec.declared_calls and not spec.returns:
         return None
@@ -988,6 +1021,9 @@ def validate_atom(
         ts_contract = check_contract(candidate, spec)
         if ts_contract is not None:
             results.append(ts_contract)
+        script_agreement = _plan_agreement(candidate, spec)
+        if script_agreement is not None:
+            results.append(script_agreement)
         if compiler is not None:
             results.append(check_compiler(candidate, spec, assembly, compiler))
     results.extend(_size(candidate, spec))
