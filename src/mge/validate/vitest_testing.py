@@ -42,6 +42,7 @@ from mge.validate.typescript import SERVICE_DIR, ToolchainMissing, node_binary
 _DRIVER = SERVICE_DIR / "vitest-driver.mjs"
 #: The vitest module the driver starts runs from (the package's `vitest/node`).
 _VITEST_NODE = Path("vitest") / "dist" / "node.js"
+_RELAY_FD = 99
 #: The least address space a vitest process is given (see `run_vitest_tests`).
 MEMORY_BYTES = 64 * 1024**3
 
@@ -70,15 +71,16 @@ def _script(project: Path, tests: Sequence[str], modules_dir: Path) -> str:
     driver, vitest = shlex.quote(str(_DRIVER)), shlex.quote(str(entry))
     # The driver holds a pipe of this sandbox's own, relayed to MGE's by `cat`:
     # MGE's pipe cannot be reopened close-on-exec here, so the driver could not
-    # keep it from its workers (see the module doc). bash waits for the relay so
-    # that the sandbox does not end before the last record is through.
+    # keep it from its workers (see the module doc). A high number, as a fork
+    # inherits (node takes some low ones for itself at start). bash waits for the
+    # relay so that the sandbox does not end before the last record is through.
     lines += [
-        'exec {relay}> >(exec cat 1>&"$MGE_REPORT_FD" {MGE_REPORT_KEY_FD}<&-) || exit 1',
+        f'exec {_RELAY_FD}> >(exec cat 1>&"$MGE_REPORT_FD" {{MGE_REPORT_KEY_FD}}<&-) || exit 1',
         "relayed=$!",
         "exec {MGE_REPORT_FD}>&-",
-        f"MGE_REPORT_FD=$relay {node} --enable-source-maps {driver} {vitest} {files}",
+        f"MGE_REPORT_FD={_RELAY_FD} {node} --enable-source-maps {driver} {vitest} {files}",
         "status=$?",
-        "exec {relay}>&-",
+        f"exec {_RELAY_FD}>&-",
         'wait "$relayed"',
         'exit "$status"',
     ]
@@ -206,6 +208,11 @@ def _check_end(end: dict[str, Any], outcome: TestOutcome, returncode: int, timed
     if errors:
         message, text = _failure_text(errors)
         outcome.failures.append(TestFailure("<unhandled>", message, text))
+        outcome.total += 1
+        outcome.failed += 1
+    if reason == "failed" and outcome.failed == 0:
+        # A failure no test or file carries (a suite's hook, say) still fails the run.
+        outcome.failures.append(TestFailure("<session>", "vitest failed outside any test", ""))
         outcome.total += 1
         outcome.failed += 1
     if reason == "interrupted":

@@ -67,16 +67,17 @@ const reporter = {
       errors: errorsOf(result.errors),
     });
   },
-  onTestModuleEnd(testModule) {
-    // A file that failed to load (or whose hooks failed) reports its errors here.
-    send({
-      t: "module",
-      file: testModule.moduleId,
-      state: testModule.state(),
-      errors: errorsOf(testModule.errors()),
-    });
-  },
   onTestRunEnd(testModules, unhandledErrors, reason) {
+    // A file that failed to load (or whose hooks failed) has its errors here: it
+    // has no module-end event of its own when it did not load.
+    for (const testModule of testModules) {
+      send({
+        t: "module",
+        file: testModule.moduleId,
+        state: testModule.state(),
+        errors: errorsOf(testModule.errors()),
+      });
+    }
     send({ t: "end", reason: String(reason), errors: errorsOf(unhandledErrors) });
   },
 };
