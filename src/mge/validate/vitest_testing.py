@@ -16,14 +16,20 @@ depend on another's leftovers).
 The verdict comes from `ts/vitest-driver.mjs`, which starts vitest through its API
 with a reporter of its own, over the sandbox's report channel, as pytest's
 reporter does: generated code is hostile, and nothing it writes may decide its
-own verdict. The tests run in forked workers, which would inherit the channel's
-descriptor; the driver takes the channel before any project code runs (the
-project's vitest config and vite plugins run in the driver's process), reopens
-it close-on-exec and closes the inherited one, so no worker holds it, and reads
-the key from its pipe once, so no worker knows it. Each record carries the key
-and a sequence number: a record a worker still got in (by opening the driver's
-descriptor through /proc) has neither, and spoils the run instead of passing.
-What a test prints goes to the process's stdout, never read for a verdict.
+own verdict. The tests run in forked workers (the driver forces the `forks` pool:
+a worker thread would share the driver's descriptors), and a fork inherits every
+descriptor not marked close-on-exec. So the driver never holds MGE's pipe: bash
+relays a pipe of the sandbox's own to it (`cat`, which runs no project code), and
+the driver, before any project code runs (the project's vitest config and vite
+plugins run in its process), reopens that pipe close-on-exec, closes the
+inherited descriptor and reads the key from its pipe once; both variables leave
+the environment. A worker therefore holds neither the channel nor the key. It may
+still reach a pipe through /proc (MGE's own too, unless MGE runs as root, whose
+pipe the sandbox's user cannot reopen): each record carries the key and a
+sequence number, so what it writes there has neither and spoils the run instead
+of passing it. What a test prints goes to the process's output, never read for a
+verdict. Project code in the driver's process (a config, a plugin) could dig the
+key out of it, as a conftest could out of pytest's reporter: that is not guarded.
 """
 
 from __future__ import annotations

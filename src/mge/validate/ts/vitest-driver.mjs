@@ -4,8 +4,9 @@
 // It takes the report channel before any project code runs (the project's
 // vitest config and vite plugins run in this process, its tests in forked
 // workers): the key is read once from its pipe, both variables leave the
-// environment, and the inherited report descriptor, which every forked child
-// would inherit, is replaced by a close-on-exec copy of itself. The reporter is
+// environment, and the inherited report descriptor (the sandbox's relay of MGE's
+// pipe), which every forked child would inherit, is replaced by a close-on-exec
+// copy of itself. The reporter is
 // an object of this module, handed to vitest through its API, so vite never
 // transforms it (a reporter named by path would go through the project's
 // plugins), and it writes with the functions captured here, before the config
