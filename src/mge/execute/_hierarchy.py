@@ -101,6 +101,8 @@ class Hierarchy(Blame):
             tests,
             timeout=self.timeout,
             modules=list(modules),
+            runner=self.runner.plan.test_runner,
+            node_modules=self.runner.node_modules,
         )
         outcome = run(coverage=traced)
         if not traced and not outcome.ok and not outcome.collection_error:

@@ -1,3 +1,4 @@
+/** Statistics over lists of numbers. */
 import { add, divide } from "./math.js";
 
 /** The sum of the values (0 for none). */
