@@ -12,6 +12,9 @@ from pathlib import Path
 import pytest
 from tests.execute.conftest import mge_cli
 
+from mge.errors import ConfigError
+from mge.execute import executor
+
 EXAMPLE = Path(__file__).parents[2] / "examples" / "ts-vitest"
 
 pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
@@ -42,3 +45,19 @@ def test_replay_at_fault_rate_0_is_the_reference(tmp_path: Path) -> None:
         ("module", "src.stats", "4/4 passed"),
         ("system", "acceptance", "8/8 passed"),
     ]
+
+
+def test_the_runner_is_picked_from_the_plan(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[str] = []
+    monkeypatch.setattr(executor, "run_vitest_tests", lambda *a, **k: calls.append("vitest"))
+    monkeypatch.setattr(executor, "run_node_tests", lambda *a, **k: calls.append("node"))
+    local = executor.LocalExecutor()
+    modules = EXAMPLE / "reference" / "node_modules"
+    for runner in ("node", "vitest"):
+        executor.run_project_tests(
+            "typescript", local, EXAMPLE, [], timeout=5, runner=runner, node_modules=modules
+        )
+    assert calls == ["node", "vitest"]
+    # Vitest is the project's own: without the reference there is none to run.
+    with pytest.raises(ConfigError, match="needs a reference"):
+        executor.run_project_tests("typescript", local, EXAMPLE, [], timeout=5, runner="vitest")
