@@ -127,7 +127,7 @@ def run_project_tests(
         limits = Limits(timeout_seconds=timeout, cpu_seconds=120)
         if runner == "vitest":
             if node_modules is None:
-                raise ConfigError("a vitest plan needs a reference: vitest runs from its node_modules")
+                raise ConfigError("a vitest plan needs a reference: its node_modules has vitest")
             return run_vitest_tests(root, tests, limits=limits, modules_dir=node_modules)
         return run_node_tests(root, tests, limits=limits, coverage=coverage)
     return executor.run_tests(root, tests, timeout=timeout, coverage=coverage, modules=modules)
