@@ -165,6 +165,25 @@ def test_the_driver_holds_the_channel_alone(tmp_path: Path) -> None:
     assert outcome.ok
 
 
+def test_a_real_report_is_read() -> None:
+    """What the driver wrote for the example with `divide` broken and a test file
+    that imports a missing module (paths made /project)."""
+    report = (Path(__file__).parent / "fixtures" / "vitest-report.jsonl").read_text()
+    outcome = read_report(Path("/project"), report, "k3y", returncode=1)
+    assert (outcome.total, outcome.passed, outcome.failed, outcome.skipped) == (9, 5, 4, 2)
+    assert [f.test for f in outcome.failures] == [
+        "test/math.test.ts > math > divides",
+        "test/stats.test.ts > stats > mean",
+        "test/stats.test.ts > stats > median of an even count",
+        "test/broken.test.ts",
+    ]
+    assert outcome.failures[-1].collection
+    assert outcome.verdicts["test/stats.test.ts > stats > total > sums"] is True
+    index = SpanIndex([AtomSpan("math::divide", "src/math.ts", 7, 12)])
+    assert [s.atom_id for s in blame_traceback(outcome.failures[1].text, index)] == ["math::divide"]
+    assert not outcome.ok and not outcome.tampered and not outcome.collection_error
+
+
 def test_a_report_is_read_per_test() -> None:
     project = Path("/p")
     report = _report(
@@ -194,28 +213,28 @@ def test_a_report_cut_short_fails_the_run() -> None:
     assert outcome.collection_error and not outcome.ok
 
 
+_PASSED = {"t": "test", "file": "/p/a.test.ts", "name": ["a"], "state": "passed"}
+_END = {"t": "end", "reason": "passed"}
+
+
+def _line(record: dict[str, object], key: str, n: int) -> str:
+    return json.dumps({**record, "k": key, "n": n}) + "\n"
+
+
 @pytest.mark.parametrize(
-    ("report", "returncode"),
+    ("tail", "returncode"),
     [
         # Written without the key, or out of sequence, or after the end.
-        (_report({"t": "end", "reason": "passed"}, key="guess"), 0),
-        (_report({"t": "end", "reason": "passed"}).replace('"n": 0', '"n": 1'), 0),
-        (_report({"t": "end", "reason": "passed"}) + "\n", 0),
-        (_report({"t": "end", "reason": "passed"}, {"t": "end", "reason": "passed"}), 0),
+        (_line(_END, "guess", 1), 0),
+        (_line(_END, KEY, 2), 0),
+        (_line(_END, KEY, 1) + "\n", 0),
+        (_line(_END, KEY, 1) + _line(_END, KEY, 2), 0),
         # The record says passed, the process did not.
-        (_report({"t": "end", "reason": "passed"}), 1),
+        (_line(_END, KEY, 1), 1),
     ],
 )
-def test_a_stream_not_the_drivers_alone_fails_the_run(report: str, returncode: int) -> None:
-    passing = _report({"t": "test", "file": "/p/a.test.ts", "name": ["a"], "state": "passed"})
-    records = passing.splitlines(keepends=True)
-    renumbered = [json.loads(line) for line in report.splitlines() if line]
-    for record in renumbered:
-        if record.get("k") == KEY and isinstance(record.get("n"), int):
-            record["n"] += len(records)
-    stream = passing + "".join(json.dumps(r) + "\n" for r in renumbered)
-    if report.endswith("\n\n"):
-        stream += "\n"
+def test_a_stream_not_the_drivers_alone_fails_the_run(tail: str, returncode: int) -> None:
+    stream = _line(_PASSED, KEY, 0) + tail
     outcome = read_report(Path("/p"), stream, KEY, returncode=returncode)
     assert outcome.tampered and not outcome.ok and outcome.passed == 0
     assert outcome.verdicts == {"a.test.ts > a": False}
