@@ -238,3 +238,17 @@ def test_a_stream_not_the_drivers_alone_fails_the_run(tail: str, returncode: int
     outcome = read_report(Path("/p"), stream, KEY, returncode=returncode)
     assert outcome.tampered and not outcome.ok and outcome.passed == 0
     assert outcome.verdicts == {"a.test.ts > a": False}
+
+
+def test_no_tests_no_run(tmp_path: Path) -> None:
+    outcome = run_vitest_tests(tmp_path, [], modules_dir=tmp_path / "node_modules")
+    assert (outcome.total, outcome.ok) == (0, True)
+
+
+def test_a_planned_file_that_holds_no_test_fails_the_run(tmp_path: Path) -> None:
+    project = _copy(tmp_path)
+    (project / "test" / "empty.test.ts").write_text("export {};\n")
+    outcome = run_vitest_tests(project, ["test/empty.test.ts"], modules_dir=MODULES)
+    # Vitest fails such a file, as a file that does not load: one failure.
+    assert (outcome.total, outcome.failed, outcome.ok) == (1, 1, False)
+    assert outcome.failures[0].message.startswith("No test suite found")
