@@ -245,7 +245,7 @@ def test_no_tests_no_run(tmp_path: Path) -> None:
     assert (outcome.total, outcome.ok) == (0, True)
 
 
-def test_a_planned_file_that_holds_no_test_fails_the_run(tmp_path: Path) -> None:
+def test_a_planned_file_that_holds_no_test_is_one_failure(tmp_path: Path) -> None:
     project = _copy(tmp_path)
     (project / "test" / "empty.test.ts").write_text("export {};\n")
     outcome = run_vitest_tests(project, ["test/empty.test.ts"], modules_dir=MODULES)
