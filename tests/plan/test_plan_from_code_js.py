@@ -216,7 +216,7 @@ def test_plan_check_reports_type_errors_in_the_reference(tmp_path: Path) -> None
     )
 
 
-@pytest.mark.parametrize("example", ["ts-ledger", "ts-calc"])
+@pytest.mark.parametrize("example", ["ts-ledger", "ts-calc", "ts-vitest"])
 def test_the_committed_example_plan_is_what_from_code_makes(example: str) -> None:
     from mge.plan import dump_plan
 
