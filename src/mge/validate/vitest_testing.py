@@ -10,8 +10,9 @@ it reads node's. No per-test coverage: blame falls back to the stack traces.
 Vitest is the project's own, installed in the project root the plan names
 (`npm ci`): that `node_modules` is shown read-only and linked into the sandbox's
 copy of the project, so the tests' `import "vitest"` and the runner are one
-module. Its results cache is off (the directory is read-only, and no run may
-depend on another's leftovers).
+module (a project with a `node_modules` of its own uses that one). Its results
+cache is off (the directory is read-only, and no run may depend on another's
+leftovers).
 
 The verdict comes from `ts/vitest-driver.mjs`, which starts vitest through its API
 with a reporter of its own, over the sandbox's report channel, as pytest's
@@ -68,10 +69,11 @@ def _script(project: Path, tests: Sequence[str], modules_dir: Path) -> str:
     entry = vitest_entry(modules_dir)
     lines = ["set -u"]
     if modules_dir != project / "node_modules":
-        # The copy has none of its own (or one that is not the plan's): the tests
-        # must import the vitest that runs them.
+        # The copy has none of its own (`run_vitest_tests` uses one it has): the
+        # tests must import the vitest that runs them. A link an earlier run left
+        # (unsandboxed, in the project itself) is replaced.
         link = shlex.quote(str(modules_dir))
-        lines.append(f"rm -rf node_modules && ln -s {link} node_modules || exit 1")
+        lines.append(f"rm -f node_modules && ln -s {link} node_modules || exit 1")
     # Absolute paths: vitest's filters match substrings of the file's path.
     files = " ".join(shlex.quote(str(project / test)) for test in tests)
     driver, vitest = shlex.quote(str(_DRIVER)), shlex.quote(str(entry))
@@ -248,7 +250,10 @@ def run_vitest_tests(
     # them (below 32 GiB vitest does not start).
     limits = replace(limits, memory_bytes=max(limits.memory_bytes, MEMORY_BYTES))
     project = project.resolve()
-    modules_dir = modules_dir.resolve()
+    own = project / "node_modules"
+    # A project with dependencies of its own installed runs with them: they are
+    # what its tests import, and two vitests in one run do not work together.
+    modules_dir = own if own.is_dir() and not own.is_symlink() else modules_dir.resolve()
     script = _script(project, tests, modules_dir)
     result: SandboxResult = run_command(
         ["/bin/bash", "-c", script],
