@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from mge.cli.app import app
 from mge.errors import PlanError
-from mge.plan import check_plan, from_code, load_plan
+from mge.plan import check_plan, dump_plan, from_code, load_plan, parse_plan
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "ts-ledger" / "reference"
 
@@ -133,11 +133,69 @@ def test_cli_on_the_example(tmp_path: Path) -> None:
     assert check.exit_code == 0, check.output
 
 
-def test_another_test_runner_is_named_in_one_line(tmp_path: Path) -> None:
-    manifest = {"name": "v", "devDependencies": {"vitest": "1.0.0"}}
-    root = _write(tmp_path / "v", {"package.json": json.dumps(manifest), "a.ts": ""})
-    with pytest.raises(PlanError, match="names the test runner vitest; MGE runs node:test"):
+VITEST_EXAMPLE = Path(__file__).parents[2] / "examples" / "ts-vitest" / "reference"
+
+
+@pytest.mark.parametrize(
+    ("manifest", "runner"),
+    [
+        ({"devDependencies": {"jest": "29.0.0"}}, "jest"),
+        ({"scripts": {"test": "mocha --recursive"}}, "mocha"),
+        # One that vitest would not save: both named, jest refused.
+        ({"devDependencies": {"vitest": "3.2.4", "jest": "29.0.0"}}, "jest"),
+    ],
+)
+def test_another_test_runner_is_named_in_one_line(
+    tmp_path: Path, manifest: dict[str, object], runner: str
+) -> None:
+    root = _write(
+        tmp_path / "v", {"package.json": json.dumps({"name": "v", **manifest}), "a.ts": ""}
+    )
+    with pytest.raises(PlanError) as err:
         from_code(root)
+    message = str(err.value)
+    assert message.endswith(f"names the test runner {runner}; MGE runs node:test and vitest suites")
+    assert "\n" not in message
+
+
+def test_a_vitest_project_is_planned_for_vitest(tmp_path: Path) -> None:
+    out = tmp_path / "plan.yaml"
+    result = CliRunner().invoke(app, ["plan", "from-code", str(VITEST_EXAMPLE), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    plan = load_plan(out)
+    assert (plan.language, plan.test_runner) == ("typescript", "vitest")
+    assert "test_runner: vitest" in out.read_text()
+    assert plan.acceptance == ["test/math.test.ts", "test/stats.test.ts"]
+    assert {t.id for t in plan.tasks()} == {"src.math", "src.stats"}
+
+
+@pytest.mark.parametrize(
+    "manifest",
+    [{"scripts": {"test": "vitest run"}}, {"dependencies": {"vitest": "3.2.4"}}],
+)
+def test_vitest_is_found_in_the_script_or_the_dependencies(
+    tmp_path: Path, manifest: dict[str, object]
+) -> None:
+    files = {
+        "package.json": json.dumps({"name": "v", **manifest}),
+        "src/a.ts": "export const a = 1;\n",
+        # The runner's configuration runs where the verdict is made: copied.
+        "vitest.config.ts": "export default {};\n",
+    }
+    root = _write(tmp_path / "v", files)
+    plan = from_code(root)
+    assert plan.test_runner == "vitest"
+    assert [t.id for t in plan.tasks()] == ["src.a"]
+    assert "vitest.config.ts" in plan.support
+
+
+def test_a_node_test_project_keeps_its_plan_text(tmp_path: Path) -> None:
+    root = _write(tmp_path / "n", {"package.json": json.dumps({"name": "n"}), "a.ts": ""})
+    plan = from_code(root)
+    assert plan.test_runner == "node"
+    # The default is left out, so plans made before runners read as they did.
+    assert "test_runner" not in dump_plan(plan)
+    assert parse_plan(dump_plan(plan)).test_runner == "node"
 
 
 def test_plan_check_reports_type_errors_in_the_reference(tmp_path: Path) -> None:
@@ -158,7 +216,7 @@ def test_plan_check_reports_type_errors_in_the_reference(tmp_path: Path) -> None
     )
 
 
-@pytest.mark.parametrize("example", ["ts-ledger", "ts-calc"])
+@pytest.mark.parametrize("example", ["ts-ledger", "ts-calc", "ts-vitest"])
 def test_the_committed_example_plan_is_what_from_code_makes(example: str) -> None:
     from mge.plan import dump_plan
 

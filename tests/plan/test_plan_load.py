@@ -477,6 +477,8 @@ def test_schema_describes_the_contract_fields() -> None:
     assert schema["title"] == "MGE masterplan"
     assert set(schema["required"]) == {"name", "phases"}
     assert schema["properties"]["language"]["enum"] == ["python", "typescript", "tsx", "javascript"]
+    assert schema["properties"]["test_runner"]["enum"] == ["node", "vitest"]
+    assert "test_runner" not in schema["required"]
     task = schema["$defs"]["Task"]
     assert set(task["properties"]) == {
         "id",
@@ -515,6 +517,7 @@ def test_public_api_is_pinned() -> None:
             "PlanInvalid",
             "PlanIssue",
             "Task",
+            "TestRunner",
             "asset_problem",
             "check_plan",
             "check_reference",
@@ -531,3 +534,15 @@ def test_public_api_is_pinned() -> None:
     )
     for name in mge.plan.__all__:
         assert hasattr(mge.plan, name)
+
+
+def test_a_test_runner_is_for_typescript_and_javascript_plans() -> None:
+    text = "name: p\nlanguage: python\ntest_runner: vitest\n" + (
+        "phases:\n- name: A\n  milestones:\n  - name: M\n    tasks:\n"
+        "    - {id: a, name: A, files: [a.py]}\n"
+    )
+    with pytest.raises(PlanInvalid, match="test_runner: vitest runs TypeScript or JavaScript"):
+        parse_plan(text)
+    plan = parse_plan(text.replace("python", "typescript").replace("a.py", "a.ts"))
+    assert plan.test_runner == "vitest"
+    assert "test_runner: vitest" in dump_plan(plan)

@@ -75,3 +75,25 @@ def test_import_then_export_gives_the_plan_back(db_url: str, tmp_path: Path) -> 
         )
         assert session.scalar(select(func.count()).select_from(MasterPlanTask)) == 3
     engine.dispose()
+
+
+def test_the_test_runner_is_kept_and_an_old_document_means_node(
+    db_url: str, tmp_path: Path
+) -> None:
+    vitest = parse_plan(
+        PLAN.replace("language: python", "language: typescript\ntest_runner: vitest")
+    )
+    assert vitest.test_runner == "vitest"
+    migrate.upgrade(db_url)
+    engine = make_engine(db_url)
+    with Session(engine) as session:
+        row = import_plan(session, vitest, plan_path=tmp_path / "plan.yaml")
+        session.commit()
+        assert export_plan(get_masterplan(session, row.id)) == vitest
+        # A plan stored before the field existed has none in its document.
+        document = dict(row.plan_document)
+        del document["test_runner"]
+        row.plan_document = document
+        session.commit()
+        assert export_plan(get_masterplan(session, row.id)).test_runner == "node"
+    engine.dispose()

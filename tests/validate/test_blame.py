@@ -307,3 +307,9 @@ def test_a_module_node_cannot_find_blames_the_imports_of_the_file_that_imported_
         "'/tmp/sb/.mge-build/src/lexer.js' imported from /tmp/sb/.mge-build/test/a.test.js\n"
     )
     assert blame_traceback(from_test, TS_INDEX) == []
+    # Vitest quotes the importer, a source file it loaded as it is.
+    vitest = (
+        "Error: Cannot find module './token.js' imported from '/tmp/out/src/lexer.ts'\n"
+        "    at VitestExecutor._fetchModule (file:///nm/vite-node/dist/client.mjs:247:19)\n"
+    )
+    assert [s.atom_id for s in blame_traceback(vitest, TS_INDEX)] == ["src/lexer.ts::<module>#0"]

@@ -160,6 +160,8 @@ class Runner(Scheduling):
                 acceptance,
                 timeout=self.settings.test_timeout_seconds,
                 modules=sorted(files),
+                runner=self.plan.test_runner,
+                node_modules=self.node_modules,
             )
         accepted = final or TestOutcome()
         outcome = accepted

@@ -101,9 +101,13 @@ class Hierarchy(Blame):
             tests,
             timeout=self.timeout,
             modules=list(modules),
+            runner=self.runner.plan.test_runner,
+            node_modules=self.runner.node_modules,
         )
         outcome = run(coverage=traced)
-        if not traced and not outcome.ok and not outcome.collection_error:
+        # A vitest run records no coverage: a second run would tell blame nothing.
+        covers = self.runner.plan.language == "python" or self.runner.plan.test_runner == "node"
+        if not traced and not outcome.ok and not outcome.collection_error and covers:
             # Only a failing run needs per-test coverage, for blame; tracing costs time.
             outcome = run(coverage=True)
         summary = f"{outcome.passed}/{outcome.total} passed" + (

@@ -200,9 +200,12 @@ class RunCore:
         self.config = AtomizeConfig(**self.plan.atomization.model_dump())
         # The engine never reads the reference: it hands the path to the model
         # factory (only `replay` answers from it) and to the labelled measurement
-        # after the run; the plan's tests are read from `tests_dir`.
+        # after the run, and its `node_modules` to the sandbox, read-only, where a
+        # vitest suite runs with the project's own vitest; the plan's tests are
+        # read from `tests_dir`.
         reference = self.masterplan.reference_path
         self.reference_dir = Path(reference) if reference else None
+        self.node_modules = self.reference_dir / "node_modules" if self.reference_dir else None
         tests = self.settings.tests_dir or reference
         self.tests_dir = Path(tests) if tests else None
         self.model_description: ModelDescription | None = None

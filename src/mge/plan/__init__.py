@@ -35,6 +35,7 @@ from mge.plan._models import (
     Phase,
     Plan,
     Task,
+    TestRunner,
 )
 
 __all__ = [
@@ -50,6 +51,7 @@ __all__ = [
     "PlanInvalid",
     "PlanIssue",
     "Task",
+    "TestRunner",
     "asset_problem",
     "check_plan",
     "check_reference",

@@ -95,6 +95,9 @@ def _check_files(plan: Plan) -> Iterator[PlanIssue]:
     yield from _check_copied(plan, owner)
     if plan.reference is not None and not plan.reference:
         yield PlanIssue("reference", "empty path")
+    if plan.test_runner != "node" and plan.language == "python":
+        # pytest runs every Python project's tests: the field names a JS runner.
+        yield PlanIssue("test_runner", f"{plan.test_runner} runs TypeScript or JavaScript tests")
 
 
 def _test_files(plan: Plan) -> set[str]:

@@ -51,6 +51,9 @@ def _prune(data: dict[str, Any], optional: set[str]) -> dict[str, Any]:
 def plan_to_data(plan: Plan) -> dict[str, Any]:
     """The plan as plain data in field order, empty optional fields left out."""
     data = _prune(plan.model_dump(mode="json"), _OPTIONAL)
+    if data.get("test_runner") == "node":
+        # The default: a plan of node:test suites reads as it did before runners.
+        del data["test_runner"]
     if "assets" in data:
         data["assets"] = [_prune(asset, {"sha256"}) for asset in data["assets"]]
     data["phases"] = [

@@ -5,9 +5,11 @@ The rules, in the order they are applied:
 - **Project root** is the folder with `package.json`: SRC itself or the nearest
   folder above it. A project without one is refused. `files`, `tests` and
   `support` are relative to the root; `reference` points at it.
-- **Configuration.** `package.json` gives the default plan name, and a project
-  whose `package.json` uses another test runner (vitest, jest, mocha, ava,
-  jasmine, uvu: a dependency or its `test` script) is refused in one line;
+- **Configuration.** `package.json` gives the default plan name and the test
+  runner: `vitest` when a dependency or the `test` script names it, else `node`
+  (`node --test`); a project using another runner (jest, mocha, ava, jasmine,
+  uvu) is refused in one line. A vitest or vite configuration at the root is
+  copied as support, never generated;
   `tsconfig.json` (JSON with comments and trailing commas, as `tsc` reads it)
   gives `baseUrl` and `paths`, the aliases imports may use.
 - **Modules and tests.** Every `.ts`, `.tsx`, `.mts`, `.cts`, `.js`, `.jsx`,
@@ -50,7 +52,16 @@ from mge.atomize import measure_source
 from mge.atomize._languages import parse, supported_language
 from mge.errors import PlanError
 from mge.plan._check import file_sha256, strongly_connected
-from mge.plan._models import TASK_ID_PATTERN, Asset, Atomization, Milestone, Phase, Plan, Task
+from mge.plan._models import (
+    TASK_ID_PATTERN,
+    Asset,
+    Atomization,
+    Milestone,
+    Phase,
+    Plan,
+    Task,
+    TestRunner,
+)
 from mge.plan._task_size import complexity_of
 
 SOURCE_SUFFIXES = (".ts", ".tsx", ".mts", ".cts", ".js", ".jsx", ".mjs", ".cjs")
@@ -87,12 +98,15 @@ def is_js_project(src: Path) -> bool:
     return found_js
 
 
-_OTHER_RUNNERS = ("vitest", "jest", "mocha", "ava", "jasmine", "uvu")
+_OTHER_RUNNERS = ("jest", "mocha", "ava", "jasmine", "uvu")
+#: A runner's configuration at the root: the project's, copied, never generated
+#: (it runs in the runner's own process, where the verdict is made).
+_RUNNER_CONFIG = re.compile(r"^(vitest|vite)\.(config|workspace)(\.[\w-]+)?\.[cm]?[jt]s$")
 
 
-def _other_runner(manifest: dict[str, Any]) -> str | None:
-    """A test runner other than node's that the project's `package.json` uses: in
-    its dependencies or its `test` script."""
+def _test_runner(manifest: dict[str, Any], package: Path) -> TestRunner:
+    """The runner the project's `package.json` uses, from its dependencies or its
+    `test` script: vitest, else node's; any other is refused in one line."""
     names: set[str] = set()
     for key in ("dependencies", "devDependencies"):
         section = manifest.get(key)
@@ -101,7 +115,12 @@ def _other_runner(manifest: dict[str, Any]) -> str | None:
     scripts = manifest.get("scripts")
     script = str(scripts.get("test", "")) if isinstance(scripts, dict) else ""
     words = set(re.findall(r"[\w@/-]+", script))
-    return next((r for r in _OTHER_RUNNERS if r in names or r in words), None)
+    other = next((r for r in _OTHER_RUNNERS if r in names or r in words), None)
+    if other is not None:
+        raise PlanError(
+            f"{package} names the test runner {other}; MGE runs node:test and vitest suites"
+        )
+    return "vitest" if "vitest" in names or "vitest" in words else "node"
 
 
 def _skip_dir(name: str) -> bool:
@@ -302,12 +321,7 @@ def from_js_code(
             " root is the folder with package.json"
         )
     manifest = _read_json(root / "package.json")
-    runner = _other_runner(manifest)
-    if runner is not None:
-        raise PlanError(
-            f"{root / 'package.json'} names the test runner {runner}; MGE runs node:test"
-            " suites only (node --test)"
-        )
+    runner = _test_runner(manifest, root / "package.json")
     aliases = _Aliases.read(root)
     tests_rel: str | None = None
     files = _walk(src_path)
@@ -326,7 +340,7 @@ def from_js_code(
     for file in files:
         rel = file.relative_to(root).as_posix()
         is_source = file.suffix in SOURCE_SUFFIXES and not re.search(r"\.d\.[cm]?ts$", file.name)
-        if not is_source:
+        if not is_source or _RUNNER_CONFIG.match(rel):
             other.append(file)
             continue
         item = _Module(file, rel, _language_of(file), file.read_bytes())
@@ -431,7 +445,7 @@ def from_js_code(
     assets: list[Asset] = []
     for file in other:
         rel = file.relative_to(root).as_posix()
-        if _is_test(rel, tests_rel):
+        if _is_test(rel, tests_rel) or _RUNNER_CONFIG.match(rel):
             support_files.add(rel)
         elif file.name.endswith((".d.ts", ".json")) and not _ROOT_SUPPORT.match(rel):
             assets.append(Asset(path=rel, sha256=file_sha256(file)))
@@ -454,6 +468,7 @@ def from_js_code(
     return Plan(
         name=name or default_name,
         language="typescript" if typescript else "javascript",
+        test_runner=runner,
         atomization=Atomization(),
         reference=reference,
         acceptance=sorted(test_targets),

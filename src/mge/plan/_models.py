@@ -25,6 +25,10 @@ Two more lists name files that are copied into the project, never generated:
   `py.typed`, `.pyi` stubs, data a package reads at run time. Each may carry the
   sha256 of its content, so a run copies exactly the file the plan was made with.
 
+`Plan.test_runner` says which runner a TypeScript or JavaScript project's tests
+are written for: `node` (`node --test`, the default) or `vitest` (the project's
+own, installed in the reference's `node_modules`).
+
 The models check shapes only; cross-field rules (ids, dependencies, paths, file
 ownership) live in `check_plan` so that every problem is reported at once with the
 path of the field that holds it.
@@ -37,6 +41,9 @@ from typing import Any, Literal, get_args
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Language = Literal["python", "typescript", "tsx", "javascript"]
+#: What runs a TypeScript or JavaScript project's own tests (a Python project's
+#: are always pytest's): node's built-in runner, or the project's vitest.
+TestRunner = Literal["node", "vitest"]
 Complexity = Literal["low", "medium", "high", "critical"]
 
 LANGUAGES: tuple[str, ...] = get_args(Language)
@@ -123,6 +130,7 @@ class Plan(_Model):
     name: str = Field(min_length=1, max_length=200)
     description: str = ""
     language: Language = "python"
+    test_runner: TestRunner = "node"
     atomization: Atomization = Field(default_factory=Atomization)
     reference: str | None = None
     acceptance: list[str] = Field(default_factory=list)
@@ -159,4 +167,5 @@ __all__ = [
     "Phase",
     "Plan",
     "Task",
+    "TestRunner",
 ]

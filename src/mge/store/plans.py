@@ -22,7 +22,7 @@ from mge.db.models import (
     TaskComplexity,
 )
 from mge.errors import NotFound
-from mge.plan import Atomization, Language, Milestone, Phase, Plan, Task
+from mge.plan import Atomization, Language, Milestone, Phase, Plan, Task, TestRunner
 
 
 def import_plan(session: Session, plan: Plan, *, plan_path: Path | None = None) -> MasterPlan:
@@ -113,6 +113,8 @@ def export_plan(masterplan: MasterPlan) -> Plan:
         name=masterplan.name,
         description=masterplan.description or "",
         language=cast(Language, masterplan.language or "python"),
+        # Kept in the document only: a plan imported before runners has none.
+        test_runner=cast(TestRunner, document.get("test_runner", "node")),
         atomization=Atomization.model_validate(masterplan.atomization_config or {}),
         reference=document.get("reference"),
         acceptance=list(document.get("acceptance", [])),

@@ -76,9 +76,10 @@ _NODE_FRAME = re.compile(r"(?:file://)?(/[^\s():]+\.[cm]?[jt]sx?):(\d+):\d+\)?\s
 # A module that failed to load names no frame of the project, only the file that
 # imported it: "Cannot find module '/abs/.mge-build/src/tokes.js' imported from
 # /abs/.mge-build/src/lexer.js" (ES modules) or "Require stack:\n- /abs/lexer.js"
-# (CommonJS). Its imports are at the top of that file.
+# (CommonJS), or vitest's "... imported from '/abs/src/stats.ts'" (the path
+# quoted, the importer's source itself). Its imports are at the top of that file.
 _NODE_IMPORTER = re.compile(
-    r"Cannot find (?:module|package) '[^']+' imported from (?:file://)?(/\S+\.[cm]?[jt]sx?)"
+    r"Cannot find (?:module|package) '[^']+' imported from '?(?:file://)?(/[^\s']+\.[cm]?[jt]sx?)"
     r"|Cannot find module '[^']+'\s*\nRequire stack:\s*\n- (/\S+\.[cm]?[jt]sx?)"
 )
 # Where node runs what the compiler emitted, and the source extensions each emitted
