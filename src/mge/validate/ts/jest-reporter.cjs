@@ -44,15 +44,16 @@ function plain(text) {
 }
 
 // Jest keeps the thrown value (`failureDetails`) beside the text it printed
-// (`failureMessages`); the text is the fallback for a value that lost its stack
-// crossing from the worker.
+// (`failureMessages`), but an error crossing from a worker keeps only its own
+// enumerable fields, not its message or stack: the text is V8's stack then,
+// whose first line is "Name: message".
 function errorsOf(result) {
   const details = result.failureDetails || [];
   return (result.failureMessages || []).map((text, index) => {
     const detail = details[index];
     const stack = plain(detail?.stack || text);
-    const message = plain(detail?.message ?? stack.split("\n", 1)[0]);
-    return { message, stack };
+    const first = stack.split("\n", 1)[0].replace(/^[A-Za-z_$][\w$]*: /, "");
+    return { message: plain(detail?.message || first), stack };
   });
 }
 
