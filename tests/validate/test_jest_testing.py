@@ -162,7 +162,8 @@ def test_the_reporter_holds_the_channel_alone(tmp_path: Path) -> None:
         "  }\n"
         "  expect(process.env.MGE_REPORT_FD).toBeUndefined();\n"
         "  expect(process.env.MGE_REPORT_KEY_FD).toBeUndefined();\n"
-        "  expect(process.env.JEST_WORKER_ID).toBeDefined();\n"
+        # jest-worker's child, not the driver's process (JEST_WORKER_ID is set in both).
+        "  expect(process.argv[1]).toMatch(/jest-worker.*processChild/);\n"
         "});\n"
     )
     outcome = run_jest_tests(project, ["test/fds.test.js"], modules_dir=MODULES)
@@ -183,3 +184,25 @@ def test_a_report_not_the_reporters_names_jest() -> None:
 def test_no_tests_no_run(tmp_path: Path) -> None:
     outcome = run_jest_tests(tmp_path, [], modules_dir=tmp_path / "node_modules")
     assert (outcome.total, outcome.ok) == (0, True)
+
+
+def test_the_projects_config_cannot_undo_the_drivers_options(tmp_path: Path) -> None:
+    """A config that would cache into the read-only node_modules, drop MGE's
+    reporter and run in one process: the driver's options win, and the test
+    still runs in a worker."""
+    project = _copy(tmp_path)
+    (project / "jest.config.js").write_text(
+        "module.exports = {\n"
+        '  cacheDirectory: "<rootDir>/node_modules/.cache/jest",\n'
+        '  reporters: ["default"],\n'
+        "  maxWorkers: 1,\n"
+        "};\n"
+    )
+    (project / "test" / "where.test.js").write_text(
+        'test("runs in a worker", () => {\n'
+        "  expect(process.argv[1]).toMatch(/jest-worker.*processChild/);\n"
+        "});\n"
+    )
+    outcome = run_jest_tests(project, ["test/where.test.js"], modules_dir=MODULES)
+    assert outcome.verdicts == {"test/where.test.js > runs in a worker": True}, outcome.output
+    assert outcome.ok

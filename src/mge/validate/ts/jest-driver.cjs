@@ -20,8 +20,10 @@ async function main() {
       $0: "jest",
       runTestsByPath: true,
       ci: true,
-      // node_modules is read-only here, and nothing may carry over between runs.
+      // node_modules is read-only here, and nothing may carry over between runs;
+      // jest still writes its file map, to the sandbox's private /tmp.
       cache: false,
+      cacheDirectory: "/tmp/jest-cache",
       watchman: false,
       watch: false,
       watchAll: false,
