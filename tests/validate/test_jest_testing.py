@@ -206,3 +206,22 @@ def test_the_projects_config_cannot_undo_the_drivers_options(tmp_path: Path) -> 
     outcome = run_jest_tests(project, ["test/where.test.js"], modules_dir=MODULES)
     assert outcome.verdicts == {"test/where.test.js > runs in a worker": True}, outcome.output
     assert outcome.ok
+
+
+def test_a_real_report_is_read() -> None:
+    """What the reporter wrote for the example with `share` broken and a test file
+    that requires a missing module (paths made /project): the same records as
+    vitest's driver, read by the same parser."""
+    report = (Path(__file__).parent / "fixtures" / "jest-report.jsonl").read_text()
+    outcome = read_report(Path("/project"), report, "k3y", returncode=1, runner="jest")
+    assert (outcome.total, outcome.passed, outcome.failed, outcome.skipped) == (9, 6, 3, 2)
+    assert [f.test for f in outcome.failures] == [
+        "test/units.test.js > units > shares among parts",
+        "test/prices.test.js > prices > averages",
+        "test/broken.test.js",
+    ]
+    assert outcome.failures[-1].collection
+    assert outcome.verdicts["test/prices.test.js > prices > total > sums in cents"] is True
+    index = SpanIndex([AtomSpan("units::share", "src/units.js", 8, 13)])
+    assert [s.atom_id for s in blame_traceback(outcome.failures[1].text, index)] == ["units::share"]
+    assert not outcome.ok and not outcome.tampered and not outcome.collection_error
