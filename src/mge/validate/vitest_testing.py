@@ -70,8 +70,8 @@ def _script(
     node = shlex.quote(node_binary())
     lines = ["set -u"]
     if modules_dir != project / "node_modules":
-        # The copy has none of its own (`run_vitest_tests` uses one it has): the
-        # tests must import the vitest that runs them. A link an earlier run left
+        # The copy has none of its own (`run_driver` uses one it has): the
+        # tests must import the runner that runs them. A link an earlier run left
         # (unsandboxed, in the project itself) is replaced.
         link = shlex.quote(str(modules_dir))
         lines.append(f"rm -f node_modules && ln -s {link} node_modules || exit 1")
