@@ -4,6 +4,7 @@
 #                         compiles TypeScript tests before `node --test` runs them)
 #   examples/ts-vitest/reference/  vitest, the runner of the vitest example's own
 #                         tests (MGE runs a vitest project with the project's vitest)
+#   examples/js-jest/reference/  jest, the runner of the jest example's own tests
 # Installed with `npm ci` (exactly the lockfile, integrity hashes checked) into
 # node_modules/ beside the lockfile, git-ignored. Idempotent and offline when the
 # pinned version is already there: a second run costs one `node -e`.
@@ -15,7 +16,7 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
     exit 1
 fi
 
-for entry in src/mge/validate/ts:typescript examples/ts-vitest/reference:vitest; do
+for entry in src/mge/validate/ts:typescript examples/ts-vitest/reference:vitest examples/js-jest/reference:jest; do
     dir=${entry%%:*} package=${entry#*:}
     wanted=$(node -e 'const l=require(process.argv[1]); process.stdout.write(l.packages["node_modules/" + process.argv[2]].version)' "$PWD/$dir/package-lock.json" "$package")
     manifest="$dir/node_modules/$package/package.json"

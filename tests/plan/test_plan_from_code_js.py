@@ -134,15 +134,16 @@ def test_cli_on_the_example(tmp_path: Path) -> None:
 
 
 VITEST_EXAMPLE = Path(__file__).parents[2] / "examples" / "ts-vitest" / "reference"
+JEST_EXAMPLE = Path(__file__).parents[2] / "examples" / "js-jest" / "reference"
 
 
 @pytest.mark.parametrize(
     ("manifest", "runner"),
     [
-        ({"devDependencies": {"jest": "29.0.0"}}, "jest"),
+        ({"devDependencies": {"ava": "6.0.0"}}, "ava"),
         ({"scripts": {"test": "mocha --recursive"}}, "mocha"),
-        # One that vitest would not save: both named, jest refused.
-        ({"devDependencies": {"vitest": "3.2.4", "jest": "29.0.0"}}, "jest"),
+        # One that jest would not save: both named, mocha refused.
+        ({"devDependencies": {"jest": "29.7.0", "mocha": "10.0.0"}}, "mocha"),
     ],
 )
 def test_another_test_runner_is_named_in_one_line(
@@ -154,8 +155,51 @@ def test_another_test_runner_is_named_in_one_line(
     with pytest.raises(PlanError) as err:
         from_code(root)
     message = str(err.value)
-    assert message.endswith(f"names the test runner {runner}; MGE runs node:test and vitest suites")
+    assert message.endswith(
+        f"names the test runner {runner}; MGE runs node:test, vitest and jest suites"
+    )
     assert "\n" not in message
+
+
+def test_a_project_naming_vitest_and_jest_is_refused_in_one_line(tmp_path: Path) -> None:
+    manifest = {"name": "v", "devDependencies": {"vitest": "3.2.4", "jest": "29.7.0"}}
+    root = _write(tmp_path / "v", {"package.json": json.dumps(manifest), "a.ts": ""})
+    with pytest.raises(PlanError, match="names the test runners vitest and jest;") as err:
+        from_code(root)
+    assert "\n" not in str(err.value)
+
+
+def test_a_jest_project_is_planned_for_jest(tmp_path: Path) -> None:
+    out = tmp_path / "plan.yaml"
+    result = CliRunner().invoke(app, ["plan", "from-code", str(JEST_EXAMPLE), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    plan = load_plan(out)
+    assert (plan.language, plan.test_runner) == ("javascript", "jest")
+    assert plan.acceptance == ["test/prices.test.js", "test/units.test.js"]
+    assert {t.id for t in plan.tasks()} == {"src.units", "src.prices"}
+    # What `plan from-code` makes of the example is the committed plan.
+    committed = load_plan(JEST_EXAMPLE.parent / "plan.yaml")
+    assert committed.model_copy(update={"reference": plan.reference}) == plan
+
+
+@pytest.mark.parametrize(
+    "manifest",
+    [{"scripts": {"test": "jest --ci"}}, {"devDependencies": {"jest": "29.7.0"}}],
+)
+def test_jest_is_found_in_the_script_or_the_dependencies(
+    tmp_path: Path, manifest: dict[str, object]
+) -> None:
+    files = {
+        "package.json": json.dumps({"name": "j", **manifest}),
+        "src/a.js": "exports.a = 1;\n",
+        # The runner's configuration runs where the verdict is made: copied.
+        "jest.config.js": "module.exports = {};\n",
+    }
+    root = _write(tmp_path / "j", files)
+    plan = from_code(root)
+    assert plan.test_runner == "jest"
+    assert [t.id for t in plan.tasks()] == ["src.a"]
+    assert "jest.config.js" in plan.support
 
 
 def test_a_vitest_project_is_planned_for_vitest(tmp_path: Path) -> None:

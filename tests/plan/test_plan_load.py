@@ -477,7 +477,7 @@ def test_schema_describes_the_contract_fields() -> None:
     assert schema["title"] == "MGE masterplan"
     assert set(schema["required"]) == {"name", "phases"}
     assert schema["properties"]["language"]["enum"] == ["python", "typescript", "tsx", "javascript"]
-    assert schema["properties"]["test_runner"]["enum"] == ["node", "vitest"]
+    assert schema["properties"]["test_runner"]["enum"] == ["node", "vitest", "jest"]
     assert "test_runner" not in schema["required"]
     task = schema["$defs"]["Task"]
     assert set(task["properties"]) == {

@@ -105,7 +105,7 @@ class Hierarchy(Blame):
             node_modules=self.runner.node_modules,
         )
         outcome = run(coverage=traced)
-        # A vitest run records no coverage: a second run would tell blame nothing.
+        # A vitest or jest run records no coverage: a second run would tell blame nothing.
         covers = self.runner.plan.language == "python" or self.runner.plan.test_runner == "node"
         if not traced and not outcome.ok and not outcome.collection_error and covers:
             # Only a failing run needs per-test coverage, for blame; tracing costs time.

@@ -201,7 +201,7 @@ class RunCore:
         # The engine never reads the reference: it hands the path to the model
         # factory (only `replay` answers from it) and to the labelled measurement
         # after the run, and its `node_modules` to the sandbox, read-only, where a
-        # vitest suite runs with the project's own vitest; the plan's tests are
+        # vitest or jest suite runs with the project's own runner; the plan's tests are
         # read from `tests_dir`.
         reference = self.masterplan.reference_path
         self.reference_dir = Path(reference) if reference else None

@@ -37,6 +37,7 @@ from mge.execute.settings import RunSettings
 from mge.llm import Model, ModelDescription
 from mge.plan import TestRunner
 from mge.validate import AtomSpec, AtomVerdict, Limits, run_python
+from mge.validate.jest_testing import run_jest_tests
 from mge.validate.mutation import Mutant, run_mutants
 from mge.validate.node_testing import run_node_tests
 from mge.validate.sandbox import SandboxResult
@@ -119,16 +120,19 @@ def run_project_tests(
     """The project's own tests, by its plan's language and runner: pytest through
     the run's executor (here or on a Ray worker); a TypeScript or JavaScript suite
     in the sandbox here, with `node --test` (its per-test coverage from V8, mapped
-    back through source maps) or with the project's vitest from `node_modules` (no
-    coverage: blame reads the stacks). One place decides, so the acceptance run
+    back through source maps) or with the project's vitest or jest from
+    `node_modules` (no coverage: blame reads the stacks). One place decides, so the acceptance run
     after the last wave and the level runs of the hierarchy cannot pick different
     runners."""
     if language != "python":
         limits = Limits(timeout_seconds=timeout, cpu_seconds=120)
-        if runner == "vitest":
+        if runner in ("vitest", "jest"):
             if node_modules is None:
-                raise ConfigError("a vitest plan needs a reference: its node_modules has vitest")
-            return run_vitest_tests(root, tests, limits=limits, modules_dir=node_modules)
+                raise ConfigError(
+                    f"a {runner} plan needs a reference: its node_modules has {runner}"
+                )
+            run = run_vitest_tests if runner == "vitest" else run_jest_tests
+            return run(root, tests, limits=limits, modules_dir=node_modules)
         return run_node_tests(root, tests, limits=limits, coverage=coverage)
     return executor.run_tests(root, tests, timeout=timeout, coverage=coverage, modules=modules)
 

@@ -6,10 +6,10 @@ The rules, in the order they are applied:
   folder above it. A project without one is refused. `files`, `tests` and
   `support` are relative to the root; `reference` points at it.
 - **Configuration.** `package.json` gives the default plan name and the test
-  runner: `vitest` when a dependency or the `test` script names it, else `node`
-  (`node --test`); a project using another runner (jest, mocha, ava, jasmine,
-  uvu) is refused in one line. A vitest or vite configuration at the root is
-  copied as support, never generated;
+  runner: `vitest` or `jest` when a dependency or the `test` script names it,
+  else `node` (`node --test`); a project using another runner (mocha, ava,
+  jasmine, uvu), or both, is refused in one line. A vitest, vite or jest
+  configuration at the root is copied as support, never generated;
   `tsconfig.json` (JSON with comments and trailing commas, as `tsc` reads it)
   gives `baseUrl` and `paths`, the aliases imports may use.
 - **Modules and tests.** Every `.ts`, `.tsx`, `.mts`, `.cts`, `.js`, `.jsx`,
@@ -98,15 +98,19 @@ def is_js_project(src: Path) -> bool:
     return found_js
 
 
-_OTHER_RUNNERS = ("jest", "mocha", "ava", "jasmine", "uvu")
+_OTHER_RUNNERS = ("mocha", "ava", "jasmine", "uvu")
+_OWN_RUNNERS: tuple[TestRunner, ...] = ("vitest", "jest")
 #: A runner's configuration at the root: the project's, copied, never generated
 #: (it runs in the runner's own process, where the verdict is made).
-_RUNNER_CONFIG = re.compile(r"^(vitest|vite)\.(config|workspace)(\.[\w-]+)?\.[cm]?[jt]s$")
+_RUNNER_CONFIG = re.compile(
+    r"^(vitest|vite|jest)\.(config|workspace)(\.[\w-]+)?\.([cm]?[jt]s|json)$"
+)
 
 
 def _test_runner(manifest: dict[str, Any], package: Path) -> TestRunner:
     """The runner the project's `package.json` uses, from its dependencies or its
-    `test` script: vitest, else node's; any other is refused in one line."""
+    `test` script: vitest or jest, else node's; any other, or both, is refused in
+    one line."""
     names: set[str] = set()
     for key in ("dependencies", "devDependencies"):
         section = manifest.get(key)
@@ -116,11 +120,15 @@ def _test_runner(manifest: dict[str, Any], package: Path) -> TestRunner:
     script = str(scripts.get("test", "")) if isinstance(scripts, dict) else ""
     words = set(re.findall(r"[\w@/-]+", script))
     other = next((r for r in _OTHER_RUNNERS if r in names or r in words), None)
+    supported = "MGE runs node:test, vitest and jest suites"
     if other is not None:
+        raise PlanError(f"{package} names the test runner {other}; {supported}")
+    named = [r for r in _OWN_RUNNERS if r in names or r in words]
+    if len(named) > 1:
         raise PlanError(
-            f"{package} names the test runner {other}; MGE runs node:test and vitest suites"
+            f"{package} names the test runners {' and '.join(named)}; MGE runs one per project"
         )
-    return "vitest" if "vitest" in names or "vitest" in words else "node"
+    return named[0] if named else "node"
 
 
 def _skip_dir(name: str) -> bool:

@@ -26,8 +26,8 @@ Two more lists name files that are copied into the project, never generated:
   sha256 of its content, so a run copies exactly the file the plan was made with.
 
 `Plan.test_runner` says which runner a TypeScript or JavaScript project's tests
-are written for: `node` (`node --test`, the default) or `vitest` (the project's
-own, installed in the reference's `node_modules`).
+are written for: `node` (`node --test`, the default), `vitest` or `jest` (the
+project's own, installed in the reference's `node_modules`).
 
 The models check shapes only; cross-field rules (ids, dependencies, paths, file
 ownership) live in `check_plan` so that every problem is reported at once with the
@@ -42,8 +42,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Language = Literal["python", "typescript", "tsx", "javascript"]
 #: What runs a TypeScript or JavaScript project's own tests (a Python project's
-#: are always pytest's): node's built-in runner, or the project's vitest.
-TestRunner = Literal["node", "vitest"]
+#: are always pytest's): node's built-in runner, or the project's vitest or jest.
+TestRunner = Literal["node", "vitest", "jest"]
 Complexity = Literal["low", "medium", "high", "critical"]
 
 LANGUAGES: tuple[str, ...] = get_args(Language)

@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import json
 import shlex
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -64,19 +64,20 @@ def vitest_entry(modules_dir: Path) -> Path:
     return entry
 
 
-def _script(project: Path, tests: Sequence[str], modules_dir: Path) -> str:
+def _script(
+    project: Path, tests: Sequence[str], modules_dir: Path, driver: Path, entry: Path
+) -> str:
     node = shlex.quote(node_binary())
-    entry = vitest_entry(modules_dir)
     lines = ["set -u"]
     if modules_dir != project / "node_modules":
-        # The copy has none of its own (`run_vitest_tests` uses one it has): the
-        # tests must import the vitest that runs them. A link an earlier run left
+        # The copy has none of its own (`run_driver` uses one it has): the
+        # tests must import the runner that runs them. A link an earlier run left
         # (unsandboxed, in the project itself) is replaced.
         link = shlex.quote(str(modules_dir))
         lines.append(f"rm -f node_modules && ln -s {link} node_modules || exit 1")
     # Absolute paths: vitest's filters match substrings of the file's path.
     files = " ".join(shlex.quote(str(project / test)) for test in tests)
-    driver, vitest = shlex.quote(str(_DRIVER)), shlex.quote(str(entry))
+    driver_arg, entry_arg = shlex.quote(str(driver)), shlex.quote(str(entry))
     # The driver holds a pipe of this sandbox's own, relayed to MGE's by `cat`:
     # MGE's pipe cannot be reopened close-on-exec here, so the driver could not
     # keep it from its workers (see the module doc). A high number, as a fork
@@ -86,7 +87,7 @@ def _script(project: Path, tests: Sequence[str], modules_dir: Path) -> str:
         f'exec {_RELAY_FD}> >(exec cat 1>&"$MGE_REPORT_FD" {{MGE_REPORT_KEY_FD}}<&-) || exit 1',
         "relayed=$!",
         "exec {MGE_REPORT_FD}>&-",
-        f"MGE_REPORT_FD={_RELAY_FD} {node} --enable-source-maps {driver} {vitest} {files}",
+        f"MGE_REPORT_FD={_RELAY_FD} {node} --enable-source-maps {driver_arg} {entry_arg} {files}",
         "status=$?",
         f"exec {_RELAY_FD}>&-",
         'wait "$relayed"',
@@ -125,9 +126,16 @@ def _failure_text(errors: Any) -> tuple[str, str]:
 
 
 def read_report(
-    project: Path, report: str, key: str, *, returncode: int, timed_out: bool = False
+    project: Path,
+    report: str,
+    key: str,
+    *,
+    returncode: int,
+    timed_out: bool = False,
+    runner: str = "vitest",
 ) -> TestOutcome:
-    """The outcome of a run from the driver's records only (see the module doc)."""
+    """The outcome of a run from the driver's records only (see the module doc);
+    jest's driver writes the same records, so `runner` only names it in messages."""
     outcome = TestOutcome(timed_out=timed_out)
     tested_files: set[str] = set()
     failed_files: set[str] = set()
@@ -142,7 +150,7 @@ def read_report(
         except ValueError:
             record = None
         if not isinstance(record, dict) or record.get("k") != key or record.get("n") != number:
-            problem = "a report line did not come from MGE's vitest driver"
+            problem = f"a report line did not come from MGE's {runner} driver"
             break
         if end is not None:
             problem = "the report was written to after the run ended"
@@ -168,11 +176,11 @@ def read_report(
         outcome.tampered = True
         outcome.failures.append(TestFailure("<report>", problem, ""))
     elif end is None:
-        why = "the run timed out" if timed_out else "vitest did not finish the run"
+        why = "the run timed out" if timed_out else f"{runner} did not finish the run"
         outcome.collection_error = True
         outcome.failures.append(TestFailure("<session>", why, "", collection=not timed_out))
     else:
-        _check_end(end, outcome, returncode, timed_out)
+        _check_end(end, outcome, returncode, timed_out, runner)
     if outcome.tampered:
         # Nothing in a spoilt stream vouches for a test: none passed.
         outcome.failed, outcome.passed = outcome.total or 1, 0
@@ -208,7 +216,9 @@ def _count_test(
     outcome.failures.append(TestFailure(name, message, text, name))
 
 
-def _check_end(end: dict[str, Any], outcome: TestOutcome, returncode: int, timed_out: bool) -> None:
+def _check_end(
+    end: dict[str, Any], outcome: TestOutcome, returncode: int, timed_out: bool, runner: str
+) -> None:
     """Errors outside any test fail the run; the exit status must agree with the
     record (a forged stream would end in "passed" from a run that did not)."""
     reason = str(end.get("reason"))
@@ -220,7 +230,7 @@ def _check_end(end: dict[str, Any], outcome: TestOutcome, returncode: int, timed
         outcome.failed += 1
     if reason == "failed" and outcome.failed == 0:
         # A failure no test or file carries (a suite's hook, say) still fails the run.
-        outcome.failures.append(TestFailure("<session>", "vitest failed outside any test", ""))
+        outcome.failures.append(TestFailure("<session>", f"{runner} failed outside any test", ""))
         outcome.total += 1
         outcome.failed += 1
     if reason == "interrupted":
@@ -228,7 +238,7 @@ def _check_end(end: dict[str, Any], outcome: TestOutcome, returncode: int, timed
         outcome.failures.append(TestFailure("<session>", "the run was interrupted", ""))
     elif not timed_out and (reason == "passed") != (returncode == 0):
         outcome.tampered = True
-        message = f"vitest ended {reason} but the process exited with {returncode}"
+        message = f"{runner} ended {reason} but the process exited with {returncode}"
         outcome.failures.append(TestFailure("<session>", message, ""))
 
 
@@ -242,23 +252,51 @@ def run_vitest_tests(
     """Run `tests` (paths relative to `project`) with vitest in the sandbox, vitest
     and the project's dependencies from `modules_dir` (see the module doc). No
     tests, no run: vitest given no file would run every test it finds."""
-    if not tests:
-        return TestOutcome()
-    limits = limits or Limits(timeout_seconds=120, cpu_seconds=120)
     # V8 reserves some 10 GiB of address space for each WebAssembly memory, and
     # vite parses with several: the limit on address space must leave room for
     # them (below 32 GiB vitest does not start).
-    limits = replace(limits, memory_bytes=max(limits.memory_bytes, MEMORY_BYTES))
+    return run_driver(
+        project,
+        tests,
+        limits=limits,
+        modules_dir=modules_dir,
+        driver=_DRIVER,
+        entry=vitest_entry,
+        runner="vitest",
+        memory_bytes=MEMORY_BYTES,
+    )
+
+
+def run_driver(
+    project: Path,
+    tests: Sequence[str],
+    *,
+    limits: Limits | None,
+    modules_dir: Path,
+    driver: Path,
+    entry: Callable[[Path], Path],
+    runner: str,
+    memory_bytes: int,
+    readable: Sequence[Path] = (),
+) -> TestOutcome:
+    """A run of the project's own runner through an MGE driver writing the shared
+    records; jest's and vitest's runs differ only in the driver and the memory
+    they need."""
+    if not tests:
+        return TestOutcome()
+    limits = limits or Limits(timeout_seconds=120, cpu_seconds=120)
+    limits = replace(limits, memory_bytes=max(limits.memory_bytes, memory_bytes))
     project = project.resolve()
     own = project / "node_modules"
     # A project with dependencies of its own installed runs with them: they are
-    # what its tests import, and two vitests in one run do not work together.
+    # what its tests import, and two copies of a runner in one run do not work
+    # together.
     modules_dir = own if own.is_dir() and not own.is_symlink() else modules_dir.resolve()
-    script = _script(project, tests, modules_dir)
+    script = _script(project, tests, modules_dir, driver, entry(modules_dir))
     result: SandboxResult = run_command(
         ["/bin/bash", "-c", script],
         cwd=project,
-        readable=[_DRIVER, modules_dir],
+        readable=[driver, *readable, modules_dir],
         limits=limits,
         report=True,
     )
@@ -268,6 +306,7 @@ def run_vitest_tests(
         result.report_key,
         returncode=result.returncode,
         timed_out=result.timed_out,
+        runner=runner,
     )
     outcome.duration_seconds = result.duration_seconds
     outcome.output = (result.stdout + result.stderr)[-20000:]
@@ -281,4 +320,4 @@ def run_vitest_tests(
     return outcome
 
 
-__all__ = ["read_report", "run_vitest_tests", "vitest_entry", "vitest_name"]
+__all__ = ["read_report", "run_driver", "run_vitest_tests", "vitest_entry", "vitest_name"]
