@@ -29,7 +29,7 @@ from pathlib import Path
 
 from mge.validate.sandbox import Limits
 from mge.validate.testing import TestOutcome
-from mge.validate.typescript import SERVICE_DIR, ToolchainMissing
+from mge.validate.typescript import SERVICE_DIR
 from mge.validate.vitest_testing import run_driver
 
 _DRIVER = SERVICE_DIR / "jest-driver.cjs"
@@ -38,16 +38,6 @@ _REPORTER = SERVICE_DIR / "jest-reporter.cjs"
 _JEST_INDEX = Path("jest") / "build" / "index.js"
 #: The least address space a jest process is given (see `run_jest_tests`).
 MEMORY_BYTES = 8 * 1024**3
-
-
-def jest_entry(modules_dir: Path) -> Path:
-    """jest's node API in `modules_dir`, or a one-line error saying how to get it."""
-    entry = modules_dir / _JEST_INDEX
-    if not entry.is_file():
-        raise ToolchainMissing(
-            f"jest is not installed in {modules_dir}; run `npm ci` in {modules_dir.parent}"
-        )
-    return entry
 
 
 def run_jest_tests(
@@ -69,11 +59,11 @@ def run_jest_tests(
         limits=limits,
         modules_dir=modules_dir,
         driver=_DRIVER,
-        entry=jest_entry,
+        entry=_JEST_INDEX,
         runner="jest",
         memory_bytes=MEMORY_BYTES,
         readable=[_REPORTER],
     )
 
 
-__all__ = ["jest_entry", "run_jest_tests"]
+__all__ = ["run_jest_tests"]

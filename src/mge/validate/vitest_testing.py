@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import json
 import shlex
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -47,6 +47,8 @@ from mge.validate.testing import TestFailure, TestOutcome
 from mge.validate.typescript import SERVICE_DIR, ToolchainMissing, node_binary
 
 _DRIVER = SERVICE_DIR / "vitest-driver.mjs"
+#: The report channel both drivers take before any project code runs.
+_CHANNEL = SERVICE_DIR / "report-channel.cjs"
 #: The vitest module the driver starts runs from (the package's `vitest/node`).
 _VITEST_NODE = Path("vitest") / "dist" / "node.js"
 _RELAY_FD = 99
@@ -54,14 +56,15 @@ _RELAY_FD = 99
 MEMORY_BYTES = 64 * 1024**3
 
 
-def vitest_entry(modules_dir: Path) -> Path:
-    """vitest's node API in `modules_dir`, or a one-line error saying how to get it."""
-    entry = modules_dir / _VITEST_NODE
-    if not entry.is_file():
+def runner_entry(modules_dir: Path, entry: Path, runner: str) -> Path:
+    """The runner's node API (`entry`, relative to `modules_dir`), or a one-line
+    error saying how to get it."""
+    found = modules_dir / entry
+    if not found.is_file():
         raise ToolchainMissing(
-            f"vitest is not installed in {modules_dir}; run `npm ci` in {modules_dir.parent}"
+            f"{runner} is not installed in {modules_dir}; run `npm ci` in {modules_dir.parent}"
         )
-    return entry
+    return found
 
 
 def _script(
@@ -261,7 +264,7 @@ def run_vitest_tests(
         limits=limits,
         modules_dir=modules_dir,
         driver=_DRIVER,
-        entry=vitest_entry,
+        entry=_VITEST_NODE,
         runner="vitest",
         memory_bytes=MEMORY_BYTES,
     )
@@ -274,7 +277,7 @@ def run_driver(
     limits: Limits | None,
     modules_dir: Path,
     driver: Path,
-    entry: Callable[[Path], Path],
+    entry: Path,
     runner: str,
     memory_bytes: int,
     readable: Sequence[Path] = (),
@@ -292,11 +295,11 @@ def run_driver(
     # what its tests import, and two copies of a runner in one run do not work
     # together.
     modules_dir = own if own.is_dir() and not own.is_symlink() else modules_dir.resolve()
-    script = _script(project, tests, modules_dir, driver, entry(modules_dir))
+    script = _script(project, tests, modules_dir, driver, runner_entry(modules_dir, entry, runner))
     result: SandboxResult = run_command(
         ["/bin/bash", "-c", script],
         cwd=project,
-        readable=[driver, *readable, modules_dir],
+        readable=[driver, _CHANNEL, *readable, modules_dir],
         limits=limits,
         report=True,
     )
@@ -320,4 +323,4 @@ def run_driver(
     return outcome
 
 
-__all__ = ["read_report", "run_driver", "run_vitest_tests", "vitest_entry", "vitest_name"]
+__all__ = ["read_report", "run_driver", "run_vitest_tests", "runner_entry", "vitest_name"]

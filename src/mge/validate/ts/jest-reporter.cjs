@@ -2,42 +2,15 @@
 // for mge.validate.jest_testing. The driver requires this module before jest
 // or any project code is loaded, so the report channel is taken here, once,
 // and jest's own `require` of this path later returns the same instance: the
-// records go out through the descriptor and key held in this closure.
+// records go out through the descriptor and key report-channel.cjs holds.
 //
 // Records are the vitest driver's ("test", "module", "end"), so both runners'
 // reports are read by one parser.
 "use strict";
-const fs = require("node:fs");
+// Taken here, when the driver first requires this module (report-channel.cjs).
+const { send } = require("./report-channel.cjs");
 
-const { openSync, closeSync, readSync, writeSync } = fs;
-const stringify = JSON.stringify;
 const ANSI = /\u001b\[[0-9;]*m/g;
-
-function takeChannel() {
-  const fd = Number(process.env.MGE_REPORT_FD);
-  const keyFd = Number(process.env.MGE_REPORT_KEY_FD);
-  delete process.env.MGE_REPORT_FD;
-  delete process.env.MGE_REPORT_KEY_FD;
-  // libuv opens every descriptor close-on-exec: jest's forked workers do not
-  // inherit this one, and the inherited one is gone before they start.
-  const out = openSync(`/proc/self/fd/${fd}`, "w");
-  closeSync(fd);
-  const buffer = Buffer.alloc(256);
-  const length = readSync(keyFd, buffer, 0, buffer.length, null);
-  closeSync(keyFd);
-  return { out, key: buffer.toString("ascii", 0, length) };
-}
-
-const channel = takeChannel();
-let counter = 0;
-
-function send(record) {
-  const line = Buffer.from(stringify({ ...record, k: channel.key, n: counter++ }) + "\n");
-  let written = 0;
-  while (written < line.length) {
-    written += writeSync(channel.out, line, written);
-  }
-}
 
 function plain(text) {
   return String(text ?? "").replace(ANSI, "");

@@ -1,46 +1,18 @@
 // MGE's entry point for a project's vitest suite, run in the sandbox by
 // mge.validate.vitest_testing: `node vitest-driver.mjs VITEST_NODE_JS FILE...`.
 //
-// It takes the report channel before any project code runs (the project's
-// vitest config and vite plugins run in this process, its tests in forked
-// workers): the key is read once from its pipe, both variables leave the
-// environment, and the inherited report descriptor (the sandbox's relay of MGE's
-// pipe), which every forked child would inherit, is replaced by a close-on-exec
-// copy of itself. The reporter is
+// It takes the report channel (report-channel.cjs) before any project code runs:
+// the project's vitest config and vite plugins run in this process, its tests in
+// forked workers. The reporter is
 // an object of this module, handed to vitest through its API, so vite never
 // transforms it (a reporter named by path would go through the project's
-// plugins), and it writes with the functions captured here, before the config
-// could replace them.
-import fs from "node:fs";
+// plugins), and it writes with the functions the channel module captured before
+// the config could replace them.
 import { pathToFileURL } from "node:url";
+// Evaluated before this module's body, so before vitest or any project code.
+import channel from "./report-channel.cjs";
 
-const { openSync, closeSync, readSync, writeSync } = fs;
-const stringify = JSON.stringify;
-
-function takeChannel() {
-  const fd = Number(process.env.MGE_REPORT_FD);
-  const keyFd = Number(process.env.MGE_REPORT_KEY_FD);
-  delete process.env.MGE_REPORT_FD;
-  delete process.env.MGE_REPORT_KEY_FD;
-  // libuv opens every descriptor close-on-exec: workers do not inherit this one.
-  const out = openSync(`/proc/self/fd/${fd}`, "w");
-  closeSync(fd);
-  const buffer = Buffer.alloc(256);
-  const length = readSync(keyFd, buffer, 0, buffer.length, null);
-  closeSync(keyFd);
-  return { out, key: buffer.toString("ascii", 0, length) };
-}
-
-const channel = takeChannel();
-let counter = 0;
-
-function send(record) {
-  const line = Buffer.from(stringify({ ...record, k: channel.key, n: counter++ }) + "\n");
-  let written = 0;
-  while (written < line.length) {
-    written += writeSync(channel.out, line, written);
-  }
-}
+const { send } = channel;
 
 function errorsOf(errors) {
   return (errors || []).map((error) => ({
