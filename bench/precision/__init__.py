@@ -34,6 +34,7 @@ import asyncio
 import itertools
 import json
 import platform
+import shutil
 import subprocess
 import tempfile
 import time
@@ -84,6 +85,7 @@ CONFIGS: dict[str, dict[str, Any]] = {
 }
 FaultProfile = Literal["uniform", "realistic"]
 DEFAULT_CONFIGS = ("L1 retries", "L1-L4 + blame")
+KEPT_CONFIG = "L1-L4 + blame"  # the configuration review calibration is measured on
 
 
 @dataclass
@@ -155,9 +157,23 @@ def _faults(ledger: FaultLedger) -> dict[str, Any]:
     }
 
 
+def kept_db(runs: Path, project: str, profile: str, rate: float) -> Path:
+    """Where the database of a kept all-levels run lives: review confidence is scored
+    from what a run stored, so `bench.precision.calibration` scores kept runs again
+    with other weights without regenerating them."""
+    return runs / f"{project}-{profile}-{rate:g}.db"
+
+
 def run_one(
-    project: Project, rate: float, config: str, scratch: Path, profile: FaultProfile
+    project: Project,
+    rate: float,
+    config: str,
+    scratch: Path,
+    profile: FaultProfile,
+    keep: Path | None = None,
 ) -> Row:
+    """One regeneration and its row; with `keep`, an all-levels run's database is
+    copied there (`kept_db`) for the calibration tooling."""
     workdir = scratch / f"run-{uuid.uuid4().hex[:8]}"
     workdir.mkdir(parents=True)
     url = f"sqlite:///{workdir / 'mge.db'}"
@@ -186,6 +202,9 @@ def run_one(
         ledger = account(engine, run_id, seed=SEED, rate=rate, profile=profile)
     finally:
         engine.dispose()
+    if keep is not None and config == KEPT_CONFIG:
+        keep.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(workdir / "mge.db", kept_db(keep, project.name, profile, rate))
     suite_total, suite_passed = own_suite(out, project.plan)
     tests = report.get("tests") or {}
     atoms = report["atoms"]
@@ -529,6 +548,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--results", type=Path, default=RESULTS, help="JSON-lines results file")
     parser.add_argument("--render", action="store_true", help="only render the docs from results")
     parser.add_argument("--write-docs", action="store_true", help="update docs/BENCHMARKS.md")
+    parser.add_argument(
+        "--keep", type=Path, default=None, help="keep all-levels runs' databases here"
+    )
     args, _unknown = parser.parse_known_args(argv or [])
     command = ".venv/bin/python -m bench.precision --full --write-docs"
     if args.render:
@@ -562,7 +584,9 @@ def main(argv: list[str] | None = None) -> int:
             )
         for project in found:
             for profile, rate, config in settings:
-                row = run_one(project, rate, config, root, cast(FaultProfile, profile))
+                row = run_one(
+                    project, rate, config, root, cast(FaultProfile, profile), keep=args.keep
+                )
                 append_result(args.results, row)
                 print(
                     f"  {row.label} {profile} rate={rate:g} {config}: {row.status}, "

@@ -23,12 +23,10 @@ anything. Three steps, one project at a time:
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import math
 import shutil
 import tempfile
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -36,64 +34,32 @@ from typing import Any, cast
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bench.precision import CONFIGS, SEED, FaultProfile
+from bench.precision import KEPT_CONFIG, FaultProfile, kept_db, run_one
 from bench.precision._projects import HALVES, half_of, members_of, projects
 from mge.atomize import same_code
 from mge.db import make_engine
-from mge.db.migrate import upgrade
 from mge.db.models import AtomicUnit, AtomStatus, GenerationRun
-from mge.execute import RunSettings, create_run, execute_run
-from mge.review import rank_after_run
 from mge.review.calibration import auroc, measure
 from mge.review.confidence import gather_evidence
 
 RUNS = Path("/tmp/mge-calibration-runs")
-CONFIG = "L1-L4 + blame"
 FLOOR = 0.1  # the least weight a signal keeps
 PENALTIES = (0.0, 3e-4)
 
 
-def _db(runs: Path, project: str, profile: str, rate: float) -> Path:
-    return runs / f"{project}-{profile}-{rate:g}.db"
-
-
 def run(names: list[str], profile: str, rate: float, runs: Path) -> None:
-    runs.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="mge-bench-calibration-") as scratch:
         root = Path(scratch)
         for name in names:
-            target = _db(runs, name, profile, rate)
-            if target.exists():
+            if kept_db(runs, name, profile, rate).exists():
                 print(f"  {name}: kept run exists, skipped", flush=True)
                 continue
             found, left_out = projects(root / name, names=[name])
             if not found:
                 print(f"  {name}: left out ({left_out[0].reason if left_out else '?'})")
                 continue
-            project = found[0]
-            workdir = root / f"run-{name}"
-            workdir.mkdir(parents=True)
-            url = f"sqlite:///{workdir / 'mge.db'}"
-            upgrade(url)
-            engine = make_engine(url)
-            began = time.perf_counter()
-            try:
-                settings = RunSettings(
-                    model="replay",
-                    fault_rate=rate,
-                    fault_profile=cast(FaultProfile, profile),
-                    seed=SEED,
-                    run_tests=True,
-                    out_dir=str(workdir / "out"),
-                    **CONFIGS[CONFIG],
-                )
-                run_id = create_run(engine, project.plan, settings)
-                status = asyncio.run(execute_run(engine, run_id, after_run=rank_after_run))
-            finally:
-                engine.dispose()
-            shutil.copyfile(workdir / "mge.db", target)
-            seconds = time.perf_counter() - began
-            print(f"  {name} {profile} {rate:g}: {status.value}, {seconds:.0f} s", flush=True)
+            row = run_one(found[0], rate, KEPT_CONFIG, root, cast(FaultProfile, profile), runs)
+            print(f"  {name} {profile} {rate:g}: {row.status}, {row.seconds:.0f} s", flush=True)
 
 
 def _masterplan(session: Session) -> Any:
@@ -163,7 +129,7 @@ class Measured:
 def measure_runs(names: list[str], runs: Path, profile: str, rate: float) -> list[Measured]:
     measured: list[Measured] = []
     for name in names:
-        path = _db(runs, name, profile, rate)
+        path = kept_db(runs, name, profile, rate)
         if not path.exists():
             continue
         scratch = Path(tempfile.mkdtemp(prefix="mge-calibration-measure-"))
@@ -361,7 +327,7 @@ def main(argv: list[str] | None = None) -> int:
             parser.error("features are for choosing weights: the development half only")
         print(f"{features(names, args.runs, args.out)} atoms written to {args.out}")
     else:
-        title = f"{args.half or 'projects'}, {args.profile}, rate {args.rate:g}, {CONFIG}"
+        title = f"{args.half or 'projects'}, {args.profile}, rate {args.rate:g}, {KEPT_CONFIG}"
         print(report(measure_runs(names, args.runs, args.profile, args.rate), title))
     return 0
 
