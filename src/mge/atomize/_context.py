@@ -27,12 +27,13 @@ from __future__ import annotations
 
 import builtins
 import re
-from bisect import bisect_left, bisect_right
+from bisect import bisect_left
 from dataclasses import dataclass, field
 from typing import Any
 
 from tree_sitter import Node
 
+from mge.atomize._bins import Bins
 from mge.atomize._decompose import Piece
 from mge.atomize._queries import Captures
 
@@ -100,6 +101,7 @@ _PRE_SECTIONS = {
     "other parameters",
 }
 _MAX_CALLEE = 80
+_CALLEE_KINDS = frozenset({"identifier", "attribute", "member_expression"})
 _DOTTED = re.compile(r"^[A-Za-z_$][\w$]*(\.[A-Za-z_$#][\w$]*)*$")
 _PY_DEFINITIONS = frozenset({"function_definition", "class_definition"})
 _JS_DEFINITIONS = frozenset(
@@ -387,70 +389,52 @@ def _leading_asserts(definition: Node) -> list[str]:
     return found
 
 
-class _Bins:
-    """Routes nodes to the piece whose span holds their first byte."""
-
-    def __init__(self, pieces: list[Piece]) -> None:
-        self.starts = [piece.start for piece in pieces]
-
-    def of(self, byte: int) -> int:
-        return bisect_right(self.starts, byte) - 1
-
-
 def inject_context(
     source: bytes, language: str, pieces: list[Piece], captures: Captures
 ) -> list[AtomFacts]:
     """The context of every piece, in the pieces' order."""
     count = len(pieces)
-    bins = _Bins(pieces)
+    bins = Bins(source, [piece.start for piece in pieces])
     python = language == "python"
 
-    starts = [piece.start for piece in pieces]
     comments = _Comments(captures.comment)
     import_table: dict[str, str] = {}
+    import_bindings: list[tuple[int, list[str]]] = []
     for node in captures.imports:
         statement = _squash(_text(node), 300)
-        for name in _import_bindings(node, language):
+        imported = _import_bindings(node, language)
+        import_bindings.append((bins.of(node.start_byte), imported))
+        for name in imported:
             import_table.setdefault(name, statement)
 
-    # Identifiers are the bulk of the captures: handle them as raw bytes with local
-    # names bound once, and decode each atom's distinct names only at the end.
-    skip = {node.start_byte for node in captures.nonref}
-    raw_idents: list[set[bytes]] = [set() for _ in range(count)]
-    for node in captures.ident:
-        start = node.start_byte
-        if start in skip:
-            continue
-        raw_idents[bisect_right(starts, start) - 1].add(source[start : node.end_byte])
-    idents = [{name.decode("utf-8", errors="replace") for name in raw} for raw in raw_idents]
-
-    defines: list[set[str]] = [set() for _ in range(count)]
-    file_defined: set[str] = set(import_table)
-    for node in captures.defs:
-        start = node.start_byte
-        name = source[start : node.end_byte].decode("utf-8", errors="replace")
-        defines[bisect_right(starts, start) - 1].add(name)
-        file_defined.add(name)
-    for node in captures.imports:
-        slot = bisect_right(starts, node.start_byte) - 1
-        for name in _import_bindings(node, language):
-            defines[slot].add(name)
+    idents = bins.names(captures.ident, skip=captures.nonref)
+    defines = bins.names(captures.defs)
+    file_defined: set[str] = set(import_table).union(*defines)
+    for slot, imported in import_bindings:
+        defines[slot].update(imported)
 
     types: list[list[str]] = [[] for _ in range(count)]
     for node in captures.typename:
         types[bins.of(node.start_byte)].append("".join(_text(node).split()))
 
     callees: list[list[str]] = [[] for _ in range(count)]
+    # Calls repeat (`len`, `self.append`): each distinct text is cleaned up once.
+    callee_names: dict[bytes, str] = {}
     for node in captures.call:
-        if node.type not in {"identifier", "attribute", "member_expression"}:
+        if node.type not in _CALLEE_KINDS:
             continue
-        if node.end_byte - node.start_byte > _MAX_CALLEE:
+        start, end = node.start_byte, node.end_byte
+        if end - start > _MAX_CALLEE:
             continue
-        name = "".join(_text(node).split())
-        if not _DOTTED.match(name):
-            # `items.filter(...).join` or `f()[0].g`: only the method name is stable.
-            name = name.rsplit(".", 1)[-1]
-        slot = bins.of(node.start_byte)
+        raw = source[start:end]
+        name = callee_names.get(raw, "")
+        if not name:
+            name = "".join(raw.decode("utf-8", errors="replace").split())
+            if not _DOTTED.match(name):
+                # `items.filter(...).join` or `f()[0].g`: only the method name is stable.
+                name = name.rsplit(".", 1)[-1]
+            callee_names[raw] = name
+        slot = bins.of(start)
         callees[slot].append(name)
         if python and name in {"isinstance", "issubclass"}:
             call = node.parent
@@ -493,28 +477,29 @@ def inject_context(
             definitions[slot] += 1
 
     builtin_names = PYTHON_BUILTINS if python else SCRIPT_BUILTINS
+    known = file_defined.union(builtin_names)
+    # The blocks of a split definition share its signature: worked out once per definition.
+    signatures: dict[int, str] = {}
     facts: list[AtomFacts] = []
     for slot, piece in enumerate(pieces):
         bound = defines[slot]
-        referenced = idents[slot] - bound
-        resolved = sum(
-            1
-            for name in referenced
-            if name in file_defined or name in builtin_names or name in import_table
+        names = idents[slot]
+        referenced = names - bound
+        completeness = round(len(referenced & known) / len(referenced), 4) if referenced else 1.0
+        used_imports = list(
+            dict.fromkeys(map(import_table.__getitem__, sorted(names & import_table.keys())))
         )
-        completeness = round(resolved / len(referenced), 4) if referenced else 1.0
-        used_imports: list[str] = []
-        for name in sorted(set(idents[slot])):
-            import_line = import_table.get(name)
-            if import_line is not None and import_line not in used_imports:
-                used_imports.append(import_line)
         pre: list[str] = []
         post: list[str] = []
         signature = ""
         documented_io = True
         definition = piece.definition
         if definition is not None:
-            signature = _signature(definition, source, comments)
+            known_signature = signatures.get(id(definition))
+            if known_signature is None:
+                known_signature = _signature(definition, source, comments)
+                signatures[id(definition)] = known_signature
+            signature = known_signature
             if piece.kind in {"function", "method"}:
                 doc = _docstring(definition, language, source)
                 doc_pre, doc_post = _doc_conditions(doc)
@@ -524,14 +509,8 @@ def inject_context(
                     pre = hint_pre + doc_pre
                 post = hint_post + doc_post
                 documented_io = typed or bool(doc_pre or doc_post)
-        seen_callees: list[str] = []
-        for name in callees[slot]:
-            if name not in seen_callees:
-                seen_callees.append(name)
-        seen_types: list[str] = []
-        for name in types[slot]:
-            if name not in seen_types:
-                seen_types.append(name)
+        seen_callees = list(dict.fromkeys(callees[slot]))
+        seen_types = list(dict.fromkeys(types[slot]))
         context: dict[str, Any] = {
             "imports": used_imports,
             "types": seen_types,
