@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from itertools import repeat
+from operator import attrgetter
 from pathlib import Path
 
 from mge.atomize._atomicity import judge
@@ -23,6 +24,7 @@ from mge.errors import AtomizeError
 __all__ = ["atomize_paths", "atomize_source", "check_partition", "measure_source"]
 
 _DEFAULT = AtomizeConfig()
+_START = attrgetter("start_byte")
 
 
 def atomize_source(
@@ -61,7 +63,8 @@ def atomize_source(
     captures = capture(tree, name)
     index = LineIndex(source, [(node.start_byte, node.end_byte) for node in captures.comment])
     decisions = [node.start_byte for node in captures.decision]
-    pieces = decompose(source, tree.root_node, name, config, index, decisions)
+    bodies = sorted(map(_START, captures.bodies))
+    pieces = decompose(source, tree.root_node, name, config, index, decisions, bodies)
     facts = inject_context(source, name, pieces, captures)
     verdicts = judge(pieces, facts, config)
     ordinals: dict[str, int] = {}

@@ -33,7 +33,7 @@ from tree_sitter import Node
 from mge.atomize._model import AtomizeConfig
 from mge.atomize._text import LineIndex
 
-__all__ = ["Piece", "decompose", "definition_parts"]
+__all__ = ["SPLIT_KINDS", "Piece", "decompose", "definition_parts"]
 
 MODULE = "<module>"
 
@@ -53,6 +53,9 @@ _CLAUSES = frozenset(
         "switch_default",
     }
 )
+# What the decomposer cuts at inside a node: where these start is known up front (see
+# `decompose`'s `bodies`), so subtrees holding none are never walked.
+SPLIT_KINDS = _BODIES | _CLAUSES
 # Nodes never descended into when looking for bodies: they hold none.
 _OPAQUE = frozenset(
     {
@@ -105,6 +108,7 @@ class _Unit:
     definition: Node | None
     anchor: int = -1
     header: bool = False
+    line: int = 0
 
 
 def _text(node: Node | None) -> str:
@@ -236,12 +240,14 @@ class _Decomposer:
         config: AtomizeConfig,
         index: LineIndex,
         decisions: list[int],
+        bodies: list[int],
     ) -> None:
         self.source = source
         self.language = language
         self.config = config
         self.index = index
         self.decisions = decisions
+        self.bodies = bodies
         self.units: list[_Unit] = []
         self.last_cut = -1
         self.groups = 0
@@ -256,51 +262,57 @@ class _Decomposer:
     def decisions_in(self, start: int, end: int) -> int:
         return bisect_left(self.decisions, end) - bisect_left(self.decisions, start)
 
-    def is_big(self, node: Node) -> bool:
-        start, end = node.start_byte, node.end_byte
+    def is_big(self, start: int, end: int) -> bool:
         if self.index.loc(start, end) > self.config.max_loc:
             return True
         return 1 + self.decisions_in(start, end) > self.config.max_complexity
 
-    def cut_for(self, node: Node) -> int | None:
-        """The cut before `node`: its line start, moved up over leading comment lines."""
-        start = node.start_byte
-        line_start = self.index.line_start(start)
-        if self.source[line_start:start].strip(b" \t\x0c"):
+    def holds_body(self, start: int, end: int) -> bool:
+        """Whether a body or clause node lies within bytes `start..end` (zero-width ones
+        at either end included): expanding a node that holds none adds no unit."""
+        position = bisect_left(self.bodies, start)
+        return position < len(self.bodies) and self.bodies[position] <= end
+
+    def cut_line(self, start: int) -> int | None:
+        """The line of the cut before a node starting at `start`: its own line, moved up
+        over leading comment lines; None when code precedes it on its line or the cut
+        would not come after the last one."""
+        index = self.index
+        starts = index.line_starts
+        line = index.line_of(start)
+        line_start = starts[line]
+        if line_start < start and self.source[line_start:start].strip(b" \t\x0c"):
             return None
-        line = self.index.line_of(line_start)
-        starts = self.index.line_starts
         while line > 0:
             above = line - 1
-            text = self.source[starts[above] : starts[line]]
-            if not text.strip() or self.index.is_code_line(above):
+            if index.is_code_line(above) or starts[above] <= self.last_cut:
                 break
-            if starts[above] <= self.last_cut:
+            if not self.source[starts[above] : starts[line]].strip():
                 break
             line = above
-        cut = starts[line]
-        return cut if cut > self.last_cut else None
+        return line if starts[line] > self.last_cut else None
 
     def add(
         self,
-        node: Node,
+        start: int,
         kind: str,
         name: str,
         qualname: str,
         scope: str,
         group: int,
         definition: Node | None = None,
-    ) -> bool:
-        cut = self.cut_for(node)
-        if cut is None and self.units:
-            return False
-        if cut is None:
-            cut = 0
+    ) -> None:
+        """A unit for the node starting at `start`, unless no cut can go before it."""
+        line = self.cut_line(start)
+        if line is None:
+            if self.units:
+                return
+            line = 0
+        cut = self.index.line_starts[line]
         self.units.append(
-            _Unit(cut, kind, name, qualname, scope, group, definition, node.start_byte)
+            _Unit(cut, kind, name, qualname, scope, group, definition, start, line=line)
         )
         self.last_cut = cut
-        return True
 
     # -- the walk ----------------------------------------------------------------
 
@@ -311,7 +323,9 @@ class _Decomposer:
             if child.type == "comment":
                 continue
             if in_header and is_header_statement(child, self.language):
-                self.add(child, "module_header", "<header>", MODULE, MODULE, header_group)
+                self.add(
+                    child.start_byte, "module_header", "<header>", MODULE, MODULE, header_group
+                )
                 continue
             in_header = False
             self.member(child, MODULE, "function")
@@ -330,8 +344,9 @@ class _Decomposer:
             self.run_group = self.new_group()
         name = _statement_name(node, self.language)
         qualname = scope
-        self.add(node, "statement", name, qualname, scope, self.run_group)
-        if self.is_big(node):
+        start = node.start_byte
+        self.add(start, "statement", name, qualname, scope, self.run_group)
+        if self.is_big(start, node.end_byte):
             self.expand(node, "block", name, qualname, scope, self.run_group)
 
     def function(self, node: Node, inner: Node, scope: str, kind: str) -> None:
@@ -339,8 +354,9 @@ class _Decomposer:
         name = _definition_name(inner)
         qualname = name if scope == MODULE else f"{scope}.{name}"
         group = self.new_group()
-        self.add(node, kind, name, qualname, scope, group, inner)
-        if self.is_big(node):
+        start = node.start_byte
+        self.add(start, kind, name, qualname, scope, group, inner)
+        if self.is_big(start, node.end_byte):
             self.expand(node, "block", name, qualname, scope, group, inner)
         self.run_group = None
 
@@ -349,7 +365,7 @@ class _Decomposer:
         name = _definition_name(inner)
         qualname = name if scope == MODULE else f"{scope}.{name}"
         header_group = self.new_group()
-        self.add(node, "class_header", name, qualname, scope, header_group, inner)
+        self.add(node.start_byte, "class_header", name, qualname, scope, header_group, inner)
         if body is None:
             return
         in_header = True
@@ -358,8 +374,9 @@ class _Decomposer:
                 continue
             is_definition = definition_parts(member, self.language) is not None
             if in_header and not is_definition:
-                self.add(member, "class_header", name, qualname, scope, header_group, inner)
-                if self.is_big(member):
+                start = member.start_byte
+                self.add(start, "class_header", name, qualname, scope, header_group, inner)
+                if self.is_big(start, member.end_byte):
                     self.expand(member, "class_header", name, qualname, scope, header_group, inner)
                 continue
             in_header = False
@@ -383,8 +400,7 @@ class _Decomposer:
         body statement with it instead of leaving a header dangling at a piece's end.
         A definition's docstring gets no cut: it stays with the signature.
         """
-        if self.units and self.units[-1].anchor == node.start_byte:
-            self.units[-1].header = True
+        self.mark_header(node.start_byte)
         documented = node.type in _DOCUMENTED
         for child in node.children:
             if child.type in _BODIES:
@@ -396,14 +412,25 @@ class _Decomposer:
                         first = False
                         continue
                     first = False
-                    self.add(statement, kind, name, qualname, scope, group, definition)
-                    if self.is_big(statement):
+                    start = statement.start_byte
+                    self.add(start, kind, name, qualname, scope, group, definition)
+                    if self.is_big(start, statement.end_byte):
                         self.expand(statement, kind, name, qualname, scope, group, definition)
             elif child.type in _CLAUSES:
-                self.add(child, kind, name, qualname, scope, group, definition)
+                self.add(child.start_byte, kind, name, qualname, scope, group, definition)
                 self.expand(child, kind, name, qualname, scope, group, definition)
             elif child.child_count and child.type not in _OPAQUE:
-                self.expand(child, kind, name, qualname, scope, group, definition)
+                start = child.start_byte
+                if self.holds_body(start, child.end_byte):
+                    self.expand(child, kind, name, qualname, scope, group, definition)
+                else:
+                    # All that expanding it would do: it starts where the last unit does.
+                    self.mark_header(start)
+
+    def mark_header(self, start: int) -> None:
+        """Mark the last unit as a header when it opens the node starting at `start`."""
+        if self.units and self.units[-1].anchor == start:
+            self.units[-1].header = True
 
     # -- merge ---------------------------------------------------------------------
 
@@ -413,6 +440,14 @@ class _Decomposer:
         if not units:
             return []
         units[0].start = 0
+        units[0].line = 0
+        # Units start at line starts: each one's LOC and decisions are differences of
+        # running totals at consecutive units, one lookup per unit instead of four.
+        code_lines = self.index.code_lines_before
+        lines = [unit.line for unit in units]
+        lines.append(self.index.line_of(size - 1) + 1)
+        decisions_before = [bisect_left(self.decisions, unit.start) for unit in units]
+        decisions_before.append(bisect_left(self.decisions, size))
         target = self.config.target_loc
         max_complexity = self.config.max_complexity
         max_loc = self.config.max_loc
@@ -421,8 +456,8 @@ class _Decomposer:
         glued = False
         for position, unit in enumerate(units):
             end = units[position + 1].start if position + 1 < len(units) else size
-            loc = self.index.loc(unit.start, end)
-            decisions = self.decisions_in(unit.start, end)
+            loc = code_lines(lines[position + 1]) - code_lines(lines[position])
+            decisions = decisions_before[position + 1] - decisions_before[position]
             if pieces and unit.group == previous_group and (glued or not unit.header):
                 last = pieces[-1]
                 # Right after a header line, fill up to the max rather than the target.
@@ -458,6 +493,7 @@ def decompose(
     config: AtomizeConfig,
     index: LineIndex,
     decisions: list[int],
+    bodies: list[int],
 ) -> list[Piece]:
     """The pieces of `source`, in order, partitioning it exactly.
 
@@ -468,10 +504,12 @@ def decompose(
         config: size and complexity bounds.
         index: line metrics of `source`.
         decisions: sorted start offsets of the decision nodes (for complexity).
+        bodies: sorted start offsets of the body and clause nodes (to expand only
+            nodes that hold some).
     """
     if not source:
         return []
-    decomposer = _Decomposer(source, language, config, index, decisions)
+    decomposer = _Decomposer(source, language, config, index, decisions, bodies)
     decomposer.run(root)
     if not decomposer.units:
         return [Piece(0, len(source), "module_header", "<header>", MODULE, MODULE, None, 0, 0)]

@@ -14,6 +14,7 @@ from functools import cache
 
 from tree_sitter import Node, Query, QueryCursor, QueryError, Tree
 
+from mge.atomize._decompose import SPLIT_KINDS
 from mge.atomize._languages import get_language
 
 __all__ = ["Captures", "capture"]
@@ -153,12 +154,15 @@ class Captures:
     typename: list[Node] = field(default_factory=list)
     glob: list[Node] = field(default_factory=list)
     defs: list[Node] = field(default_factory=list)
+    bodies: list[Node] = field(default_factory=list)
 
 
 @cache
 def _query(language: str) -> Query:
     grammar = get_language(language)
     text = _PYTHON if language == "python" else _SCRIPT
+    # One pattern per kind: a kind the grammar lacks drops only its own pattern.
+    text += "".join(f"\n({kind}) @body" for kind in sorted(SPLIT_KINDS))
     kept: list[str] = []
     for line in _split_patterns(text):
         try:
@@ -210,4 +214,5 @@ def capture(tree: Tree, language: str) -> Captures:
         typename=_sorted(get("typename", [])),
         glob=_sorted(get("global", [])),
         defs=get("def", []),
+        bodies=get("body", []),
     )

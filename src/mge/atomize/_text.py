@@ -68,9 +68,15 @@ class LineIndex:
         """Code lines among the lines that bytes `start..end` touch."""
         if end <= start:
             return 0
-        first = self.line_of(start)
-        last = self.line_of(end - 1)
-        return self._code_prefix[last + 1] - self._code_prefix[first]
+        starts = self._starts
+        return (
+            self._code_prefix[bisect_right(starts, end - 1)]
+            - self._code_prefix[bisect_right(starts, start) - 1]
+        )
+
+    def code_lines_before(self, line: int) -> int:
+        """Code lines among the lines before `line` (0-based)."""
+        return self._code_prefix[line]
 
     def is_code_line(self, line: int) -> bool:
         return self._code_prefix[line + 1] > self._code_prefix[line]
