@@ -101,7 +101,6 @@ _PRE_SECTIONS = {
     "other parameters",
 }
 _MAX_CALLEE = 80
-_CALLEE_KINDS = frozenset({"identifier", "attribute", "member_expression"})
 _DOTTED = re.compile(r"^[A-Za-z_$][\w$]*(\.[A-Za-z_$#][\w$]*)*$")
 _PY_DEFINITIONS = frozenset({"function_definition", "class_definition"})
 _JS_DEFINITIONS = frozenset(
@@ -187,13 +186,19 @@ def _import_bindings(node: Node, language: str) -> list[str]:
 def _docstring(definition: Node, language: str, source: bytes) -> str:
     """The documentation of a definition: its Python docstring or its JSDoc comment."""
     if language == "python":
+        # `named_child(0)`, not `named_children[0]`: a long body's statements would all
+        # become Python objects to read the first one.
         body = definition.child_by_field_name("body")
-        if body is None or not body.named_children:
+        if body is None or not body.named_child_count:
             return ""
-        first = body.named_children[0]
-        if first.type == "expression_statement" and first.named_child_count == 1:
-            literal = first.named_children[0]
-            if literal.type == "string":
+        first = body.named_child(0)
+        if (
+            first is not None
+            and first.type == "expression_statement"
+            and first.named_child_count == 1
+        ):
+            literal = first.named_child(0)
+            if literal is not None and literal.type == "string":
                 raw = _text(literal)
                 return raw.strip("rRbBuUfF").strip("'\"")
         return ""
@@ -274,6 +279,37 @@ def _doc_conditions(doc: str) -> tuple[list[str], list[str]]:
     return pre, post
 
 
+def _enclosing_definitions(nodes: list[Node]) -> dict[tuple[int, int], int] | None:
+    """For each definition's span, where the innermost definition around it starts (-1
+    for none), from the spans alone: definitions nest or lie apart, so one sweep in
+    source order with a stack of the open ones finds them. None when two definitions
+    share a span, which spans cannot order (the tree then decides, see `_enclosing_start`).
+    """
+    spans = sorted((node.start_byte, -node.end_byte) for node in nodes)
+    found: dict[tuple[int, int], int] = {}
+    open_spans: list[tuple[int, int]] = []
+    for start, negated_end in spans:
+        end = -negated_end
+        if (start, end) in found:
+            return None
+        while open_spans and open_spans[-1][1] < end:
+            open_spans.pop()
+        found[(start, end)] = open_spans[-1][0] if open_spans else -1
+        open_spans.append((start, end))
+    return found
+
+
+def _enclosing_start(definition: Node, floor: int, kinds: frozenset[str]) -> int:
+    """Where the innermost definition of `kinds` around `definition` starts, looking
+    no further out than `floor` (-1 when there is none that far)."""
+    ancestor = definition.parent
+    while ancestor is not None and ancestor.start_byte >= floor:
+        if ancestor.type in kinds:
+            return ancestor.start_byte
+        ancestor = ancestor.parent
+    return -1
+
+
 class _Comments:
     """The file's comment spans in source order, to find those inside a span by bisection
     (walking the tree under each definition for them cost as much as all the rest)."""
@@ -340,15 +376,21 @@ def _parameter_conditions(definition: Node, language: str) -> tuple[list[str], l
     typed = True
     if params is not None:
         for param in params.named_children:
-            if param.type in {"comment", "keyword_separator", "positional_separator"}:
+            kind = param.type
+            if kind in {"comment", "keyword_separator", "positional_separator"}:
                 continue
-            annotation = param.child_by_field_name("type")
-            name_node = (
-                param.child_by_field_name("name")
-                or param.child_by_field_name("pattern")
-                or (param.named_children[0] if param.named_children else param)
-            )
-            name = _text(name_node)
+            if kind == "identifier":
+                # A bare name (most parameters): a leaf, with no type and no parts.
+                annotation = None
+                name = _text(param)
+            else:
+                annotation = param.child_by_field_name("type")
+                name_node = (
+                    param.child_by_field_name("name")
+                    or param.child_by_field_name("pattern")
+                    or (param.named_children[0] if param.named_children else param)
+                )
+                name = _text(name_node)
             if name in {"self", "cls"}:
                 continue
             if annotation is not None:
@@ -356,16 +398,21 @@ def _parameter_conditions(definition: Node, language: str) -> tuple[list[str], l
             else:
                 typed = False
     returns = definition.child_by_field_name("return_type")
-    name = _text(definition.child_by_field_name("name"))
-    # Constructors and setters return nothing a caller uses, so they need no return type.
-    needs_return = name not in {"__init__", "constructor"} and not any(
-        child.type == "set" for child in definition.children
-    )
     if returns is not None:
         post.append(_squash(f"returns {_text(returns).lstrip(':').strip()}"))
-    elif needs_return and language != "javascript":
+    elif language != "javascript" and _needs_return(definition, language):
         typed = False
     return pre, post, typed
+
+
+def _needs_return(definition: Node, language: str) -> bool:
+    """Constructors and setters return nothing a caller uses, so they need no return type."""
+    if _text(definition.child_by_field_name("name")) in {"__init__", "constructor"}:
+        return False
+    if language == "python" and not definition.has_error:
+        # Python has no setters: a sound tree holds no `set` child (spares listing them).
+        return True
+    return not any(child.type == "set" for child in definition.children)
 
 
 def _leading_asserts(definition: Node) -> list[str]:
@@ -373,17 +420,20 @@ def _leading_asserts(definition: Node) -> list[str]:
     found: list[str] = []
     if body is None:
         return found
-    for statement in body.named_children:
-        if (
-            statement.type == "expression_statement"
-            and not found
-            and statement.named_children
-            and statement.named_children[0].type == "string"
-        ):
+    # One statement at a time: the first that is no docstring, comment or assert ends it,
+    # so a long body's other statements never become Python objects.
+    for position in range(body.named_child_count):
+        statement = body.named_child(position)
+        if statement is None:
+            break
+        kind = statement.type
+        if kind == "expression_statement" and not found and statement.named_child_count:
+            first = statement.named_child(0)
+            if first is not None and first.type == "string":
+                continue
+        if kind == "comment":
             continue
-        if statement.type == "comment":
-            continue
-        if statement.type != "assert_statement":
+        if kind != "assert_statement":
             break
         found.append(_squash(_text(statement)))
     return found
@@ -420,9 +470,8 @@ def inject_context(
     callees: list[list[str]] = [[] for _ in range(count)]
     # Calls repeat (`len`, `self.append`): each distinct text is cleaned up once.
     callee_names: dict[bytes, str] = {}
+    # The query captures only plain and dotted names as callees.
     for node in captures.call:
-        if node.type not in _CALLEE_KINDS:
-            continue
         start, end = node.start_byte, node.end_byte
         if end - start > _MAX_CALLEE:
             continue
@@ -460,20 +509,17 @@ def inject_context(
             errors[slot] = True
 
     definitions = [0] * count
+    enclosing = _enclosing_definitions(captures.definitions)
     definition_types = _PY_DEFINITIONS if python else _JS_DEFINITIONS
-    for node in captures.defs:
-        owner = node.parent
-        if owner is None or owner.type not in definition_types:
-            continue
-        slot = bins.of(owner.start_byte)
-        ancestor = owner.parent
-        nested = False
-        while ancestor is not None and ancestor.start_byte >= pieces[slot].start:
-            if ancestor.type in definition_types:
-                nested = True
-                break
-            ancestor = ancestor.parent
-        if not nested:
+    for owner in captures.owners:
+        start = owner.start_byte
+        slot = bins.of(start)
+        outer = enclosing.get((start, owner.end_byte)) if enclosing is not None else None
+        if outer is None:
+            outer = _enclosing_start(owner, pieces[slot].start, definition_types)
+        # A definition nested in another one that starts inside the same atom is part
+        # of that one's single responsibility.
+        if outer < pieces[slot].start:
             definitions[slot] += 1
 
     builtin_names = PYTHON_BUILTINS if python else SCRIPT_BUILTINS

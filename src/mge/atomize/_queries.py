@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cache
+from operator import attrgetter
 
 from tree_sitter import Node, Query, QueryCursor, QueryError, Tree
 
@@ -32,7 +33,8 @@ _PYTHON = """
 (import_statement) @import
 (import_from_statement) @import
 (future_import_statement) @import
-(call function: (_) @call)
+(call function: (identifier) @call)
+(call function: (attribute) @call)
 (type (identifier) @typename)
 (type (generic_type (identifier) @typename))
 (type (attribute) @typename)
@@ -48,8 +50,10 @@ _PYTHON = """
 (future_import_statement (dotted_name (identifier) @nonref))
 (global_statement) @global
 (nonlocal_statement) @global
-(function_definition name: (identifier) @def)
-(class_definition name: (identifier) @def)
+(function_definition name: (identifier) @def) @owner
+(class_definition name: (identifier) @def) @owner
+(function_definition) @definition
+(class_definition) @definition
 (parameters (identifier) @def)
 (lambda_parameters (identifier) @def)
 (typed_parameter (identifier) @def)
@@ -104,13 +108,20 @@ _SCRIPT = """
 (namespace_import (identifier) @nonref)
 (import_require_clause (identifier) @nonref)
 (import_statement) @import
-(call_expression function: (_) @call)
-(new_expression constructor: (_) @call)
-(function_declaration name: (identifier) @def)
-(generator_function_declaration name: (identifier) @def)
+(call_expression function: (identifier) @call)
+(call_expression function: (member_expression) @call)
+(new_expression constructor: (identifier) @call)
+(new_expression constructor: (member_expression) @call)
+(function_declaration name: (identifier) @def) @owner
+(generator_function_declaration name: (identifier) @def) @owner
 (function_expression name: (identifier) @def)
-(class_declaration name: (_) @def)
-(abstract_class_declaration name: (_) @def)
+(class_declaration name: (_) @def) @owner
+(abstract_class_declaration name: (_) @def) @owner
+(function_declaration) @definition
+(generator_function_declaration) @definition
+(class_declaration) @definition
+(abstract_class_declaration) @definition
+(method_definition) @definition
 (class name: (_) @def)
 (variable_declarator name: (identifier) @def)
 (variable_declarator name: (object_pattern (shorthand_property_identifier_pattern) @def))
@@ -154,6 +165,11 @@ class Captures:
     typename: list[Node] = field(default_factory=list)
     glob: list[Node] = field(default_factory=list)
     defs: list[Node] = field(default_factory=list)
+    # Function and class definitions that bind a name captured under `defs`, and
+    # every definition of the kinds that nest them (what one atom should hold one of).
+    owners: list[Node] = field(default_factory=list)
+    definitions: list[Node] = field(default_factory=list)
+    # Bodies and clauses, where the decomposer cuts (`SPLIT_KINDS`).
     bodies: list[Node] = field(default_factory=list)
 
 
@@ -187,11 +203,14 @@ def _split_patterns(text: str) -> list[str]:
     return patterns
 
 
+_SPAN = attrgetter("start_byte", "end_byte")
+
+
 def _sorted(nodes: list[Node]) -> list[Node]:
     """Nodes in source order (captures of one name may come back out of order); of two
     nodes that start together the inner one first (`f().g`: `f` is called before `g`),
     so the order never depends on how the query cursor happened to return them."""
-    return sorted(nodes, key=lambda node: (node.start_byte, node.end_byte))
+    return sorted(nodes, key=_SPAN)
 
 
 def capture(tree: Tree, language: str) -> Captures:
@@ -214,5 +233,7 @@ def capture(tree: Tree, language: str) -> Captures:
         typename=_sorted(get("typename", [])),
         glob=_sorted(get("global", [])),
         defs=get("def", []),
+        owners=get("owner", []),
+        definitions=get("definition", []),
         bodies=get("body", []),
     )
