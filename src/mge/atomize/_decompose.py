@@ -246,6 +246,7 @@ class _Decomposer:
         self.language = language
         self.config = config
         self.index = index
+        self.line_starts = index.line_starts
         self.decisions = decisions
         self.bodies = bodies
         self.units: list[_Unit] = []
@@ -278,7 +279,7 @@ class _Decomposer:
         over leading comment lines; None when code precedes it on its line or the cut
         would not come after the last one."""
         index = self.index
-        starts = index.line_starts
+        starts = self.line_starts
         line = index.line_of(start)
         line_start = starts[line]
         if line_start < start and self.source[line_start:start].strip(b" \t\x0c"):
@@ -308,7 +309,7 @@ class _Decomposer:
             if self.units:
                 return
             line = 0
-        cut = self.index.line_starts[line]
+        cut = self.line_starts[line]
         self.units.append(
             _Unit(cut, kind, name, qualname, scope, group, definition, start, line=line)
         )
@@ -443,9 +444,9 @@ class _Decomposer:
         units[0].line = 0
         # Units start at line starts: each one's LOC and decisions are differences of
         # running totals at consecutive units, one lookup per unit instead of four.
-        code_lines = self.index.code_lines_before
         lines = [unit.line for unit in units]
         lines.append(self.index.line_of(size - 1) + 1)
+        code_before = self.index.code_lines_before(lines)
         decisions_before = [bisect_left(self.decisions, unit.start) for unit in units]
         decisions_before.append(bisect_left(self.decisions, size))
         target = self.config.target_loc
@@ -456,7 +457,7 @@ class _Decomposer:
         glued = False
         for position, unit in enumerate(units):
             end = units[position + 1].start if position + 1 < len(units) else size
-            loc = code_lines(lines[position + 1]) - code_lines(lines[position])
+            loc = code_before[position + 1] - code_before[position]
             decisions = decisions_before[position + 1] - decisions_before[position]
             if pieces and unit.group == previous_group and (glued or not unit.header):
                 last = pieces[-1]

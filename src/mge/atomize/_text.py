@@ -74,9 +74,9 @@ class LineIndex:
             - self._code_prefix[bisect_right(starts, start) - 1]
         )
 
-    def code_lines_before(self, line: int) -> int:
-        """Code lines among the lines before `line` (0-based)."""
-        return self._code_prefix[line]
+    def code_lines_before(self, lines: Iterable[int]) -> list[int]:
+        """For each of `lines` (0-based), the code lines before it."""
+        return list(map(self._code_prefix.__getitem__, lines))
 
     def is_code_line(self, line: int) -> bool:
         return self._code_prefix[line + 1] > self._code_prefix[line]
