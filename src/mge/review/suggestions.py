@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import contextlib
 import difflib
 import functools
 import importlib
@@ -54,7 +55,6 @@ _SERIOUS = (
     pyflakes.messages.MultiValueRepeatedKeyLiteral,
     pyflakes.messages.ReturnOutsideFunction,
     pyflakes.messages.IsLiteral,
-    pyflakes.messages.FStringMissingPlaceholders,
     pyflakes.messages.PercentFormatInvalidFormat,
     pyflakes.messages.StringDotFormatExtraPositionalArguments,
 )
@@ -98,6 +98,32 @@ def file_findings(
             .order_by(AtomicUnit.atom_number)
         )
     )
+    text, spans, lost = _assemble(atoms)
+    reporter = _Collect()
+    # pyflakes forgives undefined names in a package's `__all__`; a typo there is
+    # exactly the kind of slip no test runs into, so check it as a plain module.
+    checked_as = (
+        file[: -len("__init__.py")] + "package.py" if file.endswith("__init__.py") else file
+    )
+    pyflakes.api.check(text, checked_as, reporter)
+    found: dict[str, list[Suggestion]] = {}
+    for message in reporter.messages:
+        line = int(message.lineno)
+        if isinstance(message, pyflakes.messages.UndefinedName) and message.message_args[0] in lost:
+            continue
+        place = _atom_at(spans, line)
+        if place is not None:
+            severity = "error" if isinstance(message, _SERIOUS) else "warning"
+            text_of = message.message % message.message_args
+            found.setdefault(place[0], []).append(
+                Suggestion("pyflakes", severity, place[1], text_of)
+            )
+    return found
+
+
+def _assemble(atoms: list[AtomicUnit]) -> tuple[str, list[tuple[int, int, str]], set[str]]:
+    """A file's text from its atoms' current code, each atom's line span in it, and
+    the names of atoms left out because they do not parse."""
     spans: list[tuple[int, int, str]] = []
     text = ""
     codes = [(atom.atom_key, atom.code or "") for atom in atoms]
@@ -116,27 +142,15 @@ def file_findings(
         first = text.count("\n") + 1
         text += code
         spans.append((first, text.count("\n"), key))
-    reporter = _Collect()
-    # pyflakes forgives undefined names in a package's `__all__`; a typo there is
-    # exactly the kind of slip no test runs into, so check it as a plain module.
-    checked_as = (
-        file[: -len("__init__.py")] + "package.py" if file.endswith("__init__.py") else file
-    )
-    pyflakes.api.check(text, checked_as, reporter)
-    found: dict[str, list[Suggestion]] = {}
-    for message in reporter.messages:
-        line = int(message.lineno)
-        if isinstance(message, pyflakes.messages.UndefinedName) and message.message_args[0] in lost:
-            continue
-        for first, last, key in spans:
-            if first <= line <= last:
-                severity = "error" if isinstance(message, _SERIOUS) else "warning"
-                text_of = message.message % message.message_args
-                found.setdefault(key, []).append(
-                    Suggestion("pyflakes", severity, line - first + 1, text_of)
-                )
-                break
-    return found
+    return text, spans, lost
+
+
+def _atom_at(spans: list[tuple[int, int, str]], line: int) -> tuple[str, int] | None:
+    """The atom holding a line of its assembled file, and the line within the atom."""
+    for first, last, key in spans:
+        if first <= line <= last:
+            return key, line - first + 1
+    return None
 
 
 def _join(codes: list[tuple[str, str]]) -> str:
@@ -152,6 +166,13 @@ def _parse_alone(code: str) -> ast.Module | None:
         except SyntaxError:
             continue
     return None
+
+
+def _with_empty_body(header: str) -> str:
+    """A class header followed by `pass` one level deeper than its last line."""
+    lines = [line for line in header.splitlines() if line.strip()]
+    indent = len(lines[-1]) - len(lines[-1].lstrip()) if lines else 0
+    return header.rstrip("\n") + "\n" + " " * (indent + 4) + "pass\n"
 
 
 def _likely_bugs(tree: ast.Module, offset: int) -> list[Suggestion]:
@@ -423,7 +444,11 @@ def _library_source_words(modules: frozenset[str]) -> frozenset[str]:
 
 
 def _undefined_attributes(
-    trees: dict[str, ast.Module], offsets: dict[str, int], plans: list[ast.Module]
+    trees: dict[str, ast.Module],
+    offsets: dict[str, int],
+    plans: list[ast.Module],
+    imported: dict[str, set[str]],
+    own: set[str],
 ) -> dict[str, list[Suggestion]]:
     """Attributes read that nothing defines: no class, field, method or assignment of
     the project (nor its skeletons, for the parts not generated) and no standard
@@ -434,10 +459,20 @@ def _undefined_attributes(
     for tree in [*trees.values(), *plans]:
         defined |= _defined_names(tree)
         modules |= _words(tree)[2]
+    # Attributes of what a library outside the standard library returns, or of a
+    # class built on one of its classes, are unknowable without importing it, which
+    # the review does not do: files that import one are left out.
+    outside = {
+        file
+        for file, modules_of in imported.items()
+        if any(module not in sys.stdlib_module_names for module in modules_of - own)
+    }
     known = _BUILTIN_WORDS | _EXCEPTION_WORDS | _library_words(modules)
     known |= _library_source_words(frozenset(modules))
     found: dict[str, list[Suggestion]] = {}
     for key, tree in trees.items():
+        if key.split("::", 1)[0] in outside:
+            continue
         for node in ast.walk(tree):
             if (
                 isinstance(node, ast.Attribute)
@@ -516,6 +551,16 @@ def _is_generator(body: list[ast.stmt]) -> bool:
 _NO_VALUE = ("None", "NoReturn", "Never")
 
 
+def _is_stub(body: list[ast.stmt]) -> bool:
+    """A body of only a docstring, `...` or `pass`: a protocol's or an abstract
+    method's declaration, which promises a value its implementations return."""
+    return all(
+        isinstance(statement, ast.Pass)
+        or (isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant))
+        for statement in body
+    )
+
+
 def _missing_return(
     atom: AtomicUnit, tree: ast.Module, offset: int, *, whole: bool, last_piece: bool
 ) -> list[Suggestion]:
@@ -527,7 +572,11 @@ def _missing_return(
             return []
         for node in tree.body:
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.returns:
-                if ast.unparse(node.returns) in _NO_VALUE or _is_generator(node.body):
+                if (
+                    ast.unparse(node.returns) in _NO_VALUE
+                    or _is_generator(node.body)
+                    or _is_stub(node.body)
+                ):
                     return []
                 if _falls_off(node.body):
                     return [Suggestion("check", "error", max(1, node.lineno - offset), message)]
@@ -537,6 +586,147 @@ def _missing_return(
         if not _is_generator(body) and _falls_off(body):
             return [Suggestion("check", "error", 1, message)]
     return []
+
+
+#: Calls that change or consume what they are called on: a function returning one of
+#: these has an effect besides its value, so its value may be dropped on purpose.
+_EFFECTFUL_CALLS = frozenset(
+    {
+        *("append", "appendleft", "extend", "extendleft", "insert", "add", "update"),
+        *("pop", "popitem", "popleft", "remove", "discard", "clear", "setdefault"),
+        *("next", "send", "throw", "write", "writelines", "read", "readline"),
+        *("readlines", "close", "flush", "seek", "truncate", "acquire", "release"),
+        *("put", "wait", "join", "start", "run", "sort", "reverse"),
+        *("print", "setattr", "delattr", "exec", "eval", "__import__"),
+    }
+)
+_CONTROL = (
+    ast.Yield,
+    ast.YieldFrom,
+    ast.Await,
+    ast.Raise,
+    ast.Global,
+    ast.Nonlocal,
+    ast.Delete,
+)
+
+
+def _own_nodes(body: list[ast.stmt]) -> Iterator[ast.AST]:
+    """Every node of a function body, not those of functions or classes inside it."""
+    stack: list[ast.AST] = list(body)
+    while stack:
+        node = stack.pop()
+        yield node
+        stack.extend(
+            child
+            for child in ast.iter_child_nodes(node)
+            if not isinstance(
+                child, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda
+            )
+        )
+
+
+def _only_computes(function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """Whether a function only computes and returns a value: every path returns
+    something other than None or itself, and it raises nothing, writes no attribute
+    or item, calls no argument and nothing known to change what it is called on. Its
+    value dropped, a call of it does nothing at all."""
+    if isinstance(function, ast.AsyncFunctionDef) or _falls_off(function.body):
+        return False
+    for decorator in function.decorator_list:
+        if not (
+            isinstance(decorator, ast.Name) and decorator.id in ("staticmethod", "classmethod")
+        ):
+            return False
+    arguments = function.args
+    parameters = {
+        a.arg
+        for a in [
+            *arguments.posonlyargs,
+            *arguments.args,
+            *arguments.kwonlyargs,
+            *filter(None, [arguments.vararg, arguments.kwarg]),
+        ]
+    }
+    for node in _own_nodes(function.body):
+        if isinstance(node, _CONTROL):
+            return False
+        if isinstance(node, ast.Return) and (
+            node.value is None
+            or (isinstance(node.value, ast.Constant) and node.value.value is None)
+            or (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"))
+        ):
+            return False
+        if isinstance(node, ast.Expr) and not isinstance(node.value, ast.Constant):
+            return False
+        if isinstance(node, ast.Attribute | ast.Subscript) and isinstance(node.ctx, ast.Store):
+            return False
+        if isinstance(node, ast.Call):
+            called = _called_name(node)
+            if called in _EFFECTFUL_CALLS or called in parameters:
+                return False
+    return True
+
+
+def _called_name(call: ast.Call) -> str | None:
+    function = call.func
+    if isinstance(function, ast.Attribute):
+        return function.attr
+    return function.id if isinstance(function, ast.Name) else None
+
+
+def _dropped_values(
+    files: dict[str, tuple[ast.Module, list[tuple[int, int, str]]]],
+) -> dict[str, list[Suggestion]]:
+    """Calls whose value is dropped although every function of that name in the
+    project only computes and returns a value: a lost `return` or assignment (`def
+    copy(self): type(self).from_dict(self)`) that no test notices when nothing checks
+    the result. Judged over whole files: a call that is the whole body of a `try`
+    probes for an exception, which is a use of its own."""
+    verdicts: dict[str, list[bool]] = {}
+    bound: set[str] = set()
+    for tree, _spans in files.values():
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                verdicts.setdefault(node.name, []).append(_only_computes(node))
+            elif isinstance(node, ast.ClassDef):
+                bound.add(node.name)
+            elif isinstance(node, ast.arg):
+                bound.add(node.arg)
+            elif isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+                bound.add(node.id)
+    pure = {
+        name
+        for name, each in verdicts.items()
+        if all(each) and name not in bound and not name.startswith("__")
+    }
+    found: dict[str, list[Suggestion]] = {}
+    for tree, spans in files.values():
+        probes = {
+            id(statement)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Try) and node.handlers
+            for statement in node.body
+        }
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Expr)
+                and isinstance(node.value, ast.Call)
+                and id(node) not in probes
+                and _called_name(node.value) in pure
+            ):
+                place = _atom_at(spans, node.lineno)
+                if place is not None:
+                    found.setdefault(place[0], []).append(
+                        Suggestion(
+                            "check",
+                            "error",
+                            place[1],
+                            f"the value of {_called_name(node.value)}() is dropped, and it "
+                            "does nothing else (a missing `return` or assignment?)",
+                        )
+                    )
+    return found
 
 
 def _bare_raise(tree: ast.Module, offset: int) -> list[Suggestion]:
@@ -559,10 +749,27 @@ def _bare_raise(tree: ast.Module, offset: int) -> list[Suggestion]:
     ]
 
 
-def _annotated_only(atom: AtomicUnit, tree: ast.Module, offset: int) -> list[Suggestion]:
+def _stored_names(tree: ast.AST) -> set[str]:
+    """The names a piece of code binds, bare annotations (`x: int`) aside."""
+    bare = {
+        id(node.target)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.AnnAssign) and node.value is None
+    }
+    return {
+        node.id
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store) and id(node) not in bare
+    }
+
+
+def _annotated_only(
+    atom: AtomicUnit, tree: ast.Module, offset: int, elsewhere: set[str]
+) -> list[Suggestion]:
     """A local variable given a type but no value (`urgent: set[str]` for `urgent:
     set[str] = set()`): an answer cut short before the value still parses, and the
-    first read of the name fails."""
+    first read of the name fails. `elsewhere`: the names the other pieces of a split
+    body bind."""
     if atom.kind == "block":
         scopes: list[ast.AST] = [tree]
     elif atom.kind in ("function", "method"):
@@ -571,17 +778,26 @@ def _annotated_only(atom: AtomicUnit, tree: ast.Module, offset: int) -> list[Sug
         ]
     else:
         return []
-    return [
-        Suggestion(
-            "check",
-            "error",
-            max(1, node.lineno - offset),
-            f"local `{ast.unparse(node.target)}` is annotated but never given a value",
-        )
-        for scope in scopes
-        for node in ast.walk(scope)
-        if isinstance(node, ast.AnnAssign) and node.value is None and node.simple
-    ]
+    found: list[Suggestion] = []
+    for scope in scopes:
+        annotated = [
+            node
+            for node in ast.walk(scope)
+            if isinstance(node, ast.AnnAssign) and node.value is None and node.simple
+        ]
+        # `node: DirEntry` before `for node in scan:` declares what the loop binds.
+        bound = _stored_names(scope) | (elsewhere if atom.kind == "block" else set())
+        found += [
+            Suggestion(
+                "check",
+                "error",
+                max(1, node.lineno - offset),
+                f"local `{ast.unparse(node.target)}` is annotated but never given a value",
+            )
+            for node in annotated
+            if ast.unparse(node.target) not in bound
+        ]
+    return found
 
 
 def _own_returns(body: list[ast.stmt]) -> list[ast.Return]:
@@ -748,6 +964,7 @@ def project_findings(session: Session, *, masterplan_id: uuid.UUID) -> dict[str,
         files.setdefault(atom.file_path, []).append(atom)
     trees: dict[str, ast.Module] = {}
     offsets: dict[str, int] = {}
+    whole_files: dict[str, tuple[ast.Module, list[tuple[int, int, str]]]] = {}
     skeletons = _skeletons(session, masterplan_id)
     for file, members in files.items():
         if not file.endswith(".py"):
@@ -757,6 +974,9 @@ def project_findings(session: Session, *, masterplan_id: uuid.UUID) -> dict[str,
             for a in members
             if a.kind == "module_header" and a.code and "import" in a.code
         ]
+        text, spans, _lost = _assemble(members)
+        with contextlib.suppress(SyntaxError, ValueError):
+            whole_files[file] = (ast.parse(text), spans)
         previous_piece: dict[str, str] = {}
         for before, after in itertools.pairwise(members):
             if after.qualname and before.qualname == after.qualname:
@@ -778,6 +998,12 @@ def project_findings(session: Session, *, masterplan_id: uuid.UUID) -> dict[str,
                     for other in [*headers, previous_piece.get(key, "")]:
                         if other and other != key:
                             add(other, related)
+        # The names each split body binds, over all its pieces.
+        stored: dict[str, set[str]] = {}
+        for atom in members:
+            piece = _parse_alone(atom.code) if atom.kind == "block" and atom.code else None
+            if piece is not None:
+                stored.setdefault(atom.qualname or "", set()).update(_stored_names(piece))
         last_of: dict[str, str] = {}
         pieces: dict[str, int] = {}
         for atom in members:
@@ -790,6 +1016,9 @@ def project_findings(session: Session, *, masterplan_id: uuid.UUID) -> dict[str,
                 continue
             source = textwrap.dedent(atom.code)
             tree = _parse_alone(atom.code)
+            if tree is None and atom.kind == "class_header":
+                # Its body is the methods' and fields' atoms: it parses with one.
+                tree = _parse_alone(_with_empty_body(atom.code))
             whole = pieces[atom.qualname or atom.atom_key] == 1
             if tree is None:
                 if whole and atom.kind != "block":
@@ -813,7 +1042,7 @@ def project_findings(session: Session, *, masterplan_id: uuid.UUID) -> dict[str,
             for suggestion in [
                 *_bare_raise(tree, offset),
                 *_empty_returns(atom, tree, offset),
-                *_annotated_only(atom, tree, offset),
+                *_annotated_only(atom, tree, offset, stored.get(atom.qualname or "", set())),
             ]:
                 add(atom.atom_key, suggestion)
             plan = skeletons.get(file)
@@ -824,8 +1053,16 @@ def project_findings(session: Session, *, masterplan_id: uuid.UUID) -> dict[str,
     for key, suggestions in _near_misses(trees, offsets, texts).items():
         for suggestion in suggestions:
             add(key, suggestion)
+    for key, suggestions in _dropped_values(whole_files).items():
+        for suggestion in suggestions:
+            add(key, suggestion)
     plans = list(skeletons.values())
-    for key, suggestions in _undefined_attributes(trees, offsets, plans).items():
+    # The project's own modules: every folder and module name of its files.
+    own = {part.removesuffix(".py") for file in files for part in file.split("/")}
+    imported: dict[str, set[str]] = {}
+    for key, tree in trees.items():
+        imported.setdefault(key.split("::", 1)[0], set()).update(_words(tree)[2])
+    for key, suggestions in _undefined_attributes(trees, offsets, plans, imported, own).items():
         for suggestion in suggestions:
             add(key, suggestion)
     return found
