@@ -83,6 +83,18 @@ def test_unified_diff_marks_the_changed_lines() -> None:
     assert "-b = 2" in diff and "+b = 3" in diff and "--- x (before)" in diff
 
 
+def _findings_beside(shop: ShopRun, key: str, code: str, body: str) -> dict[str, list[str]]:
+    """The findings for `body` as the discount atom while another atom holds `code`."""
+    engine = make_engine(shop.url)
+    with session_scope(engine) as session:
+        atom = session.scalars(select(AtomicUnit).where(AtomicUnit.atom_key == key)).one()
+        atom.code = code
+        found = _findings_with(session, shop, DISCOUNT, body)
+        session.rollback()
+    engine.dispose()
+    return found
+
+
 TOTAL_CODE = (
     "def total(prices: list[int]) -> int:\n"
     '    """The gross total of net prices."""\n'
@@ -108,13 +120,7 @@ TOTAL_CODE = (
 def test_a_dropped_value_of_a_function_that_only_computes_it(
     shop: ShopRun, body: str, dropped: bool
 ) -> None:
-    engine = make_engine(shop.url)
-    with session_scope(engine) as session:
-        atom = session.scalars(select(AtomicUnit).where(AtomicUnit.atom_key == TOTAL)).one()
-        atom.code = TOTAL_CODE
-        found = _findings_with(session, shop, DISCOUNT, DISCOUNT_HEAD + body)
-        session.rollback()
-    engine.dispose()
+    found = _findings_beside(shop, TOTAL, TOTAL_CODE, DISCOUNT_HEAD + body)
     assert (
         any("the value of total() is dropped" in m for m in found.get(DISCOUNT, [])) is dropped
     ), found
@@ -163,13 +169,8 @@ def test_a_class_header_whose_body_is_in_other_atoms_parses(shop: ShopRun) -> No
 def test_attributes_are_not_judged_in_a_file_importing_a_library_outside_the_stdlib(
     shop: ShopRun, header: str, flagged: bool
 ) -> None:
-    engine = make_engine(shop.url)
-    with session_scope(engine) as session:
-        atom = session.scalars(select(AtomicUnit).where(AtomicUnit.atom_key == HEADER)).one()
-        atom.code = '"""Prices in cents, with tax."""\n\n' + header
-        found = _findings_with(
-            session, shop, DISCOUNT, DISCOUNT_HEAD + "    return net.frobnicate\n"
-        )
-        session.rollback()
-    engine.dispose()
+    header_code = '"""Prices in cents, with tax."""\n\n' + header
+    found = _findings_beside(
+        shop, HEADER, header_code, DISCOUNT_HEAD + "    return net.frobnicate\n"
+    )
     assert any("'frobnicate' is defined nowhere" in m for m in _errors(found, DISCOUNT)) is flagged
