@@ -21,16 +21,15 @@ Standard library only, like `_projects`: `make system-deps` fetches through it
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import os
 import shutil
 import subprocess
 import tarfile
-import urllib.request
 import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass
 from pathlib import Path
+
+from bench.corpus._download import cached, download_pinned, sri_sha512
 
 ROOT = Path(__file__).resolve().parents[2]
 CACHE = ROOT / ".test-corpora" / "npm"
@@ -155,32 +154,17 @@ def by_name(name: str) -> NpmPackage:
     raise KeyError(f"{name} is not in the npm corpus")
 
 
-def _integrity(path: Path) -> str:
-    digest = hashlib.sha512(path.read_bytes()).digest()
-    return "sha512-" + base64.b64encode(digest).decode("ascii")
-
-
 def fetch(package: NpmPackage) -> Path:
     """The package's tarball in the cache, downloaded first if missing or not the pinned one.
 
     Raises:
         RuntimeError: the download failed or does not match the pinned integrity.
     """
-    if package.archive.is_file() and _integrity(package.archive) == package.integrity:
+    if cached(package.archive, package.integrity, sri_sha512):
         return package.archive
-    CACHE.mkdir(parents=True, exist_ok=True)
-    partial = package.archive.with_suffix(".part")
-    try:
-        with urllib.request.urlopen(package.tarball_url, timeout=600) as response:
-            partial.write_bytes(response.read())
-    except OSError as error:
-        raise RuntimeError(f"download of {package.label} failed: {error}") from error
-    found = _integrity(partial)
-    if found != package.integrity:
-        partial.unlink()
-        raise RuntimeError(f"{package.label}: integrity {found} is not the pinned one")
-    partial.replace(package.archive)
-    return package.archive
+    return download_pinned(
+        package.tarball_url, package.archive, package.integrity, sri_sha512, package.label
+    )
 
 
 def stage(package: NpmPackage, scratch: Path) -> Path:

@@ -24,7 +24,6 @@ importable.
 
 from __future__ import annotations
 
-import hashlib
 import html
 import os
 import re
@@ -34,6 +33,8 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+
+from bench.corpus._download import cached, download_pinned, sha256_hex
 
 ROOT = Path(__file__).resolve().parents[2]
 CACHE = ROOT / ".test-corpora" / "pypi"
@@ -389,14 +390,6 @@ def by_name(name: str) -> Sdist:
     raise KeyError(f"{name} is not in the corpus")
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 16), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def fetch(sdist: Sdist) -> Path:
     """The sdist's archive in the cache, downloaded first if missing or not the pinned file.
 
@@ -409,31 +402,24 @@ def fetch(sdist: Sdist) -> Path:
         RuntimeError: the index has no file with the pinned hash, or the download
             failed or does not match it: the corpus must not move silently.
     """
-    if sdist.archive.is_file() and _sha256(sdist.archive) == sdist.sha256:
+    if cached(sdist.archive, sdist.sha256, sha256_hex):
         return sdist.archive
-    CACHE.mkdir(parents=True, exist_ok=True)
     index = os.environ.get("MGE_CORPUS_INDEX", "https://pypi.org/simple").rstrip("/")
     page = f"{index}/{re.sub(r'[-_.]+', '-', sdist.name).lower()}/"
     try:
         with urllib.request.urlopen(page, timeout=60) as response:
             links = re.findall(r'href="([^"]+)"', response.read().decode("utf-8"))
-        url = next(
-            (html.unescape(link) for link in links if link.endswith(f"#sha256={sdist.sha256}")),
-            None,
-        )
-        if url is None:
-            raise RuntimeError(f"{sdist.label}: {page} has no file with sha256 {sdist.sha256}")
-        partial = sdist.archive.with_suffix(".part")
-        with urllib.request.urlopen(urllib.parse.urljoin(page, url), timeout=600) as response:
-            partial.write_bytes(response.read())
     except OSError as error:
         raise RuntimeError(f"download of {sdist.label} failed: {error}") from error
-    digest = _sha256(partial)
-    if digest != sdist.sha256:
-        partial.unlink()
-        raise RuntimeError(f"{sdist.label}: sha256 {digest} is not the pinned {sdist.sha256}")
-    partial.replace(sdist.archive)
-    return sdist.archive
+    url = next(
+        (html.unescape(link) for link in links if link.endswith(f"#sha256={sdist.sha256}")),
+        None,
+    )
+    if url is None:
+        raise RuntimeError(f"{sdist.label}: {page} has no file with sha256 {sdist.sha256}")
+    return download_pinned(
+        urllib.parse.urljoin(page, url), sdist.archive, sdist.sha256, sha256_hex, sdist.label
+    )
 
 
 def unpack(sdist: Sdist, scratch: Path) -> Path:
