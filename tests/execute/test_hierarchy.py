@@ -17,6 +17,7 @@ from mge.db import make_engine, migrate
 from mge.db.models import (
     AtomicUnit,
     AtomRetryHistory,
+    AtomStatus,
     GenerationRun,
     HumanReviewQueue,
     TestType,
@@ -495,3 +496,78 @@ def test_a_skeleton_gets_the_attempts_a_failed_atom_gets_in_all(
     assert "return x * k" in (tmp_path / "out" / "calc" / "ops.py").read_text()
     off = _run(sqlite_url, tmp_path / "off", ByAttempt(answers), levels="atomic", second_pass=False)
     assert "calc/ops.py" in _stored_report(sqlite_url, off)["skeleton_failures"]
+
+
+class _StopAtBlame(Scripted):
+    """`Scripted`, interrupted (as by a kill) when blame first asks for `target`."""
+
+    def __init__(self, wrong: dict[str, tuple[str, set[int]]], target: str) -> None:
+        super().__init__(wrong)
+        self.target = target
+
+    async def complete(self, request: ModelRequest) -> ModelResponse:
+        purpose = request.purpose
+        if purpose is not None and purpose.target == self.target and purpose.attempt > 1:
+            raise asyncio.CancelledError
+        return await super().complete(request)
+
+
+def _history(sqlite_url: str) -> list[tuple[str, int, str, bool]]:
+    engine = make_engine(sqlite_url)
+    with Session(engine) as session:
+        rows = session.execute(
+            select(
+                AtomicUnit.atom_key,
+                AtomRetryHistory.attempt_number,
+                AtomRetryHistory.trigger,
+                AtomRetryHistory.succeeded,
+            )
+            .join(AtomicUnit, AtomicUnit.id == AtomRetryHistory.atom_id)
+            .order_by(AtomicUnit.atom_key, AtomRetryHistory.attempt_number)
+        ).all()
+        failed = session.scalars(
+            select(AtomicUnit.atom_key).where(AtomicUnit.status == AtomStatus.FAILED)
+        ).all()
+    engine.dispose()
+    assert failed == []
+    return [(key, n, trigger, ok) for key, n, trigger, ok in rows]
+
+
+@pytest.mark.parametrize("killed", [False, True], ids=["stopped", "killed"])
+def test_a_resumed_run_keeps_the_verdicts_decided_before_it_was_stopped(
+    tmp_path: Path, killed: bool
+) -> None:
+    """Stopped while blame regenerates a suspect of the module's tests, after its
+    imports check passed, with a module left half written on disk (a kill during
+    a write): the resumed run takes the imports check at its stored verdict
+    instead of judging the half-written file, and ends as the run never stopped.
+    `killed`: the row as a kill leaves it before the regeneration stored anything
+    (still completed, the regeneration counted); with a budget of one regeneration
+    the resumed run must finish that one, not count it again and give up."""
+    wrong = {SCALE: (WRONG_SCALE, {1})}
+    straight_url = f"sqlite:///{tmp_path / 'straight.db'}"
+    _run(straight_url, tmp_path / "straight", Scripted(wrong), blame_attempts=1)
+    expected = _history(straight_url)
+    assert (SCALE, 2, "blame:module", True) in expected
+
+    url = f"sqlite:///{tmp_path / 'stopped.db'}"
+    out = tmp_path / "out"
+    run_id = _run(url, out, _StopAtBlame(wrong, SCALE), blame_attempts=1)
+    engine = make_engine(url)
+    with Session(engine) as session:
+        assert session.get_one(GenerationRun, run_id).status.value == "interrupted"
+        atom = session.scalars(select(AtomicUnit).where(AtomicUnit.atom_key == SCALE)).one()
+        assert atom.extra["blame_regenerations"] == 1
+        if killed:
+            atom.status = AtomStatus.COMPLETED
+            session.commit()
+    ops = out / "calc" / "ops.py"
+    text = ops.read_text()
+    ops.write_text(text[: text.index("def add") + 12])  # cut short inside a definition
+    status = asyncio.run(
+        execute_run(engine, run_id, model=Scripted(wrong), after_run=rank_after_run)
+    )
+    engine.dispose()
+    assert status.value == "completed"
+    assert _history(url) == expected
+    assert ops.read_text() == (tmp_path / "straight" / "calc" / "ops.py").read_text()

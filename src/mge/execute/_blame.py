@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from mge.db.models import AtomicUnit, AtomStatus, HumanReviewQueue, ValidationLevel
+from mge.db.models import AtomicUnit, AtomStatus, HumanReviewQueue, TestType, ValidationLevel
 from mge.execute._checks import (
     LEVEL_NUMBER,
     CheckOutcome,
@@ -358,14 +358,51 @@ class Blame(ProjectChecks):
         name: str,
         run_check: Callable[[], CheckOutcome],
         tests: list[str],
+        *,
+        rerun: bool = False,
     ) -> CheckOutcome:
         """Blame and regenerate while the check fails and the budget lasts (see
         `_blame_rounds`); then, if code still breaks at import, leave it out (see
-        `_isolate`)."""
+        `_isolate`).
+
+        The verdict is stored with the atoms left out, in one transaction. A resumed
+        run takes a check decided before the interruption at that verdict: later
+        checks may have regenerated code it ran, and running it again on that code
+        could pass where the uninterrupted run failed (or the reverse) and send the
+        levels after it down another path. `rerun` asks for the check's outcome
+        itself (the acceptance run, whose tests and coverage are stored): it is run
+        again on the project written from the stored atoms, which is the project it
+        was decided on when it is the last check."""
+        key = f"{level.value}:{scope}:{name}"
+        saved = self._saved(key)
+        if saved.get("settled"):
+            if rerun:
+                self.write_project()
+                return await asyncio.to_thread(run_check)
+            return CheckOutcome(
+                bool(saved["passed"]),
+                TestType(saved["test_type"]),
+                saved["check"],
+                "decided before the run was resumed",
+                [],
+            )
         outcome = await self._blame_rounds(level, scope, name, run_check, tests)
-        if outcome.passed or not import_failures(outcome):
-            return outcome
-        return await self._isolate(level, scope, run_check, outcome)
+        left_out = False
+        if not outcome.passed and import_failures(outcome):
+            outcome, left_out = await self._isolate(level, scope, run_check, outcome)
+        self._save(
+            key,
+            {
+                "finished": True,
+                "settled": True,
+                "passed": outcome.passed,
+                "test_type": outcome.test_type.value,
+                "check": outcome.check,
+            },
+        )
+        if left_out:
+            self.runner.report_review_queue()
+        return outcome
 
     async def _isolate(
         self,
@@ -373,7 +410,7 @@ class Blame(ProjectChecks):
         scope: str,
         run_check: Callable[[], CheckOutcome],
         outcome: CheckOutcome,
-    ) -> CheckOutcome:
+    ) -> tuple[CheckOutcome, bool]:
         """Once blame is out of rounds or attempts: the atoms whose code still fails at
         import (a module-level statement, a class body, a decorator, a function run
         at import), each found by the innermost frame of the import's traceback, are
@@ -381,7 +418,9 @@ class Blame(ProjectChecks):
         a stub naming it, or the skeleton's stand-in for a top-level statement. The
         rest of the project imports and its tests run; each atom left out is failed
         and waits in review with the evidence. If leaving them out does not make the
-        check better (it passes, or more of its tests pass), they are all put back."""
+        check better (it passes, or more of its tests pass), they are all put back.
+        Returns the check's outcome and whether atoms were left out; the caller
+        commits them with the check's verdict."""
         runner = self.runner
         index = self.write_project()
         current = outcome
@@ -402,14 +441,12 @@ class Blame(ProjectChecks):
             failure = stable_text("\n\n".join(import_failures(outcome)))[:4000]
             for key in left_out:
                 self._leave_out(key, level, failure)
-            runner.session.commit()
-            runner.report_review_queue()
-            return current
+            return current, True
         for key in left_out:
             runner.states[key].status = AtomStatus.COMPLETED
         if left_out:
             self.write_project()
-        return outcome
+        return outcome, False
 
     def _breaking_atom(self, failures: Sequence[str], index: SpanIndex) -> str | None:
         """The completed atom at the innermost project frame of an import failure."""
@@ -461,7 +498,10 @@ class Blame(ProjectChecks):
         key = f"{level.value}:{scope}:{name}"
         saved = self._saved(key)
         if saved.get("finished"):
-            # Decided before the interruption: only its outcome is needed again.
+            # Its rounds ended before the interruption, but not what follows them
+            # (see `_check_with_blame`): its outcome is needed again, on the project
+            # as the stored atoms make it (a killed run may have left it half written).
+            self.write_project()
             return await asyncio.to_thread(run_check)
         tried: set[str] = set(saved.get("tried", []))
         blamed: dict[str, Suspect] = {
@@ -480,7 +520,8 @@ class Blame(ProjectChecks):
             # Interrupted while regenerating this round's suspects: finish them.
             suspects = [Suspect(*item) for item in saved["suspects"]]
             if await self._finish_round(key, level, suspects, saved["failure"]):
-                return await asyncio.to_thread(run_check)  # the code it failed on
+                self.write_project()  # the code it failed on
+                return await asyncio.to_thread(run_check)
             round_number += 1
             last_round = [s.atom_id for s in suspects]
             before = dict(saved.get("before", {}))

@@ -78,10 +78,16 @@ class GraphState(Recording):
             if (
                 interrupted
                 and row.atom_key == interrupted["atom"]
-                and row.status is not AtomStatus.COMPLETED
+                and (
+                    row.status is not AtomStatus.COMPLETED
+                    or row.attempts <= int(interrupted["attempts"])
+                )
             ):
                 # Killed while blame regenerated it: it was completed, and its code is
                 # the one blame kept; the blame round regenerates it again (`Hierarchy`).
+                # Killed before the regeneration stored anything, the row still says
+                # completed, but the regeneration was begun and counted: it is
+                # finished, not begun (and counted) a second time.
                 if row.attempts > int(interrupted["attempts"]):
                     # Its last candidate and verdict are what its next attempt reads.
                     self.resumed_candidate = (row.code, row.last_error)

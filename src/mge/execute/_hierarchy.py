@@ -219,6 +219,7 @@ class Hierarchy(Blame):
             "tests",
             lambda: self._tests(acceptance, TestType.ACCEPTANCE, files, traced=True),
             acceptance,
+            rerun=True,
         )
         index = self.write_project()
         if final.tests is not None:
