@@ -89,20 +89,35 @@ def _run(sqlite_url: str, out: Path, model: Model, **settings: object) -> uuid.U
 
 
 def _attempts(sqlite_url: str, key: str) -> list[tuple[int, str, bool]]:
+    return [(n, trigger, ok) for atom, n, trigger, ok in _history(sqlite_url) if atom == key]
+
+
+def _history(sqlite_url: str) -> list[tuple[str, int, str, bool]]:
+    """Every attempt of the run: atom, attempt number, trigger, passed L1."""
     engine = make_engine(sqlite_url)
     with Session(engine) as session:
         rows = session.execute(
             select(
+                AtomicUnit.atom_key,
                 AtomRetryHistory.attempt_number,
                 AtomRetryHistory.trigger,
                 AtomRetryHistory.succeeded,
             )
             .join(AtomicUnit, AtomicUnit.id == AtomRetryHistory.atom_id)
-            .where(AtomicUnit.atom_key == key)
-            .order_by(AtomRetryHistory.attempt_number)
+            .order_by(AtomicUnit.atom_key, AtomRetryHistory.attempt_number)
         ).all()
     engine.dispose()
-    return [(n, t, ok) for n, t, ok in rows]
+    return [(key, n, trigger, ok) for key, n, trigger, ok in rows]
+
+
+def _failed(sqlite_url: str) -> list[str]:
+    engine = make_engine(sqlite_url)
+    with Session(engine) as session:
+        failed = session.scalars(
+            select(AtomicUnit.atom_key).where(AtomicUnit.status == AtomStatus.FAILED)
+        ).all()
+    engine.dispose()
+    return list(failed)
 
 
 def test_a_wrong_operator_passes_l1_and_is_blamed_by_coverage(
@@ -512,27 +527,6 @@ class _StopAtBlame(Scripted):
         return await super().complete(request)
 
 
-def _history(sqlite_url: str) -> list[tuple[str, int, str, bool]]:
-    engine = make_engine(sqlite_url)
-    with Session(engine) as session:
-        rows = session.execute(
-            select(
-                AtomicUnit.atom_key,
-                AtomRetryHistory.attempt_number,
-                AtomRetryHistory.trigger,
-                AtomRetryHistory.succeeded,
-            )
-            .join(AtomicUnit, AtomicUnit.id == AtomRetryHistory.atom_id)
-            .order_by(AtomicUnit.atom_key, AtomRetryHistory.attempt_number)
-        ).all()
-        failed = session.scalars(
-            select(AtomicUnit.atom_key).where(AtomicUnit.status == AtomStatus.FAILED)
-        ).all()
-    engine.dispose()
-    assert failed == []
-    return [(key, n, trigger, ok) for key, n, trigger, ok in rows]
-
-
 @pytest.mark.parametrize("killed", [False, True], ids=["stopped", "killed"])
 def test_a_resumed_run_keeps_the_verdicts_decided_before_it_was_stopped(
     tmp_path: Path, killed: bool
@@ -549,6 +543,7 @@ def test_a_resumed_run_keeps_the_verdicts_decided_before_it_was_stopped(
     _run(straight_url, tmp_path / "straight", Scripted(wrong), blame_attempts=1)
     expected = _history(straight_url)
     assert (SCALE, 2, "blame:module", True) in expected
+    assert _failed(straight_url) == []
 
     url = f"sqlite:///{tmp_path / 'stopped.db'}"
     out = tmp_path / "out"
@@ -570,4 +565,5 @@ def test_a_resumed_run_keeps_the_verdicts_decided_before_it_was_stopped(
     engine.dispose()
     assert status.value == "completed"
     assert _history(url) == expected
+    assert _failed(url) == []
     assert ops.read_text() == (tmp_path / "straight" / "calc" / "ops.py").read_text()
