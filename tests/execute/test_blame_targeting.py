@@ -34,24 +34,27 @@ ATOMS = {
 
 
 def _hierarchy(
-    tmp_path: Path, exhausted: frozenset[str] = frozenset()
+    tmp_path: Path,
+    exhausted: frozenset[str] = frozenset(),
+    source: str = SOURCE,
+    atoms: dict[str, tuple[str, str, int, int, tuple[str, ...]]] = ATOMS,
 ) -> tuple[Hierarchy, SpanIndex]:
-    (tmp_path / "shop.py").write_text(SOURCE)
+    (tmp_path / "shop.py").write_text(source)
     states = {
         key: SimpleNamespace(
             planned=PlannedAtom(key, "shop.py", kind, qual.split(".")[-1], qual, None, "", ""),
             defines=list(defines),
             status=AtomStatus.COMPLETED,
         )
-        for key, (kind, qual, _, _, defines) in ATOMS.items()
+        for key, (kind, qual, _, _, defines) in atoms.items()
     }
     hierarchy = Hierarchy.__new__(Hierarchy)
     hierarchy.runner = SimpleNamespace(  # type: ignore[assignment]
-        states=states, files={"shop.py": list(ATOMS)}, blame_exhausted=exhausted.__contains__
+        states=states, files={"shop.py": list(atoms)}, blame_exhausted=exhausted.__contains__
     )
     hierarchy.out = tmp_path
     index = SpanIndex(
-        [AtomSpan(key, "shop.py", first, last) for key, (_, _, first, last, _) in ATOMS.items()]
+        [AtomSpan(key, "shop.py", first, last) for key, (_, _, first, last, _) in atoms.items()]
     )
     return hierarchy, index
 
@@ -146,6 +149,46 @@ def test_a_failure_that_reached_a_stub_blames_no_other_atom(tmp_path: Path) -> N
     )
     outcome = _outcome({"t1": thrown}, ["t2"], {"t1": [4, 5, 8], "t2": [4, 5]})
     assert hierarchy._suspects(outcome, index, [], set()) == []
+
+
+STUBBED = """\
+class Shop:
+    RATE = 2
+
+    def __init__(self):
+        self.items = []
+
+    def total(self, ns):
+        return sum(ns) + len(self.items)
+
+    def tax(self, n):
+        raise NotImplementedError("mge: not generated yet: shop.py::Shop.tax#0")
+"""
+STUBBED_ATOMS = {
+    "shop.py::Shop#0": ("class_header", "Shop", 1, 2, ("Shop", "RATE")),
+    "shop.py::Shop.__init__#0": ("method", "Shop.__init__", 4, 5, ("__init__", "self", "items")),
+    "shop.py::Shop.total#0": ("method", "Shop.total", 7, 8, ("total", "self", "ns")),
+    "shop.py::Shop.tax#0": ("method", "Shop.tax", 10, 11, ("tax", "self", "n")),
+}
+
+
+def test_tests_that_stopped_at_a_stub_do_not_count_against_the_code_they_ran(
+    tmp_path: Path,
+) -> None:
+    # t1 and t2 built a Shop and stopped at `tax`, a stub; t3 failed on `total`.
+    # Counted as failures, t1 and t2 would make the constructor every test runs
+    # the likeliest suspect of t3's failure; their failure is explained by the stub.
+    hierarchy, index = _hierarchy(tmp_path, source=STUBBED, atoms=STUBBED_ATOMS)
+    stub = (
+        "shop.py:11: in tax\nE   NotImplementedError: mge: not generated yet: shop.py::Shop.tax#0\n"
+    )
+    outcome = _outcome(
+        {"t1": stub, "t2": stub, "t3": "AssertionError: 7 != 6"},
+        ["t4"],
+        {"t1": [4, 5, 11], "t2": [4, 5, 11], "t3": [4, 5, 8], "t4": [4, 5]},
+    )
+    suspects = hierarchy._suspects(outcome, index, [], set())
+    assert [s.atom_id for s in suspects] == ["shop.py::Shop.total#0"]
 
 
 def test_an_atom_regenerated_for_a_test_that_still_fails_gives_way_to_its_next_candidate(

@@ -567,3 +567,20 @@ def test_a_resumed_run_keeps_the_verdicts_decided_before_it_was_stopped(
     assert _history(url) == expected
     assert _failed(url) == []
     assert ops.read_text() == (tmp_path / "straight" / "calc" / "ops.py").read_text()
+
+
+def test_a_failed_atom_leaves_its_tasks_module_checks_and_blame_running(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    """`add` fails every attempt and is written as a stub; `scale` has a wrong
+    operator. The task's module tests still run: those that reach the stub fail on
+    it and blame passes them over, the others send blame to `scale`, at L2."""
+    broken_add = "def add(a: int, b: int) -> int:\n    return (a +\n"
+    wrong = {ADD: (broken_add, set(range(1, 30))), SCALE: (WRONG_SCALE, {1})}
+    _run(sqlite_url, tmp_path / "out", Scripted(wrong))
+    assert _failed(sqlite_url) == [ADD]
+    blamed = {(key, trigger) for key, _, trigger, _ in _history(sqlite_url)}
+    assert {(key, trigger) for key, trigger in blamed if trigger.startswith("blame")} == {
+        (SCALE, "blame:module")
+    }
+    assert "return x * k" in (tmp_path / "out" / "calc" / "ops.py").read_text()

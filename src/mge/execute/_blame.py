@@ -98,12 +98,23 @@ class Blame(ProjectChecks):
         scores: dict[str, float] = {}
         ran: dict[str, set[str]] = {}
         if outcome.tests is not None and outcome.tests.coverage:
-            scores, ran = ochiai_scores(outcome.tests.coverage, outcome.tests.verdicts, index)
+            # A test that stopped at the stub of a failed or blocked atom says
+            # nothing about the rest of the code it ran: counted as failing, it
+            # would raise every caller and shared helper of the stub above the
+            # atoms the other failures point at.
+            explained = {
+                f.nodeid or f.test
+                for f in outcome.tests.failures
+                if f"Error: {STUB_MARK}:" in f"{f.message}\n{f.text}"
+            }
+            coverage = {t: c for t, c in outcome.tests.coverage.items() if t not in explained}
+            verdicts = {t: v for t, v in outcome.tests.verdicts.items() if t not in explained}
+            scores, ran = ochiai_scores(coverage, verdicts, index)
             # Code run at import is invisible to per-test coverage: score it by the
             # tests that read the names it binds.
             early, readers = import_time_scores(
-                outcome.tests.coverage,
-                outcome.tests.verdicts,
+                coverage,
+                verdicts,
                 self._sources(index),
                 [b for b in self._bindings() if b.kind in IMPORT_TIME_KINDS],
                 index,

@@ -8,7 +8,8 @@ does not depend on how the scheduler interleaved the atoms, and a resumed or
 re-scheduled run reaches the same verdicts.
 
 - L2, per task: its files import in a fresh interpreter, then the task's tests
-  run (a test is run once all the tasks it touches are complete).
+  run (a test is run once all the tasks it touches are settled: every atom
+  completed, or failed or blocked and written as a stub).
 - L3, per milestone: the milestone's component tests, once its tasks passed L2.
 - L4, the system: every file imports, pyflakes finds no error in any file, and
   the plan's acceptance tests (or, without a list, every test of the plan) pass.
@@ -26,9 +27,10 @@ import pyflakes.api
 import pyflakes.messages
 from pyflakes.reporter import Reporter
 
-from mge.db.models import AtomicUnit, AtomStatus, TestType, ValidationLevel
+from mge.db.models import AtomicUnit, TestType, ValidationLevel
 from mge.execute._blame import Blame
 from mge.execute._checks import CheckOutcome
+from mge.execute._run_state import FINAL_STATUSES
 from mge.execute.executor import module_names, run_project_tests
 from mge.validate.blame import (
     SpanIndex,
@@ -129,16 +131,13 @@ class Hierarchy(Blame):
 
     # -- the levels -------------------------------------------------------------------
 
-    def _task_complete(self, task_id: str) -> bool:
+    def _task_settled(self, task_id: str) -> bool:
+        """Every atom of the task and of the tasks it depends on is final: completed,
+        or failed or blocked and written as a stub naming it. A failed atom takes
+        down only what needs it: the task's other code is still checked, its tests
+        that reach the stub fail with the stub's message (which blame passes over),
+        and blame goes after the faults the other failures point at."""
         runner = self.runner
-        files = runner.tasks[task_id].files
-        return all(
-            runner.states[key].status is AtomStatus.COMPLETED
-            for file in files
-            for key in runner.files.get(file, [])
-        )
-
-    def _closure_complete(self, task_id: str) -> bool:
         seen: set[str] = set()
         stack = [task_id]
         while stack:
@@ -146,9 +145,11 @@ class Hierarchy(Blame):
             if current in seen:
                 continue
             seen.add(current)
-            if not self._task_complete(current):
-                return False
-            stack.extend(self.runner.tasks[current].depends_on)
+            for file in runner.tasks[current].files:
+                for key in runner.files.get(file, []):
+                    if runner.states[key].status not in FINAL_STATUSES:
+                        return False
+            stack.extend(runner.tasks[current].depends_on)
         return True
 
     async def run(self) -> TestOutcome | None:
@@ -160,7 +161,7 @@ class Hierarchy(Blame):
                 owners.setdefault(test, []).append(task.id)
         passed_l2: set[str] = set()
         for task in plan.tasks():
-            if not self._closure_complete(task.id):
+            if not self._task_settled(task.id):
                 continue
             imports = await self._check_with_blame(
                 ValidationLevel.MODULE, task.id, "imports", partial(self._imports, task.files), []
@@ -168,7 +169,7 @@ class Hierarchy(Blame):
             runnable = [
                 test
                 for test in task.tests
-                if all(self._closure_complete(owner) for owner in owners.get(test, []))
+                if all(self._task_settled(owner) for owner in owners.get(test, []))
                 and (self.out / test).is_file()
             ]
             unit = (
