@@ -388,6 +388,28 @@ def test_a_piece_failing_the_same_way_every_time_has_its_predecessor_repaired(
     assert report["tests"] == {"total": 2, "passed": 2, "failed": 0}
 
 
+def test_a_piece_whose_context_was_repaired_gets_a_generations_attempts_on_it(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    # As above, and the `elif` piece's first two answers after the repair misspell a
+    # name: its three attempts before the repair were spent on the broken loop piece,
+    # so it still has a generation's three on the repaired one, and passes.
+    loop, follower = "fmt/split.py::pieces#1", "fmt/split.py::pieces#2"
+    misspelt = '        elif part == "{{":\n            outt.append("{")\n'
+    wrong = {loop: ('    for part in text.split("|"):\n', {1}), follower: (misspelt, {4, 5})}
+    report = _run_fixture(sqlite_url, PIECES, tmp_path / "out", wrong)
+    assert _attempts(sqlite_url, follower) == [
+        (1, "generation", False),
+        (2, "generation", False),
+        (3, "generation", False),
+        (4, "blame:atomic", False),
+        (5, "blame:atomic", False),
+        (6, "blame:atomic", True),
+    ]
+    assert report["atoms"]["failed"] == 0 and report["atoms"]["blocked"] == 0  # type: ignore[index]
+    assert report["tests"] == {"total": 2, "passed": 2, "failed": 0}
+
+
 def test_a_first_piece_that_drops_what_its_step_binds_is_sent_back(
     sqlite_url: str, tmp_path: Path
 ) -> None:

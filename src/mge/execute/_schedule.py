@@ -83,7 +83,10 @@ class Scheduling(Generation):
         broken structure shows only at the body's last piece. So the earlier
         pieces are regenerated one at a time, nearest first, each followed by one
         attempt of the atom, until it passes or its budget is spent. Each
-        regeneration has blame's budget and the error as feedback."""
+        regeneration has blame's budget and the error as feedback. Once an attempt
+        after a repair fails another way, the context is taken as repaired and the
+        atom gets `max_attempts` attempts on it, as a generation does: the attempts
+        the broken context failed said nothing of its own answers."""
         binders, pieces = self._context_suspects(key, error)
         if binders:
             if not await self._regenerate_context(binders, key, error):
@@ -97,10 +100,25 @@ class Scheduling(Generation):
                 return False
             if not await self._regenerate_context([piece], key, error):
                 continue
+            failures: list[str] = []
             if await self._generate(
-                key, trigger=CONTEXT_TRIGGER, limit=state.attempts + 1, feedback=error
+                key,
+                trigger=CONTEXT_TRIGGER,
+                limit=state.attempts + 1,
+                feedback=error,
+                failures=failures,
             ):
                 return True
+            if failures and failures[-1] != error:
+                # The error every attempt had is gone: the context was repaired, and
+                # the attempts it broke never judged the atom's own answers. It gets
+                # what a generation gets, on the repaired context.
+                return await self._generate(
+                    key,
+                    trigger=CONTEXT_TRIGGER,
+                    limit=state.attempts + self.settings.max_attempts - 1,
+                    feedback=failures[-1],
+                )
         return False
 
     async def _regenerate_context(self, suspects: list[str], key: str, error: str) -> bool:
