@@ -160,8 +160,9 @@ def _faults(ledger: FaultLedger) -> dict[str, Any]:
 def kept_db(runs: Path, project: str, profile: str, rate: float) -> Path:
     """Where the database of a kept all-levels run lives: review confidence is scored
     from what a run stored, so `bench.precision.calibration` scores kept runs again
-    with other weights without regenerating them."""
-    return runs / f"{project}-{profile}-{rate:g}.db"
+    with other weights without regenerating them. A scoped npm name
+    (`@fastify/error`) is one file name: its `/` becomes `+`."""
+    return runs / f"{project.replace('/', '+')}-{profile}-{rate:g}.db"
 
 
 def run_one(

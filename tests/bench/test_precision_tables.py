@@ -21,6 +21,7 @@ from bench.precision import (  # noqa: E402
     Row,
     append_result,
     calibration_table,
+    kept_db,
     load_results,
     own_suite,
     pooled_table,
@@ -151,3 +152,12 @@ def test_the_own_suite_of_a_node_project_runs_with_node(tmp_path: Path) -> None:
     money.write_text(money.read_text().replace("Number(match[2]) * 100", "Number(match[2]) * 10"))
     total, passed = own_suite(out, example / "plan.yaml")
     assert total == 6 and passed < 6
+
+
+def test_a_kept_database_of_a_scoped_npm_package_is_one_file_in_the_folder(
+    tmp_path: Path,
+) -> None:
+    path = kept_db(tmp_path, "@fastify/error", "realistic", 0.05)
+    assert path.parent == tmp_path
+    assert path.name == "@fastify+error-realistic-0.05.db"
+    assert kept_db(tmp_path, "tinydb", "uniform", 0.1).name == "tinydb-uniform-0.1.db"
