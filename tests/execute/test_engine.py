@@ -7,6 +7,7 @@ import subprocess
 import sys
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -28,6 +29,7 @@ from mge.db.models import (
 )
 from mge.errors import ConfigError, PlanError
 from mge.execute import build_settings, create_run, execute_run, run_report
+from mge.execute._generation import Generation
 
 REFERENCE = Path(__file__).resolve().parents[2] / "examples" / "inventory" / "reference"
 
@@ -132,6 +134,35 @@ def test_concurrency_bound_is_never_exceeded(
         sqlite_url, example_plan, tmp_path / "out", model=model, concurrency=3, levels="atomic"
     )
     assert model.peak == 3
+
+
+def test_a_slot_is_given_back_while_an_answer_is_judged(
+    sqlite_url: str, example_plan: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Concurrency counts model calls: while an atom's answer is judged, its slot
+    goes to another atom's call, so calls plus judgings exceed the concurrency,
+    and calls alone never do."""
+    model = InstrumentedModel(replay_model(example_plan))
+    judging = 0
+    busiest = 0
+    judged = Generation._judged
+
+    async def slow_judged(self: Generation, key: str, candidate: str, **kw: Any) -> Any:
+        nonlocal judging, busiest
+        judging += 1
+        busiest = max(busiest, judging + model.in_flight)
+        try:
+            await asyncio.sleep(0.01)  # a validation worker with a queue
+            return await judged(self, key, candidate, **kw)
+        finally:
+            judging -= 1
+
+    monkeypatch.setattr(Generation, "_judged", slow_judged)
+    run_plan(
+        sqlite_url, example_plan, tmp_path / "out", model=model, concurrency=3, levels="atomic"
+    )
+    assert model.peak == 3
+    assert busiest > 3
 
 
 def test_a_permanent_failure_blocks_exactly_what_needs_its_behaviour(

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import io
+import time
 from collections.abc import Awaitable, Callable
 
 import pytest
 
 from mge.execute._assembly import PlannedAtom
 from mge.execute._judge import FileAtom, judge
-from mge.execute._judge_pool import JudgePool
+from mge.execute._judge_pool import JudgePool, _frame, _Inbox
 from mge.validate import AtomSpec, AtomVerdict
 
 FILE = "pkg/shapes.py"
@@ -170,3 +172,34 @@ def test_workers_started_before_the_layouts_are_ready_once_given_them() -> None:
         assert pool.judging_cpu_seconds > 0
 
     asyncio.run(run())
+
+
+def test_a_worker_takes_the_least_priority_among_the_requests_waiting() -> None:
+    """Requests that wait in a worker's pipe are judged least priority first (the
+    critical path's atoms first), equal priorities in the order sent; the layouts
+    go before any of them and `stop` after all of them."""
+    sent = [
+        ("judge", 1, 0.0, "a"),
+        ("layouts", {}),
+        ("judge", 2, -3.0, "b"),
+        ("judge", 3, -1.0, "c"),
+        ("stop",),
+        ("judge", 4, -3.0, "d"),
+        ("judge", 5, 0.0, "e"),
+    ]
+    inbox = _Inbox(io.BytesIO(b"".join(_frame(message) for message in sent)))
+    for _ in range(500):  # all of them waiting before the first is taken
+        if inbox._ended:
+            break
+        time.sleep(0.01)
+    taken = [inbox.take() for _ in sent]
+    assert inbox.take() is None  # end of input
+    assert [m[0] if m[0] != "judge" else m[3] for m in taken] == [
+        "layouts",
+        "b",
+        "d",
+        "c",
+        "a",
+        "e",
+        "stop",
+    ]

@@ -107,7 +107,7 @@ def insert_rows(
     column type would convert it; other databases by `BulkWrite`'s executemany.
     """
     copying = connection.dialect.name == "postgresql" and connection.dialect.driver == "psycopg"
-    writer = None if copying else BulkWrite(insert(table))
+    writer = None if copying else _writer_for(table)
     written = 0
     chunk: list[Mapping[str, Any]] = []
     defaults = _defaults(table)
@@ -123,6 +123,18 @@ def insert_rows(
     if chunk:
         written += _write(connection, table, chunk, writer)
     return written
+
+
+#: One `BulkWrite` per table, so its compiled statement is reused across calls (a
+#: run inserts its attempts and checks a few rows at a time, hundreds of times).
+_WRITERS: dict[Table, BulkWrite] = {}
+
+
+def _writer_for(table: Table) -> BulkWrite:
+    writer = _WRITERS.get(table)
+    if writer is None:
+        writer = _WRITERS[table] = BulkWrite(insert(table))
+    return writer
 
 
 def _defaults(table: Table) -> list[tuple[str, Callable[[], Any]]]:

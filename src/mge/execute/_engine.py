@@ -26,7 +26,7 @@ from mge.db.models import (
     RunStatus,
 )
 from mge.db.wal import background_checkpoints
-from mge.errors import MgeError
+from mge.errors import DatabaseError, MgeError
 from mge.execute._assembly import Assembled, PlannedAtom, assemble, is_script, top_level_names
 from mge.execute._gc import collector_frozen as _collector_frozen
 from mge.execute._hierarchy import Hierarchy
@@ -208,7 +208,7 @@ class Runner(Scheduling):
             except LeaseLost:
                 self.session.rollback()
                 return
-            except SQLAlchemyError:
+            except (SQLAlchemyError, DatabaseError):
                 self.session.rollback()  # busy for now: the next beat or commit renews
 
     async def run(self) -> RunStatus:
@@ -266,7 +266,7 @@ class Runner(Scheduling):
                 done=sum(s.status in FINAL_STATUSES for s in self.states.values()),
             )
             generating = True
-            with _collector_frozen(), background_checkpoints(self.engine):
+            with _collector_frozen(), background_checkpoints(self.engine), self.writing_behind():
                 if self.settings.schedule == "waves":
                     await self._waves()
                 else:
@@ -310,9 +310,10 @@ class Runner(Scheduling):
                 await self._release_resources()
                 raise self.fenced  # the fence outranks any other outcome
             reason = run.error
-            if keep and generating:
+            if keep and generating and self.write_failed is None:
                 # These stops come between attempts or while waiting for the model, so
-                # what waits for the group commit is whole attempts: keep them.
+                # what waits for the group commit is whole attempts: keep them (unless
+                # a group commit failed: what came after it is dropped with it).
                 await self._commit_or_stop()
             else:
                 # Elsewhere the rollback discards half-done work.

@@ -24,6 +24,7 @@ from mge.execute._judge_pool import JudgePool
 from mge.execute._output import copy_files
 from mge.execute._planning import Planning
 from mge.execute._prompts import Prerequisite, atom_prompt
+from mge.execute._slots import current_slot
 from mge.execute.executor import LocalExecutor, start_executor
 from mge.execute.settings import AUTO_JUDGE_ATOMS
 from mge.llm import ModelRequest, Purpose, extract_code
@@ -117,7 +118,9 @@ class Generation(Planning):
         if self._judges is None:
             return self._validate(key, candidate, plan_binding=plan_binding)
         spec = self._spec_for(key, plan_binding=plan_binding)
-        verdict = await self._judges.judge(candidate, spec, self._view(key))
+        verdict = await self._judges.judge(
+            candidate, spec, self._view(key), priority=self.judge_priority.get(key, 0)
+        )
         return self._compiled(verdict, candidate, spec)
 
     async def _start_judges(self, pending: int) -> None:
@@ -379,6 +382,9 @@ class Generation(Planning):
                 purpose=Purpose("atom", key, attempt, state.language),
                 temperature=temperature,
             )
+            slot = current_slot.get()
+            if slot is not None:
+                await slot.take()
             started = time.perf_counter()
             try:
                 response = await self._call(request)
@@ -400,6 +406,9 @@ class Generation(Planning):
                 )
                 errors = f"- [provider] {error}"
                 continue
+            finally:
+                if slot is not None:
+                    slot.give_back()  # for the next call, while this answer is judged
             code = extract_code(response.text, state.language)
             if code and not code.endswith("\n"):
                 code += "\n"

@@ -9,6 +9,12 @@ their stdin and stdout: first the layout of every file, then one request per
 attempt, answered by the verdict; when told to stop, a worker answers with the
 CPU time it spent since it took the layouts.
 
+A worker takes every request waiting in its pipe before it judges the next one,
+and judges the one with the least priority first (the eager schedule gives the
+atom's longest chain of dependents, negated), first come first served among
+equals. Judged in the order sent, an atom on the critical path would wait behind
+up to `depth` other atoms' checks at each step of its chain.
+
 The pool never changes a verdict, only where it is computed. An attempt is judged
 in the engine's own process when no worker is ready yet (a worker takes a second
 or two to start, and is ready once it has the layouts), when every worker already
@@ -21,13 +27,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
+import math
 import os
 import pickle
 import signal
 import struct
 import sys
+import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
 
@@ -189,7 +198,16 @@ class JudgePool:
         if worker in self._workers:
             self._workers.remove(worker)
 
-    async def judge(self, candidate: str, spec: AtomSpec, view: Mapping[str, str]) -> AtomVerdict:
+    async def judge(
+        self,
+        candidate: str,
+        spec: AtomSpec,
+        view: Mapping[str, str],
+        *,
+        priority: float = 0.0,
+    ) -> AtomVerdict:
+        """The verdict on `candidate`; a worker judges the least `priority` it holds
+        first."""
         worker = min(
             (w for w in self._workers if w.ready and len(w.waiting) < self._depth),
             key=lambda w: len(w.waiting),
@@ -201,7 +219,7 @@ class JudgePool:
             future: asyncio.Future[AtomVerdict] = asyncio.get_running_loop().create_future()
             worker.waiting[request] = future
             try:
-                worker.send(("judge", request, candidate, spec, dict(view)))
+                worker.send(("judge", request, priority, candidate, spec, dict(view)))
                 verdict = await future
             except _Unavailable:
                 worker.waiting.pop(request, None)
@@ -237,10 +255,8 @@ def _read(stream: IO[bytes], size: int) -> bytes | None:
     return data
 
 
-def serve(requests: IO[bytes], replies: IO[bytes]) -> None:
-    """The worker's loop: layouts, then verdicts until `stop` or end of input."""
-    layouts: dict[str, tuple[FileAtom, ...]] = {}
-    ready_at = time.process_time()
+def _messages(requests: IO[bytes]) -> Iterator[Any]:
+    """The requests as they arrive, until end of input."""
     while True:
         header = _read(requests, _HEADER.size)
         if header is None:
@@ -248,7 +264,49 @@ def serve(requests: IO[bytes], replies: IO[bytes]) -> None:
         payload = _read(requests, _HEADER.unpack(header)[0])
         if payload is None:
             return
-        message = pickle.loads(payload)
+        yield pickle.loads(payload)
+
+
+class _Inbox:
+    """Requests read off the pipe by a thread as they arrive, taken least priority
+    first: what waits is ordered here, not by arrival."""
+
+    def __init__(self, requests: IO[bytes]) -> None:
+        self._ready = threading.Condition()
+        self._heap: list[tuple[float, int, Any]] = []
+        self._arrived = 0
+        self._ended = False
+        threading.Thread(target=self._read, args=(requests,), daemon=True).start()
+
+    def _read(self, requests: IO[bytes]) -> None:
+        for message in _messages(requests):
+            # Judging requests wait by priority; the layouts go before them and
+            # `stop` after every request that came before it.
+            priority = {"layouts": -math.inf, "stop": math.inf}.get(message[0])
+            if priority is None:
+                priority = message[2]
+            with self._ready:
+                self._arrived += 1
+                heapq.heappush(self._heap, (priority, self._arrived, message))
+                self._ready.notify()
+        with self._ready:
+            self._ended = True
+            self._ready.notify()
+
+    def take(self) -> Any | None:
+        """The next request, or None at end of input once none is left."""
+        with self._ready:
+            while not self._heap and not self._ended:
+                self._ready.wait()
+            return heapq.heappop(self._heap)[2] if self._heap else None
+
+
+def serve(requests: IO[bytes], replies: IO[bytes]) -> None:
+    """The worker's loop: layouts, then verdicts until `stop` or end of input."""
+    layouts: dict[str, tuple[FileAtom, ...]] = {}
+    ready_at = time.process_time()
+    inbox = _Inbox(requests)
+    while (message := inbox.take()) is not None:
         if message[0] == "stop":
             replies.write(_frame((_STOPPED, time.process_time() - ready_at)))
             replies.flush()
@@ -259,7 +317,7 @@ def serve(requests: IO[bytes], replies: IO[bytes]) -> None:
             replies.write(_frame(_READY))
             replies.flush()
             continue
-        _, request, candidate, spec, view = message
+        _, request, _priority, candidate, spec, view = message
         reply: tuple[int, AtomVerdict | None, str | None]
         try:
             reply = (request, judge(candidate, spec, layouts[spec.file], view), None)

@@ -24,7 +24,8 @@ from mge.db.models import (
     MasterPlan,
     RunStatus,
 )
-from mge.errors import MgeError
+from mge.db.write_behind import WriteBehind
+from mge.errors import DatabaseError, MgeError
 from mge.execute._assembly import PlannedAtom
 from mge.execute._judge import FileAtom
 from mge.execute._judge_pool import JudgePool
@@ -163,6 +164,11 @@ class RunCore:
     _pending_results: list[dict[str, Any]]
     _pending_rows: dict[uuid.UUID, AtomicUnit]
     _commit_timer: asyncio.TimerHandle | None
+    _behind: WriteBehind | None
+    _flushed: bool
+    _totals_delta: dict[str, float]
+    write_failed: DatabaseError | None
+    judge_priority: dict[str, float]
     _newly_blocked: list[str]
     # Completed atoms regenerated while the schedule runs (a predecessor repaired
     # for a later piece): their dependents are looked at again when they are back.
@@ -259,6 +265,21 @@ class RunCore:
         # last commit; written from the rows' current values by `_write_pending`.
         self._pending_rows: dict[uuid.UUID, AtomicUnit] = {}
         self._commit_timer: asyncio.TimerHandle | None = None
+        # While atoms are generated on PostgreSQL: the thread the group commit hands
+        # its transactions to (`Recording._commit_behind`), so the loop goes on while
+        # the server stores them.
+        self._behind: WriteBehind | None = None
+        # The session flushed in its open transaction (it holds row locks until it
+        # commits): no transaction is handed to the thread meanwhile.
+        self._flushed = False
+        # The run's totals (tokens, cost, attempts) added since the last commit,
+        # written as increments with the attempts that added them.
+        self._totals_delta: dict[str, float] = {}
+        # The error that ended the thread's writing: the run stops with it.
+        self.write_failed: DatabaseError | None = None
+        # Per atom, where its checks queue for a validation worker (least first; the
+        # eager schedule sets it: see `JudgePool`).
+        self.judge_priority: dict[str, float] = {}
         # Atoms blocked since the scheduler last looked: their dependents that need
         # only their interface may have become ready.
         self._newly_blocked: list[str] = []

@@ -10,7 +10,7 @@ import heapq
 import re
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from sqlalchemy import select
@@ -26,6 +26,7 @@ from mge.execute._generation import Generation
 from mge.execute._run_state import (
     FINAL_STATUSES,
 )
+from mge.execute._slots import ModelSlot, current_slot
 from mge.store.review_items import priority_of
 
 # The trigger of attempts made because a later atom's L1 failures blamed this one's
@@ -46,26 +47,38 @@ def context_at_fault(errors: list[str]) -> bool:
 class Scheduling(Generation):
     """The schedule part of a `Runner` (see the module docstring)."""
 
-    async def _run_atom(self, key: str, limit: asyncio.Semaphore) -> None:
-        async with limit:
+    def _holding(self, change: int) -> None:
+        self.in_flight += change
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+
+    async def _run_atom(
+        self,
+        key: str,
+        limit: asyncio.Semaphore,
+        wanting: Callable[[int], None] = lambda _change: None,
+    ) -> None:
+        """Generate one atom, holding one of `limit`'s model-call slots only while it
+        calls the model (see `_slots`)."""
+        slot = ModelSlot(limit, wanting=wanting, holding=self._holding)
+        token = current_slot.set(slot)
+        try:
+            await slot.take()
             if self.stop.is_set():
                 return
-            self.in_flight += 1
-            self.max_in_flight = max(self.max_in_flight, self.in_flight)
             self.progress.event("atom_started", atom=key)
             self._wave_started.setdefault(self.states[key].wave or 1, time.perf_counter())
-            try:
-                failures: list[str] = []
-                passed = await self._generate(key, failures=failures)
-                if not passed and context_at_fault(failures):
-                    passed = await self._repair_context(key, failures[-1])
-                self.progress.event(
-                    "validation", level="atomic", scope=key, check="atomic", passed=passed
-                )
-                if not passed:
-                    self._fail(key)
-            finally:
-                self.in_flight -= 1
+            failures: list[str] = []
+            passed = await self._generate(key, failures=failures)
+            if not passed and context_at_fault(failures):
+                passed = await self._repair_context(key, failures[-1])
+            self.progress.event(
+                "validation", level="atomic", scope=key, check="atomic", passed=passed
+            )
+            if not passed:
+                self._fail(key)
+        finally:
+            slot.give_back()
+            current_slot.reset(token)
         self.progress.event("atom_done", atom=key, status=self.states[key].status.value)
         self._report_finished_waves()
 
@@ -260,9 +273,10 @@ class Scheduling(Generation):
         # the critical path never queues behind atoms with slack; and never more at
         # once than the concurrency allows: a task per ready atom waiting on the
         # semaphore would make every completion walk all of them (10,000 on a wide plan).
-        priority = {
-            key: (-height, index) for index, (key, height) in enumerate(self._heights().items())
-        }
+        heights = self._heights()
+        priority = {key: (-height, index) for index, (key, height) in enumerate(heights.items())}
+        # The same order for the atoms' checks, where they wait for a validation worker.
+        self.judge_priority = {key: -height for key, height in heights.items()}
         ready: list[tuple[tuple[int, int], str]] = []
         started: set[str] = set()
         running: set[asyncio.Task[None]] = set()
@@ -281,10 +295,23 @@ class Scheduling(Generation):
             finished.append((key, task))
             wake.set()
 
+        # Atoms started that want a model-call slot (waiting for one or holding it):
+        # an atom whose answer is being judged wants none, so the next ready atom
+        # starts then, not once the atom is done.
+        wanting = 0
+
+        def on_wanting(change: int) -> None:
+            nonlocal wanting
+            wanting += change
+            if change < 0:
+                wake.set()
+
         def launch() -> None:
-            while ready and len(running) < self.settings.concurrency and not self.stop.is_set():
+            nonlocal wanting
+            while ready and wanting < self.settings.concurrency and not self.stop.is_set():
                 _, key = heapq.heappop(ready)
-                task = asyncio.ensure_future(self._run_atom(key, limit))
+                wanting += 1  # counted now: the task asks for its slot once it runs
+                task = asyncio.ensure_future(self._run_atom(key, limit, on_wanting))
                 task.add_done_callback(functools.partial(on_done, key))
                 running.add(task)
 
@@ -295,6 +322,7 @@ class Scheduling(Generation):
             while running:
                 await wake.wait()
                 wake.clear()
+                launch()  # a slot may have been given back for an atom's checks
                 done: list[str] = []
                 while finished:
                     key, task = finished.popleft()
