@@ -96,7 +96,6 @@ class Recording(RunCore):
         event.listen(self.session, "before_commit", self._drain_behind)
         event.listen(self.session, "before_commit", self._fence)
         event.listen(self.session, "before_commit", self._write_pending)
-        event.listen(self.session, "before_commit", self._save_model_cache)
         event.listen(self.session, "after_flush", self._note_flush)
         event.listen(self.session, "after_commit", self._end_transaction)
         event.listen(self.session, "after_rollback", self._drop_pending)
@@ -180,7 +179,10 @@ class Recording(RunCore):
 
     def _cache_to_save(self) -> dict[str, Any] | None:
         """`resume_state` with the model's prompt cache as it is now, when that
-        changed (see `_save_model_cache`), taken as already stored."""
+        changed, taken as already stored: the cache is kept with the attempts that
+        built it, so a resumed run is billed cache reads where the uninterrupted run
+        would be. The dict is the row's current one (any change made through the ORM
+        since the last commit included), so writing it loses nothing."""
         if not self._model_cache_changed():
             return None
         assert isinstance(self.model, CachingModel)
@@ -190,7 +192,7 @@ class Recording(RunCore):
         set_committed_value(self.run_row, "resume_state", state)
         return state
 
-    def _take_batch(self, resume_state: dict[str, Any] | None = None) -> _Batch:
+    def _take_batch(self) -> _Batch:
         """What waits for the group commit, taken out with the rows' values as they
         are now (the values written are the row's at commit time, so a change made
         through the ORM in between is never overwritten by an older one)."""
@@ -208,18 +210,8 @@ class Recording(RunCore):
                 for row in rows.values()
             ],
             totals,
-            resume_state,
+            self._cache_to_save(),
         )
-
-    def _save_model_cache(self, _session: Session) -> None:
-        """Keep the model's prompt-cache state with the attempts that built it, so a
-        resumed run is billed cache reads where the uninterrupted run would be."""
-        if not self._model_cache_changed():
-            return
-        assert isinstance(self.model, CachingModel)
-        state = self.model.cache_state()
-        self._saved_cache_size = len(state)
-        self.update_resume_state(model_cache=state)
 
     def _model_cache_changed(self) -> bool:
         """Whether the model's prompt cache grew since it was last saved."""
@@ -304,7 +296,7 @@ class Recording(RunCore):
             # One transaction at a time: what finishes meanwhile joins the next one.
             self._commit_soon()
             return True
-        batch = self._take_batch(resume_state=self._cache_to_save())
+        batch = self._take_batch()
         lease, run_id = self.lease, self.run_id
 
         def job(connection: Connection) -> None:

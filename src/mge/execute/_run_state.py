@@ -288,7 +288,7 @@ class RunCore:
         self.lease = RunLease(run_id, lease_seconds())
         # Set once another process took the run over: nothing more may be written.
         self.fenced: LeaseLost | None = None
-        # The model's prompt cache as the run left it (see `_save_model_cache`).
+        # The model's prompt cache as the run left it (see `Recording._cache_to_save`).
         cache = (run.resume_state or {}).get("model_cache")
         if cache and isinstance(self.model, CachingModel):
             self.model.restore_cache(list(cache))
