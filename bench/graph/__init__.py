@@ -44,9 +44,9 @@ from pathlib import Path
 import networkx as nx
 
 from bench._docs import write_section
+from mge._collector import collector_paused
 from mge.atomize import atomize_paths
 from mge.graph import Edge, EdgeType, GraphAnalysis, analyze, build_edges
-from mge.graph._resolve import paused_gc
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "BENCHMARKS.md"
 SECTION = "## Graph"
@@ -126,7 +126,7 @@ def measure(sample: int) -> tuple[list[Row], dict[str, float | int]]:
     edges = build_edges(results, root=root)
     edge_seconds = time.process_time() - start
     start = time.process_time()
-    with paused_gc():  # as build_graph runs it
+    with collector_paused():  # as build_graph runs it
         analysis = analyze(atoms, edges)
     wave_seconds = time.process_time() - start
     graph_seconds = edge_seconds + wave_seconds
@@ -138,7 +138,7 @@ def measure(sample: int) -> tuple[list[Row], dict[str, float | int]]:
     synthetic_seconds = _best(3, lambda: analyze(nodes, synthetic_edges))
 
     def paused() -> None:
-        with paused_gc():
+        with collector_paused():
             analyze(nodes, synthetic_edges)
 
     paused_seconds = _best(3, paused)

@@ -13,6 +13,7 @@ from mge.atomize import (
     AtomizeConfig,
     atomize_paths,
     atomize_source,
+    atomize_sources,
     detect_language,
 )
 from mge.errors import AtomizeError, ConfigError
@@ -31,6 +32,7 @@ def test_public_names_are_pinned() -> None:
             "FileResult",
             "atomize_paths",
             "atomize_source",
+            "atomize_sources",
             "check_partition",
             "code_tokens",
             "complexity_of",
@@ -190,3 +192,28 @@ def test_atomizing_in_processes_gives_the_serial_results_in_order(tmp_path: Path
     assert pooled == serial
     assert [result.path for result in pooled] == [result.path for result in serial]
     assert pooled_notices == serial_notices and any("not valid UTF-8" in n for n in serial_notices)
+
+
+def test_sources_atomized_in_processes_arrive_in_order_as_the_serial_run_gives_them() -> None:
+    """Sources held in memory (how a migration atomizes stored code): the forked
+    workers' results equal `atomize_source` one by one, in input order, and come
+    from a generator that hands out the first ones before it is drained."""
+    fixtures = sorted(path for path in FIXTURES.iterdir() if path.is_file())
+    sources = [
+        (path.read_bytes(), f"c{copy:02d}_{path.name.replace('broken_py.txt', 'broken.py')}")
+        for copy in range(8)
+        for path in fixtures
+    ]
+    expected = [atomize_source(source, name) for source, name in sources]
+    arriving = atomize_sources(sources, workers=2)
+    first = next(arriving)
+    assert first == expected[0]
+    assert [first, *arriving] == expected
+    assert list(atomize_sources(sources, workers=1)) == expected
+
+
+def test_a_source_that_fails_in_a_worker_raises_in_the_caller() -> None:
+    sources = [(b"x = 1\n", f"m{number}.py") for number in range(40)]
+    sources[25] = (b"x = 1\n", "notes.rb")
+    with pytest.raises(AtomizeError, match=r"notes\.rb"):
+        list(atomize_sources(sources, workers=2))

@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from mge.atomize import atomize_paths, atomize_source
+from mge.errors import GraphError
 from mge.graph import Edge, build_edges, build_graph
 
 Triple = tuple[str, str, str]
@@ -116,3 +119,38 @@ def test_python_scope_rules() -> None:
     # A comprehension in a class body cannot see the class's names, as in Python.
     assert unresolved["Outer"] == ["SIZE"]
     assert [name for name, value in unresolved.items() if value] == ["Outer"]
+
+
+def test_files_scanned_as_they_arrive_give_the_edges_of_all_files_at_once(
+    tmp_path: Path,
+) -> None:
+    """A migration streams atomized files into the graph while workers atomize the
+    rest: the module names depend on every file, so the paths are given beforehand,
+    and the edges equal those of the whole list."""
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    # b imports from c, which arrives after it.
+    (package / "b.py").write_text(
+        "from pkg.c import helper\n\n\ndef g() -> int:\n    return helper()\n"
+    )
+    (package / "c.py").write_text("def helper() -> int:\n    return 1\n")
+    (package / "d.ts").write_text("import { x } from './e';\nexport const y = x + 1;\n")
+    (package / "e.ts").write_text("export const x = 1;\n")
+    whole = build_edges(atomize_paths([tmp_path]))
+    files = atomize_paths([tmp_path])
+    expected = [(result.path, result.language) for result in files]
+    streamed = build_edges(iter(files), expected=expected)
+    assert streamed == whole
+    assert any(
+        edge.type.name == "IMPORT" and edge.source.endswith("c.py::helper#0") for edge in whole
+    )
+
+
+def test_files_that_arrive_other_than_announced_are_refused(tmp_path: Path) -> None:
+    (tmp_path / "a.py").write_text("A = 1\n")
+    (tmp_path / "b.py").write_text("B = 1\n")
+    files = atomize_paths([tmp_path])
+    expected = [(result.path, result.language) for result in files]
+    with pytest.raises(GraphError, match="not the ones expected"):
+        build_edges(iter(files[:1]), expected=expected)

@@ -415,7 +415,7 @@ def test_an_error_mid_masterplan_rolls_back_only_that_masterplan(
             raise AtomizeError(f"{path}: parser crashed")
         return atomize_source(source, path, **kwargs)
 
-    monkeypatch.setattr("mge.store.migration.atomize_source", failing_atomize)
+    monkeypatch.setattr("mge.atomize._api.atomize_source", failing_atomize)
     report = migrate_tasks(engine, production=True)
     rows = _by_name(report)
     assert rows["legacy"].outcome == "failed"

@@ -176,7 +176,11 @@ def test_bulk_store_writes_the_rows_the_orm_store_wrote(
     monkeypatch.setattr(migration, "_BULK_STORE", False)
     by_orm = migration.migrate_tasks(engine, production=True, masterplan_id=str(orm_id))
     monkeypatch.setattr(migration, "_BULK_STORE", True)
-    by_bulk = migration.migrate_tasks(engine, production=True, masterplan_id=str(bulk_id))
+    # The new path whole, as the CLI runs it: code atomized by two forked workers and
+    # scanned for the graph as it arrives, rows written by COPY.
+    by_bulk = migration.migrate_tasks(
+        engine, production=True, masterplan_id=str(bulk_id), workers=2
+    )
     assert [row.outcome for row in by_orm.masterplans + by_bulk.masterplans] == ["migrated"] * 2
 
     old, new = stored(engine, orm_id), stored(engine, bulk_id)

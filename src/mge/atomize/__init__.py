@@ -13,7 +13,13 @@ The package is pure: no database, no network. Parsers are built once per languag
 
 from __future__ import annotations
 
-from mge.atomize._api import atomize_paths, atomize_source, check_partition, measure_source
+from mge.atomize._api import (
+    atomize_paths,
+    atomize_source,
+    atomize_sources,
+    check_partition,
+    measure_source,
+)
 from mge.atomize._atomicity import CRITERIA
 from mge.atomize._compare import code_tokens, same_code
 from mge.atomize._complexity import complexity_of
@@ -32,6 +38,7 @@ __all__ = [
     "FileResult",
     "atomize_paths",
     "atomize_source",
+    "atomize_sources",
     "check_partition",
     "code_tokens",
     "complexity_of",

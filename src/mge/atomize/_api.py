@@ -6,11 +6,12 @@ import gc
 import multiprocessing
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
 from itertools import repeat
 from operator import attrgetter
 from pathlib import Path
+from typing import TypeVar
 
+from mge._collector import collector_paused
 from mge.atomize._atomicity import judge
 from mge.atomize._context import inject_context
 from mge.atomize._decompose import decompose
@@ -21,7 +22,13 @@ from mge.atomize._text import LineIndex, nws_count
 from mge.atomize._walk import walk_paths
 from mge.errors import AtomizeError
 
-__all__ = ["atomize_paths", "atomize_source", "check_partition", "measure_source"]
+__all__ = [
+    "atomize_paths",
+    "atomize_source",
+    "atomize_sources",
+    "check_partition",
+    "measure_source",
+]
 
 _DEFAULT = AtomizeConfig()
 _START = attrgetter("start_byte")
@@ -107,24 +114,6 @@ def atomize_source(
     )
 
 
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while many atoms are built.
-
-    Atoms hold no reference cycles, yet each full collection walks every live
-    atom, dict and list: over the standard library that costs a third of the
-    run. Reference counting still frees everything; cycles made elsewhere are
-    collected when the collector resumes.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def check_partition(result: FileResult, source: bytes) -> bool:
     """True when `result`'s atoms cover `source` exactly: in order, no gap, no overlap."""
     return result.partition_ok(source)
@@ -163,9 +152,9 @@ def atomize_paths(
     forced = check_language(language) if language else None
     walk = walk_paths(paths, exclude=exclude, language=forced)
     jobs = [(file_path, file_language) for file_path, file_language in walk.files]
-    with _collector_paused():
+    with collector_paused():
         if workers > 1 and not keep_trees and len(jobs) >= _MIN_FILES_PER_WORKER * 2:
-            results = _atomize_in_pool(jobs, config, workers)
+            results = list(_in_pool(_atomize_run, jobs, config, workers))
         else:
             results = _atomize_files(jobs, config, keep_trees)
     if on_notice is not None:
@@ -182,6 +171,9 @@ _MIN_FILES_PER_WORKER = 16
 # Runs per worker: small enough to even out files of unequal size, large enough
 # that each run's results travel back in one piece.
 _RUNS_PER_WORKER = 4
+# Runs per worker when the caller reads results as they come: smaller runs keep the
+# caller busy alongside the workers and leave it less to do after the last one.
+_STREAMED_RUNS = 16
 
 
 def _atomize_files(
@@ -205,27 +197,68 @@ def _atomize_files(
     return results
 
 
+def atomize_sources(
+    sources: Sequence[tuple[bytes, str]],
+    *,
+    config: AtomizeConfig = _DEFAULT,
+    workers: int = 1,
+) -> Iterator[FileResult]:
+    """`atomize_source` for many sources held in memory, each as (bytes, path),
+    yielded in input order as they are done; the language comes from each path.
+
+    With `workers` above 1 the sources are shared out as in `atomize_paths` (the
+    same rule, and the same caution: fork only from a single thread), and the
+    results of one run are yielded while the workers atomize the next runs, so a
+    caller that reads each result as it comes (the dependency graph's scan) works
+    alongside them. The collector stays paused until the last result is read.
+    """
+    with collector_paused():
+        if workers > 1 and len(sources) >= _MIN_FILES_PER_WORKER * 2:
+            yield from _in_pool(_sources_run, sources, config, workers, _STREAMED_RUNS)
+        else:
+            for source, path in sources:
+                yield atomize_source(source, path, config=config)
+
+
+def _sources_run(sources: Sequence[tuple[bytes, str]], config: AtomizeConfig) -> list[FileResult]:
+    return [atomize_source(source, path, config=config) for source, path in sources]
+
+
 def _atomize_run(jobs: Sequence[tuple[Path, str]], config: AtomizeConfig) -> list[FileResult]:
-    """One worker's run of files (the collector is off there too: see `_collector_paused`)."""
-    gc.disable()
     return _atomize_files(jobs, config)
 
 
-def _atomize_in_pool(
-    jobs: Sequence[tuple[Path, str]], config: AtomizeConfig, workers: int
+_Job = TypeVar("_Job")
+
+
+def _worker_run(
+    function: Callable[[Sequence[_Job], AtomizeConfig], list[FileResult]],
+    jobs: Sequence[_Job],
+    config: AtomizeConfig,
 ) -> list[FileResult]:
-    """`_atomize_files` shared out to forked processes, the results in input order; the
-    first file that fails (in input order) raises as it would have alone."""
+    """One worker's run (the collector is off there too: see `mge._collector`)."""
+    gc.disable()
+    return function(jobs, config)
+
+
+def _in_pool(
+    function: Callable[[Sequence[_Job], AtomizeConfig], list[FileResult]],
+    jobs: Sequence[_Job],
+    config: AtomizeConfig,
+    workers: int,
+    runs_per_worker: int = _RUNS_PER_WORKER,
+) -> Iterator[FileResult]:
+    """`function` over contiguous runs of `jobs` in forked processes, the results in
+    input order, each run's as soon as it and those before it are done; the first
+    job that fails (in input order) raises as it would have alone."""
     workers = min(workers, len(jobs) // _MIN_FILES_PER_WORKER)
-    runs = workers * _RUNS_PER_WORKER
+    runs = workers * runs_per_worker
     size = -(-len(jobs) // runs)
     chunks = [jobs[start : start + size] for start in range(0, len(jobs), size)]
     context = multiprocessing.get_context("fork")
-    results: list[FileResult] = []
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        for chunk in pool.map(_atomize_run, chunks, repeat(config)):
-            results.extend(chunk)
-    return results
+        for chunk in pool.map(_worker_run, repeat(function), chunks, repeat(config)):
+            yield from chunk
 
 
 def measure_source(source: bytes, language: str) -> tuple[int, float]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -11,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from rich.table import Table
 
 from mge.cli._common import DbOption, JsonOption, database_url, print_json
+from mge.cli.atomize import available_cpus
 from mge.db import make_engine, migrate
 from mge.db.engine import check_connection, parse_database_url
 from mge.errors import ConfigError, DatabaseError
@@ -28,18 +30,34 @@ _stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 class _Bar:
-    """Progress per task, one bar per masterplan, on stderr so stdout stays clean."""
+    """Progress per task, one bar per masterplan, on stderr so stdout stays clean.
+
+    The bar is redrawn from here, at most ten times a second, instead of by Rich's
+    refresh thread: the migration forks its atomizing workers, and a process must
+    not fork while another thread may hold a lock (the stream's, the console's).
+    """
+
+    _EVERY = 0.1  # seconds between redraws
 
     def __init__(self, progress: Progress) -> None:
         self._progress = progress
         self._task: TaskID | None = None
+        self._drawn = 0.0
 
     def start(self, name: str, tasks: int) -> None:
         self._task = self._progress.add_task(name, total=tasks)
+        self._redraw(force=True)
 
     def advance(self) -> None:
         if self._task is not None:
             self._progress.advance(self._task)
+            self._redraw()
+
+    def _redraw(self, *, force: bool = False) -> None:
+        now = time.monotonic()
+        if force or now - self._drawn >= self._EVERY:
+            self._drawn = now
+            self._progress.refresh()
 
 
 def _table(report: MigrationReport) -> Table:
@@ -109,6 +127,10 @@ def migrate_tasks_command(
         str | None,
         typer.Option("--masterplan", help="Only this masterplan (id or unique prefix)."),
     ] = None,
+    workers: Annotated[
+        int,
+        typer.Option(min=0, help="Processes to atomize the code in; 0 = one per available CPU."),
+    ] = 0,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -134,12 +156,14 @@ def migrate_tasks_command(
                 console=_stderr,
                 transient=True,
                 disable=as_json,
+                auto_refresh=False,
             ) as progress:
                 report = migrate_tasks(
                     engine,
                     production=production,
                     masterplan_id=masterplan,
                     progress=_Bar(progress),
+                    workers=workers or available_cpus(),
                 )
     finally:
         engine.dispose()

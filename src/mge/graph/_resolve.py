@@ -30,14 +30,14 @@ Python has finished importing the module. Code that itself runs at import time
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from mge._collector import collector_paused
 from mge.atomize import Atom, FileResult
 from mge.atomize._context import PYTHON_BUILTINS, SCRIPT_BUILTINS
+from mge.errors import GraphError
 from mge.graph._analysis import analyze
 from mge.graph._facts import (
     CALL,
@@ -448,11 +448,20 @@ def _script_resolver(importer: str, keys: set[str]) -> Callable[[str], str | Non
     return resolve
 
 
-def _scan(files: Sequence[FileResult], root: Path | None) -> list[ModuleFacts]:
-    present = {script_key(result.path) for result in files}
-    scripts = {script_key(result.path) for result in files if result.language != "python"}
+def _scan(
+    files: Iterable[FileResult],
+    root: Path | None,
+    expected: Sequence[tuple[str, str]],
+    seen: list[FileResult],
+) -> list[ModuleFacts]:
+    """The facts of every file, read in `files`' order as each arrives; `expected`
+    holds every file's (path, language) beforehand (module names depend on which
+    other files exist), and `seen` gets each file once it is scanned."""
+    present = {script_key(path) for path, _ in expected}
+    scripts = {script_key(path) for path, language in expected if language != "python"}
     modules: list[ModuleFacts] = []
     for result in files:
+        seen.append(result)
         # Atomization's tree, when it kept one, saves parsing the file again. It is
         # released once read, so the trees of a large input are not all alive at
         # once longer than needed (each weighs many times its source).
@@ -479,24 +488,12 @@ def _scan(files: Sequence[FileResult], root: Path | None) -> list[ModuleFacts]:
     return modules
 
 
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector while the graph is built.
-
-    Building creates hundreds of thousands of small objects that form no cycles
-    worth collecting; with the collector on, each of its passes rescans every live
-    atom and syntax node, which more than doubled the time on the standard library.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
-def build_edges(files: Sequence[FileResult], *, root: str | Path | None = None) -> list[Edge]:
+def build_edges(
+    files: Iterable[FileResult],
+    *,
+    root: str | Path | None = None,
+    expected: Sequence[tuple[str, str]] | None = None,
+) -> list[Edge]:
     """Every typed edge between the atoms of `files` (prerequisite → dependent).
 
     One edge per (prerequisite, dependent, type), in a deterministic order, with
@@ -509,13 +506,24 @@ def build_edges(files: Sequence[FileResult], *, root: str | Path | None = None) 
     Args:
         files: atomized files; Python modules are named from their paths.
         root: the directory module names are relative to (see `_modules`).
+        expected: every file's (path, language), in order, when `files` is an
+            iterator yielding them as they are atomized (by worker processes): each
+            file is scanned as it arrives, while the workers atomize the next ones.
     """
-    with paused_gc():
-        return _build_edges(files, Path(root) if root is not None else None)
+    if expected is None:
+        files = list(files)
+        expected = [(result.path, result.language) for result in files]
+    with collector_paused():
+        return _build_edges(files, Path(root) if root is not None else None, expected)
 
 
-def _build_edges(files: Sequence[FileResult], base: Path | None) -> list[Edge]:
-    scanned = _scan(files, base)
+def _build_edges(
+    stream: Iterable[FileResult], base: Path | None, expected: Sequence[tuple[str, str]]
+) -> list[Edge]:
+    files: list[FileResult] = []
+    scanned = _scan(stream, base, expected, files)
+    if [(result.path, result.language) for result in files] != list(expected):
+        raise GraphError("build_edges: the files that arrived are not the ones expected")
     by_key: dict[str, ModuleFacts] = {}
     for module in scanned:
         by_key[module.key] = module
@@ -572,7 +580,7 @@ def build_graph(
     """
     atoms = [atom for result in files for atom in result.atoms]
     edges = build_edges(files, root=root)
-    with paused_gc():
+    with collector_paused():
         analysis = analyze({atom.id: atom.loc for atom in atoms}, edges)
     waiting: dict[str, list[dict[str, str]]] = {atom.id: [] for atom in atoms}
     for edge in analysis.kept_edges:
