@@ -831,7 +831,13 @@ def _migrate_one(
             masterplan_id,
             options=[
                 selectinload(MasterPlan.tasks).selectinload(MasterPlanTask.subtasks),
-                selectinload(MasterPlan.tasks).selectinload(MasterPlanTask.atoms),
+                # The ORM store adds each atom to its task's `atoms`, which would
+                # otherwise load them task by task; the bulk store never reads them.
+                *(
+                    []
+                    if _BULK_STORE
+                    else [selectinload(MasterPlan.tasks).selectinload(MasterPlanTask.atoms)]
+                ),
                 selectinload(MasterPlan.tasks)
                 .joinedload(MasterPlanTask.milestone)
                 .joinedload(MasterPlanMilestone.phase),
