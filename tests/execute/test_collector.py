@@ -44,3 +44,22 @@ def test_concurrent_runs_in_threads() -> None:
         thread.join(5)
     assert len(seen) == 3 and all(count > 0 for count in seen)
     assert gc.get_freeze_count() == 0
+
+
+def test_entering_collects_only_the_young_generations() -> None:
+    """A full collection walks every object a run loaded (0.15 s on a 3,000-atom
+    plan, at the start of its generation) and finds nothing there; the young
+    generations hold what loading left behind."""
+    generations: list[int] = []
+
+    def note(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            generations.append(info["generation"])
+
+    gc.callbacks.append(note)
+    try:
+        with collector_frozen():
+            entered = list(generations)
+    finally:
+        gc.callbacks.remove(note)
+    assert entered and max(entered) < 2

@@ -203,3 +203,28 @@ def test_a_worker_takes_the_least_priority_among_the_requests_waiting() -> None:
         "e",
         "stop",
     ]
+
+
+def test_a_worker_hands_the_interpreter_lock_over_within_its_short_interval() -> None:
+    """The thread that reads requests must not wait the default 5 ms for the
+    judging thread to let go of the lock, or a critical-path request waits that
+    long before it is ordered first."""
+    import subprocess
+    import sys
+
+    from mge.execute._judge_pool import _SWITCH_SECONDS
+
+    code = (
+        "import sys; from mge.execute._judge_pool import _main; _main(); "
+        "sys.stderr.write(repr(sys.getswitchinterval()))"
+    )
+    finished = subprocess.run(
+        [sys.executable, "-c", code],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    interval = float(finished.stderr.strip().splitlines()[-1])
+    assert interval == pytest.approx(_SWITCH_SECONDS) and interval < sys.getswitchinterval()
