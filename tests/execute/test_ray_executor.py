@@ -592,3 +592,37 @@ def test_a_killed_driver_resumes_to_the_uninterrupted_output(
     assert report["atoms"] == expected["atoms"]
     assert report["attempts"] == expected["attempts"]
     assert _attempt_rows(postgres_url, uuid.UUID(str(run_id))) == []
+
+
+def test_a_worker_reads_a_runs_layouts_once_not_for_every_batch(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The layouts reach `_judge_batch` as a reference inside a list, so Ray does not
+    fetch and unpickle them for each task; the worker reads them on the first batch
+    of a run and keeps only the latest run's."""
+    from mge.execute import _ray
+
+    @dataclass(frozen=True)
+    class _Ref:
+        name: str
+
+        def hex(self) -> str:
+            return self.name
+
+    reads: list[str] = []
+
+    def get(ref: _Ref) -> dict[str, tuple[()]]:
+        reads.append(ref.name)
+        return {f"{ref.name}.py": ()}
+
+    monkeypatch.setattr(_ray.ray, "get", get)
+    monkeypatch.setattr(_ray, "_read_layouts", {})
+    first, second = _Ref("first"), _Ref("second")
+    for _ in range(3):
+        answers, _cpu = _ray._judge_batch([first], [])
+        assert answers == []
+    assert _ray._layouts_from([first]) == {"first.py": ()}
+    assert reads == ["first"]
+    assert _ray._layouts_from([second]) == {"second.py": ()}
+    assert _ray._layouts_from([second]) == {"second.py": ()}
+    assert reads == ["first", "second"] and list(_ray._read_layouts) == ["second"]

@@ -9,7 +9,8 @@ What runs where:
 
 - **L1** (`_judge.judge`): attempts are gathered for a few milliseconds (or until
   `BATCH` of them wait) and sent as one task, so each task does at least ~10 ms of
-  work; the files' layouts go to the object store once (`ray.put`). CPU: 1.
+  work; the files' layouts go to the object store once (`ray.put`), and each
+  worker reads them once per run (`_read_layouts`). CPU: 1.
 - **L2 to L4** (imports, tests) and **mutation testing**: one task per check. The
   task gets the project's files as data (a node need not share the driver's disk),
   lays them out in a private directory and calls the same sandboxed functions the
@@ -102,13 +103,33 @@ def _fault(kind: str) -> None:
         os._exit(1)
 
 
+# The run's layouts as this worker process last read them, by object id. A task's
+# argument that is an object reference is fetched and unpickled for every task; the
+# layouts of a 3,000-atom plan took longer to unpickle than a batch took to judge.
+# Passed inside a list, the reference reaches the task as it is, and each worker
+# reads the layouts once per run.
+_read_layouts: dict[str, Mapping[str, tuple[FileAtom, ...]]] = {}
+
+
+def _layouts_from(held: Sequence[Any]) -> Mapping[str, tuple[FileAtom, ...]]:
+    key = held[0].hex()
+    layouts = _read_layouts.get(key)
+    if layouts is None:
+        layouts = ray.get(held[0])
+        _read_layouts.clear()  # another run's: only one is kept
+        _read_layouts[key] = layouts
+    return layouts
+
+
 def _judge_batch(
-    layouts: Mapping[str, tuple[FileAtom, ...]],
+    held: Sequence[Any],
     items: Sequence[tuple[str, AtomSpec, dict[str, str]]],
 ) -> tuple[list[tuple[AtomVerdict | None, str | None]], float]:
-    """The verdicts, and the CPU seconds the task spent on them."""
+    """The verdicts, and the CPU seconds the task spent on them; `held` holds the
+    reference to the run's layouts (see `_read_layouts`)."""
     _fault("judge")
     began = time.process_time()
+    layouts = _layouts_from(held)
     answers: list[tuple[AtomVerdict | None, str | None]] = []
     for candidate, spec, view in items:
         try:
@@ -371,7 +392,7 @@ class RayExecutor:
         self, batch: list[tuple[str, AtomSpec, dict[str, str], asyncio.Future[AtomVerdict]]]
     ) -> None:
         self.batches += 1
-        ref = _remote_judge.remote(self._layouts, [item[:3] for item in batch])
+        ref = _remote_judge.remote([self._layouts], [item[:3] for item in batch])
         try:
             answers, seconds = await asyncio.wrap_future(ref.future())
             self.judge_cpu_seconds += seconds
