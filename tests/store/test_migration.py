@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, event, select, update
 from sqlalchemy.orm import Session
 
 from mge.atomize import AtomizeConfig, atomize_source
@@ -482,3 +482,43 @@ def test_a_masterplan_without_tasks(engine: Engine) -> None:
     assert row.warnings == ["no tasks; marked V2 with no atoms"]
     with session_scope(engine) as session:
         assert check_integrity(session, uuid.UUID(row.masterplan_id)) == []
+
+
+def test_model_responses_are_noted_in_the_snapshot_and_never_loaded(
+    engine: Engine, mvp: dict[str, uuid.UUID]
+) -> None:
+    """A task's `llm_response` is often the largest column of an MVP database: the
+    migration records only whether it exists, and no statement reads its text."""
+    with session_scope(engine) as session:
+        tasks = session.scalars(
+            select(MasterPlanTask)
+            .where(MasterPlanTask.masterplan_id == mvp["shop"])
+            .order_by(MasterPlanTask.task_number)
+        ).all()
+        answered = tasks[0].task_key
+        tasks[0].llm_response = "the model's whole answer " * 1000
+        for task in tasks[1:]:
+            task.llm_response = None
+    statements: list[str] = []
+
+    def note(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        report = migrate_tasks(engine, production=True, masterplan_id=str(mvp["shop"]))
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    assert _by_name(report)["shop"].outcome == "migrated"
+    with session_scope(engine) as session:
+        snapshots = {
+            unit.extra["task"]["task_key"]: unit.extra["task"]["has_llm_response"]
+            for unit in session.scalars(
+                select(AtomicUnit).where(AtomicUnit.masterplan_id == mvp["shop"])
+            )
+            if "task" in unit.extra
+        }
+    assert snapshots[answered] is True
+    assert len(snapshots) == len(tasks) and sum(snapshots.values()) == 1
+    read = [text for text in statements if "llm_response AS" in text]
+    assert read == [] and any("llm_response IS NOT NULL" in text for text in statements)

@@ -536,7 +536,7 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def _task_snapshot(task: MasterPlanTask) -> dict[str, Any]:
+def _task_snapshot(task: MasterPlanTask, responded: set[Any]) -> dict[str, Any]:
     """Every MVP field of the task except the bulky texts, which stay on the task row
     (`atomic_units.task_id` links back to it)."""
     milestone = task.milestone
@@ -559,7 +559,7 @@ def _task_snapshot(task: MasterPlanTask) -> dict[str, Any]:
         "cached_tokens": task.cached_tokens,
         "cost_usd": task.cost_usd,
         "has_generated_code": task.generated_code is not None,
-        "has_llm_response": task.llm_response is not None,
+        "has_llm_response": task.id in responded,
         "started_at": _iso(task.started_at),
         "completed_at": _iso(task.completed_at),
         "subtasks": [
@@ -583,11 +583,21 @@ def _store(session: Session, masterplan: MasterPlan, conversion: _Conversion) ->
         "max_parallelism": masterplan.max_parallelism,
         "updated_at": _iso(masterplan.updated_at),
     }
+    # Only whether each task has a model response is kept; the responses themselves
+    # (often the largest column of an MVP database) are never loaded.
+    responded = set(
+        session.scalars(
+            select(MasterPlanTask.id).where(
+                MasterPlanTask.masterplan_id == masterplan.id,
+                MasterPlanTask.llm_response.is_not(None),
+            )
+        )
+    )
     if _BULK_STORE:
-        _store_bulk(session, masterplan, conversion, previous)
+        _store_bulk(session, masterplan, conversion, previous, responded)
         return
     task_of = {atom.id: work.task for work in conversion.works for atom in work.atoms}
-    snapshots = [_task_snapshot(work.task) for work in conversion.works]
+    snapshots = [_task_snapshot(work.task, responded) for work in conversion.works]
     with session.no_autoflush:
         _store_rows(session, masterplan, conversion, task_of, snapshots, previous)
 
@@ -599,7 +609,11 @@ _BULK_STORE = True
 
 
 def _store_bulk(
-    session: Session, masterplan: MasterPlan, conversion: _Conversion, previous: dict[str, Any]
+    session: Session,
+    masterplan: MasterPlan,
+    conversion: _Conversion,
+    previous: dict[str, Any],
+    responded: set[Any],
 ) -> None:
     """The rows `_store_rows` adds, written by `save_graph_bulk` with the same values."""
     work_of = {
@@ -613,7 +627,7 @@ def _store_bulk(
         status = AtomStatus(work.report.status)
         extra = {**values["extra"], "task_key": task.task_key, "migrated": True}
         if index == 0:
-            extra["task"] = _task_snapshot(task)
+            extra["task"] = _task_snapshot(task, responded)
         if work.code is None:
             extra["estimated_atoms"] = max(1, math.ceil(atom.loc / target_loc))
             values["code"] = None
@@ -841,6 +855,7 @@ def _migrate_one(
                 selectinload(MasterPlan.tasks)
                 .joinedload(MasterPlanTask.milestone)
                 .joinedload(MasterPlanMilestone.phase),
+                selectinload(MasterPlan.tasks).defer(MasterPlanTask.llm_response),
             ],
         )
         if masterplan is None:  # deleted since the listing
