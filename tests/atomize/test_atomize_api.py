@@ -217,3 +217,17 @@ def test_a_source_that_fails_in_a_worker_raises_in_the_caller() -> None:
     sources[25] = (b"x = 1\n", "notes.rb")
     with pytest.raises(AtomizeError, match=r"notes\.rb"):
         list(atomize_sources(sources, workers=2))
+
+
+def test_prepare_builds_the_queries_it_is_asked_for_once() -> None:
+    from mge.atomize import measure_source, prepare
+    from mge.atomize._queries import _query
+
+    _query.cache_clear()
+    prepare(["py", "typescript", "python"])
+    assert _query.cache_info().currsize == 2
+    misses = _query.cache_info().misses
+    measure_source(b"def f():\n    return 1\n", "python")
+    assert _query.cache_info().misses == misses  # built already, not on first use
+    with pytest.raises(AtomizeError, match="unknown language"):
+        prepare(["cobol"])

@@ -449,3 +449,22 @@ def test_an_answer_cut_short_after_a_header_fails_unless_the_plan_continues_it(
     whole = CUT_AFTER_HEADER + "        if number % 2 == 0:\n            return number\n"
     verdict = validate_atom(whole, spec, Assembly(text="\n" + whole, first_line=2, last_line=5))
     assert next(r for r in verdict.results if r.check == "syntax").passed
+
+
+def test_the_walk_over_the_candidate_lines_meets_what_a_full_walk_meets() -> None:
+    """Skipping subtrees outside the lines must lose no node that lies on them, and
+    keep `ast.walk`'s order (the feedback lists what it finds in that order)."""
+    import ast
+    import inspect
+
+    import mge.validate.atomic as atomic
+
+    tree = ast.parse(inspect.getsource(atomic))
+    last = max(getattr(node, "end_lineno", 0) or 0 for node in ast.walk(tree))
+    for first_line, last_line in [(1, 5), (300, 340), (last - 20, last), (50, 50)]:
+        seen = list(atomic._nodes_over(tree, first_line, last_line))
+        on_lines = [
+            node for node in ast.walk(tree) if first_line <= getattr(node, "lineno", 0) <= last_line
+        ]
+        assert [n for n in seen if first_line <= getattr(n, "lineno", 0) <= last_line] == on_lines
+        assert len(seen) < sum(1 for _ in ast.walk(tree))

@@ -248,3 +248,22 @@ def test_the_first_step_keeps_what_it_binds_and_is_held_to_it() -> None:
     assert _binds_verdict("", cut, after, spec) == [
         "it never binds lines, which its plan says it binds"
     ]
+
+
+@pytest.mark.parametrize(
+    ("candidate", "name", "used"),
+    [
+        ("return rounded(x)", "round", False),  # a longer word is not the name
+        ("return round(x)", "round", True),
+        ("total = x_round + 1", "round", False),
+        ("return café(x)", "café", True),  # word characters beyond ASCII
+        ("el.$on('x')", "$on", True),  # not a word: a JavaScript name with `$`
+        ("el.von('x')", "$on", False),
+        ("math . pi", "math.pi", True),
+        ("mathpi", "math.pi", False),
+    ],
+)
+def test_a_declared_name_counts_only_as_a_whole_name(candidate: str, name: str, used: bool) -> None:
+    from mge.validate.atomic import _uses
+
+    assert _uses(candidate, name) is used

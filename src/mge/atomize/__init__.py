@@ -19,6 +19,7 @@ from mge.atomize._api import (
     atomize_sources,
     check_partition,
     measure_source,
+    prepare,
 )
 from mge.atomize._atomicity import CRITERIA
 from mge.atomize._compare import code_tokens, same_code
@@ -44,6 +45,7 @@ __all__ = [
     "complexity_of",
     "detect_language",
     "measure_source",
+    "prepare",
     "same_code",
     "skeleton",
     "summarize",

@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from mge.atomize import prepare
+from mge.atomize._languages import supported_language
 from mge.execute._assembly import PlannedAtom, assemble, top_level_piece
 from mge.execute._output import module_name
 from mge.validate import Assembly, AtomSpec, AtomVerdict, validate_atom
@@ -80,3 +82,9 @@ def judge(
         # (it is rare, so the cost does not matter).
         verdict = validate_atom(candidate, spec, atom_assembly(layout, key, code_of, compact=False))
     return verdict
+
+
+def prepare_to_judge(layouts: Mapping[str, Sequence[FileAtom]]) -> None:
+    """Everything judging builds on first use, built before the first candidate of
+    the files in `layouts` arrives (see `mge.atomize.prepare`)."""
+    prepare(sorted({language for file in layouts if (language := supported_language(file))}))

@@ -59,7 +59,7 @@ from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from mge.config import load_settings
 from mge.errors import ConfigError, SandboxUnavailable
-from mge.execute._judge import FileAtom, judge
+from mge.execute._judge import FileAtom, judge, prepare_to_judge
 from mge.execute._ray_model import (
     MAX_RETRIES,
     ActorModel,
@@ -116,6 +116,7 @@ def _layouts_from(held: Sequence[Any]) -> Mapping[str, tuple[FileAtom, ...]]:
     layouts = _read_layouts.get(key)
     if layouts is None:
         layouts = ray.get(held[0])
+        prepare_to_judge(layouts)
         _read_layouts.clear()  # another run's: only one is kept
         _read_layouts[key] = layouts
     return layouts

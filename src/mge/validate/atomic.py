@@ -31,7 +31,8 @@ import re
 import sys
 import textwrap
 import time
-from collections.abc import Iterable
+from collections import deque
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
@@ -361,7 +362,7 @@ def _bodiless_headers(module: ast.Module, spec: AtomSpec, assembly: Assembly) ->
     if spec.kind not in _BODIES:
         return []
     found: list[str] = []
-    for node in ast.walk(module):
+    for node in _nodes_over(module, assembly.first_line, assembly.last_line):
         body = getattr(node, "body", None)
         line = getattr(node, "lineno", None)
         if not isinstance(body, list) or not body or line is None:
@@ -371,6 +372,23 @@ def _bodiless_headers(module: ast.Module, spec: AtomSpec, assembly: Assembly) ->
     return found
 
 
+def _nodes_over(tree: ast.AST, first_line: int, last_line: int) -> Iterator[ast.AST]:
+    """The nodes of `tree` whose lines may meet `first_line..last_line`: a subtree
+    whose span lies wholly outside is skipped (every node within it lies inside that
+    span), so a check of the candidate's lines walks the candidate, not the file."""
+    todo: deque[ast.AST] = deque([tree])  # breadth first, as `ast.walk` goes
+    while todo:
+        node = todo.popleft()
+        yield node
+        for child in ast.iter_child_nodes(node):
+            start = getattr(child, "lineno", None)
+            end = getattr(child, "end_lineno", None)
+            if start is not None and end is not None and (end < first_line or start > last_line):
+                continue
+            todo.append(child)
+
+
+_WORD = re.compile(r"\w+")
 _DETECTED_AT = re.compile(r"\(detected at line (\d+)\)|(?<=on line )(\d+)")
 
 
@@ -792,6 +810,10 @@ def _disagreement(timer: _Timer, spec: AtomSpec, message: str) -> CheckResult:
 
 def _uses(candidate: str, dotted: str) -> bool:
     """Whether the code mentions a declared name, as a name or attribute chain."""
+    if _WORD.fullmatch(dotted):
+        # A whole word: some maximal run of word characters is the name. Every
+        # declared name would otherwise be a pattern of its own to compile.
+        return dotted in _WORD.findall(candidate)
     parts = [re.escape(part) for part in dotted.split(".")]
     return re.search(r"(?<![\w])" + r"\s*\.\s*".join(parts) + r"(?!\w)", candidate) is not None
 
