@@ -626,3 +626,97 @@ def test_a_worker_reads_a_runs_layouts_once_not_for_every_batch(
     assert _ray._layouts_from([second]) == {"second.py": ()}
     assert _ray._layouts_from([second]) == {"second.py": ()}
     assert reads == ["first", "second"] and list(_ray._read_layouts) == ["second"]
+
+
+class _Tasks:
+    """`_remote_judge` as the driver sees it: each call is a task whose answer the
+    test gives when it chooses."""
+
+    def __init__(self) -> None:
+        self.sent: list[list[str]] = []
+        self.pending: list[tuple[Any, list[Any]]] = []
+
+    def remote(self, held: Any, items: list[Any]) -> Any:
+        import concurrent.futures
+
+        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        self.sent.append([candidate for candidate, _spec, _view in items])
+        self.pending.append((future, items))
+
+        class _Ref:
+            def future(self) -> Any:
+                return future
+
+        return _Ref()
+
+    def answer_first(self) -> None:
+        future, items = self.pending.pop(0)
+        future.set_result(([(f"verdict on {c}", None) for c, _s, _v in items], 0.0))
+
+
+def test_urgent_attempts_leave_at_once_one_express_at_a_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An attempt on a longest open chain does not linger for company; while its
+    task is out, later urgent ones gather and leave when it is back, and attempts
+    that are not urgent wait for the linger (here far longer than the test)."""
+    import asyncio
+
+    from mge.execute import _ray
+    from mge.validate import AtomSpec
+
+    tasks = _Tasks()
+    monkeypatch.setattr(_ray, "_remote_judge", tasks)
+    monkeypatch.setattr(_ray, "LINGER_SECONDS", 60.0)
+    spec = AtomSpec(
+        atom_id="a", kind="function", name="f", qualname="f", language="python", file="m.py"
+    )
+
+    async def scenario() -> None:
+        executor = _ray.RayExecutor(started_here=True)
+
+        async def settle() -> None:  # the tasks started so far run up to their await
+            for _ in range(5):
+                await asyncio.sleep(0)
+
+        async def judged(candidate: str, urgent: bool) -> Any:
+            return await executor.judge(candidate, spec, {}, urgent=urgent)
+
+        calm = asyncio.ensure_future(judged("calm", False))
+        first = asyncio.ensure_future(judged("first", True))
+        await settle()
+        assert tasks.sent == [["first"]]
+        second = asyncio.ensure_future(judged("second", True))
+        third = asyncio.ensure_future(judged("third", True))
+        await settle()
+        assert tasks.sent == [["first"]]  # the express is out
+        tasks.answer_first()
+        assert await first == "verdict on first"
+        await settle()
+        assert tasks.sent == [["first"], ["second", "third"]]
+        tasks.answer_first()
+        assert (await second, await third) == ("verdict on second", "verdict on third")
+        assert not calm.done() and len(tasks.sent) == 2  # still lingering
+        executor._flush()
+        await settle()
+        assert tasks.sent[-1] == ["calm"]
+        tasks.answer_first()
+        assert await calm == "verdict on calm"
+
+    asyncio.run(scenario())
+
+
+def test_a_warm_up_reads_the_layouts_it_is_given(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mge.execute import _ray
+
+    monkeypatch.setattr(_ray.ray, "get", lambda ref: {"m.py": ()})
+    monkeypatch.setattr(_ray, "_read_layouts", {})
+    _ray._warm([])
+    assert _ray._read_layouts == {}
+
+    class _Ref:
+        def hex(self) -> str:
+            return "layouts"
+
+    _ray._warm([_Ref()])
+    assert _ray._read_layouts == {"layouts": {"m.py": ()}}

@@ -114,7 +114,9 @@ class Generation(Planning):
             return self._validate(key, candidate, plan_binding=plan_binding)
         if self.executor.judges:
             spec = self._spec_for(key, plan_binding=plan_binding)
-            return await self.executor.judge(candidate, spec, self._view(key))
+            return await self.executor.judge(
+                candidate, spec, self._view(key), urgent=self.open_chains.heads(key)
+            )
         if self._judges is None:
             return self._validate(key, candidate, plan_binding=plan_binding)
         spec = self._spec_for(key, plan_binding=plan_binding)
@@ -158,7 +160,7 @@ class Generation(Planning):
         once generation starts the loop has little time to feed a large message into
         the pipe, and until a worker has it, the engine judges every attempt itself."""
         if self.executor.judges:
-            self.executor.load({file: self._layout(file) for file in self.files})
+            await self.executor.load({file: self._layout(file) for file in self.files})
         if self._judges is not None:
             self._judges.load({file: self._layout(file) for file in self.files})
             await self._judges.wait_ready(timeout=JUDGES_READY_SECONDS)

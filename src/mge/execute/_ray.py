@@ -10,7 +10,9 @@ What runs where:
 - **L1** (`_judge.judge`): attempts are gathered for a few milliseconds (or until
   `BATCH` of them wait) and sent as one task, so each task does at least ~10 ms of
   work; the files' layouts go to the object store once (`ray.put`), and each
-  worker reads them once per run (`_read_layouts`). CPU: 1.
+  worker reads them once per run (`_read_layouts`). CPU: 1. One task per CPU of
+  the cluster starts its workers when the executor starts, and another reads the
+  layouts when they are loaded (`_warm`), so the first batches find workers ready.
 - **L2 to L4** (imports, tests) and **mutation testing**: one task per check. The
   task gets the project's files as data (a node need not share the driver's disk),
   lays them out in a private directory and calls the same sandboxed functions the
@@ -82,6 +84,8 @@ SANDBOX = "sandbox"
 #: is little beside a model call's latency.
 BATCH = 32
 LINGER_SECONDS = 0.02
+#: How long loading the layouts waits for the L1 workers to be ready at most.
+WARM_SECONDS = 30.0
 #: Memory a sandboxed check declares (the sandbox caps its address space at 2 GiB;
 #: the example projects' test runs stay far below this).
 SANDBOX_MEMORY_BYTES = 512 * 1024**2
@@ -120,6 +124,14 @@ def _layouts_from(held: Sequence[Any]) -> Mapping[str, tuple[FileAtom, ...]]:
         _read_layouts.clear()  # another run's: only one is kept
         _read_layouts[key] = layouts
     return layouts
+
+
+def _warm(held: Sequence[Any]) -> None:
+    """Start a worker for L1 before the first batch needs one: its process, its
+    imports and, given the layouts' reference in `held`, the layouts and what
+    judging their languages builds (a first batch met all of it: 1.2 s)."""
+    if held:
+        _layouts_from(held)
 
 
 def _judge_batch(
@@ -221,6 +233,7 @@ _SANDBOXED = {
 _remote_judge = ray.remote(num_cpus=1, max_retries=MAX_RETRIES, retry_exceptions=False)(
     _judge_batch
 )
+_remote_warm = ray.remote(num_cpus=1, max_retries=0)(_warm)
 _remote_tests = ray.remote(**_SANDBOXED)(_tests_task)
 _remote_imports = ray.remote(**_SANDBOXED)(_imports_task)
 _remote_mutants = ray.remote(**_SANDBOXED)(_mutants_task)
@@ -257,6 +270,10 @@ def project_files(root: Path) -> dict[str, bytes]:
     return files
 
 
+#: An attempt waiting to be sent: candidate, spec, view, and where its verdict goes.
+_Waiting = tuple[str, AtomSpec, dict[str, str], "asyncio.Future[AtomVerdict]"]
+
+
 class RayExecutor:
     """See the module docstring."""
 
@@ -266,8 +283,10 @@ class RayExecutor:
     def __init__(self, *, started_here: bool) -> None:
         self.started_here = started_here
         self._layouts: Any = None
-        self._waiting: list[tuple[str, AtomSpec, dict[str, str], asyncio.Future[AtomVerdict]]] = []
+        self._waiting: list[_Waiting] = []
         self._timer: asyncio.TimerHandle | None = None
+        self._urgent: list[_Waiting] = []
+        self._express: asyncio.Task[None] | None = None
         self._batches: set[asyncio.Task[None]] = set()
         self.batches = 0
         self.judged = 0
@@ -277,6 +296,7 @@ class RayExecutor:
         self.task_seconds = 0.0
         self.served: ActorModel | None = None
         self.model_actor_count = max(1, load_settings().ray_model_actors)
+        self._warming: list[Any] = []
 
     @classmethod
     def start(cls, address: str | None) -> RayExecutor:
@@ -318,7 +338,15 @@ class RayExecutor:
                 resources={SANDBOX: cpus} if sandboxed else {},
                 **options,
             )
-        return cls(started_here=not address)
+        executor = cls(started_here=not address)
+        executor._start_workers(None)
+        return executor
+
+    def _start_workers(self, layouts: Any) -> None:
+        """A `_warm` task per CPU of the cluster (see the module docstring)."""
+        cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
+        held = [layouts] if layouts is not None else []
+        self._warming = [_remote_warm.remote(held) for _ in range(cpus)]
 
     # -- model calls ----------------------------------------------------------------------
 
@@ -366,32 +394,72 @@ class RayExecutor:
 
     # -- L1 ------------------------------------------------------------------------------
 
-    def load(self, layouts: Mapping[str, tuple[FileAtom, ...]]) -> None:
+    async def load(self, layouts: Mapping[str, tuple[FileAtom, ...]]) -> None:
         self._layouts = ray.put(dict(layouts))
+        self._start_workers(self._layouts)
+        # Nothing is lost by waiting: the first batches would wait for these workers.
+        # A warm-up that fails says nothing: a batch that fails the same way reports it.
+        waiting = [asyncio.wrap_future(ref.future()) for ref in self._warming]
+        done, late = await asyncio.wait(waiting, timeout=WARM_SECONDS)
+        for future in done:
+            future.exception()  # retrieved, so never reported as unhandled
+        for future in late:
+            future.cancel()
 
-    async def judge(self, candidate: str, spec: AtomSpec, view: Mapping[str, str]) -> AtomVerdict:
+    async def judge(
+        self, candidate: str, spec: AtomSpec, view: Mapping[str, str], *, urgent: bool = False
+    ) -> AtomVerdict:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[AtomVerdict] = loop.create_future()
-        self._waiting.append((candidate, spec, dict(view), future))
-        if len(self._waiting) >= BATCH:
-            self._flush()
-        elif self._timer is None:
-            self._timer = loop.call_later(LINGER_SECONDS, self._flush)
+        item = (candidate, spec, dict(view), future)
+        if urgent:
+            self._urgent.append(item)
+            if self._express is None:
+                self._send_express()
+            elif len(self._urgent) >= BATCH:
+                self._dispatch(self._take(self._urgent))
+        else:
+            self._waiting.append(item)
+            if len(self._waiting) >= BATCH:
+                self._flush()
+            elif self._timer is None:
+                self._timer = loop.call_later(LINGER_SECONDS, self._flush)
         return await future
 
+    def _take(self, queue: list[_Waiting]) -> list[_Waiting]:
+        batch = queue[:]
+        queue.clear()
+        return batch
+
     def _flush(self) -> None:
+        """Everything waiting goes, as one task (the linger is over, or a batch is full)."""
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        batch, self._waiting = self._waiting, []
-        if batch:
-            task = asyncio.ensure_future(self._send(batch))
-            self._batches.add(task)
-            task.add_done_callback(self._batches.discard)
+        self._dispatch(self._take(self._waiting) + self._take(self._urgent))
 
-    async def _send(
-        self, batch: list[tuple[str, AtomSpec, dict[str, str], asyncio.Future[AtomVerdict]]]
-    ) -> None:
+    def _send_express(self) -> None:
+        """The urgent attempts go at once, on their own, in the express: a task of its
+        own that does not linger. One express is out at a time; urgent attempts made
+        meanwhile wait for it to come back (or for the linger, or a full batch), so
+        when most attempts are urgent, as on a graph of many equal chains, the tasks
+        still carry several attempts each."""
+        batch = self._take(self._urgent)
+        if batch:
+            self._express = self._dispatch(batch)
+            self._express.add_done_callback(self._express_back)
+
+    def _express_back(self, task: asyncio.Task[None]) -> None:
+        self._express = None
+        self._send_express()
+
+    def _dispatch(self, batch: list[_Waiting]) -> asyncio.Task[None]:
+        task = asyncio.ensure_future(self._send(batch))
+        self._batches.add(task)
+        task.add_done_callback(self._batches.discard)
+        return task
+
+    async def _send(self, batch: list[_Waiting]) -> None:
         self.batches += 1
         ref = _remote_judge.remote([self._layouts], [item[:3] for item in batch])
         try:

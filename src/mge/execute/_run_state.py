@@ -30,6 +30,7 @@ from mge.execute._assembly import PlannedAtom
 from mge.execute._judge import FileAtom
 from mge.execute._judge_pool import JudgePool
 from mge.execute._lease import LeaseLost, RunLease, lease_seconds
+from mge.execute._open_chains import OpenChains
 from mge.execute.executor import Executor, LocalExecutor
 from mge.execute.progress import NullProgress, ProgressSink
 from mge.execute.settings import RunSettings
@@ -169,6 +170,7 @@ class RunCore:
     _totals_delta: dict[str, float]
     write_failed: DatabaseError | None
     judge_priority: dict[str, float]
+    open_chains: OpenChains
     _newly_blocked: list[str]
     # Completed atoms regenerated while the schedule runs (a predecessor repaired
     # for a later piece): their dependents are looked at again when they are back.
@@ -280,6 +282,8 @@ class RunCore:
         # Per atom, where its checks queue for a validation worker (least first; the
         # eager schedule sets it: see `JudgePool`).
         self.judge_priority: dict[str, float] = {}
+        # Which atoms head the longest chains still open (the eager schedule keeps it).
+        self.open_chains = OpenChains()
         # Atoms blocked since the scheduler last looked: their dependents that need
         # only their interface may have become ready.
         self._newly_blocked: list[str] = []

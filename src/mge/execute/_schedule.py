@@ -23,6 +23,7 @@ from mge.db.models import (
     WaveStatus,
 )
 from mge.execute._generation import Generation
+from mge.execute._open_chains import OpenChains
 from mge.execute._run_state import (
     FINAL_STATUSES,
 )
@@ -277,6 +278,10 @@ class Scheduling(Generation):
         priority = {key: (-height, index) for index, (key, height) in enumerate(heights.items())}
         # The same order for the atoms' checks, where they wait for a validation worker.
         self.judge_priority = {key: -height for key, height in heights.items()}
+        self.open_chains = OpenChains(
+            heights,
+            (key for key, state in self.states.items() if state.status not in FINAL_STATUSES),
+        )
         ready: list[tuple[tuple[int, int], str]] = []
         started: set[str] = set()
         running: set[asyncio.Task[None]] = set()
@@ -335,6 +340,8 @@ class Scheduling(Generation):
                 self._newly_blocked.clear()
                 done.extend(self._reconsider)
                 self._reconsider.clear()
+                for key in done:
+                    self.open_chains.close(key)
                 consider(d for key in done for d in self.states[key].dependents)
                 launch()
         except BaseException:

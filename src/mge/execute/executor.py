@@ -63,11 +63,16 @@ class Executor(Protocol):
         from `description` (None: `model` cannot be described, and is called here).
         `concurrency` is how many calls the run keeps in flight."""
 
-    def load(self, layouts: Mapping[str, tuple[FileAtom, ...]]) -> None:
-        """The files' layouts, once, before any verdict is asked for."""
+    async def load(self, layouts: Mapping[str, tuple[FileAtom, ...]]) -> None:
+        """The files' layouts, once, before any verdict is asked for; returns once
+        the executor is ready to judge them (or has waited long enough)."""
 
-    async def judge(self, candidate: str, spec: AtomSpec, view: Mapping[str, str]) -> AtomVerdict:
-        """The atomic verdict `_judge.judge` gives for these inputs."""
+    async def judge(
+        self, candidate: str, spec: AtomSpec, view: Mapping[str, str], *, urgent: bool = False
+    ) -> AtomVerdict:
+        """The atomic verdict `_judge.judge` gives for these inputs. `urgent`: the
+        atom heads one of the longest chains still open, so the run's end waits for
+        this verdict; an executor that gathers work into batches sends it at once."""
 
     def run_tests(
         self,
@@ -152,10 +157,12 @@ class LocalExecutor:
     ) -> Model:
         return model
 
-    def load(self, layouts: Mapping[str, tuple[FileAtom, ...]]) -> None:
+    async def load(self, layouts: Mapping[str, tuple[FileAtom, ...]]) -> None:
         return None
 
-    async def judge(self, candidate: str, spec: AtomSpec, view: Mapping[str, str]) -> AtomVerdict:
+    async def judge(
+        self, candidate: str, spec: AtomSpec, view: Mapping[str, str], *, urgent: bool = False
+    ) -> AtomVerdict:
         raise NotImplementedError("the local executor judges in the engine's process")
 
     def run_tests(
