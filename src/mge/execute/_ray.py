@@ -13,6 +13,8 @@ What runs where:
   worker reads them once per run (`_read_layouts`). CPU: 1. One task per CPU of
   the cluster starts its workers when the executor starts, and another reads the
   layouts when they are loaded (`_warm`), so the first batches find workers ready.
+  An attempt heading one of the longest chains still open (`_open_chains`) does
+  not wait for company: it leaves at once in the express (`_send_express`).
 - **L2 to L4** (imports, tests) and **mutation testing**: one task per check. The
   task gets the project's files as data (a node need not share the driver's disk),
   lays them out in a private directory and calls the same sandboxed functions the
