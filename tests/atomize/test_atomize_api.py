@@ -38,6 +38,7 @@ def test_public_names_are_pinned() -> None:
             "complexity_of",
             "detect_language",
             "measure_source",
+            "prepare",
             "same_code",
             "skeleton",
             "summarize",
