@@ -383,6 +383,9 @@ def _nodes_over(tree: ast.AST, first_line: int, last_line: int) -> Iterator[ast.
         for child in ast.iter_child_nodes(node):
             start = getattr(child, "lineno", None)
             end = getattr(child, "end_lineno", None)
+            decorators = getattr(child, "decorator_list", None)
+            if decorators:  # a definition's line is its `def`; its decorators come first
+                start = decorators[0].lineno
             if start is not None and end is not None and (end < first_line or start > last_line):
                 continue
             todo.append(child)
