@@ -25,10 +25,10 @@ What runs where:
   failure texts (and the prompts made from them) are the local run's.
 
 - **Model calls** (`serve_model`): the model is built from its description
-  (`mge.llm.ModelDescription`) inside async actors (`ModelActor`, `async def
-  complete`, `max_concurrency` above the run's concurrency), placed on the driver's
-  node when it can be (the replay model reads the plan's reference directory there;
-  a call is I/O, not CPU to spread). The driver keeps a stand-in (`ActorModel`)
+  (`mge.llm.ModelDescription`) inside async actors (`ModelActor`: the calls of one
+  loop turn arrive in one `submit`, their outcomes leave in `collect`s), placed on
+  the driver's node when it can be (the replay model reads the plan's reference
+  directory there; a call is I/O, not CPU to spread). The driver keeps a stand-in (`ActorModel`)
   with the same `Model` protocol: the budget's reservation (`worst_case_usd`, from
   the model built in the driver), cost and token accounting, attempts and their
   records stay the scheduler's; only `complete` is sent to an actor. With several
