@@ -28,7 +28,8 @@ plans stop being CPU-bound on 1 to 64 nodes at 1, 5 and 20 s of model latency.
 `python -m bench.scheduler [--modules N] [--per-module N] [--shapes a,b]
 [--executors local,ray] [--no-peers] [--old-dask a,b] [--write-docs]`;
 `--sweep 100,200,400` instead runs the wide graph, local, on SQLite, at other
-latencies.
+latencies; `--calls 3000` instead times the model's calls under `ray`, one actor
+call each against MGE's bundles (`_calls`).
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench._docs import write_section
+from bench.scheduler._calls import calls_table, run_calls
 from bench.scheduler._drive import Database, EngineRun, cores, run_engine
 from bench.scheduler._model import (
     Bound,
@@ -298,6 +300,13 @@ def write_docs(body: str, section: str = SECTION, after: str | None = None) -> N
     write_section(section, body, DOCS, after=after)
 
 
+def write_table_section(section: str, method: str, command: str, table: str) -> None:
+    """A section of its own after the scheduler's: how, the command, the table."""
+    body = "\n".join([section, "", method, "", "```", command, "```", "", table, ""])
+    write_docs(body, section, after=SECTION)
+    print(f"wrote {DOCS}")
+
+
 METHOD = """\
 Synthetic projects (`bench/scheduler/_synth.py`): `--modules` files of
 `--per-module` one-line functions; *wide*: no calls; *chain*: in each module every
@@ -524,12 +533,35 @@ def _sweep(args: argparse.Namespace) -> int:
             f".venv/bin/python -m bench.scheduler --sweep {args.sweep} "
             f"--modules {args.modules} --per-module {args.per_module} --write-docs"
         )
-        write_docs(
-            "\n".join([SWEEP_SECTION, "", SWEEP_METHOD, "", "```", command, "```", "", table, ""]),
-            SWEEP_SECTION,
-            after=SECTION,
-        )
-        print(f"wrote {DOCS}")
+        write_table_section(SWEEP_SECTION, SWEEP_METHOD, command, table)
+    return 0
+
+
+CALLS_SECTION = "## Scheduler: the model's calls under ray"
+CALLS_METHOD = """\
+How the model's calls reach their actor under `ray` (`bench/scheduler/_calls.py`):
+one actor call per model call, as MGE sent them before, against MGE's bundles
+(`ActorModel` over `ModelActor`: the calls of one loop turn in one `submit`, one
+`collect` out per actor), alternated on one cluster of every core. The model
+sleeps for replay's latency draw (mean 50 ms) and answers at once; 100 calls in
+flight, each request with a 3,000-character prompt. *Driver CPU* is this
+process's, *actor CPU* the actor process's; *back after its latency* is how long
+after its sleep ended a call's answer reached the coroutine awaiting it. Produced
+by:"""
+
+
+def _calls(args: argparse.Namespace) -> int:
+    if importlib.util.find_spec("ray") is None:
+        print("bench.scheduler: Ray is not installed (pip install 'mge[ray]'); skipped")
+        return 0
+    runs = run_calls(
+        args.calls, concurrency=CONCURRENCY, latency_ms=LATENCY_MS, prompt_bytes=3000, cpus=CORES
+    )
+    table = calls_table(runs)
+    print(table)
+    if args.write_docs:
+        command = f".venv/bin/python -m bench.scheduler --calls {args.calls} --write-docs"
+        write_table_section(CALLS_SECTION, CALLS_METHOD, command, table)
     return 0
 
 
@@ -548,10 +580,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--sweep", default="", help="only: the wide graph, eager, at these latencies (ms, a,b)"
     )
+    parser.add_argument(
+        "--calls", type=int, default=0, help="only: time this many model calls under ray"
+    )
     given = list(argv or [])
     args, _unknown = parser.parse_known_args(given)
     if args.sweep:
         return _sweep(args)
+    if args.calls:
+        return _calls(args)
     shapes = [s for s in args.shapes.split(",") if s]
     executors = [e for e in args.executors.split(",") if e]
     if "ray" in executors and importlib.util.find_spec("ray") is None:

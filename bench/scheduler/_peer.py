@@ -214,24 +214,31 @@ def run_dask_per_submit(work: Work, concurrency: int) -> PeerRun:
     return _with_dask(concurrency, body)
 
 
-def run_ray(work: Work, concurrency: int, *, cpus: int) -> PeerRun:
-    """The graph on Ray: one async actor, every atom a method call (see the module
-    docstring), on a one-node cluster started here (no dashboard, a small object store)."""
+def start_ray(cpus: int) -> None:
+    """A one-node cluster on this machine: `cpus` CPUs, a small object store, no
+    dashboard."""
     import ray
 
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")
-
-    class Sleeper:
-        async def step(self, seconds: float, *_inputs: object) -> float:
-            await asyncio.sleep(seconds)
-            return seconds
-
     ray.init(
         num_cpus=cpus,
         object_store_memory=100 * 1024**2,
         include_dashboard=False,
         log_to_driver=False,
     )
+
+
+def run_ray(work: Work, concurrency: int, *, cpus: int) -> PeerRun:
+    """The graph on Ray: one async actor, every atom a method call (see the module
+    docstring), on a one-node cluster started here (no dashboard, a small object store)."""
+    import ray
+
+    class Sleeper:
+        async def step(self, seconds: float, *_inputs: object) -> float:
+            await asyncio.sleep(seconds)
+            return seconds
+
+    start_ray(cpus)
     try:
         actor = ray.remote(num_cpus=0, max_concurrency=concurrency)(Sleeper).remote()
         ray.get(actor.step.remote(0.0))  # the actor is up

@@ -28,8 +28,8 @@ What runs where:
   (`mge.llm.ModelDescription`) inside async actors (`ModelActor`: the calls of one
   loop turn arrive in one `submit`, their outcomes leave in `collect`s), placed on
   the driver's node when it can be (the replay model reads the plan's reference
-  directory there; a call is I/O, not CPU to spread). The driver keeps a stand-in (`ActorModel`)
-  with the same `Model` protocol: the budget's reservation (`worst_case_usd`, from
+  directory there; a call is I/O, not CPU to spread). The driver keeps a stand-in
+  (`ActorModel`) with the same `Model` protocol: the budget's reservation (`worst_case_usd`, from
   the model built in the driver), cost and token accounting, attempts and their
   records stay the scheduler's; only `complete` is sent to an actor. With several
   actors (`MGE_RAY_MODEL_ACTORS`), a request goes to the actor its cacheable prefix
@@ -363,8 +363,9 @@ class RayExecutor:
             return model
         cache = model.cache_state() if isinstance(model, CachingModel) else []
         options: dict[str, Any] = {
-            # Calls wait on I/O: no CPU of their own, and room for every call the
-            # run keeps in flight and more (regenerations beside the schedule's).
+            # Calls wait on I/O: no CPU of their own. They run as tasks inside the
+            # actor; its methods under way at once are one collect, the bundles
+            # being submitted and any cancels, for which this leaves ample room.
             "num_cpus": 0,
             "max_concurrency": max(2 * concurrency, 16),
             # The driver's node: the replay model reads the plan's reference there.

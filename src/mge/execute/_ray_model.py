@@ -201,9 +201,10 @@ class ActorModel:
     (replay) gets `CachingActorModel`, whose cache state the driver mirrors from the
     entries each collect reports, so the run stores and restores it as it always has.
 
-    Calls travel in bundles. An actor call per model call cost about 0.6 ms of CPU
-    in the driver and as much in the actor, and with a hundred calls in flight on a
-    busy machine each call came back 15-20 ms after its latency. So the calls made
+    Calls travel in bundles. An actor call per model call cost the driver and the
+    actor each close to a millisecond of CPU, and with a hundred calls in flight
+    each call came back tens of milliseconds after its latency (docs/BENCHMARKS.md,
+    "the model's calls under ray"). So the calls made
     in one turn of the event loop leave together (`submit`), and one `collect` per
     actor is always out while calls are open: it returns as soon as any outcome is
     there, with every outcome there by then, and the next goes at once.
@@ -277,6 +278,18 @@ class ActorModel:
             self._open_by_slot[call.slot].discard(number)
         return call
 
+    def _settle(
+        self, number: int, outcome: tuple[ModelResponse | None, _Failure | None] | BaseException
+    ) -> None:
+        """Close `number`, if still open, with its answer or with an error."""
+        call = self._close(number)
+        if call is None or call.answer.done():
+            return
+        if isinstance(outcome, BaseException):
+            call.answer.set_exception(outcome)
+        else:
+            call.answer.set_result(outcome)
+
     def _send_soon(self, number: int) -> None:
         """`number` leaves with the other calls made in this turn of the loop."""
         self._unsent.setdefault(self._open[number].slot, []).append(number)
@@ -311,9 +324,7 @@ class ActorModel:
                 return
             failure = unwrapped("calling the model", error)
             for number in numbers:
-                call = self._close(number)
-                if call is not None and not call.answer.done():
-                    call.answer.set_exception(failure)
+                self._settle(number, failure)
 
         asyncio.wrap_future(ref.future()).add_done_callback(seen)
 
@@ -340,18 +351,14 @@ class ActorModel:
         self.pids.add(pid)
         self._cache.update(cached)
         for number, response, failure in outcomes:
-            call = self._close(number)
-            if call is not None and not call.answer.done():
-                call.answer.set_result((response, failure))
+            self._settle(number, (response, failure))
 
     async def _send_again(self, slot: int, lost: Any, error: BaseException) -> None:
         """The actor of `slot` is gone. A call it had open that was sent `MAX_RETRIES`
         + 1 times fails as infrastructure; a new actor takes the others."""
         for number in sorted(self._open_by_slot.get(slot, ())):
             if self._open[number].sent > MAX_RETRIES:
-                call = self._close(number)
-                if call is not None and not call.answer.done():
-                    call.answer.set_exception(actor_died(error))
+                self._settle(number, actor_died(error))
         if not self._open_by_slot.get(slot):
             return
         try:
@@ -364,9 +371,7 @@ class ActorModel:
 
     def _fail(self, slot: int, error: BaseException) -> None:
         for number in list(self._open_by_slot.get(slot, ())):
-            call = self._close(number)
-            if call is not None and not call.answer.done():
-                call.answer.set_exception(error)
+            self._settle(number, error)
 
     async def _replace(self, slot: int, lost: Any) -> None:
         """A new actor in `slot`.
