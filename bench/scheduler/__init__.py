@@ -91,7 +91,7 @@ class ShapeResult:
             self.work.latency_seconds(),
             CONCURRENCY,
             run.cpu_seconds,
-            CORES,
+            run.cores_available(CORES),
         )
 
 
@@ -137,10 +137,11 @@ def measure_shape(
 
 def engine_table(results: list[ShapeResult]) -> str:
     lines = [
-        "| graph | atoms | executor | critical path | Σ latency ÷ 100 | CPU ÷ cores "
-        "| bound | eager | eager ÷ bound | ≤ 1.10x | CPU s: driver + started + database "
-        "| cores busy: the run | other work | CPU ms/atom |",
-        "|---|---:|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|",
+        "| graph | atoms | executor | critical path | Σ latency ÷ 100 "
+        "| CPU ÷ cores available | bound | eager | eager ÷ bound | ≤ 1.10x "
+        "| CPU s: driver + started + database | cores busy: the run | other work "
+        "| stolen | CPU ms/atom |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         for executor, run in r.runs.items():
@@ -154,6 +155,7 @@ def engine_table(results: list[ShapeResult]) -> str:
                 f"| {run.driver_cpu_seconds:.2f} + {run.children_cpu_seconds:.2f} "
                 f"+ {run.database_cpu_seconds:.2f} | {run.cores(run.cpu_seconds):.2f} "
                 f"| {run.cores(run.other_cpu_seconds):.2f} "
+                f"| {run.cores(run.stolen_seconds):.2f} "
                 f"| {run.per_atom_ms(run.cpu_seconds):.2f} |"
             )
     return "\n".join(lines)
@@ -329,21 +331,24 @@ read from /proc at the stage's two ends: the engine's process (*driver*), every
 process it started (*started*: the local validation worker, or Ray's GCS,
 raylet, agents and workers) and the PostgreSQL backends serving the run
 (*database*). *Cores available* are the cores the bench may run on
-(`sched_getaffinity`): all of the machine's. Another benchmark was running on the
-machine meanwhile; *other work* is the cores its processes (and anything else
-not the run's) kept busy over the same interval (/proc/stat), shown beside the
-run's own *cores busy* and not subtracted from the cores: subtracting what the
-other work took would make every run on a saturated machine meet its bound by
-construction (what is left is exactly what the run used). When *cores busy* plus
-*other work* is near the core count, the machine was saturated and no schedule
-of this run could have gone faster without taking CPU from the other work.
+(`sched_getaffinity`, all of the machine's) less the cores the hypervisor took
+over the stage (*stolen*: the steal time of /proc/stat, on average over the
+stage). This machine is a virtual one on a shared host; a stolen core-second is
+one in which the machine ran nothing at all, the run's processes or any other,
+and the same code's runs spent between 0 and 2 s of the 2 cores' time that way
+within one sitting. *Other work* is the cores the machine's other processes kept
+busy over the same interval (/proc/stat), shown beside the run's own *cores
+busy* and not subtracted from the cores: the kernel would have given those to
+the run had it asked, and subtracting them would make every run on a saturated
+machine meet its bound by construction. When *cores busy* plus *other work* is
+near the cores available, the machine was saturated.
 Target: eager ≤ 1.10x the bound. Produced by:"""
 
 SATURATED = (
     "A lower *eager ÷ bound* under `ray` is not a faster run: Ray's own processes "
     "add CPU, which raises the CPU term of its bound; the *eager* column compares "
     "the two executors. With the machine saturated (the run's cores plus other "
-    "work at the core count), the gap to the bound is the share of the cores the "
+    "work at the cores available), the gap to the bound is the share of the cores the "
     "other work took, not cores the schedule left idle."
 )
 
@@ -396,7 +401,7 @@ def _section(
                 busy = run.cores(run.machine_busy_seconds)
                 missed.append(
                     f"{r.shape} {executor} ({ratio:.2f}x; the machine {busy:.2f} of "
-                    f"{CORES} cores busy)"
+                    f"{run.cores_available(CORES):.2f} cores available busy)"
                 )
     verdict = (
         f"Target eager ≤ {TARGET:.2f}x the bound: met by {len(within)} of "

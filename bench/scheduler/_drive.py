@@ -106,14 +106,22 @@ def processes_cpu(pids: list[int]) -> dict[int, float]:
     return {pid: stat[1] for pid, stat in found.items() if stat is not None}
 
 
-def machine_busy_seconds() -> float:
-    """CPU seconds every core of the machine has spent busy since boot (/proc/stat)."""
+def machine_seconds() -> tuple[float, float]:
+    """(busy, stolen): CPU seconds the machine's cores have spent running something
+    since boot, and seconds the hypervisor kept them from running at all (steal,
+    on a virtual machine whose host is shared), from /proc/stat."""
     first = Path("/proc/stat").read_text().splitlines()[0].split()
     values = [int(v) for v in first[1:]]
     idle = values[3] + (values[4] if len(values) > 4 else 0)  # idle + iowait
+    stolen = values[7] if len(values) > 7 else 0
     # guest time is already counted in user time.
-    busy = sum(values[:8]) - idle
-    return busy / _TICKS
+    busy = sum(values[:7]) - idle
+    return busy / _TICKS, stolen / _TICKS
+
+
+def machine_busy_seconds() -> float:
+    """The busy part of `machine_seconds`."""
+    return machine_seconds()[0]
 
 
 def cores() -> int:
@@ -132,6 +140,7 @@ class Mark:
     children: dict[int, float]
     database: dict[int, float]
     machine: float
+    stolen: float = 0.0
     names: dict[int, str] = field(default_factory=dict)
 
 
@@ -147,12 +156,14 @@ class StageClock:
     def mark(self) -> Mark:
         pids = self.database_pids() if self.database_pids is not None else []
         children = descendants_cpu(os.getpid())
+        busy, stolen = machine_seconds()
         return Mark(
             wall=time.perf_counter(),
             driver=time.process_time(),
             children=children,
             database=processes_cpu(pids),
-            machine=machine_busy_seconds(),
+            machine=busy,
+            stolen=stolen,
             names={pid: process_name(pid) for pid in children},
         )
 
@@ -190,6 +201,8 @@ class EngineRun:
     # The started processes' CPU by title (for `ray`: `raylet`, `gcs_server`,
     # `ray::_judge_batch`, `ray::IDLE`...).
     started_by_name: dict[str, float] = field(default_factory=dict)
+    # Core-seconds the hypervisor took from this machine over the stage (steal).
+    stolen_seconds: float = 0.0
 
     @property
     def cpu_seconds(self) -> float:
@@ -200,6 +213,11 @@ class EngineRun:
     def other_cpu_seconds(self) -> float:
         """What the machine's other processes took meanwhile."""
         return max(0.0, self.machine_busy_seconds - self.cpu_seconds)
+
+    def cores_available(self, cores: float) -> float:
+        """`cores` less what the hypervisor took over the stage, on average: time
+        the machine's cores did not run at all is no core the run could use."""
+        return max(cores - self.cores(self.stolen_seconds), 0.1 * cores)
 
     def cores(self, cpu_seconds: float) -> float:
         """`cpu_seconds` over the makespan: how many cores that kept busy on average."""
@@ -214,7 +232,7 @@ class EngineRun:
             f"generate {self.generate_seconds:.2f} s wall, CPU {self.driver_cpu_seconds:.2f} "
             f"driver + {self.children_cpu_seconds:.2f} started + "
             f"{self.database_cpu_seconds:.2f} database (machine busy "
-            f"{self.machine_busy_seconds:.2f} s)"
+            f"{self.machine_busy_seconds:.2f} s, stolen {self.stolen_seconds:.2f} s)"
         )
 
 
@@ -316,6 +334,7 @@ def run_engine(
         children_cpu_seconds=growth(start.children, stop.children),
         database_cpu_seconds=growth(start.database, stop.database),
         machine_busy_seconds=stop.machine - start.machine,
+        stolen_seconds=stop.stolen - start.stolen,
         max_in_flight=int(report.get("max_in_flight", 0) or 0),
         validation_seconds=float(validation or 0.0),
         judged_cpu_seconds=float(judged_cpu),

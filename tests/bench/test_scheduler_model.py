@@ -62,7 +62,7 @@ def test_critical_path_and_latency_bound_of_a_small_graph() -> None:
     assert work.lower_bound(4) == pytest.approx(5.5)
 
 
-def _run(*, machine_busy_seconds: float = 17.0) -> EngineRun:
+def _run(*, machine_busy_seconds: float = 17.0, stolen_seconds: float = 0.0) -> EngineRun:
     return EngineRun(
         executor="ray",
         status="completed",
@@ -77,6 +77,7 @@ def _run(*, machine_busy_seconds: float = 17.0) -> EngineRun:
         machine_busy_seconds=machine_busy_seconds,
         max_in_flight=100,
         validation_seconds=0.0,
+        stolen_seconds=stolen_seconds,
     )
 
 
@@ -91,6 +92,18 @@ def test_a_run_is_charged_with_every_process_it_used_and_the_rest_is_other_work(
     # A busy time below the run's own CPU (processes missed between samples) is no
     # negative other work.
     assert _run(machine_busy_seconds=11.0).other_cpu_seconds == 0.0
+
+
+def test_cores_the_hypervisor_took_are_not_available_to_the_run() -> None:
+    # 3 core-seconds stolen over a 10 s stage: 0.3 of a core, on average, ran nothing.
+    run = _run(stolen_seconds=3.0)
+    assert run.cores_available(2) == pytest.approx(1.7)
+    assert _run().cores_available(2) == pytest.approx(2.0)
+    # The CPU term of the bound grows with what was taken: 12 s over 1.7 cores.
+    bound = machine_bound(1.0, 10.0, 100, run.cpu_seconds, run.cores_available(2))
+    assert bound.cpu_per_core == pytest.approx(12.0 / 1.7)
+    # A host that took nearly everything still leaves a positive core count.
+    assert _run(stolen_seconds=25.0).cores_available(2) == pytest.approx(0.2)
 
 
 def test_cpu_growth_counts_processes_born_within_and_ignores_those_gone() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
 import time
 from collections.abc import Awaitable, Callable
 
@@ -150,6 +151,21 @@ def test_after_a_worker_dies_the_engine_judges_by_itself() -> None:
                 break
             await asyncio.sleep(0.02)
         assert pool.local >= 1
+
+    _with_pool(body)
+
+
+@pytest.mark.skipif(not hasattr(os, "SCHED_BATCH"), reason="Linux scheduling policies")
+def test_a_worker_runs_as_a_batch_process_so_its_wakeups_leave_the_engine_its_core() -> None:
+    async def body(pool: JudgePool) -> None:
+        pids = [transport.get_pid() for transport, _ in pool._processes]
+        assert pids
+        # Every thread of the worker, the one reading the pipe included.
+        for pid in pids:
+            for thread in os.listdir(f"/proc/{pid}/task"):
+                assert os.sched_getscheduler(int(thread)) == os.SCHED_BATCH
+        # The engine's own process keeps the default policy.
+        assert os.sched_getscheduler(0) == os.SCHED_OTHER
 
     _with_pool(body)
 

@@ -10,6 +10,8 @@ import mge.llm
 from mge.errors import BudgetExhausted, ConfigError
 from mge.llm import Budget, Price, count_tokens, load_prices
 
+SOURCES = Path(mge.llm.__file__).parent
+
 
 def test_token_counts_grow_with_text_and_split_long_identifiers() -> None:
     assert count_tokens("") == 0
@@ -17,6 +19,31 @@ def test_token_counts_grow_with_text_and_split_long_identifiers() -> None:
     assert count_tokens("hello world") == 2
     assert count_tokens("internationalization_configuration") > count_tokens("config")
     assert count_tokens("x = 1\n" * 10) == 10 * count_tokens("x = 1\n")
+
+
+def _whole_text_count(text: str) -> int:
+    """The count as one regex pass over the whole text gives it, chunks aside."""
+    from mge.llm._tokens import _PIECE, _piece_cost
+
+    return sum(_piece_cost(piece) for piece in _PIECE.findall(text))
+
+
+def test_counting_by_chunks_of_lines_gives_the_whole_texts_count() -> None:
+    # Every kind of character the pieces treat apart, line breaks and blank runs
+    # around them above all, in seeded random order; and real source files.
+    import random
+
+    alphabet = [
+        "\n", "\r\n", "\r", " ", "  ", "\t", "\f", "\v", "\x85", "\u2028", "\u00a0",
+        "a", "Zeta", "é", "日本", "1", "1234", "_", "__x", "'s", "'", "(", "=", "->",
+        "\n  \n", " \n", "x_y",
+    ]  # fmt: skip
+    rng = random.Random(7)
+    texts = ["".join(rng.choices(alphabet, k=rng.randint(0, 40))) for _ in range(4000)]
+    texts += [path.read_text(encoding="utf-8") for path in sorted(SOURCES.glob("*.py"))]
+    for text in texts:
+        mge.llm._tokens._chunk_tokens.cache_clear()
+        assert count_tokens.__wrapped__(text) == _whole_text_count(text), repr(text)
 
 
 def test_python_source_lands_near_real_tokenizer_density() -> None:

@@ -53,7 +53,7 @@ from mge.validate import (
 )
 
 #: How long a recorded attempt may wait for the group commit that includes it.
-GROUP_COMMIT_SECONDS = 0.01
+GROUP_COMMIT_SECONDS = 0.05
 
 #: The atom row's columns an attempt changes, written by the group commit.
 _GENERATION_COLUMNS = (

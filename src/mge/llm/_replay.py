@@ -17,6 +17,7 @@ import math
 import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from functools import lru_cache
 from types import TracebackType
 
 from mge.llm._errors import NoReferenceAnswer
@@ -52,6 +53,13 @@ def simulated_latency(mean_ms: float, seed: int, purpose: Purpose | None) -> flo
     normal = math.sqrt(-2.0 * math.log(first)) * math.cos(2.0 * math.pi * second)
     mu = math.log(mean_ms / 1000) - _LATENCY_SIGMA**2 / 2
     return math.exp(mu + _LATENCY_SIGMA * normal)
+
+
+@lru_cache(maxsize=1024)
+def _prefix_digest(prefix: str) -> str:
+    """A cacheable prefix's name in the cache state. Every atom of a file sends the
+    same prefix (its skeleton, often kilobytes), so it is hashed once."""
+    return hashlib.sha256(prefix.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 class ReplayModel:
@@ -120,7 +128,7 @@ class ReplayModel:
         if not prefix:
             return 0, 0
         tokens = count_tokens(prefix)
-        digest = hashlib.sha256(prefix.encode("utf-8", "surrogatepass")).hexdigest()
+        digest = _prefix_digest(prefix)
         with self._lock:
             if digest in self._seen_prefixes:
                 return tokens, 0

@@ -49,14 +49,27 @@ def _piece_cost(piece: str) -> int:
     return math.ceil(len(core) / 2)
 
 
+# Where no piece can continue: right after a line break that a non-blank character
+# follows. Every piece is either all whitespace or holds none but a leading space,
+# and a whitespace run is cut only after its last line break, so the pieces of a
+# text are the pieces of its chunks between these points, and so is the count.
+_CHUNK_START = re.compile(r"(?<=\n)(?=\S)")
+
+
+@lru_cache(maxsize=65536)
+def _chunk_tokens(chunk: str) -> int:
+    return sum(map(_piece_cost, _PIECE.findall(chunk)))
+
+
 @lru_cache(maxsize=4096)
 def count_tokens(text: str) -> int:
     """Approximate billed tokens for `text` (0 for the empty string).
 
-    Cached: every atom of a file sends the same system text and cacheable prefix,
-    and counting is a regex pass over the whole text, which would otherwise cost as
-    much as the rest of a simulated call."""
-    return sum(map(_piece_cost, _PIECE.findall(text)))
+    Cached whole (every atom of a file sends the same system text and cacheable
+    prefix) and by chunk of lines: the prompts of a run repeat most of their lines
+    (instructions, the code of shared prerequisites), and the regex pass over the
+    whole text cost as much as the rest of a simulated call."""
+    return sum(map(_chunk_tokens, _CHUNK_START.split(text)))
 
 
 def count_request_tokens(request: ModelRequest) -> int:

@@ -601,6 +601,19 @@ class _LeanChecker(pyflakes.checker.Checker):  # type: ignore[misc]
     def builtIns(self, value: object) -> None:
         del value
 
+    def report(self, messageClass: type, *args: object, **kwargs: object) -> None:
+        # Only undefined names are read (`_names`); on an assembled file most
+        # reports are its stand-ins' unused imports, made and thrown away.
+        if messageClass in _READ_MESSAGES:
+            super().report(messageClass, *args, **kwargs)
+
+    def checkDeadScopes(self) -> None:
+        """Skipped: once every scope is examined, pyflakes looks for imports and
+        variables never used and for a bad `__all__`, and reports only those."""
+
+
+_READ_MESSAGES = (pyflakes.messages.UndefinedName, pyflakes.messages.UndefinedLocal)
+
 
 def _names(spec: AtomSpec, assembly: Assembly, module: ast.Module) -> CheckResult:
     """Undefined names in the candidate's lines. Consumes `module` (it is hollowed)."""
@@ -613,9 +626,7 @@ def _names(spec: AtomSpec, assembly: Assembly, module: ast.Module) -> CheckResul
     checker = _LeanChecker(module, filename=spec.file)
     undefined: list[str] = []
     for message in checker.messages:
-        if not isinstance(
-            message, pyflakes.messages.UndefinedName | pyflakes.messages.UndefinedLocal
-        ):
+        if not isinstance(message, _READ_MESSAGES):
             continue
         if not assembly.first_line <= message.lineno <= assembly.last_line:
             continue
