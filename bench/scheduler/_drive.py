@@ -119,11 +119,6 @@ def machine_seconds() -> tuple[float, float]:
     return busy / _TICKS, stolen / _TICKS
 
 
-def machine_busy_seconds() -> float:
-    """The busy part of `machine_seconds`."""
-    return machine_seconds()[0]
-
-
 def cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 

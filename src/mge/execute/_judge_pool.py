@@ -342,8 +342,8 @@ def _main() -> None:
     # Judging is throughput work; the engine's loop is the run's single decider,
     # and every request it writes wakes this process. Under the default policy the
     # woken worker often took the engine's core at once: on a 3,145-atom plan the
-    # engine's writes to the pipe cost 130 ms of CPU but 650 ms of its time. A batch
-    # process waits for its turn instead (410-470 ms), and no one is left idle for it.
+    # engine's writes to the pipe cost 114-137 ms of CPU but 607-667 ms of its time.
+    # A batch process waits for its turn instead (371-505 ms), and no core idles.
     with contextlib.suppress(AttributeError, OSError):
         os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))
     # The thread reading requests needs the interpreter lock to take one off the

@@ -625,9 +625,7 @@ def _names(spec: AtomSpec, assembly: Assembly, module: ast.Module) -> CheckResul
         module.body = _bind_submodules(module.body, assembly.module)
     checker = _LeanChecker(module, filename=spec.file)
     undefined: list[str] = []
-    for message in checker.messages:
-        if not isinstance(message, _READ_MESSAGES):
-            continue
+    for message in checker.messages:  # undefined names only (`_LeanChecker.report`)
         if not assembly.first_line <= message.lineno <= assembly.last_line:
             continue
         name = str(message.message_args[0])
