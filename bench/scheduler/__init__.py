@@ -11,12 +11,14 @@ deterministic per atom and attempt).
 
 The bound of a run (`_model.machine_bound`) is max(latency-weighted critical path,
 Σ latency ÷ concurrency, total CPU ÷ cores available), the latencies being those
-exact draws and the CPU what the run cost over its generate stage: the engine's
+exact draws and the CPU what the run cost over its makespan: the engine's
 process, every process it started (validation workers; Ray's cluster) and the
 database server's backends for the run (`_drive`). *Cores available* is the
-machine's cores less what its other processes used over the same interval
-(/proc/stat): the machine is shared. The makespan of a run is its `generate`
-stage (first atom scheduled to last atom done), from progress events.
+machine's cores less what the hypervisor took over the same interval (steal, in
+/proc/stat): the machine is a shared virtual one. The makespan of a run runs from
+its `generate` stage's start to its last atom done, from progress events, as a
+peer's runs to its last result; the flush of the last group commit after it is
+timed and shown on its own.
 
 The peers run the same graphs with the same latencies (`_peer`): Dask distributed
 and Ray, each set up as its documentation recommends for many sleeping tasks,
@@ -138,10 +140,10 @@ def measure_shape(
 def engine_table(results: list[ShapeResult]) -> str:
     lines = [
         "| graph | atoms | executor | critical path | Σ latency ÷ 100 "
-        "| CPU ÷ cores available | bound | eager | eager ÷ bound | ≤ 1.10x "
+        "| CPU ÷ cores available | bound | eager | eager ÷ bound | ≤ 1.10x | flush "
         "| CPU s: driver + started + database | cores busy: the run | other work "
         "| stolen | CPU ms/atom |",
-        "|---|---:|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         for executor, run in r.runs.items():
@@ -151,7 +153,7 @@ def engine_table(results: list[ShapeResult]) -> str:
                 f"| {r.shape} | {run.atoms} | {executor} | {bound.critical_path:.2f} s "
                 f"| {bound.latency_per_slot:.2f} s | {bound.cpu_per_core:.2f} s "
                 f"| {bound.seconds:.2f} s | {run.generate_seconds:.2f} s | {ratio:.2f}x "
-                f"| {'yes' if ratio <= TARGET else 'no'} "
+                f"| {'yes' if ratio <= TARGET else 'no'} | {run.flush_text()} "
                 f"| {run.driver_cpu_seconds:.2f} + {run.children_cpu_seconds:.2f} "
                 f"+ {run.database_cpu_seconds:.2f} | {run.cores(run.cpu_seconds):.2f} "
                 f"| {run.cores(run.other_cpu_seconds):.2f} "
@@ -325,9 +327,15 @@ generate stage, and that start-up is counted. Latency: replay's own per-atom
 draw (`mge.llm._replay.simulated_latency`, lognormal, mean 50 ms).
 
 The bound (`bench/scheduler/_model.py`, `machine_bound`) is max(latency-weighted
-critical path, Σ latency ÷ 100, total CPU ÷ cores available), over the generate
-stage (first atom scheduled to last atom done, from progress events). *CPU* is
-read from /proc at the stage's two ends: the engine's process (*driver*), every
+critical path, Σ latency ÷ 100, total CPU ÷ cores available), over the makespan:
+from the generate stage's start (before the scheduler orders the atoms) to the
+last atom done, from progress events, as a peer's makespan runs to its last
+result. What the engine does after its last atom, the last group commit made
+durable, is *flush*, timed to the next stage's start and left out of the
+makespan and of its CPU (a stage whose atoms do not all end in the schedule's one
+pass has no last atom to stop at; its makespan runs to the stage's end and
+*flush* is n/a). *CPU* is read from /proc at the makespan's two ends: the
+engine's process (*driver*), every
 process it started (*started*: the local validation worker, or Ray's GCS,
 raylet, agents and workers) and the PostgreSQL backends serving the run
 (*database*). *Cores available* are the cores the bench may run on
@@ -426,11 +434,11 @@ def _section(
             "",
             SATURATED,
             "",
-            "CPU ms per atom over the generate stage, pooled over the three graphs:",
+            "CPU ms per atom over the makespan, pooled over the three graphs:",
             "",
             cpu_table(results),
             "",
-            "*Started*, CPU seconds by process title over the generate stage (Ray "
+            "*Started*, CPU seconds by process title over the makespan (Ray "
             "titles a worker by what it runs at the moment of reading: `ray::IDLE` "
             "between tasks). Under `ray` the workers' CPU is far above the judging "
             "they report doing (*of which judging*); the rest is not broken down "

@@ -1,8 +1,16 @@
 """Drive the real engine on a synthetic plan and time its generation stage, and the
 CPU the machine spent on it.
 
-CPU is read from /proc at the two marks that bound the generate stage (the
-`generate` and `validate` progress events), for three groups of processes:
+The makespan runs from the `generate` progress event (the stage's start, before the
+scheduler orders the atoms) to the `atom_done` event of the stage's last atom, as
+a peer's makespan runs to its last result. What the engine does after that (the
+last group commit made durable, the write-behind thread joined) is the *flush*,
+timed on its own up to the `validate` event. A stage whose atoms do not all end
+in the schedule's one pass (blocked atoms, a second pass) has no such last atom,
+and its makespan runs to the `validate` event.
+
+CPU is read from /proc at the two marks that bound the makespan, for three groups
+of processes:
 
 - the driver: this process (`time.process_time`, every thread of it);
 - everything this process started, at any depth: the validation workers of the
@@ -37,6 +45,8 @@ from mge.execute import RunSettings, create_run, execute_run, run_report
 ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 BENCH_DB = "mge_scheduler_bench"
 _TICKS = os.sysconf("SC_CLK_TCK")
+#: The mark taken at the generate stage's last `atom_done`.
+LAST_ATOM = "last atom done"
 
 
 def _stat(pid: int) -> tuple[int, float] | None:
@@ -147,14 +157,18 @@ class StageClock:
     database_pids: Callable[[], list[int]] | None = None
     marks: dict[str, Mark] = field(default_factory=dict)
     attempts: int = 0
+    #: Atoms of the generate stage not yet done (None before the stage starts).
+    unfinished: int | None = None
 
     def mark(self) -> Mark:
+        # The clocks first: what follows reads /proc and asks the database.
+        wall, driver = time.perf_counter(), time.process_time()
         pids = self.database_pids() if self.database_pids is not None else []
         children = descendants_cpu(os.getpid())
         busy, stolen = machine_seconds()
         return Mark(
-            wall=time.perf_counter(),
-            driver=time.process_time(),
+            wall=wall,
+            driver=driver,
             children=children,
             database=processes_cpu(pids),
             machine=busy,
@@ -167,8 +181,27 @@ class StageClock:
             name = str(data.get("name"))
             if name not in self.marks:
                 self.marks[name] = self.mark()
+            if name == "generate":
+                self.unfinished = int(data.get("atoms", 0)) - int(data.get("done", 0))
+        elif kind == "atom_done" and self.unfinished is not None:
+            self.unfinished -= 1
+            if self.unfinished == 0:
+                self.marks[LAST_ATOM] = self.mark()
+            elif self.unfinished < 0:
+                # An atom ended twice (a second pass): the stage had no one last atom.
+                self.marks.pop(LAST_ATOM, None)
         elif kind == "attempt":
             self.attempts += 1
+
+    def makespan(self, ended: Mark) -> tuple[Mark, Mark, float | None]:
+        """The marks that bound the makespan, and the flush after it (None when the
+        stage had no one last atom)."""
+        start = self.marks.get("generate", ended)
+        stage_end = self.marks.get("validate", ended)
+        last = self.marks.get(LAST_ATOM)
+        if last is None or "validate" not in self.marks:
+            return start, stage_end, None
+        return start, last, stage_end.wall - last.wall
 
 
 @dataclass(frozen=True)
@@ -180,7 +213,7 @@ class EngineRun:
     attempts: int
     generate_seconds: float
     total_seconds: float
-    # CPU seconds over the generate stage: this process (the engine, the single
+    # CPU seconds over the makespan: this process (the engine, the single
     # decider), the processes it started (validation workers, or the Ray cluster),
     # the database server's backends for the run, and the whole machine.
     driver_cpu_seconds: float
@@ -198,10 +231,13 @@ class EngineRun:
     started_by_name: dict[str, float] = field(default_factory=dict)
     # Core-seconds the hypervisor took from this machine over the stage (steal).
     stolen_seconds: float = 0.0
+    # From the last atom done to the stage's end: the last group commit made durable.
+    # None when the makespan ran to the stage's end (see the module docstring).
+    flush_seconds: float | None = None
 
     @property
     def cpu_seconds(self) -> float:
-        """Every CPU second the run cost in the generate stage."""
+        """Every CPU second the run cost over the makespan."""
         return self.driver_cpu_seconds + self.children_cpu_seconds + self.database_cpu_seconds
 
     @property
@@ -227,8 +263,12 @@ class EngineRun:
             f"generate {self.generate_seconds:.2f} s wall, CPU {self.driver_cpu_seconds:.2f} "
             f"driver + {self.children_cpu_seconds:.2f} started + "
             f"{self.database_cpu_seconds:.2f} database (machine busy "
-            f"{self.machine_busy_seconds:.2f} s, stolen {self.stolen_seconds:.2f} s)"
+            f"{self.machine_busy_seconds:.2f} s, stolen {self.stolen_seconds:.2f} s), "
+            f"flush {self.flush_text()}"
         )
+
+    def flush_text(self) -> str:
+        return "n/a" if self.flush_seconds is None else f"{1000 * self.flush_seconds:.0f} ms"
 
 
 class Database:
@@ -305,8 +345,7 @@ def run_engine(
             )
     finally:
         engine.dispose()
-    start = clock.marks.get("generate", ended)
-    stop = clock.marks.get("validate", ended)
+    start, stop, flush = clock.makespan(ended)
     atoms = report.get("atoms", {})
     stored = stored or {}
     workers = stored.get("validation_workers") or {}
@@ -335,4 +374,5 @@ def run_engine(
         judged_cpu_seconds=float(judged_cpu),
         judged_remotely=judged,
         started_by_name=by_name(start.children, stop.children, stop.names),
+        flush_seconds=flush,
     )

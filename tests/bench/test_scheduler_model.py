@@ -17,7 +17,7 @@ REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from bench.scheduler._drive import EngineRun, growth  # noqa: E402
+from bench.scheduler._drive import LAST_ATOM, EngineRun, Mark, StageClock, growth  # noqa: E402
 from bench.scheduler._model import (  # noqa: E402
     CpuPerAtom,
     cpu_bound_from,
@@ -178,3 +178,68 @@ def test_the_dask_peer_keys_group_and_keep_every_edge() -> None:
     assert keys == ["atom-0", "atom-1", "atom-2"]
     assert graph["atom-2"] == (_sleep, 0.3, "atom-0", "atom-1")
     assert graph["atom-0"] == (_sleep, 0.1)
+
+
+class _CountingClock(StageClock):
+    """A stage clock whose marks are numbered, not read from the machine."""
+
+    def mark(self) -> Mark:
+        return Mark(wall=float(len(self.marks)), driver=0.0, children={}, database={}, machine=0.0)
+
+
+def _drive(clock: StageClock, events: list[tuple[str, dict[str, object]]]) -> None:
+    for kind, data in events:
+        clock.event(kind, **data)
+
+
+def test_the_makespan_ends_at_the_last_atom_and_the_flush_is_timed_apart() -> None:
+    clock = _CountingClock()
+    _drive(
+        clock,
+        [
+            ("stage", {"name": "generate", "atoms": 4, "done": 1}),  # mark 0
+            ("atom_done", {"atom": "a"}),
+            ("atom_done", {"atom": "b"}),
+            ("atom_done", {"atom": "c"}),  # the third of three: mark 1
+            ("stage", {"name": "validate"}),  # mark 2
+        ],
+    )
+    ended = clock.mark()
+    start, stop, flush = clock.makespan(ended)
+    assert (start.wall, stop.wall) == (0.0, 1.0)
+    assert stop is clock.marks[LAST_ATOM]
+    assert flush == pytest.approx(1.0)
+
+
+def test_a_stage_without_one_last_atom_runs_to_its_end() -> None:
+    # An atom done twice (a second pass) leaves no last atom to stop at.
+    clock = _CountingClock()
+    _drive(
+        clock,
+        [
+            ("stage", {"name": "generate", "atoms": 2, "done": 0}),
+            ("atom_done", {"atom": "a"}),
+            ("atom_done", {"atom": "b"}),
+            ("atom_done", {"atom": "a"}),
+            ("stage", {"name": "validate"}),
+        ],
+    )
+    _start, stop, flush = clock.makespan(clock.mark())
+    assert stop is clock.marks["validate"] and flush is None
+    # Blocked atoms never report done: the count never reaches zero.
+    blocked = _CountingClock()
+    _drive(
+        blocked,
+        [
+            ("stage", {"name": "generate", "atoms": 3, "done": 0}),
+            ("atom_done", {"atom": "a"}),
+            ("stage", {"name": "validate"}),
+        ],
+    )
+    assert blocked.makespan(blocked.mark())[1] is blocked.marks["validate"]
+    # A run stopped before the next stage: the stage ends where the run ended.
+    stopped = _CountingClock()
+    _drive(stopped, [("stage", {"name": "generate", "atoms": 1, "done": 0})])
+    _drive(stopped, [("atom_done", {"atom": "a"})])
+    ended = stopped.mark()
+    assert stopped.makespan(ended) == (stopped.marks["generate"], ended, None)

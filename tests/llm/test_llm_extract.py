@@ -48,3 +48,39 @@ def test_extract_code(answer: str, language: str, expected: str) -> None:
 def test_code_with_backticks_inline_is_left_alone() -> None:
     text = 'MARK = "``"\n'
     assert extract_code(text) == text
+
+
+# Lines an answer's ends may hold: code, prose, and the kinds of blank there are:
+# what the tokenizer skips, and what only `str.strip` takes for blank.
+_LINES = [
+    "def f(x):\n",
+    "    return x + 1\n",
+    "x = 1\n",
+    "Here is the code:\n",
+    "This handles negatives.\n",
+    "\n",
+    "   \n",
+    "\t\f\n",
+    "\x1c\n",
+    "\u3000\n",
+    "    \n",
+]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_text_not_parsed_for_trimming_is_trimmed_as_a_full_search_would(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only an answer whose first and last lines with a token are code is left
+    unparsed; a full search over the droppable lines gives the same text for it."""
+    import random
+
+    from mge.llm import _extract
+
+    rng = random.Random(seed)
+    texts = ["".join(rng.choices(_LINES, k=rng.randint(0, 7))) for _ in range(1500)]
+    shortcut = [extract_code(text) for text in texts]
+    monkeypatch.setattr(_extract, "_ends_in_prose", lambda _lines: True)
+    assert shortcut == [extract_code(text) for text in texts]
+    # Some of the texts are trimmed: the two sides are not both the identity.
+    assert any(result != text for result, text in zip(shortcut, texts, strict=True))

@@ -55,7 +55,10 @@ def worst_case_usd(model: Model, request: ModelRequest) -> float:
     """The most `request` can cost on `model`; 0.0 for a model that has no prices
     (a local server, a test double): such calls reserve nothing but still stop at
     the cap."""
-    return model.worst_case_usd(request) if isinstance(model, PricedModel) else 0.0
+    # `getattr`, not `isinstance(model, PricedModel)`: a runtime protocol check
+    # walks the protocol's members on every call, and every model call makes one.
+    priced = getattr(model, "worst_case_usd", None)
+    return float(priced(request)) if callable(priced) else 0.0
 
 
 @dataclass(slots=True)

@@ -95,12 +95,25 @@ def _droppable(line: str) -> bool:
     return not stripped or _PROSE_LINE.match(stripped) is not None
 
 
+#: What the tokenizer skips on a line of its own: a line of only these is no token.
+_PARSER_BLANK = " \t\f\r\n"
+
+
+def _ends_in_prose(lines: list[str]) -> bool:
+    """Whether the first or the last line with a token on it is droppable. When
+    neither is, trimming could drop only lines the tokenizer skips, which leave
+    whether the text parses as it was: no need to parse it to know."""
+    written = [line for line in lines if line.strip(_PARSER_BLANK)]
+    return bool(written) and (_droppable(written[0]) or _droppable(written[-1]))
+
+
 def _trim_prose(text: str) -> str:
     """Drop up to three sentence-like lines at either end when that makes Python parse."""
     lines = text.splitlines(keepends=True)
-    if not lines or not (_droppable(lines[0]) or _droppable(lines[-1])):
-        # Nothing at either end could go, so the text is the only candidate: the
-        # answer stands as it is, parsed or not (validation says which).
+    if not _ends_in_prose(lines):
+        # The text is the only candidate: the answer stands as it is, parsed or
+        # not (validation says which). Most answers are code from the first line
+        # to the last, and this keeps a parse of each off the engine's loop.
         return text
     if _parses(text):
         return text

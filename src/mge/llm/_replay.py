@@ -91,6 +91,10 @@ class ReplayModel:
         self._sleep = sleep
         self._seen_prefixes: set[str] = set()
         self._lock = threading.Lock()
+        # The last request `worst_case_usd` priced, with its answer and prompt tokens:
+        # the budget prices a call just before making it, and `complete` reuses both
+        # for that same request object instead of working them out again.
+        self._priced: tuple[ModelRequest, str, int] | None = None
 
     @property
     def name(self) -> str:
@@ -161,24 +165,31 @@ class ReplayModel:
     def worst_case_usd(self, request: ModelRequest) -> float:
         """The request's prompt and the larger of `max_tokens` and the answer replay
         will give (replay does not truncate), so a reservation covers the charge."""
+        prompt_tokens = count_request_tokens(request)
         try:
-            output = max(request.max_tokens, count_tokens(self._answer(request)))
+            answer = self._answer(request)
         except NoReferenceAnswer:
             output = request.max_tokens
+        else:
+            output = max(request.max_tokens, count_tokens(answer))
+            self._priced = (request, answer, prompt_tokens)
         return self._prices.worst_case(
-            self.pricing_model,
-            prompt_tokens=count_request_tokens(request),
-            max_output_tokens=output,
+            self.pricing_model, prompt_tokens=prompt_tokens, max_output_tokens=output
         )
+
+    def _answer_and_prompt_tokens(self, request: ModelRequest) -> tuple[str, int]:
+        priced = self._priced
+        if priced is not None and priced[0] is request:
+            return priced[1], priced[2]
+        return self._answer(request), count_request_tokens(request)
 
     async def complete(self, request: ModelRequest) -> ModelResponse:
         start = time.perf_counter()
-        text = self._answer(request)
+        text, input_tokens = self._answer_and_prompt_tokens(request)
         assert request.purpose is not None
         delay = simulated_latency(self.latency_ms or 0.0, self.seed, request.purpose)
         if delay:
             await self._sleep(delay)
-        input_tokens = count_request_tokens(request)
         output_tokens = count_tokens(text)
         cached, written = self._cache_split(request.cacheable_prefix)
         cost = self._prices.cost(
