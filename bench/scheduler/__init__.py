@@ -31,7 +31,9 @@ plans stop being CPU-bound on 1 to 64 nodes at 1, 5 and 20 s of model latency.
 [--executors local,ray] [--no-peers] [--old-dask a,b] [--write-docs]`;
 `--sweep 100,200,400` instead runs the wide graph, local, on SQLite, at other
 latencies; `--calls 3000` instead times the model's calls under `ray`, one actor
-call each against MGE's bundles (`_calls`).
+call each against MGE's bundles (`_calls`); `--alternate BEFORE,AFTER [--rounds
+N]` instead runs the engines of two commits or more in turn on the same graphs
+(`_alternate`).
 """
 
 from __future__ import annotations
@@ -596,6 +598,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--calls", type=int, default=0, help="only: time this many model calls under ray"
     )
+    parser.add_argument(
+        "--alternate",
+        default="",
+        help="only: the engine of these commits (a,b), run in turn round after round",
+    )
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of --alternate")
+    parser.add_argument("--one-run", default="", help=argparse.SUPPRESS)  # shape:executor
     given = list(argv or [])
     args, _unknown = parser.parse_known_args(given)
     if args.sweep:
@@ -609,6 +618,12 @@ def main(argv: list[str] | None = None) -> int:
         executors = [e for e in executors if e != "ray"]
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")
     os.environ.setdefault("MGE_RAY_NUM_CPUS", str(CORES))
+    if args.one_run or args.alternate:
+        from bench.scheduler import _alternate  # it builds on this module
+
+        if args.one_run:
+            return _alternate.print_one_run(args)
+        return _alternate.alternate(args, shapes, executors)
     old_dask = {s for s in args.old_dask.split(",") if s}
     began = time.perf_counter()
     load_before = os.getloadavg()

@@ -4,18 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import http.server
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-REPO = Path(__file__).resolve().parents[2]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
-
-from bench.corpus._download import (  # noqa: E402
+from bench.corpus._download import (
     cached,
     download_pinned,
     sha256_hex,

@@ -8,16 +8,11 @@ and pool the projects of a setting without mixing settings.
 from __future__ import annotations
 
 import shutil
-import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
-
-from bench.corpus._npm import NPM_CORPUS  # noqa: E402
-from bench.corpus._projects import CORPUS  # noqa: E402
-from bench.precision import (  # noqa: E402
+from bench.corpus._npm import NPM_CORPUS
+from bench.corpus._projects import CORPUS
+from bench.precision import (
     Row,
     append_result,
     calibration_table,
@@ -26,7 +21,9 @@ from bench.precision import (  # noqa: E402
     own_suite,
     pooled_table,
 )
-from bench.precision._projects import members_of  # noqa: E402
+from bench.precision._projects import members_of
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _row(project: str, rate: float, *, passed: int, total: int, **extra: object) -> Row:

@@ -8,24 +8,17 @@ term that a wrong formula would get wrong.
 from __future__ import annotations
 
 import math
-import sys
-from pathlib import Path
 
 import pytest
-
-REPO = Path(__file__).resolve().parents[2]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
-
-from bench.scheduler._drive import LAST_ATOM, EngineRun, Mark, StageClock, growth  # noqa: E402
-from bench.scheduler._model import (  # noqa: E402
+from bench.scheduler._drive import LAST_ATOM, EngineRun, Mark, StageClock, growth
+from bench.scheduler._model import (
     CpuPerAtom,
     cpu_bound_from,
     floors,
     machine_bound,
     nodes_that_help,
 )
-from bench.scheduler._peer import Work  # noqa: E402
+from bench.scheduler._peer import Work
 
 
 def test_the_bound_is_the_largest_of_its_three_terms() -> None:

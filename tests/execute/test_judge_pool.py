@@ -108,34 +108,6 @@ def test_a_worker_gives_the_verdict_the_engine_would() -> None:
     _with_pool(body)
 
 
-def test_the_requests_of_one_turn_of_the_loop_leave_in_one_write() -> None:
-    async def body(pool: JudgePool) -> None:
-        (worker,) = pool._workers
-        assert worker.transport is not None
-        pipe = worker.transport.get_pipe_transport(0)
-        assert isinstance(pipe, asyncio.WriteTransport)
-        writes: list[int] = []
-        write = pipe.write
-
-        def counted(data: bytes | bytearray | memoryview) -> None:
-            writes.append(len(data))
-            write(data)
-
-        pipe.write = counted  # type: ignore[method-assign]
-        verdicts = await asyncio.gather(
-            *(pool.judge(code, _spec(SQUARE), SEEN) for code in CANDIDATES.values())
-        )
-        assert len(writes) == 1
-        assert [v.passed for v in verdicts] == [
-            judge(code, _spec(SQUARE), LAYOUT[FILE], SEEN).passed for code in CANDIDATES.values()
-        ]
-        # A request made once those left goes in a write of its own.
-        await pool.judge(CANDIDATES["good"], _spec(SQUARE), SEEN)
-        assert len(writes) == 2
-
-    _with_pool(body)
-
-
 def test_what_the_view_holds_reaches_the_worker() -> None:
     """The header in view binds `json`, which its plan does not list: the verdict
     turns on whether the view reached the worker."""

@@ -72,7 +72,6 @@ class _Worker(asyncio.SubprocessProtocol):
         # as it reports on the way out: its start-up is not validation work.
         self.judging_cpu_seconds = 0.0
         self._buffer = bytearray()
-        self._outbox = bytearray()
         self._on_gone = on_gone
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -83,20 +82,7 @@ class _Worker(asyncio.SubprocessProtocol):
         if pipe is None or self.gone:
             raise _Unavailable("the worker has stopped")
         assert isinstance(pipe, asyncio.WriteTransport)
-        # The requests of one turn of the loop leave in one write (`_flush`, next
-        # turn). A write to the pipe is a system call that wakes the worker, and
-        # one per request took 46 µs of the engine's loop each on a 3,000-atom plan;
-        # together, with the loop's own work done first, a *wide* run took 1.98-2.04
-        # s against 2.07-2.11 s (three alternated rounds; *chain* and *layered*
-        # unchanged).
-        if not self._outbox:
-            asyncio.get_running_loop().call_soon(self._flush, pipe)
-        self._outbox += _frame(message)
-
-    def _flush(self, pipe: asyncio.WriteTransport) -> None:
-        data, self._outbox = bytes(self._outbox), bytearray()
-        if not self.gone:
-            pipe.write(data)
+        pipe.write(_frame(message))
 
     def pipe_data_received(self, fd: int, data: bytes) -> None:
         if fd != 1:
