@@ -58,6 +58,7 @@ from bench.scheduler._model import (
     machine_bound,
     nodes_that_help,
 )
+from bench.scheduler._path import breakdown
 from bench.scheduler._peer import (
     PeerRun,
     Work,
@@ -125,6 +126,14 @@ def measure_shape(
         )
         result.runs[executor] = run
         print(f"  {shape} {run}", flush=True)
+        path = breakdown(result.work, run.timeline)
+        if path is not None:
+            print(
+                f"    critical chain as it ran: {path.steps} steps, waiting {path.waiting:.2f} s, "
+                f"before the call {path.before_call:.2f} s, latency {path.latency:.2f} s, "
+                f"call overhead {path.call_overhead:.2f} s, checks {path.checks:.2f} s",
+                flush=True,
+            )
         top = ", ".join(f"{name} {cpu:.2f}" for name, cpu in list(run.started_by_name.items())[:6])
         print(f"    started, CPU s by process: {top}", flush=True)
     if peers:
@@ -161,6 +170,38 @@ def engine_table(results: list[ShapeResult]) -> str:
                 f"| {run.cores(run.other_cpu_seconds):.2f} "
                 f"| {run.cores(run.stolen_seconds):.2f} "
                 f"| {run.per_atom_ms(run.cpu_seconds):.2f} |"
+            )
+    return "\n".join(lines)
+
+
+PATH = """\
+The chain of atoms that ended each run (`bench/scheduler/_path.py`): from the last
+atom done, back through the prerequisite that finished last at each step, split
+by the progress events into *waiting* (its prerequisite done to its start),
+*before the call* (its start to its model call: prompt, slot, budget), the
+model's *latency* (replay's draw), the call's *overhead* beyond it (the loop
+getting back to the call; under `ray`, the actor's round trip) and *checks* (the
+answer back to the atom done: the wait for a validation worker, the checks, the
+attempt recorded). The five add up to the chain's span, which starts at its first
+atom's start, 20-30 ms into the makespan."""
+
+
+def path_table(results: list[ShapeResult]) -> str:
+    lines = [
+        "| graph | executor | steps | waiting | before the call | latency | call overhead "
+        "| checks | eager |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        for executor, run in r.runs.items():
+            path = breakdown(r.work, run.timeline)
+            if path is None:
+                continue
+            lines.append(
+                f"| {r.shape} | {executor} | {path.steps} | {path.waiting:.2f} s "
+                f"| {path.before_call:.2f} s | {path.latency:.2f} s "
+                f"| {path.call_overhead:.2f} s | {path.checks:.2f} s "
+                f"| {run.generate_seconds:.2f} s |"
             )
     return "\n".join(lines)
 
@@ -449,6 +490,10 @@ def _section(
             "task protocol has its own cost:",
             "",
             *started_lines(results),
+            "",
+            PATH,
+            "",
+            path_table(results),
             "",
             "### Scheduler peers",
             "",

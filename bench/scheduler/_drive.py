@@ -37,6 +37,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, func, select, text
 
+from bench.scheduler._path import Timeline
 from mge.db import make_engine
 from mge.db.migrate import upgrade
 from mge.db.models import GenerationRun, ValidationLevel, ValidationResult
@@ -159,6 +160,8 @@ class StageClock:
     attempts: int = 0
     #: Atoms of the generate stage not yet done (None before the stage starts).
     unfinished: int | None = None
+    #: Each atom's moments in the stage, for the realized critical path (`_path`).
+    timeline: Timeline = field(default_factory=Timeline)
 
     def mark(self) -> Mark:
         # The clocks first: what follows reads /proc and asks the database.
@@ -177,6 +180,8 @@ class StageClock:
         )
 
     def event(self, kind: str, **data: Any) -> None:
+        if kind in ("atom_started", "attempt", "atom_done") and self.unfinished is not None:
+            self.timeline.note(kind, time.perf_counter(), data)
         if kind == "stage":
             name = str(data.get("name"))
             if name not in self.marks:
@@ -234,6 +239,8 @@ class EngineRun:
     # From the last atom done to the stage's end: the last group commit made durable.
     # None when the makespan ran to the stage's end (see the module docstring).
     flush_seconds: float | None = None
+    # Each atom's moments in the stage (`_path`).
+    timeline: Timeline = field(default_factory=Timeline, repr=False)
 
     @property
     def cpu_seconds(self) -> float:
@@ -375,4 +382,5 @@ def run_engine(
         judged_remotely=judged,
         started_by_name=by_name(start.children, stop.children, stop.names),
         flush_seconds=flush,
+        timeline=clock.timeline,
     )

@@ -28,7 +28,7 @@ from mge.db.models import (
     ValidationResult,
 )
 from mge.errors import ConfigError, PlanError
-from mge.execute import build_settings, create_run, execute_run, run_report
+from mge.execute import CallbackProgress, build_settings, create_run, execute_run, run_report
 from mge.execute._generation import Generation
 
 REFERENCE = Path(__file__).resolve().parents[2] / "examples" / "inventory" / "reference"
@@ -163,6 +163,52 @@ def test_a_slot_is_given_back_while_an_answer_is_judged(
     )
     assert model.peak == 3
     assert busiest > 3
+
+
+class _SlowModel(InstrumentedModel):
+    """Answers atoms after `seconds` of latency."""
+
+    def __init__(self, inner: Any, seconds: float) -> None:
+        super().__init__(inner)
+        self.seconds = seconds
+
+    async def complete(self, request: Any) -> Any:
+        if request.purpose is not None and request.purpose.kind == "atom":
+            await asyncio.sleep(self.seconds)
+        return await super().complete(request)
+
+
+def test_an_attempt_says_how_long_its_call_took_and_its_answer_then_waited(
+    sqlite_url: str, example_plan: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    judged = Generation._judged
+
+    async def slow_judged(self: Generation, key: str, candidate: str, **kw: Any) -> Any:
+        await asyncio.sleep(0.02)  # a queue before the validation worker
+        return await judged(self, key, candidate, **kw)
+
+    monkeypatch.setattr(Generation, "_judged", slow_judged)
+    attempts: list[dict[str, Any]] = []
+    migrate.upgrade(sqlite_url)
+    engine = make_engine(sqlite_url)
+    try:
+        settings = build_settings(out_dir=str(tmp_path / "out"), levels="atomic", concurrency=8)
+        run_id = create_run(engine, example_plan, settings)
+
+        def noted(kind: str, data: dict[str, Any]) -> None:
+            if kind == "attempt":
+                attempts.append(data)
+
+        progress = CallbackProgress(noted)
+        model = _SlowModel(replay_model(example_plan), 0.03)
+        asyncio.run(execute_run(engine, run_id, model=model, progress=progress))
+    finally:
+        engine.dispose()
+    assert attempts
+    for attempt in attempts:
+        # The call's latency is in the first, the judging queue in the second.
+        assert 0.03 <= attempt["model_seconds"] < 5.0
+        assert 0.02 <= attempt["checked_seconds"] < 5.0
 
 
 def test_a_permanent_failure_blocks_exactly_what_needs_its_behaviour(

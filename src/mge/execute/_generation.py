@@ -411,6 +411,7 @@ class Generation(Planning):
             finally:
                 if slot is not None:
                     slot.give_back()  # for the next call, while this answer is judged
+            answered = time.perf_counter()
             code = extract_code(response.text, state.language)
             if code and not code.endswith("\n"):
                 code += "\n"
@@ -440,12 +441,18 @@ class Generation(Planning):
                 error_message=None if verdict.passed else verdict.feedback()[:2000],
                 started=started,
             )
+            # How long the call took and how long its answer then waited to be
+            # judged and recorded: where an atom's time went, which a person
+            # watching a run (or a benchmark) cannot tell from the atom's ends.
+            now = time.perf_counter()
             self.progress.event(
                 "attempt",
                 atom=key,
                 attempt=attempt,
                 passed=verdict.passed,
                 cost_usd=self.run_row.cost_usd,
+                model_seconds=round(answered - started, 6),
+                checked_seconds=round(now - answered, 6),
             )
             if verdict.passed:
                 return True
