@@ -28,10 +28,8 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from bench.scheduler import CONCURRENCY, CORES, LATENCY_MS, TARGET, ShapeResult
-from bench.scheduler._drive import Database, run_engine
-from bench.scheduler._peer import work_of
-from bench.scheduler._synth import module_sources, write_project
+from bench.scheduler import CORES, TARGET, measure_shape
+from bench.scheduler._drive import Database
 
 REPO = Path(__file__).resolve().parents[2]
 #: How a child run marks the line that carries its figures.
@@ -64,24 +62,23 @@ class Row:
 
 
 def one_run(shape: str, executor: str, *, modules: int, per_module: int) -> Figures:
-    """One run of this process's engine, bounded as the bench bounds it."""
-    sources = module_sources(shape, modules, per_module)
-    result = ShapeResult(shape, work_of(sources, latency_ms=LATENCY_MS))
+    """One run of this process's engine, measured and bounded as the bench does."""
     database = Database()
     try:
         with tempfile.TemporaryDirectory(prefix="mge-bench-alternate-") as scratch:
-            plan = write_project(Path(scratch) / shape, shape, modules, per_module)
-            run = run_engine(
-                plan,
-                Path(scratch) / "run",
-                schedule="eager",
-                latency_ms=LATENCY_MS,
-                concurrency=CONCURRENCY,
-                executor=executor,
-                database=database,
+            result = measure_shape(
+                shape,
+                Path(scratch),
+                database,
+                modules=modules,
+                per_module=per_module,
+                executors=[executor],
+                peers=False,
+                old_dask=False,
             )
     finally:
         database.close()
+    run = result.runs[executor]
     return Figures(
         shape=shape,
         executor=executor,

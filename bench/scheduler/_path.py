@@ -96,16 +96,15 @@ def breakdown(work: Work, timeline: Timeline) -> PathBreakdown | None:
     previous_done: float | None = None
     for key in chain:
         times = timeline.atoms[key]
-        if None in (times.started, times.called, times.answered, times.done):
+        started, called, answered, done = times.started, times.called, times.answered, times.done
+        if started is None or called is None or answered is None or done is None:
             return None
-        assert times.started is not None and times.called is not None
-        assert times.answered is not None and times.done is not None
         if previous_done is not None:
-            waiting += times.started - previous_done
-        before_call += times.called - times.started
+            waiting += started - previous_done
+        before_call += called - started
         drawn = work.seconds.get(key, 0.0)
         latency += drawn
-        call_overhead += times.answered - times.called - drawn
-        checks += times.done - times.answered
-        previous_done = times.done
+        call_overhead += answered - called - drawn
+        checks += done - answered
+        previous_done = done
     return PathBreakdown(len(chain), waiting, before_call, latency, call_overhead, checks)
