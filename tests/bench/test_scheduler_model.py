@@ -19,6 +19,7 @@ from bench.scheduler._model import (
     nodes_that_help,
 )
 from bench.scheduler._peer import Work
+from tests.bench.conftest import engine_run
 
 
 def test_the_bound_is_the_largest_of_its_three_terms() -> None:
@@ -56,22 +57,10 @@ def test_critical_path_and_latency_bound_of_a_small_graph() -> None:
 
 
 def _run(*, machine_busy_seconds: float = 17.0, stolen_seconds: float = 0.0) -> EngineRun:
-    return EngineRun(
-        executor="ray",
-        status="completed",
-        atoms=4000,
-        completed=4000,
-        attempts=4000,
-        generate_seconds=10.0,
-        total_seconds=20.0,
-        driver_cpu_seconds=6.0,
-        children_cpu_seconds=5.0,
-        database_cpu_seconds=1.0,
-        machine_busy_seconds=machine_busy_seconds,
-        max_in_flight=100,
-        validation_seconds=0.0,
-        stolen_seconds=stolen_seconds,
+    run: EngineRun = engine_run(
+        machine_busy_seconds=machine_busy_seconds, stolen_seconds=stolen_seconds
     )
+    return run
 
 
 def test_a_run_is_charged_with_every_process_it_used_and_the_rest_is_other_work() -> None:
