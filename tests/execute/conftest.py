@@ -11,8 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from mge.db import make_engine, migrate
+from mge.db.models import AtomicUnit, ValidationResult
 from mge.execute import build_settings, create_run, execute_run
 from mge.llm import Model, ModelRequest, ModelResponse
 from mge.review import rank_after_run
@@ -49,6 +52,27 @@ def run_plan(
     finally:
         engine.dispose()
     return run_id
+
+
+def verdict_rows(url: str, run_id: uuid.UUID) -> list[tuple[str, int, str, bool, str | None]]:
+    """Every check the run stored, sorted: atom, attempt, check, passed, output."""
+    engine = make_engine(url)
+    try:
+        with Session(engine) as session:
+            rows = session.execute(
+                select(
+                    AtomicUnit.atom_key,
+                    ValidationResult.attempt_number,
+                    ValidationResult.check_name,
+                    ValidationResult.passed,
+                    ValidationResult.output,
+                )
+                .join(AtomicUnit, AtomicUnit.id == ValidationResult.atom_id)
+                .where(ValidationResult.run_id == run_id)
+            ).all()
+        return sorted((str(k), int(n), str(c), bool(p), o) for k, n, c, p, o in rows)
+    finally:
+        engine.dispose()
 
 
 def replay_model(plan: Path) -> Model:

@@ -24,7 +24,7 @@ import pytest
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 from tests.conftest import POSTGRES_ADMIN_URL
-from tests.execute.conftest import EXAMPLE_PLAN, mge_cli
+from tests.execute.conftest import EXAMPLE_PLAN, mge_cli, verdict_rows
 
 from mge.db import make_engine, migrate, session_scope
 from mge.db.models import (
@@ -290,6 +290,22 @@ def test_a_ray_run_gives_the_local_output_and_statuses(
     _check_model_actor(shared_url, distributed, ray_report)
     assert executor["model_actors_replaced"] == 0
     assert "model_calls" not in local_report["executor"]
+
+
+def test_a_typescript_run_checks_types_under_ray_as_under_local(
+    tmp_path: Path, shared_url: str
+) -> None:
+    """The compiler's `types` check belongs to L1 under either executor: the cluster
+    gives the rest of the verdict, the engine's TypeScript service adds it."""
+    plan = Path(__file__).resolve().parents[2] / "examples" / "ts-calc" / "plan.yaml"
+    common: dict[str, Any] = {"levels": "atomic", "run_tests": False, "fault_rate": 0.3}
+    local = _run(shared_url, plan, tmp_path / "local", seed=3, **common)
+    distributed = _run(shared_url, plan, tmp_path / "ray", seed=3, executor="ray", **common)
+    assert _report(shared_url, distributed)["executor"]["judged_remotely"] > 0
+    checks = verdict_rows(shared_url, distributed)
+    assert checks == verdict_rows(shared_url, local)
+    assert any(check == "types" for _, _, check, _, _ in checks)
+    assert _files(tmp_path / "ray") == _files(tmp_path / "local")
 
 
 def _model_actor_processes() -> list[int]:

@@ -9,10 +9,10 @@ from pathlib import Path
 import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from tests.execute.conftest import InstrumentedModel, replay_model, run_plan
+from tests.execute.conftest import InstrumentedModel, replay_model, run_plan, verdict_rows
 
 from mge.db import make_engine
-from mge.db.models import AtomicUnit, AtomRetryHistory, GenerationRun, ValidationResult
+from mge.db.models import AtomRetryHistory, GenerationRun
 from mge.execute._engine import Runner
 
 # A namespace package (the plan lists no `__init__.py`): imports must still
@@ -99,24 +99,13 @@ def _verdicts(url: str, run_id: uuid.UUID) -> list[tuple[str, int, str, bool, st
     engine = make_engine(url)
     try:
         with Session(engine) as session:
-            rows = session.execute(
-                select(
-                    AtomicUnit.atom_key,
-                    ValidationResult.attempt_number,
-                    ValidationResult.check_name,
-                    ValidationResult.passed,
-                    ValidationResult.output,
-                )
-                .join(AtomicUnit, AtomicUnit.id == ValidationResult.atom_id)
-                .where(ValidationResult.run_id == run_id)
-            ).all()
             attempts = session.scalars(
                 select(AtomRetryHistory.generated_code).where(AtomRetryHistory.run_id == run_id)
             ).all()
             assert attempts
-        return sorted((str(k), int(n), str(c), bool(p), o) for k, n, c, p, o in rows)
     finally:
         engine.dispose()
+    return verdict_rows(url, run_id)
 
 
 def test_validation_workers_change_no_verdict_and_no_output(

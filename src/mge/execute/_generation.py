@@ -114,9 +114,10 @@ class Generation(Planning):
             return self._validate(key, candidate, plan_binding=plan_binding)
         if self.executor.judges:
             spec = self._spec_for(key, plan_binding=plan_binding)
-            return await self.executor.judge(
+            verdict = await self.executor.judge(
                 candidate, spec, self._view(key), urgent=self.open_chains.heads(key)
             )
+            return self._compiled(verdict, candidate, spec)
         if self._judges is None:
             return self._validate(key, candidate, plan_binding=plan_binding)
         spec = self._spec_for(key, plan_binding=plan_binding)
