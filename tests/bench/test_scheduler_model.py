@@ -57,10 +57,7 @@ def test_critical_path_and_latency_bound_of_a_small_graph() -> None:
 
 
 def _run(*, machine_busy_seconds: float = 17.0, stolen_seconds: float = 0.0) -> EngineRun:
-    run: EngineRun = engine_run(
-        machine_busy_seconds=machine_busy_seconds, stolen_seconds=stolen_seconds
-    )
-    return run
+    return engine_run(machine_busy_seconds=machine_busy_seconds, stolen_seconds=stolen_seconds)
 
 
 def test_a_run_is_charged_with_every_process_it_used_and_the_rest_is_other_work() -> None:

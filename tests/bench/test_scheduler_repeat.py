@@ -16,10 +16,9 @@ WORK = Work(order=["a"], prerequisites={"a": []}, seconds={"a": 1.0})
 
 
 def _run(generate_seconds: float) -> EngineRun:
-    run: EngineRun = engine_run(
+    return engine_run(
         executor="local", generate_seconds=generate_seconds, machine_busy_seconds=12.0
     )
-    return run
 
 
 def _result(*seconds: float) -> ShapeResult:
