@@ -150,6 +150,7 @@ def measure_shape(
         result.peers.append(run_dask(result.work, CONCURRENCY, coroutines=False))
         if importlib.util.find_spec("ray") is not None:
             result.peers.append(run_ray(result.work, CONCURRENCY, cpus=CORES))
+            result.peers.append(run_ray(result.work, CONCURRENCY, cpus=CORES, then_task=True))
     if old_dask:
         result.peers.append(run_dask_per_submit(result.work, CONCURRENCY))
     for peer in result.peers:
@@ -471,6 +472,12 @@ database writes of each attempt.
   a method call that awaits `asyncio.sleep`, its prerequisites passed as
   `ObjectRef`s so Ray runs it when they are ready; every call submitted at once.
   A Ray task per atom would need a worker process per sleeping call.
+- *Ray, async actor, then a task*: the same, with each call's answer passed on to
+  a Ray task (1 CPU) that returns it at once and that the dependents wait for
+  instead: the two cluster round trips `--executor ray` makes on every step of a
+  chain (the model's call on an actor, then its L1 check as a task), with none of
+  the work. On *layered* it is the floor of any schedule that keeps both on the
+  cluster.
 - *Dask, one submit per task (the old setup)*: what the figure of 264 s for
   10,000 tasks came from: a `Client.submit` per task from a loop, each with its
   prerequisites' futures and the atom id as its key, on 100 threads. Each submit

@@ -20,6 +20,9 @@ that wait rather than compute (see docs/BENCHMARKS.md, "Scheduler peers"):
   atom a method call whose prerequisites are passed as `ObjectRef`s, so Ray starts
   it when they are ready; all calls submitted at once. Ray's own advice for many
   concurrent waits: an async actor rather than a task (a process) per wait.
+  *Then a task*: each answer goes on to a task that does nothing, which the
+  dependents wait for: the two round trips `--executor ray` makes on every step
+  of a chain (the model's actor, then an L1 task), with none of the work.
 - Keys Dask can group (`atom-<n>`, see `_dask_graph`).
 - The old setup, for the record: one `Client.submit` per task in a loop, each
   with its prerequisites' futures and the atom id as its key, on 100 threads
@@ -228,9 +231,16 @@ def start_ray(cpus: int) -> None:
     )
 
 
-def run_ray(work: Work, concurrency: int, *, cpus: int) -> PeerRun:
+def _answered(answer: float) -> float:
+    return answer
+
+
+def run_ray(work: Work, concurrency: int, *, cpus: int, then_task: bool = False) -> PeerRun:
     """The graph on Ray: one async actor, every atom a method call (see the module
-    docstring), on a one-node cluster started here (no dashboard, a small object store)."""
+    docstring), on a one-node cluster started here (no dashboard, a small object store).
+    With `then_task`, each call's answer goes on to a task (1 CPU, no work) that the
+    atom's dependents wait for instead: the two round trips `--executor ray` puts on
+    every step of a chain, the model's actor and then L1, with none of the work."""
     import ray
 
     class Sleeper:
@@ -242,13 +252,18 @@ def run_ray(work: Work, concurrency: int, *, cpus: int) -> PeerRun:
     try:
         actor = ray.remote(num_cpus=0, max_concurrency=concurrency)(Sleeper).remote()
         ray.get(actor.step.remote(0.0))  # the actor is up
+        task = ray.remote(num_cpus=1)(_answered)
+        if then_task:
+            ray.get([task.remote(0.0) for _ in range(cpus)])  # its workers are up
         clock = _CPU()
         clock.start()
         refs: dict[str, Any] = {}
         for key in work.order:
             inputs = [refs[p] for p in work.prerequisites[key]]
             refs[key] = actor.step.remote(work.seconds[key], *inputs)
+            if then_task:
+                refs[key] = task.remote(refs[key])
         ray.get(list(refs.values()))
-        return clock.stop("Ray, async actor")
+        return clock.stop("Ray, async actor, then a task" if then_task else "Ray, async actor")
     finally:
         ray.shutdown()
