@@ -476,8 +476,9 @@ database writes of each attempt.
   a Ray task (1 CPU) that returns it at once and that the dependents wait for
   instead: the two cluster round trips `--executor ray` makes on every step of a
   chain (the model's call on an actor, then its L1 check as a task), with none of
-  the work. On *layered* it is the floor of any schedule that keeps both on the
-  cluster.
+  the work: what those round trips alone cost on this machine. It sends a task
+  per atom, where MGE sends the checks off the path in batches, so its own CPU is
+  higher than those round trips need.
 - *Dask, one submit per task (the old setup)*: what the figure of 264 s for
   10,000 tasks came from: a `Client.submit` per task from a loop, each with its
   prerequisites' futures and the atom id as its key, on 100 threads. Each submit
