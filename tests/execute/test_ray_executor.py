@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -306,6 +307,81 @@ def test_a_typescript_run_checks_types_under_ray_as_under_local(
     assert checks == verdict_rows(shared_url, local)
     assert any(check == "types" for _, _, check, _, _ in checks)
     assert _files(tmp_path / "ray") == _files(tmp_path / "local")
+
+
+def _level_rows(url: str, run_id: uuid.UUID) -> list[tuple[str, str, str, bool, str | None]]:
+    """Every check above L1 the run stored, sorted: level, scope, check, passed, output."""
+    engine = make_engine(url)
+    try:
+        with session_scope(engine) as session:
+            rows = session.execute(
+                select(
+                    ValidationResult.level,
+                    ValidationResult.scope,
+                    ValidationResult.check_name,
+                    ValidationResult.passed,
+                    ValidationResult.output,
+                ).where(
+                    ValidationResult.run_id == run_id,
+                    ValidationResult.level != ValidationLevel.ATOMIC,
+                )
+            ).all()
+        return sorted((str(lv), str(sc), str(c), bool(p), o) for lv, sc, c, p, o in rows)
+    finally:
+        engine.dispose()
+
+
+def _repair_prompts(url: str, run_id: uuid.UUID, out: Path) -> list[str]:
+    """The prompts of every attempt after the first pass (blame's, the second
+    pass's), sorted, with the run's own output folder named `<out>`."""
+    engine = make_engine(url)
+    try:
+        with session_scope(engine) as session:
+            prompts = session.scalars(
+                select(AtomRetryHistory.prompt).where(
+                    AtomRetryHistory.run_id == run_id, AtomRetryHistory.trigger != "generation"
+                )
+            ).all()
+    finally:
+        engine.dispose()
+    shown = (str(out.resolve()), str(out))
+    return sorted(
+        (prompt or "").replace(shown[0], "<out>").replace(shown[1], "<out>") for prompt in prompts
+    )
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+@pytest.mark.parametrize(
+    ("example", "faults"),
+    [("ts-ledger", {"fault_rate": 0.2, "seed": 2}), ("ts-vitest", {"fault_rate": 0.5, "seed": 2})],
+)
+def test_a_typescript_suite_runs_on_the_cluster_as_it_runs_here(
+    example: str, faults: dict[str, Any], tmp_path: Path, shared_url: str
+) -> None:
+    """Each level's TypeScript tests are a sandboxed task on the cluster: `node
+    --test` (ts-ledger) and the project's vitest with its `node_modules` shipped
+    (ts-vitest). A failing vitest run's stack, with its paths in the project and in
+    `node_modules`, reaches blame's prompt as it does under local."""
+    plan = Path(__file__).resolve().parents[2] / "examples" / example / "plan.yaml"
+    common: dict[str, Any] = {**faults, "mutation": False}
+    local_out, ray_out = tmp_path / "local", tmp_path / "ray"
+    local = _run(shared_url, plan, local_out, **common)
+    distributed = _run(shared_url, plan, ray_out, executor="ray", **common)
+    assert not ray.is_initialized()
+
+    report = _report(shared_url, distributed)
+    levels = _level_rows(shared_url, distributed)
+    tests = [row for row in levels if row[2] == "tests"]
+    assert tests and report["executor"]["sandbox_tasks"] >= len(tests)  # each suite a task
+    assert levels == _level_rows(shared_url, local)
+    assert _files(ray_out) == _files(local_out)
+    assert _statuses(shared_url, distributed) == _statuses(shared_url, local)
+    assert _comparable(report) == _comparable(_report(shared_url, local))
+    prompts = _repair_prompts(shared_url, distributed, ray_out)
+    assert prompts == _repair_prompts(shared_url, local, local_out)
+    if example == "ts-vitest":
+        assert any("/node_modules/" in prompt for prompt in prompts)
 
 
 def _model_actor_processes() -> list[int]:
@@ -736,3 +812,17 @@ def test_a_warm_up_reads_the_layouts_it_is_given(monkeypatch: pytest.MonkeyPatch
 
     _ray._warm([_Ref()])
     assert _ray._read_layouts == {"layouts": {"m.py": ()}}
+
+
+def test_a_suite_whose_node_modules_is_missing_gets_the_local_line(tmp_path: Path) -> None:
+    """Refused on the driver with the line the runner gives under local, before
+    anything is packed or sent."""
+    from mge.execute._ray import RayExecutor
+    from mge.validate.typescript import ToolchainMissing
+
+    missing = tmp_path / "reference" / "node_modules"
+    with pytest.raises(ToolchainMissing, match=r"^vitest is not installed in .*npm ci"):
+        RayExecutor(started_here=False).run_script_tests(
+            tmp_path, ["test/a.test.ts"], runner="vitest", timeout=5, node_modules=missing
+        )
+    assert not ray.is_initialized()

@@ -18,11 +18,14 @@ What runs where:
 - **L2 to L4** (imports, tests) and **mutation testing**: one task per check. The
   task gets the project's files as data (a node need not share the driver's disk),
   lays them out in a private directory and calls the same sandboxed functions the
-  local executor calls (`run_pytest`, `import_check`, `run_mutants`): generated
-  code runs only inside bubblewrap, on the node. It declares CPU, memory and the
-  custom `sandbox` resource, which only nodes with a working bubblewrap offer; the
-  paths in what it returns are put back to the driver's project directory, so the
-  failure texts (and the prompts made from them) are the local run's.
+  local executor calls (`run_pytest`, `script_tests` for TypeScript and
+  JavaScript suites, `import_check`, `run_mutants`): generated code runs only
+  inside bubblewrap, on the node. A vitest or jest suite also needs the project's
+  `node_modules`: packed once per run into the object store, unpacked once per
+  worker (`_modules_from`). A task declares CPU, memory and the custom `sandbox`
+  resource, which only nodes with a working bubblewrap offer; the paths in what it
+  returns are put back to the driver's project directory (and `node_modules`), so
+  the failure texts (and the prompts made from them) are the local run's.
 
 - **Model calls** (`serve_model`): the model is built from its description
   (`mge.llm.ModelDescription`) inside async actors (`ModelActor`: the calls of one
@@ -48,8 +51,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import io
 import os
+import shutil
 import signal
+import tarfile
 import tempfile
 import threading
 import time
@@ -72,12 +78,14 @@ from mge.execute._ray_model import (
     remote_model_actor,
     unwrapped,
 )
-from mge.execute.executor import ExecutorName, check_ray_address, import_check
+from mge.execute.executor import ExecutorName, check_ray_address, import_check, script_tests
 from mge.llm import CachingModel, Model, ModelDescription
+from mge.plan import TestRunner
 from mge.validate import AtomSpec, AtomVerdict
 from mge.validate.mutation import Mutant, run_mutants
 from mge.validate.sandbox import SandboxResult, ensure_available
 from mge.validate.testing import TestFailure, TestOutcome, run_pytest
+from mge.validate.vitest_testing import runner_missing
 
 #: The custom resource of nodes where generated code can be sandboxed.
 SANDBOX = "sandbox"
@@ -206,6 +214,57 @@ def _tests_task(
     )
 
 
+# The project's `node_modules` as this worker process last unpacked it, by object
+# id: vitest and jest load the project's dependencies from it, thousands of files
+# that would take longer to write out than a test run takes. Only one is kept.
+_unpacked_modules: dict[str, Path] = {}
+
+
+def _modules_from(held: Sequence[Any]) -> Path | None:
+    if not held:
+        return None
+    key = held[0].hex()
+    found = _unpacked_modules.get(key)
+    if found is None or not found.is_dir():
+        archive: bytes = ray.get(held[0])
+        for earlier in _unpacked_modules.values():
+            shutil.rmtree(earlier.parent, ignore_errors=True)
+        _unpacked_modules.clear()
+        folder = Path(tempfile.mkdtemp(prefix="mge-ray-modules-"))
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+            tar.extractall(folder, filter="data")
+        found = (folder / "node_modules").resolve()
+        _unpacked_modules[key] = found
+    return found
+
+
+def _script_tests_task(
+    files: Mapping[str, bytes],
+    shown_at: str,
+    tests: list[str],
+    runner: TestRunner,
+    timeout: float,
+    coverage: bool,
+    held: Sequence[Any],
+    modules_shown_at: str | None,
+) -> TestOutcome:
+    """`script_tests` on the node; `held` holds the reference to the packed
+    `node_modules` (see `RayExecutor._packed_modules`), whose path on this node is
+    put back to the driver's in what the run returns, as the project's is."""
+    modules = _modules_from(held)
+
+    def work(root: Path) -> TestOutcome:
+        outcome = script_tests(
+            root, tests, runner=runner, timeout=timeout, coverage=coverage, node_modules=modules
+        )
+        if modules is None or modules_shown_at is None:
+            return outcome
+        replaced: TestOutcome = _replaced(outcome, str(modules), modules_shown_at)
+        return replaced
+
+    return _in_project(files, shown_at, work, rewrite=True)
+
+
 def _imports_task(
     files: Mapping[str, bytes], shown_at: str, modules: list[str], timeout: float
 ) -> SandboxResult:
@@ -237,6 +296,7 @@ _remote_judge = ray.remote(num_cpus=1, max_retries=MAX_RETRIES, retry_exceptions
 )
 _remote_warm = ray.remote(num_cpus=1, max_retries=0)(_warm)
 _remote_tests = ray.remote(**_SANDBOXED)(_tests_task)
+_remote_script_tests = ray.remote(**_SANDBOXED)(_script_tests_task)
 _remote_imports = ray.remote(**_SANDBOXED)(_imports_task)
 _remote_mutants = ray.remote(**_SANDBOXED)(_mutants_task)
 
@@ -299,6 +359,8 @@ class RayExecutor:
         self.served: ActorModel | None = None
         self.model_actor_count = max(1, load_settings().ray_model_actors)
         self._warming: list[Any] = []
+        self._packed: dict[str, Any] = {}
+        self._packing = threading.Lock()
 
     @classmethod
     def start(cls, address: str | None) -> RayExecutor:
@@ -527,6 +589,48 @@ class RayExecutor:
             "running tests", _remote_tests, root, tests, timeout, coverage, list(modules)
         )
         return outcome
+
+    def run_script_tests(
+        self,
+        root: Path,
+        tests: list[str],
+        *,
+        runner: TestRunner,
+        timeout: float,
+        coverage: bool = False,
+        node_modules: Path | None = None,
+    ) -> TestOutcome:
+        if node_modules is not None and not node_modules.is_dir():
+            raise runner_missing(node_modules, runner)  # as the runner says it locally
+        held = [] if node_modules is None else [self._packed_modules(node_modules)]
+        shown = None if node_modules is None else str(node_modules.resolve())
+        outcome: TestOutcome = self._sandboxed(
+            "running tests",
+            _remote_script_tests,
+            root,
+            tests,
+            runner,
+            timeout,
+            coverage,
+            held,
+            shown,
+        )
+        return outcome
+
+    def _packed_modules(self, node_modules: Path) -> Any:
+        """The project's `node_modules` in the object store, packed once per run as
+        a tar archive: a node need not share the driver's disk, and the archive
+        keeps what a copy of the files would lose (links between packages, the
+        executable bits of the native tools some runners start)."""
+        key = str(node_modules.resolve())
+        with self._packing:
+            packed = self._packed.get(key)
+            if packed is None:
+                buffer = io.BytesIO()
+                with tarfile.open(fileobj=buffer, mode="w") as tar:
+                    tar.add(node_modules, arcname="node_modules")
+                packed = self._packed[key] = ray.put(buffer.getvalue())
+        return packed
 
     def check_imports(self, root: Path, modules: Sequence[str], *, timeout: float) -> SandboxResult:
         result: SandboxResult = self._sandboxed(

@@ -85,6 +85,19 @@ class Executor(Protocol):
     ) -> TestOutcome:
         """`run_pytest` on the project at `root` (blocking: called from a thread)."""
 
+    def run_script_tests(
+        self,
+        root: Path,
+        tests: list[str],
+        *,
+        runner: TestRunner,
+        timeout: float,
+        coverage: bool = False,
+        node_modules: Path | None = None,
+    ) -> TestOutcome:
+        """`script_tests`: a TypeScript or JavaScript suite on the project at `root`
+        (blocking), with `node_modules` the project's dependencies for vitest or jest."""
+
     def check_imports(self, root: Path, modules: Sequence[str], *, timeout: float) -> SandboxResult:
         """`import_check` on the project at `root` (blocking)."""
 
@@ -122,24 +135,46 @@ def run_project_tests(
     runner: TestRunner = "node",
     node_modules: Path | None = None,
 ) -> TestOutcome:
-    """The project's own tests, by its plan's language and runner: pytest through
-    the run's executor (here or on a Ray worker); a TypeScript or JavaScript suite
-    in the sandbox here, with `node --test` (its per-test coverage from V8, mapped
-    back through source maps) or with the project's vitest or jest from
-    `node_modules` (no coverage: blame reads the stacks). One place decides, so the acceptance run
+    """The project's own tests, by its plan's language and runner, through the
+    run's executor (here or on a Ray worker): pytest, or a TypeScript or JavaScript
+    suite with `node --test` (its per-test coverage from V8, mapped back through
+    source maps) or with the project's vitest or jest from `node_modules` (no
+    coverage: blame reads the stacks). One place decides, so the acceptance run
     after the last wave and the level runs of the hierarchy cannot pick different
     runners."""
     if language != "python":
-        limits = Limits(timeout_seconds=timeout, cpu_seconds=120)
-        if runner in ("vitest", "jest"):
-            if node_modules is None:
-                raise ConfigError(
-                    f"a {runner} plan needs a reference: its node_modules has {runner}"
-                )
-            run = run_vitest_tests if runner == "vitest" else run_jest_tests
-            return run(root, tests, limits=limits, modules_dir=node_modules)
-        return run_node_tests(root, tests, limits=limits, coverage=coverage)
+        own = runner in ("vitest", "jest")  # the project's runner, from its node_modules
+        if own and node_modules is None:
+            raise ConfigError(f"a {runner} plan needs a reference: its node_modules has {runner}")
+        return executor.run_script_tests(
+            root,
+            tests,
+            runner=runner,
+            timeout=timeout,
+            coverage=coverage,
+            node_modules=node_modules if own else None,
+        )
     return executor.run_tests(root, tests, timeout=timeout, coverage=coverage, modules=modules)
+
+
+def script_tests(
+    root: Path,
+    tests: list[str],
+    *,
+    runner: TestRunner,
+    timeout: float,
+    coverage: bool,
+    node_modules: Path | None,
+) -> TestOutcome:
+    """A TypeScript or JavaScript suite in the sandbox on this machine, as either
+    executor runs it where it runs it (see `run_project_tests`)."""
+    limits = Limits(timeout_seconds=timeout, cpu_seconds=120)
+    if runner in ("vitest", "jest"):
+        if node_modules is None:
+            raise ConfigError(f"a {runner} plan needs a reference: its node_modules has {runner}")
+        run = run_vitest_tests if runner == "vitest" else run_jest_tests
+        return run(root, tests, limits=limits, modules_dir=node_modules)
+    return run_node_tests(root, tests, limits=limits, coverage=coverage)
 
 
 def module_names(files: Sequence[str]) -> list[str]:
@@ -175,6 +210,25 @@ class LocalExecutor:
         modules: Sequence[str] = (),
     ) -> TestOutcome:
         return run_pytest(root, tests, timeout=timeout, coverage=coverage, modules=list(modules))
+
+    def run_script_tests(
+        self,
+        root: Path,
+        tests: list[str],
+        *,
+        runner: TestRunner,
+        timeout: float,
+        coverage: bool = False,
+        node_modules: Path | None = None,
+    ) -> TestOutcome:
+        return script_tests(
+            root,
+            tests,
+            runner=runner,
+            timeout=timeout,
+            coverage=coverage,
+            node_modules=node_modules,
+        )
 
     def check_imports(self, root: Path, modules: Sequence[str], *, timeout: float) -> SandboxResult:
         return import_check(root, modules, timeout=timeout)

@@ -61,10 +61,15 @@ def runner_entry(modules_dir: Path, entry: Path, runner: str) -> Path:
     error saying how to get it."""
     found = modules_dir / entry
     if not found.is_file():
-        raise ToolchainMissing(
-            f"{runner} is not installed in {modules_dir}; run `npm ci` in {modules_dir.parent}"
-        )
+        raise runner_missing(modules_dir, runner)
     return found
+
+
+def runner_missing(modules_dir: Path, runner: str) -> ToolchainMissing:
+    """The one line for a project whose `node_modules` lacks its test runner."""
+    return ToolchainMissing(
+        f"{runner} is not installed in {modules_dir}; run `npm ci` in {modules_dir.parent}"
+    )
 
 
 def _script(
