@@ -826,3 +826,48 @@ def test_a_suite_whose_node_modules_is_missing_gets_the_local_line(tmp_path: Pat
             tmp_path, ["test/a.test.ts"], runner="vitest", timeout=5, node_modules=missing
         )
     assert not ray.is_initialized()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    ("example", "offered", "said"),
+    [
+        ("inventory", {}, "no node of the Ray cluster offers the `sandbox` resource"),
+        ("ts-ledger", {SANDBOX: 1}, "no node of the Ray cluster offers the `node` resource"),
+    ],
+)
+def test_a_cluster_without_the_nodes_a_plan_needs_is_refused_before_any_call(
+    example: str, offered: dict[str, float], said: str, tmp_path: Path, shared_url: str
+) -> None:
+    """Generated code runs only on `sandbox` nodes, and a TypeScript plan's suites
+    only on sandbox nodes with `node`: a cluster with none is refused with one line
+    before the first model call, not met as failing tests once the code is written."""
+    cluster = Cluster(
+        initialize_head=True,
+        head_node_args={
+            "num_cpus": 1,
+            "resources": offered,
+            "object_store_memory": SMALL_STORE,
+            "include_dashboard": False,
+        },
+    )
+    try:
+        plan = Path(__file__).resolve().parents[2] / "examples" / example / "plan.yaml"
+        run_id = _run(
+            shared_url, plan, tmp_path / "out", executor="ray", ray_address=cluster.address
+        )
+    finally:
+        if ray.is_initialized():
+            ray.shutdown()
+        cluster.shutdown()
+    report = _report(shared_url, run_id)
+    assert report["status"] == "failed"
+    engine = make_engine(shared_url)
+    try:
+        with session_scope(engine) as session:
+            run = session.get_one(GenerationRun, run_id)
+            assert run.error is not None and run.error.startswith(said)
+            assert "\n" not in run.error
+            assert run.cost_usd == 0
+    finally:
+        engine.dispose()

@@ -151,7 +151,8 @@ class Generation(Planning):
         process, and is still called here."""
         if self.settings.executor == "local" or self.executor.name != "local":
             return
-        self.executor = start_executor(self.settings, self.engine.dialect.name)
+        scripts = self.plan.language != "python" and self.settings.run_tests
+        self.executor = start_executor(self.settings, self.engine.dialect.name, scripts=scripts)
         self.model = self.executor.serve_model(
             self.model, self.model_description, concurrency=self.settings.concurrency
         )

@@ -85,10 +85,16 @@ from mge.validate import AtomSpec, AtomVerdict
 from mge.validate.mutation import Mutant, run_mutants
 from mge.validate.sandbox import SandboxResult, ensure_available
 from mge.validate.testing import TestFailure, TestOutcome, run_pytest
+from mge.validate.typescript import ToolchainMissing
 from mge.validate.vitest_testing import runner_missing
 
 #: The custom resource of nodes where generated code can be sandboxed.
 SANDBOX = "sandbox"
+#: The custom resource of sandbox nodes that can also run a TypeScript or JavaScript
+#: plan's suites: Node.js and MGE's TypeScript tools installed. A suite's task
+#: declares both, so it never lands where it would fail for want of `node`, a
+#: failure that would read as the code's.
+NODE = "node"
 #: Attempts judged by one task at most, and how long the first waits for others:
 #: a verdict costs 1-3 ms of CPU, and a task should be worth at least ~10 ms; 20 ms
 #: is little beside a model call's latency.
@@ -296,7 +302,9 @@ _remote_judge = ray.remote(num_cpus=1, max_retries=MAX_RETRIES, retry_exceptions
 )
 _remote_warm = ray.remote(num_cpus=1, max_retries=0)(_warm)
 _remote_tests = ray.remote(**_SANDBOXED)(_tests_task)
-_remote_script_tests = ray.remote(**_SANDBOXED)(_script_tests_task)
+_remote_script_tests = ray.remote(**(_SANDBOXED | {"resources": {SANDBOX: 1, NODE: 1}}))(
+    _script_tests_task
+)
 _remote_imports = ray.remote(**_SANDBOXED)(_imports_task)
 _remote_mutants = ray.remote(**_SANDBOXED)(_mutants_task)
 
@@ -363,18 +371,27 @@ class RayExecutor:
         self._packing = threading.Lock()
 
     @classmethod
-    def start(cls, address: str | None) -> RayExecutor:
+    def start(cls, address: str | None, *, scripts: bool = False) -> RayExecutor:
         """Connect to the cluster at `address`, or start a small one on this machine
         (no dashboard, the object store capped by `MGE_RAY_OBJECT_STORE_MB`). Refuses
-        a cluster where no node offers the `sandbox` resource."""
+        a cluster where no node offers the `sandbox` resource, or, for a run with
+        TypeScript or JavaScript suites (`scripts`), the `node` resource."""
         config = load_settings()
         with _signals_kept():
             executor = cls._connect(address, config.ray_num_cpus, config.ray_object_store_mb)
-        if float(ray.cluster_resources().get(SANDBOX, 0)) < 1:
+        offered = ray.cluster_resources()
+        if float(offered.get(SANDBOX, 0)) < 1:
             ray.shutdown()
             raise SandboxUnavailable(
                 "no node of the Ray cluster offers the `sandbox` resource (bubblewrap): "
                 "start nodes with `ray start --resources '{\"sandbox\": N}'` where bwrap works"
+            )
+        if scripts and float(offered.get(NODE, 0)) < 1:
+            ray.shutdown()
+            raise ToolchainMissing(
+                "no node of the Ray cluster offers the `node` resource that a TypeScript or "
+                "JavaScript plan's tests need: start sandbox nodes where node is installed "
+                'with `ray start --resources \'{"sandbox": N, "node": N}\'`'
             )
         return executor
 
@@ -396,10 +413,13 @@ class RayExecutor:
         else:
             sandboxed = ensure_available()
             cpus = num_cpus or os.cpu_count() or 1
+            offered = {SANDBOX: cpus} if sandboxed else {}
+            if sandboxed and shutil.which("node"):
+                offered[NODE] = cpus
             ray.init(
                 num_cpus=cpus,
                 object_store_memory=store_mb * 1024**2,
-                resources={SANDBOX: cpus} if sandboxed else {},
+                resources=offered,
                 **options,
             )
         executor = cls(started_here=not address)

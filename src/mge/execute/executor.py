@@ -258,8 +258,10 @@ def check_executor_database(executor: str, url: str) -> None:
         )
 
 
-def start_executor(settings: RunSettings, dialect: str) -> Executor:
-    """The executor a run's settings name, started (for `ray`: connected)."""
+def start_executor(settings: RunSettings, dialect: str, *, scripts: bool = False) -> Executor:
+    """The executor a run's settings name, started (for `ray`: connected). `scripts`:
+    the run has TypeScript or JavaScript suites to run, which a cluster must have
+    nodes for."""
     if settings.executor == "local":
         return LocalExecutor()
     if dialect != "postgresql":
@@ -268,7 +270,7 @@ def start_executor(settings: RunSettings, dialect: str) -> Executor:
         from mge.execute._ray import RayExecutor
     except ImportError:
         raise ConfigError(RAY_MISSING) from None
-    return RayExecutor.start(settings.ray_address)
+    return RayExecutor.start(settings.ray_address, scripts=scripts)
 
 
 RAY_MISSING = "--executor ray needs Ray: pip install 'mge[ray]'"
