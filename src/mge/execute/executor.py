@@ -143,16 +143,13 @@ def run_project_tests(
     after the last wave and the level runs of the hierarchy cannot pick different
     runners."""
     if language != "python":
-        own = runner in ("vitest", "jest")  # the project's runner, from its node_modules
-        if own and node_modules is None:
-            raise ConfigError(f"a {runner} plan needs a reference: its node_modules has {runner}")
         return executor.run_script_tests(
             root,
             tests,
             runner=runner,
             timeout=timeout,
             coverage=coverage,
-            node_modules=node_modules if own else None,
+            node_modules=_runner_modules(runner, node_modules),
         )
     return executor.run_tests(root, tests, timeout=timeout, coverage=coverage, modules=modules)
 
@@ -169,12 +166,21 @@ def script_tests(
     """A TypeScript or JavaScript suite in the sandbox on this machine, as either
     executor runs it where it runs it (see `run_project_tests`)."""
     limits = Limits(timeout_seconds=timeout, cpu_seconds=120)
-    if runner in ("vitest", "jest"):
-        if node_modules is None:
-            raise ConfigError(f"a {runner} plan needs a reference: its node_modules has {runner}")
+    modules = _runner_modules(runner, node_modules)
+    if modules is not None:
         run = run_vitest_tests if runner == "vitest" else run_jest_tests
-        return run(root, tests, limits=limits, modules_dir=node_modules)
+        return run(root, tests, limits=limits, modules_dir=modules)
     return run_node_tests(root, tests, limits=limits, coverage=coverage)
+
+
+def _runner_modules(runner: TestRunner, node_modules: Path | None) -> Path | None:
+    """The `node_modules` a runner loads the project's own runner from: vitest's and
+    jest's (refused with one line without one), none for `node --test`."""
+    if runner not in ("vitest", "jest"):
+        return None
+    if node_modules is None:
+        raise ConfigError(f"a {runner} plan needs a reference: its node_modules has {runner}")
+    return node_modules
 
 
 def module_names(files: Sequence[str]) -> list[str]:
